@@ -1,0 +1,56 @@
+"""audiometrics: executed fastai notebooks → a tidy epoch table, summaries and plots.
+
+Public API::
+
+    from audiometrics import extract, load_metrics, lwlrap, per_class_lwlrap
+
+Heavy optional dependencies (torch, fastai, timm, papermill) are never imported here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "extract",
+    "extract_notebook",
+    "load_metrics",
+    "lwlrap",
+    "per_class_lwlrap",
+    "AudiometricsError",
+    "NotebookError",
+    "__version__",
+]
+
+_LAZY = {
+    "extract": "audiometrics.extract",
+    "extract_notebook": "audiometrics.extract",
+    "load_metrics": "audiometrics.frame",
+    "lwlrap": "audiometrics.lwlrap",
+    "per_class_lwlrap": "audiometrics.lwlrap",
+    "AudiometricsError": "audiometrics.errors",
+    "NotebookError": "audiometrics.errors",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from audiometrics.errors import AudiometricsError, NotebookError
+    from audiometrics.extract import extract, extract_notebook
+    from audiometrics.frame import load_metrics
+    from audiometrics.lwlrap import lwlrap, per_class_lwlrap
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'audiometrics' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,20 @@
+"""The tool's own exception types."""
+
+from __future__ import annotations
+
+
+class AudiometricsError(Exception):
+    """Base class of every error audiometrics raises on purpose."""
+
+
+class NotebookError(AudiometricsError):
+    """A file that cannot be read as a notebook; names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class TableParseError(AudiometricsError):
+    """Markup that looks like a progress table but cannot be read as one."""

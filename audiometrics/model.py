@@ -1,0 +1,192 @@
+"""Plain data passed between the pipeline stages.
+
+read notebook (:mod:`audiometrics.notebook`) → find tables (:mod:`audiometrics.tables`)
+→ analyse source (:mod:`audiometrics.source`) → align (:mod:`audiometrics.align`)
+→ table (:mod:`audiometrics.frame`).
+
+Every type here is an immutable value; no stage mutates another stage's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+# --------------------------------------------------------------------------- notebook
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    """One code cell of a notebook.
+
+    ``index`` is the cell's position among *all* cells of the document (0-based),
+    which is what a user sees as "cell N" in an editor; ``execution_count`` is the
+    ``In [n]`` number or ``None`` for a cell that never ran.
+    """
+
+    index: int
+    execution_count: int | None
+    source: str
+    outputs: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A validated notebook: its code cells in the order they were executed."""
+
+    path: str
+    cells: tuple[CodeCell, ...]
+    order: str  # "execution" or "document"
+    nbformat: int
+    nbformat_minor: int
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class ProgressTable:
+    """A progress display found in one cell output.
+
+    ``columns`` is ``None`` for formats that print no header (fastai v2's
+    ``no_bar`` lists); the names then come from the learner's ``metrics=``.
+    ``rows`` hold every cell exactly as displayed (``"0.611317"``, ``"#na#"``,
+    ``""``, ``"00:01"``). An ``empty`` display (header only, or a progress bar
+    with no table yet) has no rows; ``blank`` marks a display with no table at
+    all (an ``lr_find`` or a display never updated) so that alignment can count
+    it as a slot.
+    """
+
+    columns: tuple[str, ...] | None
+    rows: tuple[tuple[str, ...], ...]
+    format: str  # "html", "html-th", "fasthtml", "console", "list"
+    output_index: int
+    interrupted: bool = False
+    blank: bool = False
+
+
+# --------------------------------------------------------------------------- source
+
+
+@dataclass(frozen=True)
+class LearnerCreated:
+    """``learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)``."""
+
+    line: int
+    target: str | None  # the variable the learner is bound to, if any
+    factory: str  # "vision_learner", "cnn_learner", "Learner", ...
+    model: str | None  # architecture name, None when it cannot be known statically
+    pretrained: bool | None  # None when it cannot be known statically
+    metrics: tuple[str, ...] | None  # metric column names, None when unknown
+
+
+@dataclass(frozen=True)
+class TrainingCall:
+    """One phase a training call prints a table for.
+
+    ``fine_tune`` yields two of these (``part`` = ``"frozen"`` then
+    ``"unfrozen"``); every other method yields one. ``learning_rate`` is the
+    source text (``"1e-1"``, ``"slice(1e-3, 3e-3)"``), the library default
+    (``lr_is_default``), or ``""`` when it cannot be resolved statically.
+    """
+
+    line: int
+    learner: str | None  # receiver variable name ("learn"), None when not a name
+    method: str  # "fit_one_cycle", "fit", "fit_flat_cos", "fit_sgdr", "fine_tune"
+    epochs: int | None
+    learning_rate: str
+    lr_is_default: bool = False
+    part: str | None = None  # "frozen" / "unfrozen" for fine_tune
+    call_text: str = ""  # the call as written, whitespace-normalised, for messages
+
+
+@dataclass(frozen=True)
+class ProgressCall:
+    """A call that shows a progress bar but records no training epochs (``lr_find``)."""
+
+    line: int
+    learner: str | None
+    method: str
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Events inside a ``for``/``while`` body, repeated ``count`` times (``None``: unknown)."""
+
+    line: int
+    body: tuple["SourceEvent", ...]
+    count: int | None
+
+
+SourceEvent = Union[LearnerCreated, TrainingCall, ProgressCall, Loop]
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    """What a code cell does that matters for extraction, in execution order."""
+
+    events: tuple[SourceEvent, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A warning about one notebook, optionally pinned to a cell (document index)."""
+
+    path: str
+    message: str
+    cell: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path if self.cell is None else f"{self.path}, cell {self.cell}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One training call's phase in a run, with its recorded epochs."""
+
+    number: int  # 1-based ordinal of the call within its run
+    method: str
+    planned_epochs: int | None
+    learning_rate: str
+    lr_is_default: bool
+    cell: int  # document index of the cell that ran it
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    call_text: str = ""
+    interrupted: bool = False
+
+    @property
+    def recorded_epochs(self) -> int:
+        return len(self.rows)
+
+    @property
+    def incomplete(self) -> bool:
+        """Fewer rows than planned, or the fit was interrupted."""
+        if self.interrupted:
+            return True
+        return self.planned_epochs is not None and len(self.rows) < self.planned_epochs
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trained learner: model, pretrained flag and its phases."""
+
+    notebook: str
+    model: str
+    pretrained: bool | None
+    phases: tuple[Phase, ...]
+    cell: int | None = None  # cell that created the learner
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """Everything extracted from one notebook."""
+
+    path: str
+    runs: tuple[Run, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
