@@ -39,6 +39,7 @@ class Notebook:
     order: str  # "execution" or "document"
     nbformat: int
     nbformat_minor: int
+    notes: tuple[str, ...] = ()  # things worth telling the user (cell order, conversion)
 
 
 # --------------------------------------------------------------------------- tables

@@ -1,0 +1,150 @@
+"""The ``audiometrics`` command line."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import click
+
+from audiometrics import __version__
+
+__all__ = ["main"]
+
+#: Columns tried, in order, when no main metric is named.
+MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _run_lines(runs, metric: str | None) -> list[str]:
+    """One line per run: notebook, model, pretrained, phases, epochs, best and final main metric."""
+    def values(run, name: str) -> list[float]:
+        found = []
+        for phase in run.phases:
+            if name in phase.columns:
+                at = phase.columns.index(name)
+                found.extend(v for v in (_number(row[at]) for row in phase.rows) if not math.isnan(v))
+        return found
+
+    if metric is None:
+        metric = next((m for m in MAIN_METRIC_FALLBACKS if any(values(r, m) for r in runs)), None)
+    lower = metric is not None and ("loss" in metric or "error" in metric)
+    table = [["notebook", "model", "pretrained", "phases", "epochs", f"best {metric or '-'}", f"final {metric or '-'}"]]
+    for run in runs:
+        series = values(run, metric) if metric else []
+        best = (min(series) if lower else max(series)) if series else None
+        final = series[-1] if series else None
+        pretrained = "" if run.pretrained is None else ("Yes" if run.pretrained else "No")
+        epochs = sum(p.recorded_epochs for p in run.phases)
+        table.append(
+            [
+                os.path.basename(run.notebook),
+                run.model or "?",
+                pretrained,
+                str(len(run.phases)),
+                str(epochs),
+                "" if best is None else f"{best:.6f}",
+                "" if final is None else f"{final:.6f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audiometrics")
+def main() -> None:
+    """Turn executed fastai notebooks into an epoch table, summaries and plots."""
+
+
+@main.command()
+@click.argument("notebooks", nargs=-1, required=True)
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder for the CSV and the reports.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the CSV here instead of OUT/training_metrics_extracted.csv.")
+@click.option("--with-source", is_flag=True, help="Add a notebook column to the CSV.")
+@click.option("--no-report", is_flag=True, help="Write only the CSV, no markdown summaries or plots.")
+@click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
+@click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, exists=True), help="Folder of templates overriding the built-in ones by file name.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings.")
+def extract(
+    notebooks: tuple[str, ...],
+    out_dir: str,
+    csv_path: str | None,
+    with_source: bool,
+    no_report: bool,
+    metric: str | None,
+    lower_is_better: bool | None,
+    templates_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Extract every training epoch from NOTEBOOKS (files, folders or globs).
+
+    Exit status: 0 when every file was read, 1 when any file failed (the others
+    are still extracted), 2 for usage errors.
+    """
+    from audiometrics.extract import extract_paths_to_outputs
+    from audiometrics.inputs import collect_notebooks
+
+    paths = collect_notebooks(notebooks)
+    if not paths:
+        raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
+    outcome, written, report_warnings = extract_paths_to_outputs(
+        paths,
+        out_dir,
+        csv_path=csv_path,
+        with_source=with_source,
+        report=not no_report,
+        metric=metric,
+        lower_is_better=lower_is_better,
+        templates_dir=templates_dir,
+    )
+    for diagnostic in outcome.diagnostics:
+        click.echo(f"warning: {diagnostic}", err=True)
+    for warning in report_warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for failure in outcome.failures:
+        click.echo(f"error: {failure}", err=True)
+    if not quiet:
+        for line in _run_lines(outcome.runs, metric):
+            click.echo(line)
+        read = len(outcome.results)
+        epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
+        click.echo(
+            f"{epochs} epoch rows from {len(outcome.runs)} runs in {read} of {len(paths)} notebooks; wrote "
+            + ", ".join(str(p) for p in written[:3])
+            + (f" and {len(written) - 3} more" if len(written) > 3 else "")
+        )
+    if outcome.failures:
+        sys.exit(1)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (imported lazily by click on use)."""
+    from importlib import import_module
+
+    for module, attribute in (
+        ("audiometrics.report", "report_command"),
+        ("audiometrics.score", "score_command"),
+        ("audiometrics.train", "train_command"),
+    ):
+        try:
+            command = getattr(import_module(module), attribute)
+        except (ImportError, AttributeError):
+            continue
+        main.add_command(command)
+
+
+_register_optional_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,158 @@
+"""The CSV writer and the typed loader."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from audiometrics import load_metrics
+from audiometrics.frame import (
+    SCHEMA,
+    lr_upper,
+    phase_frame,
+    render_csv,
+    rows_from_runs,
+    time_to_seconds,
+    write_csv,
+)
+from audiometrics.model import Phase, Run
+
+COLUMNS = ("epoch", "train_loss", "valid_loss", "lwlrap", "time")
+
+
+def _phase(number, rows, lr="1e-1", columns=COLUMNS, planned=None):
+    return Phase(number, "fit_one_cycle", planned if planned is not None else len(rows), lr, False, 3, columns, tuple(rows))
+
+
+def _runs():
+    a = Run(
+        "nbs/a b.ipynb",
+        "resnet18",
+        False,
+        (
+            _phase(1, [("0", "0.611317", "115578.328125", "0.101347", "00:01"), ("1", "0.38", "#na#", "0.2", "01:05")]),
+            _phase(2, [("0", "0.3", "0.2", "0.3", "1:00:00")], lr="slice(1e-3, 3e-3)"),
+        ),
+    )
+    b = Run(
+        "nbs/c.ipynb",
+        "deit_tiny_patch16_224",
+        True,
+        (_phase(1, [("0", "0.5", "0.4", "None", "0.9", "00:02")], columns=("epoch", "train_loss", "valid_loss", "lwlrap", "accuracy_multi", "time")),
+         _phase(2, [("0", "0.5", "0.4", "nan", "inf", "00:02")], columns=("epoch", "train_loss", "valid_loss", "lwlrap", "f1_score", "time"))),
+    )
+    return [a, b]
+
+
+def test_csv_has_schema_then_sorted_extras_then_notebook():
+    rows = rows_from_runs(_runs(), with_source=True)
+    header = render_csv(rows, with_source=True).splitlines()[0].split(",")
+    assert header == [*SCHEMA, "f1_score", "notebook"]
+    plain = render_csv(rows_from_runs(_runs())).splitlines()
+    assert plain[0] == ",".join(SCHEMA) + ",f1_score"
+    assert plain[1] == ",0,1e-1,0.101347,resnet18,No,00:01,0.611317,1,115578.328125,"
+
+
+def test_values_kept_exactly_as_displayed(tmp_path):
+    path = tmp_path / "out" / "m.csv"
+    write_csv(path, rows_from_runs(_runs()))
+    text = path.read_text()
+    assert "115578.328125" in text and "#na#" in text and '"slice(1e-3, 3e-3)"' in text
+    assert not list(path.parent.glob(".*tmp"))
+
+
+def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "m.csv"
+    path.write_text("old\n")
+    import audiometrics.frame as frame
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(frame.os, "replace", boom)
+    with pytest.raises(OSError):
+        write_csv(path, rows_from_runs(_runs()))
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.csv"]
+
+
+def test_loader_dtypes_and_derived_columns(tmp_path):
+    path = tmp_path / "m.csv"
+    write_csv(path, rows_from_runs(_runs(), with_source=True), with_source=True)
+    df = load_metrics(path)
+    assert str(df["epoch"].dtype) == "Int64"
+    assert str(df["training_phase"].dtype) == "Int64"
+    assert str(df["pretrained"].dtype) == "boolean"
+    assert df["pretrained"].tolist() == [False, False, False, True, True]
+    for column in ("lwlrap", "valid_loss", "accuracy_multi", "f1_score", "time_s", "lr_max"):
+        assert df[column].dtype == "float64"
+    assert pd.isna(df.loc[1, "valid_loss"])  # "#na#"
+    assert pd.isna(df.loc[3, "lwlrap"])  # "None"
+    assert pd.isna(df.loc[4, "lwlrap"]) and pd.isna(df.loc[4, "f1_score"])  # "nan", "inf"
+    assert pd.isna(df.loc[0, "accuracy_multi"])  # empty cell
+    assert df["time_s"].tolist() == [1.0, 65.0, 3600.0, 2.0, 2.0]
+    assert df["global_epoch"].tolist() == [0, 1, 2, 0, 1]
+    assert df["run"].tolist() == ["a b.ipynb: resnet18"] * 3 + ["c.ipynb: deit_tiny_patch16_224 (pretrained)"] * 2
+    assert df["lr_max"].tolist()[:3] == [0.1, 0.1, 0.003]
+    assert df["learning_rate"].dtype == "string"
+
+
+def test_runs_without_notebook_column_split_on_model_and_phase_restart(tmp_path):
+    path = tmp_path / "m.csv"
+    header = ",".join(SCHEMA)
+    rows = [
+        ",0,1e-1,0.1,resnet18,No,00:01,0.5,1,0.4",
+        ",0,1e-2,0.2,resnet18,No,00:01,0.5,2,0.4",
+        ",0,1e-1,0.1,resnet18,No,00:01,0.5,1,0.4",
+        ",0,1e-1,0.1,resnet18,Yes,00:01,0.5,1,0.4",
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    df = load_metrics(path)
+    assert df["run"].tolist() == ["resnet18", "resnet18", "resnet18 #2", "resnet18 (pretrained)"]
+    assert df["global_epoch"].tolist() == [0, 1, 0, 0]
+
+
+def test_loader_rejects_other_csvs(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not an audiometrics epoch CSV"):
+        load_metrics(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1e-3", 1e-3),
+        ("slice(1e-4, 1e-3)", 1e-3),
+        ("slice(2e-3)", 2e-3),
+        ("slice(3e-3/10, 3e-3)", 3e-3),
+        ("[1e-3, 1e-2]", 1e-2),
+        ("0.1", 0.1),
+        ("", None),
+        ("lr", None),
+        ("slice(1e-3, 3e-3", None),
+        ("__import__('os').system('x')", None),
+    ],
+)
+def test_lr_upper(text, value):
+    assert lr_upper(text) == (pytest.approx(value) if value is not None else None)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("00:07", 7), ("12:34", 754), ("1:02:03", 3723), ("", math.nan), ("x", math.nan)])
+def test_time_to_seconds(text, seconds):
+    result = time_to_seconds(text)
+    assert (math.isnan(result) and math.isnan(seconds)) or result == seconds
+
+
+def test_phase_frame_lists_empty_phases_and_matches_run_labels(tmp_path):
+    runs = _runs()
+    runs[0] = Run(runs[0].notebook, runs[0].model, runs[0].pretrained, (*runs[0].phases, _phase(3, [], planned=20)))
+    phases = phase_frame(runs)
+    assert len(phases) == 5
+    empty = phases.iloc[2]
+    assert empty["recorded_epochs"] == 0 and empty["planned_epochs"] == 20 and bool(empty["incomplete"])
+    path = tmp_path / "m.csv"
+    write_csv(path, rows_from_runs(runs, with_source=True), with_source=True)
+    assert set(phases["run"]) == set(load_metrics(path)["run"])

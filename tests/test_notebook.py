@@ -1,0 +1,127 @@
+"""Reading notebooks: versions, bad files, cell order."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audiometrics.errors import NotebookError
+from audiometrics.notebook import parse_notebook, read_notebook
+from tests import nbfactory as nbf
+
+
+def test_reads_v4_and_keeps_code_cells_with_document_indices(tmp_path):
+    doc = nbf.notebook([nbf.markdown_cell("# title"), nbf.code_cell("x = 1"), nbf.code_cell("y = 2")])
+    nb = read_notebook(nbf.write(tmp_path / "a.ipynb", doc))
+    assert [c.index for c in nb.cells] == [1, 2]
+    assert [c.source for c in nb.cells] == ["x = 1", "y = 2"]
+    assert nb.order == "execution"
+    assert nb.notes == ()
+
+
+@pytest.mark.parametrize("minor", [0, 1, 2, 3, 4, 5])
+def test_all_v4_minors(minor):
+    doc = nbf.notebook([nbf.code_cell("x = 1")])
+    doc["nbformat_minor"] = minor
+    assert parse_notebook(json.dumps(doc)).nbformat_minor == minor
+
+
+def test_execution_order_used_and_reported_when_it_differs():
+    doc = nbf.notebook(
+        [nbf.code_cell("a", count=3), nbf.code_cell("b", count=1), nbf.code_cell("c", count=2)], number_cells=False
+    )
+    nb = parse_notebook(json.dumps(doc), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["b", "c", "a"]
+    assert nb.order == "execution"
+    assert any("execution order" in n for n in nb.notes)
+
+
+def test_document_order_when_a_count_is_missing_and_said_when_counts_disagree():
+    cells = [
+        nbf.code_cell("a", [nbf.stream_output("hi\n")], count=None),
+        nbf.code_cell("b", count=5),
+        nbf.code_cell("c", count=2),
+    ]
+    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["a", "b", "c"]
+    assert nb.order == "document"
+    assert any("document order" in n for n in nb.notes)
+
+
+def test_repeated_counts_after_kernel_restart_fall_back_to_document_order():
+    cells = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=2), nbf.code_cell("c", count=1)]
+    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["a", "b", "c"]
+    assert any("restart" in n for n in nb.notes)
+
+
+def test_unexecuted_cells_are_left_out():
+    cells = [nbf.code_cell("ran", count=1), nbf.code_cell("never ran", count=None)]
+    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)))
+    assert [c.source for c in nb.cells] == ["ran"]
+
+
+def test_v3_notebook_is_converted(tmp_path):
+    v3 = {
+        "metadata": {"name": ""},
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "collapsed": False,
+                        "input": "learn.fit(1)",
+                        "language": "python",
+                        "metadata": {},
+                        "outputs": [{"output_type": "stream", "stream": "stdout", "text": "hello\n"}],
+                        "prompt_number": 1,
+                    }
+                ],
+                "metadata": {},
+            }
+        ],
+    }
+    nb = parse_notebook(json.dumps(v3), "old.ipynb")
+    assert nb.cells[0].source == "learn.fit(1)"
+    assert nb.cells[0].execution_count == 1
+    assert nb.cells[0].outputs[0]["output_type"] == "stream"
+    assert any("converted" in n for n in nb.notes)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"cells": [', "truncated"),
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"\xff\xfe\xfa not utf8", "UTF-8"),
+        (b"[1, 2, 3]", "not a notebook"),
+        (b'{"name": "package.json"}', "nbformat"),
+        (b'{"nbformat": 5, "cells": []}', "unsupported nbformat version 5"),
+        (b'{"nbformat": 2, "worksheets": []}', "unsupported nbformat version 2"),
+        (b'{"nbformat": "4", "cells": []}', "not an integer"),
+        (b'{"nbformat": 4, "nbformat_minor": 4}', "'cells'"),
+        (b'{"nbformat": 4, "cells": [{"source": "x"}]}', "cell_type"),
+        (b'{"nbformat": 4, "cells": [{"cell_type": "code", "outputs": 3}]}', "outputs"),
+        (b'{"nbformat": 4, "cells": [1]}', "not an object"),
+        (b'{"nbformat": 4, "cells": [] garbage', "invalid JSON"),
+    ],
+)
+def test_bad_files_get_a_clear_reason_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "bad file.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(NotebookError) as info:
+        read_notebook(path)
+    assert str(path) in str(info.value)
+    assert reason in info.value.reason
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(NotebookError, match="no such file"):
+        read_notebook(tmp_path / "nope.ipynb")
+    with pytest.raises(NotebookError, match="directory"):
+        read_notebook(tmp_path)
