@@ -100,7 +100,8 @@ def _load_json(data: bytes | str, path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         end = len(text.rstrip())
-        if exc.pos >= end - 1:
+        runs_to_end = exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos : end]
+        if exc.pos >= end - 1 or runs_to_end:
             reason = f"truncated JSON: the file ends before the document does (line {exc.lineno})"
         else:
             reason = f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

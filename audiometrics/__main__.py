@@ -1,0 +1,5 @@
+"""``python -m audiometrics`` runs the command line."""
+
+from audiometrics.cli import main
+
+main(prog_name="audiometrics")

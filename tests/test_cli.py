@@ -1,0 +1,90 @@
+"""The ``audiometrics extract`` command: outputs, messages, exit status."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from audiometrics.cli import main
+from audiometrics.frame import SCHEMA
+from tests import nbfactory as nbf
+
+LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+
+
+def good_notebook(tmp_path, name="run one.ipynb"):
+    cells = [
+        nbf.code_cell(LEARNER),
+        nbf.code_cell("learn.fit_one_cycle(2, 1e-2)", nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(2))),
+    ]
+    return nbf.write(tmp_path / name, nbf.notebook(cells))
+
+
+def runner():
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2 always separates stderr
+        return CliRunner()
+
+
+def test_extract_writes_csv_and_prints_a_run_line(tmp_path):
+    path = good_notebook(tmp_path)
+    out = tmp_path / "out"
+    result = runner().invoke(main, ["extract", str(path), "--out", str(out), "--no-report"])
+    assert result.exit_code == 0, result.output
+    lines = (out / "training_metrics_extracted.csv").read_text().splitlines()
+    assert lines[0] == ",".join(SCHEMA)
+    assert len(lines) == 3
+    assert "run one.ipynb" in result.stdout and "resnet18" in result.stdout and "best lwlrap" in result.stdout
+
+
+def test_with_source_and_csv_path(tmp_path):
+    path = good_notebook(tmp_path)
+    target = tmp_path / "custom" / "m.csv"
+    result = runner().invoke(main, ["extract", str(path), "--csv", str(target), "--with-source", "--no-report", "-q"])
+    assert result.exit_code == 0
+    header = target.read_text().splitlines()[0]
+    assert header.endswith(",notebook")
+    assert result.stdout == ""
+
+
+def test_bad_file_exits_1_and_still_writes_the_good_ones(tmp_path):
+    good = good_notebook(tmp_path)
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text('{"cells": [')
+    out = tmp_path / "out"
+    result = runner().invoke(main, ["extract", str(bad), str(good), "--out", str(out), "--no-report"])
+    assert result.exit_code == 1
+    assert f"error: {bad}: truncated JSON" in result.stderr
+    assert len((out / "training_metrics_extracted.csv").read_text().splitlines()) == 3
+
+
+def test_missing_file_is_a_file_error_not_a_usage_error(tmp_path):
+    result = runner().invoke(main, ["extract", str(tmp_path / "nope.ipynb"), "--out", str(tmp_path), "--no-report"])
+    assert result.exit_code == 1
+    assert "no such file" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert runner().invoke(main, ["extract"]).exit_code == 2
+    assert runner().invoke(main, ["extract", "--bogus", "x"]).exit_code == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner().invoke(main, ["extract", str(empty)])
+    assert result.exit_code == 2
+    assert "no notebooks found" in result.stderr
+
+
+def test_warnings_name_file_and_cell(tmp_path):
+    cells = [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(20, 3e-3)", nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(5)))]
+    path = nbf.write(tmp_path / "x.ipynb", nbf.notebook(cells))
+    result = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path), "--no-report"])
+    assert result.exit_code == 0
+    assert f"warning: {path}, cell 1: phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 5 of 20 epochs recorded" in result.stderr
+
+
+def test_glob_expanded_by_the_tool(tmp_path):
+    good_notebook(tmp_path, "a.ipynb")
+    good_notebook(tmp_path, "b.ipynb")
+    result = runner().invoke(main, ["extract", str(tmp_path / "*.ipynb"), "--out", str(tmp_path / "o"), "--no-report"])
+    assert result.exit_code == 0
+    assert len((tmp_path / "o" / "training_metrics_extracted.csv").read_text().splitlines()) == 5

@@ -1,0 +1,229 @@
+"""End to end: notebook files → epoch rows, through every stage."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audiometrics import extract
+from audiometrics.extract import extract_files, extract_notebook
+from audiometrics.frame import SCHEMA, render_csv
+from tests import nbfactory as nbf
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE_NOTEBOOK = SHARED / "notebooks" / "cnn-2d-basic-solution-powered-by-fast-ai.ipynb"
+REFERENCE_CSV = SHARED / "expected" / "cnn-2d-basic-solution-powered-by-fast-ai.csv"
+
+LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+
+
+def fit_cell(source: str, *tables: int, columns=nbf.COLUMNS) -> dict:
+    outputs = []
+    for n in tables:
+        outputs += nbf.legacy_fit_outputs(columns, nbf.epoch_rows(n))
+    return nbf.code_cell(source, outputs)
+
+
+def write_nb(tmp_path: Path, cells, name="nb.ipynb", **kwargs) -> Path:
+    return nbf.write(tmp_path / name, nbf.notebook(cells, **kwargs))
+
+
+def phases_of(path: Path):
+    result = extract_notebook(path)
+    return [[(p.number, p.learning_rate, p.planned_epochs, p.recorded_epochs) for p in run.phases] for run in result.runs], result
+
+
+@pytest.mark.skipif(not REFERENCE_NOTEBOOK.exists(), reason="reference notebook not present")
+def test_reference_notebook_matches_expected_csv():
+    result = extract_notebook(REFERENCE_NOTEBOOK)
+    rows = [r for r in csv.DictReader(io.StringIO(render_csv(_rows(result))))]
+    with open(REFERENCE_CSV, newline="") as handle:
+        expected = list(csv.DictReader(handle))
+    assert len(rows) == len(expected) == 115
+    assert rows == expected
+    assert [p.learning_rate for p in result.runs[0].phases] == [
+        "1e-1", "1e-2", "3e-3", "1e-3", "slice(1e-3, 3e-3)", "slice(1e-4, 1e-3)",
+    ]
+    assert len(result.runs) == 1  # the re-created, untrained learner makes no run
+
+
+def _rows(result):
+    from audiometrics.frame import rows_from_runs
+
+    return rows_from_runs(result.runs)
+
+
+def test_two_fits_in_one_cell(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(5, 1e-1)\nlearn.fit_one_cycle(10, 1e-2)", 5, 10)])
+    phases, _ = phases_of(path)
+    assert phases == [[(1, "1e-1", 5, 5), (2, "1e-2", 10, 10)]]
+
+
+def test_empty_table_then_full_table_in_one_cell(tmp_path):
+    outputs = nbf.legacy_fit_outputs(nbf.COLUMNS, []) + nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(10))
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(5, 1e-1)\nlearn.fit_one_cycle(10, 1e-2)", outputs)])
+    phases, result = phases_of(path)
+    assert phases == [[(1, "1e-1", 5, 0), (2, "1e-2", 10, 10)]]
+    assert {row["learning_rate"] for row in _rows(result)} == {"1e-2"}
+    assert any("no epochs recorded" in d.message for d in result.diagnostics)
+
+
+def test_incomplete_table(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(20, 3e-3)", 5)])
+    phases, result = phases_of(path)
+    assert phases == [[(1, "3e-3", 20, 5)]]
+    assert result.runs[0].phases[0].incomplete
+    assert any("5 of 20 epochs recorded" in d.message for d in result.diagnostics)
+
+
+def test_interrupted_fit_keeps_rows_and_marks_phase(tmp_path):
+    outputs = nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(3)) + [nbf.error_output()]
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(10, 1e-2)", outputs)])
+    phases, result = phases_of(path)
+    assert phases == [[(1, "1e-2", 10, 3)]]
+    assert result.runs[0].phases[0].interrupted
+
+
+def test_fine_tune_writes_effective_learning_rates(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fine_tune(3)", 1, 3)])
+    phases, _ = phases_of(path)
+    assert phases == [[(1, "slice(2e-3)", 1, 1), (2, "slice(1e-5, 1e-3)", 3, 3)]]
+
+
+def test_fit_in_a_loop(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("for lr in [1e-2, 1e-3]:\n    learn.fit_one_cycle(2, lr)", 2, 2)])
+    phases, _ = phases_of(path)
+    assert [p[:2] for p in phases[0]] == [(1, "1e-2"), (2, "1e-3")]
+
+
+def test_loop_cell_printing_hundreds_of_tables(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("for i in range(300):\n    learn.fit_one_cycle(1, 1e-3)", *[1] * 300)])
+    phases, result = phases_of(path)
+    assert len(phases[0]) == 300
+    assert phases[0][-1] == (300, "1e-3", 1, 1)
+
+
+def test_out_of_order_execution_counts(tmp_path):
+    cells = [
+        nbf.code_cell(LEARNER, count=1),
+        fit_cell("learn.fit_one_cycle(2, 1e-2)", 2) | {"execution_count": 3},
+        fit_cell("learn.fit_one_cycle(4, 1e-1)", 4) | {"execution_count": 2},
+    ]
+    path = write_nb(tmp_path, cells, number_cells=False)
+    phases, result = phases_of(path)
+    assert phases == [[(1, "1e-1", 4, 4), (2, "1e-2", 2, 2)]]
+    assert any("execution order" in d.message for d in result.diagnostics)
+
+
+def test_dataframe_and_lr_find_outputs_are_ignored(tmp_path):
+    cells = [
+        nbf.code_cell(LEARNER + "\nlearn.lr_find()", nbf.lr_find_outputs()),
+        fit_cell("learn.fit_one_cycle(2, 1e-2)", 2),
+        nbf.code_cell("df.head()", [nbf.dataframe_head_output()]),
+    ]
+    phases, result = phases_of(write_nb(tmp_path, cells))
+    assert phases == [[(1, "1e-2", 2, 2)]]
+    assert result.diagnostics == ()
+
+
+def test_two_learners_and_missing_metric_column_across_runs(tmp_path):
+    columns2 = ("epoch", "train_loss", "valid_loss", "accuracy_multi", "lwlrap", "time")
+    rows2 = [(str(i), "0.5", "0.4", "0.98", "0.3", "00:02") for i in range(2)]
+    cells = [
+        nbf.code_cell(LEARNER),
+        fit_cell("learn.fit_one_cycle(1, 1e-2)", 1),
+        nbf.code_cell(
+            "model = timm.create_model('deit_tiny_patch16_224', pretrained=True, num_classes=80)\n"
+            "learn2 = Learner(dls, model, metrics=[accuracy_multi, lwlrap])\nlearn2.fit_one_cycle(2, 3e-3)",
+            nbf.legacy_fit_outputs(columns2, rows2),
+        ),
+    ]
+    path = write_nb(tmp_path, cells, name="two learners.ipynb")
+    frame = extract(path)
+    assert list(frame.columns[:10]) == list(SCHEMA)
+    assert frame["model"].tolist() == ["resnet18", "deit_tiny_patch16_224", "deit_tiny_patch16_224"]
+    assert frame["pretrained"].tolist() == [False, True, True]
+    assert pd.isna(frame.loc[0, "accuracy_multi"]) and frame.loc[1, "accuracy_multi"] == 0.98
+    assert frame["notebook"].unique().tolist() == ["two learners.ipynb"]
+    assert frame["run"].nunique() == 2
+
+
+def test_non_numeric_cells_are_kept_as_text_and_missing_in_the_loader(tmp_path):
+    rows = [("0", "0.5", "#na#", "oops", "00:01"), ("1", "None", "", "nan", "00:01")]
+    cells = [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(2, 1e-2)", nbf.legacy_fit_outputs(nbf.COLUMNS, rows))]
+    path = write_nb(tmp_path, cells)
+    result = extract_notebook(path)
+    assert [r["lwlrap"] for r in _rows(result)] == ["oops", "nan"]
+    frame = extract(path)
+    assert frame["lwlrap"].isna().all() and frame["valid_loss"].isna().all()
+
+
+def test_bad_files_reported_and_good_files_still_extracted(tmp_path):
+    good = write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(2, 1e-2)", 2)], name="good one.ipynb")
+    (tmp_path / "truncated.ipynb").write_text(good.read_text()[:500])
+    (tmp_path / "package.ipynb").write_text(json.dumps({"name": "x", "version": "1"}))
+    (tmp_path / "binary.ipynb").write_bytes(bytes(range(256)) * 10)
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [], "metadata": {}}]}
+    (tmp_path / "old.ipynb").write_text(json.dumps(v3))
+    paths = [tmp_path / n for n in ("truncated.ipynb", "package.ipynb", "good one.ipynb", "binary.ipynb", "old.ipynb")]
+    outcome = extract_files(paths)
+    assert [os.path.basename(r.path) for r in outcome.results] == ["good one.ipynb", "old.ipynb"]
+    reasons = {os.path.basename(f.path): f.reason for f in outcome.failures}
+    assert set(reasons) == {"truncated.ipynb", "package.ipynb", "binary.ipynb"}
+    assert "truncated" in reasons["truncated.ipynb"]
+    assert "nbformat" in reasons["package.ipynb"]
+    assert "binary" in reasons["binary.ipynb"]
+    assert len(outcome.rows()) == 2
+
+
+def test_fifty_megabyte_notebook_of_base64_outputs(tmp_path):
+    blob = base64.b64encode(os.urandom(1_000_000)).decode()
+    images = [{"data": {"image/png": blob, "text/plain": ["<Figure>"]}, "metadata": {}, "output_type": "display_data"}] * 38
+    cells = [nbf.code_cell("plot()", images), nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(3, 1e-2)", 3)]
+    path = write_nb(tmp_path, cells, name="huge.ipynb")
+    assert path.stat().st_size > 50_000_000
+    phases, _ = phases_of(path)
+    assert phases == [[(1, "1e-2", 3, 3)]]
+
+
+def test_extract_accepts_directories_and_warns_on_bad_files(tmp_path):
+    write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(2, 1e-2)", 2)], name="a.ipynb")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    write_nb(tmp_path / ".ipynb_checkpoints", [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(2, 1e-2)", 2)], name="a-checkpoint.ipynb")
+    (tmp_path / "b.ipynb").write_text("{")
+    with pytest.warns(UserWarning, match="b.ipynb"):
+        frame = extract(tmp_path)
+    assert len(frame) == 2
+    with pytest.raises(Exception, match="b.ipynb"):
+        extract(tmp_path, on_error="raise")
+
+
+def test_import_without_optional_dependencies():
+    code = textwrap.dedent(
+        """
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in {'torch', 'fastai', 'timm', 'papermill'}:
+                    raise ImportError('blocked ' + name)
+        sys.meta_path.insert(0, Block())
+        import audiometrics
+        from audiometrics import extract, load_metrics, lwlrap
+        import audiometrics.cli
+        print('ok')
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
