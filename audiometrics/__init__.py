@@ -28,17 +28,18 @@ _LAZY = {
     "extract": "audiometrics.extract",
     "extract_notebook": "audiometrics.extract",
     "load_metrics": "audiometrics.frame",
-    "lwlrap": "audiometrics.lwlrap",
-    "per_class_lwlrap": "audiometrics.lwlrap",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
 }
+
+# Imported eagerly (numpy only): the function shares its name with its submodule,
+# and a lazy export would be shadowed by the submodule once anything imports it.
+from audiometrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
     from audiometrics.extract import extract, extract_notebook
     from audiometrics.frame import load_metrics
-    from audiometrics.lwlrap import lwlrap, per_class_lwlrap
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,314 @@
+"""Markdown reports from a :class:`~audiometrics.summarize.Summary`, and the ``report`` command.
+
+* :func:`render_reports` lays a summary out with the Jinja templates and returns
+  ``{file name: markdown}`` for ``training_metrics_summary.md`` (per run, per
+  phase) and ``EXTRACTION_SUMMARY.md`` (the findings overview).
+* :func:`write_reports` summarizes an epoch frame, writes both documents
+  atomically and the ``plots/`` folder, and returns a :class:`ReportResult`
+  with the paths written and the data-quality warnings (one line each) for the
+  caller to print.
+* :data:`report_command` is the ``audiometrics report CSV`` click command.
+
+Templates are found, by file name, first in ``templates_dir`` (``--templates``),
+then in the installed package ``audiometrics.templates``, then in the checkout's
+top-level ``templates/`` folder. They are rendered with ``StrictUndefined``;
+every number comes from the summary, formatted by the filters below:
+
+``num`` (6 decimals, ``n/a`` when missing), ``signed`` (``+0.631``), ``pct``
+(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``code`` (a code
+span), ``cell`` (a markdown table cell: ``|`` escaped, newlines removed),
+``inline`` (newlines removed), ``yesno``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import jinja2
+import pandas as pd
+
+from audiometrics.frame import write_atomic
+from audiometrics.summarize import (
+    Summary,
+    _code,
+    fmt,
+    fmt_duration,
+    fmt_percent,
+    fmt_ratio,
+    fmt_signed,
+    summarize,
+)
+
+__all__ = [
+    "SUMMARY_NAME",
+    "OVERVIEW_NAME",
+    "TEMPLATE_NAMES",
+    "ReportResult",
+    "render_reports",
+    "write_reports",
+    "report_command",
+]
+
+SUMMARY_NAME = "training_metrics_summary.md"
+OVERVIEW_NAME = "EXTRACTION_SUMMARY.md"
+#: Output file name → template file name.
+TEMPLATE_NAMES: dict[str, str] = {
+    SUMMARY_NAME: "training_metrics_summary.md.j2",
+    OVERVIEW_NAME: "EXTRACTION_SUMMARY.md.j2",
+}
+DEFAULT_CSV_NAME = "training_metrics_extracted.csv"
+PLOTS_DIR = "plots"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _checkout_templates() -> Path:
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def _package_template(name: str) -> str | None:
+    try:
+        resource = importlib.resources.files("audiometrics.templates").joinpath(name)
+    except (ModuleNotFoundError, ImportError, TypeError):
+        return None
+    try:
+        if resource.is_file():
+            return resource.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
+    override = Path(templates_dir) if templates_dir is not None else None
+
+    def load(name: str) -> tuple[str, str | None, Any] | None:
+        if ".." in Path(name).parts:
+            return None
+        if override is not None:
+            candidate = override / name
+            if candidate.is_file():
+                return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+        text = _package_template(name)
+        if text is not None:
+            return text, None, lambda: True
+        candidate = _checkout_templates() / name
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+        return None
+
+    return jinja2.FunctionLoader(load)
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text)
+    return text.replace("|", "\\|")
+
+
+def _inline(value: Any) -> str:
+    return re.sub(r"\s*[\r\n]+\s*", " ", "" if value is None else str(value))
+
+
+def _yesno(value: Any) -> str:
+    return "unknown" if value is None else ("Yes" if value else "No")
+
+
+def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=_loader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=fmt,
+        signed=fmt_signed,
+        pct=fmt_percent,
+        ratio=fmt_ratio,
+        dur=fmt_duration,
+        code=lambda v: _code(_inline(v)),
+        cell=_cell,
+        inline=_inline,
+        yesno=_yesno,
+    )
+    return env
+
+
+def _tidy(text: str) -> str:
+    """Strip trailing spaces, collapse runs of blank lines, end with one newline."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- render / write
+
+
+@dataclass
+class PlotRef:
+    """A plot as the markdown references it."""
+
+    path: str  # relative to the markdown, posix separators
+    title: str
+    caption: str
+
+
+@dataclass
+class ReportResult:
+    """What :func:`write_reports` did: paths written (markdown, then plots) and warning lines."""
+
+    paths: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: Summary | None = None
+
+
+def render_reports(
+    summary: Summary,
+    templates_dir: str | os.PathLike[str] | None = None,
+    *,
+    csv_name: str = DEFAULT_CSV_NAME,
+    plots: list[PlotRef] | None = None,
+) -> dict[str, str]:
+    """Render both documents: ``{"training_metrics_summary.md": ..., "EXTRACTION_SUMMARY.md": ...}``.
+
+    ``plots`` are the images the overview embeds (:func:`audiometrics.plots.plot_specs`
+    gives them for a summary); none when omitted.
+    """
+    env = _environment(templates_dir)
+    context = {
+        "summary": summary,
+        "csv_name": csv_name,
+        "plots": list(plots or []),
+        "summary_name": SUMMARY_NAME,
+        "overview_name": OVERVIEW_NAME,
+    }
+    out: dict[str, str] = {}
+    for output, template in TEMPLATE_NAMES.items():
+        try:
+            out[output] = _tidy(env.get_template(template).render(**context))
+        except jinja2.TemplateNotFound as error:
+            raise FileNotFoundError(f"template {error.name!r} not found") from None
+    return out
+
+
+def write_reports(
+    frame: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    phases: pd.DataFrame | None = None,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    csv_name: str = DEFAULT_CSV_NAME,
+    plots: bool = True,
+) -> ReportResult:
+    """Summarize ``frame`` and write both markdown documents (and ``plots/``) into ``out_dir``.
+
+    Returns a :class:`ReportResult`: ``.paths`` (the two documents, then the
+    PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
+    stderr). Raises :class:`~audiometrics.summarize.MetricError` for an unknown
+    ``metric``.
+    """
+    from audiometrics import plots as plotting
+
+    summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
+    target = Path(out_dir)
+    refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary)] if plots else []
+    documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
+    result = ReportResult(summary=summary, warnings=[_inline(w.message) for w in summary.warnings])
+    for name, text in documents.items():
+        path = target / name
+        write_atomic(path, text)
+        result.paths.append(path)
+    if plots and refs:
+        for relative in plotting.write_plots(summary, target / PLOTS_DIR):
+            result.paths.append(target / relative)
+    return result
+
+
+# --------------------------------------------------------------------------- command
+
+@click.command("report")
+@click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the two markdown documents and plots/ (the current folder by default, so that "
+    "reporting on a CSV never overwrites documents beside it unasked).",
+)
+@click.option("--metric", default=None, help="Main metric (default: lwlrap, else accuracy_multi, accuracy, error_rate, valid_loss).")
+@click.option(
+    "--lower-is-better/--higher-is-better",
+    "lower_is_better",
+    default=None,
+    help="Direction of the main metric (known for losses, error rates, accuracies, LWLRAP).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of templates overriding the built-in ones by file name.",
+)
+@click.option("--no-plots", is_flag=True, help="Write only the markdown documents.")
+def report_command(
+    csv_path: str,
+    out_dir: str,
+    metric: str | None,
+    lower_is_better: bool | None,
+    templates_dir: str | None,
+    no_plots: bool,
+) -> None:
+    """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.
+
+    Data-quality warnings go to stderr, one per line; the paths written go to stdout.
+    Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
+    """
+    from audiometrics.frame import load_metrics
+    from audiometrics.summarize import MetricError
+
+    try:
+        frame = load_metrics(csv_path)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise click.UsageError(str(error)) from None
+    try:
+        result = write_reports(
+            frame,
+            out_dir,
+            metric=metric,
+            lower_is_better=lower_is_better,
+            templates_dir=templates_dir,
+            csv_name=os.path.basename(csv_path),
+            plots=not no_plots,
+        )
+    except MetricError as error:
+        raise click.UsageError(str(error)) from None
+    except (jinja2.TemplateError, FileNotFoundError) as error:
+        raise click.ClickException(f"template error: {error}") from None
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for path in result.paths:
+        click.echo(str(path))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    report_command(sys.argv[1:])
