@@ -11,13 +11,12 @@ import csv
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from audiometrics.atomic import write_atomic
 from audiometrics.model import Run
 
 __all__ = [
@@ -92,25 +91,6 @@ def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> 
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_csv(path: str | os.PathLike[str], rows: Sequence[dict[str, str]], *, with_source: bool = False) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from matplotlib.ticker import MaxNLocator
 
 import pandas as pd
 
+from audiometrics.atomic import write_atomic
 from audiometrics.summarize import RunSummary, Summary, fmt, summarize
 
 __all__ = ["PlotSpec", "plot_specs", "write_plots", "LOG_SPAN"]
@@ -122,18 +122,7 @@ def _save(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, buffer.getvalue())
 
 
 def _shared_starts(runs: list[RunSummary]) -> list[tuple[int, int | None]] | None:

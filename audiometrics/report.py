@@ -34,7 +34,7 @@ import click
 import jinja2
 import pandas as pd
 
-from audiometrics.frame import write_atomic
+from audiometrics.atomic import write_atomic
 from audiometrics.summarize import (
     Summary,
     _code,

@@ -66,12 +66,12 @@ def test_values_kept_exactly_as_displayed(tmp_path):
 def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "m.csv"
     path.write_text("old\n")
-    import audiometrics.frame as frame
+    import audiometrics.atomic as atomic
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(frame.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with pytest.raises(OSError):
         write_csv(path, rows_from_runs(_runs()))
     assert path.read_text() == "old\n"
