@@ -1,0 +1,605 @@
+"""Static analysis of notebook code cells: which learners are built and trained how.
+
+:func:`analyse_cells` reads the code cells of one notebook, in execution order,
+with :mod:`ast` only (notebook code is never executed) and reports, per cell, the
+events that matter for extraction, in execution order:
+
+* :class:`~audiometrics.model.LearnerCreated` for ``vision_learner``/``cnn_learner``/
+  ``unet_learner``/``Learner``/``tabular_learner``/``text_classifier_learner``/
+  ``language_model_learner``/``collab_learner`` (also module-qualified), fastai
+  v1's ``create_cnn`` and ``load_learner`` (model None);
+* :class:`~audiometrics.model.TrainingCall` per table-printing phase of
+  ``fit_one_cycle``/``fit``/``fit_flat_cos``/``fit_sgdr``/``fine_tune`` (two
+  phases for ``fine_tune``);
+* :class:`~audiometrics.model.ProgressCall` for displays without a table:
+  ``lr_find*`` on any receiver; ``get_preds``/``tta``/``validate``/
+  ``show_results`` on a receiver known to be a learner; a training call inside
+  ``with learn.no_logging():`` (it shows bars but prints no table). Progress
+  calls inside ``with learn.no_bar():`` show nothing and are left out;
+* :class:`~audiometrics.model.Loop` for calls in a loop body that cannot be
+  unrolled (unknown iterable, more than :data:`MAX_UNROLL` iterations, or a
+  ``break``); loops over a static iterable are unrolled into plain events with
+  the loop variable bound per iteration.
+
+Values flow between cells: a name bound to a literal (``LR = 3e-3``; papermill's
+injected parameters rebinding it later) is substituted as *text*, so learning
+rates keep the author's spelling. Functions defined in the notebook are inlined
+where they are called (events get the call-site line). For an ``if`` whose
+condition cannot be decided statically, the ``if`` branch is assumed to run (or
+the ``else`` branch when only it trains), with a warning; names the branches bind
+differently become unknown afterwards. ``break``/``continue``/``return`` end
+what they end when reached on a known path (a loop whose body can ``break`` is
+reported as a Loop of unknown count). ``try`` bodies, ``finally`` and ``with``
+bodies are followed; ``except`` handlers, class bodies and lambdas are not.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import warnings
+from typing import Iterator, Sequence
+
+from audiometrics.model import CellAnalysis, Loop, SourceEvent
+from audiometrics.source_calls import INTERESTING_CALLS, CallsMixin
+from audiometrics.source_convert import iter_items
+from audiometrics.source_eval import NOPE, evaluate
+from audiometrics.source_fastai import detect_version
+from audiometrics.source_magics import parse_cell
+from audiometrics.source_scope import (
+    ABSENT,
+    Ctx,
+    Jump,
+    Out,
+    Scope,
+    Target,
+    has_break,
+    receiver_chain,
+    stored_names,
+    target_text,
+)
+from audiometrics.source_values import callee as callee_name
+from audiometrics.source_values import (
+    OPAQUE_VALUE,
+    UNKNOWN,
+    Alias,
+    ClassEntry,
+    FunctionEntry,
+    Value,
+    combine,
+    dotted,
+    finish,
+    make_value,
+    normalise,
+    segment,
+)
+
+__all__ = ["analyse_cells", "MAX_UNROLL"]
+
+MAX_UNROLL = 1000
+"""Loops over more iterations than this are reported as a Loop, not unrolled."""
+
+_UNROLL_BUDGET = 5000  # unrolled iterations per cell, all loops together
+
+
+def analyse_cells(sources: Sequence[str]) -> list[CellAnalysis]:
+    """One :class:`CellAnalysis` per code cell source, given in execution order.
+
+    Never raises for any cell content: what cannot be read becomes a warning.
+    """
+    with warnings.catch_warnings():
+        # ast.parse reports odd literals (``1_``, ``"\d"``) as warnings; they are not ours
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _analyse(sources)
+
+
+def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
+    parsed = []
+    for src in sources:
+        try:
+            parsed.append(parse_cell(src if isinstance(src, str) else ""))
+        except Exception:  # pragma: no cover - defensive
+            parsed.append(None)
+    try:
+        version = detect_version(p.tree for p in parsed if p is not None and p.tree is not None)
+    except Exception:  # pragma: no cover - defensive
+        version = 2
+    analyser = _Analyser(version)
+    results = []
+    for p in parsed:
+        if p is None:  # pragma: no cover - defensive
+            results.append(CellAnalysis((), ("cell could not be read",)))
+            continue
+        results.append(analyser.cell(p))
+    return results
+
+
+# --------------------------------------------------------------------------- analyser
+
+
+class _Analyser(CallsMixin):
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.globals = Scope()
+        self.learners: set[str] = set()
+        self.classes: set[str] = set()
+        self.out = Out()
+        self.budget = _UNROLL_BUDGET
+        self.results: dict[int, Value] = {}  # id(call node) -> value of an inlined call
+        self.keep: list[ast.AST] = []  # trees parsed on the fly, kept alive while ids are in use
+        self.globals.vars["__name__"] = finish("'__main__'")
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.contextmanager
+    def _collect(self) -> Iterator[Out]:
+        saved = self.out
+        self.out = Out()
+        try:
+            yield self.out
+        finally:
+            self.out = saved
+
+    def _emit(self, event: SourceEvent) -> None:
+        self.out.events.append(event)
+
+    def _warn(self, line: int, message: str) -> None:
+        self.out.warnings.append(f"line {line}: {message}")
+
+    @staticmethod
+    def _line(node: ast.AST, ctx: Ctx) -> int:
+        return ctx.line if ctx.line is not None else getattr(node, "lineno", 1)
+
+    def _value(self, node: ast.AST | None, ctx: Ctx) -> Value:
+        if node is None:
+            return finish("None")
+        if isinstance(node, ast.Call) and id(node) in self.results:
+            return self.results[id(node)]
+        origin = None
+        if isinstance(node, ast.Name):
+            entry = ctx.scope.lookup(node.id)
+            origin = entry.origin if isinstance(entry, Value) and entry.origin else node.id
+        try:
+            return make_value(node, ctx.src, ctx.scope.lookup, origin)
+        except RecursionError:
+            return OPAQUE_VALUE
+
+    def _via(self, ctx: Ctx) -> str:
+        return f" (inside {ctx.stack[-1]}())" if ctx.stack else ""
+
+    # ------------------------------------------------------------------ cells
+
+    def cell(self, parsed) -> CellAnalysis:
+        self.out = Out()
+        self.budget = _UNROLL_BUDGET
+        self.results = {}
+        self.keep = []
+        notes = list(parsed.warnings)
+        if parsed.tree is not None:
+            ctx = Ctx(scope=self.globals, src=parsed.text)
+            for stmt in parsed.tree.body:
+                try:
+                    self._stmt(stmt, ctx)
+                except Jump:
+                    pass  # a return/break outside any function or loop does not parse; be lenient
+                except RecursionError:
+                    self._warn(getattr(stmt, "lineno", 1), "statement too deeply nested to analyse; skipped")
+                except Exception as exc:  # never raise on notebook content
+                    self._warn(
+                        getattr(stmt, "lineno", 1),
+                        f"internal error while analysing this statement ({type(exc).__name__}: {exc}); skipped",
+                    )
+        notes.extend(self.out.warnings)
+        seen = set()
+        unique = []
+        for w in notes:
+            if w not in seen:
+                seen.add(w)
+                unique.append(w)
+        return CellAnalysis(tuple(self.out.events), tuple(unique))
+
+    # ------------------------------------------------------------------ statements
+
+    def _block(self, stmts: Sequence[ast.stmt], ctx: Ctx) -> None:
+        for stmt in stmts:
+            self._stmt(stmt, ctx)
+
+    def _stmt(self, node: ast.stmt, ctx: Ctx) -> None:
+        if isinstance(node, ast.Expr):
+            self._expr(node.value, ctx)
+        elif isinstance(node, ast.Assign):
+            self._assign(node.targets, node.value, ctx)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._assign([node.target], node.value, ctx)
+        elif isinstance(node, ast.AugAssign):
+            self._augassign(node, ctx)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self._for(node, ctx)
+        elif isinstance(node, ast.While):
+            self._while(node, ctx)
+        elif isinstance(node, ast.If):
+            self._if(node, ctx)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            self._with(node, ctx)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self._try(node, ctx)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self._def(node, ctx)
+        elif isinstance(node, ast.ClassDef):
+            self._class(node, ctx)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    ctx.scope.bind(alias.asname, Alias(alias.name))
+                else:  # a module: its name means itself again
+                    ctx.scope.bind(alias.name.split(".")[0], None)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                if alias.asname and alias.asname != alias.name:
+                    ctx.scope.bind(alias.asname, Alias(alias.name))
+                else:
+                    ctx.scope.bind(alias.name, None)
+        elif isinstance(node, ast.Global):
+            ctx.scope.globals.update(node.names)
+        elif isinstance(node, ast.Delete):
+            for t in node.targets:
+                self._unbind(t, ctx)
+        elif isinstance(node, ast.Return):
+            if node.value is not None:
+                self._expr(node.value, ctx, Target(receiver_chain(node.value), ctx.frame.target if ctx.frame else None))
+            if ctx.frame is not None:
+                raise Jump("return", node, self._value(node.value, ctx))
+        elif isinstance(node, ast.Break):
+            raise Jump("break", node)
+        elif isinstance(node, ast.Continue):
+            raise Jump("continue", node)
+        elif isinstance(node, ast.Match):
+            self._match(node, ctx)
+        elif isinstance(node, (ast.Raise, ast.Assert)):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self._expr(child, ctx)
+        # Pass: nothing
+
+    def _assign(self, targets: Sequence[ast.expr], value: ast.expr, ctx: Ctx) -> None:
+        text = target_text(targets[0], ctx.src) if len(targets) >= 1 else None
+        pending: list[tuple[str, Value]] = []
+        self._expr(value, ctx, Target(receiver_chain(value), text), pending)
+        val = self._value(value, ctx)
+        for t in targets:
+            self._bind(t, val, ctx)
+        for key, v in pending:
+            ctx.scope.bind(key, v)
+
+    def _augassign(self, node: ast.AugAssign, ctx: Ctx) -> None:
+        self._expr(node.value, ctx)
+        target = node.target
+        key = target.id if isinstance(target, ast.Name) else dotted(target)
+        if key is None:
+            self._unbind(target, ctx)
+            return
+        old = ctx.scope.lookup(key)
+        if isinstance(old, Value):
+            ctx.scope.bind(key, combine(old, node.op, self._value(node.value, ctx)))
+        else:
+            ctx.scope.bind(key, UNKNOWN)
+
+    def _bind(self, target: ast.AST, val: Value | object, ctx: Ctx) -> None:
+        if isinstance(target, ast.Name):
+            ctx.scope.bind(target.id, val if isinstance(val, Value) and val.known else UNKNOWN)
+        elif isinstance(target, ast.Attribute):
+            key = dotted(target)
+            if key is not None:
+                ctx.scope.bind(key, val if isinstance(val, Value) and val.known else UNKNOWN)
+        elif isinstance(target, ast.Subscript):
+            self._unbind(target, ctx)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            node = val.node if isinstance(val, Value) else None
+            if (
+                isinstance(val, Value)
+                and isinstance(node, (ast.Tuple, ast.List))
+                and len(node.elts) == len(elts)
+                and not any(isinstance(e, ast.Starred) for e in list(elts) + list(node.elts))
+            ):
+                subs = [val.sub(e) for e in node.elts]
+                for t, v in zip(elts, subs):
+                    self._bind(t, v, ctx)
+            else:
+                for t in elts:
+                    self._bind(t, UNKNOWN, ctx)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, UNKNOWN, ctx)
+
+    def _unbind(self, target: ast.AST, ctx: Ctx) -> None:
+        if isinstance(target, ast.Name):
+            ctx.scope.bind(target.id, UNKNOWN)
+        elif isinstance(target, ast.Attribute):
+            key = dotted(target)
+            if key is not None:
+                ctx.scope.bind(key, UNKNOWN)
+        elif isinstance(target, ast.Subscript):
+            key = dotted(target.value)
+            if key is not None:
+                ctx.scope.bind(key, UNKNOWN)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._unbind(t, ctx)
+        elif isinstance(target, ast.Starred):
+            self._unbind(target.value, ctx)
+
+    def _forget(self, names: set[str], ctx: Ctx) -> None:
+        for name in names:
+            ctx.scope.bind(name, UNKNOWN)
+
+    # ------------------------------------------------------------------ definitions
+
+    def _def(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Ctx) -> None:
+        args = node.args
+        positional = list(args.posonlyargs) + list(args.args)
+        defaults: dict[str, object] = {}
+        for param, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults):
+            defaults[param.arg] = self._value(default, ctx)
+        for param, default in zip(args.kwonlyargs, args.kw_defaults):
+            if default is not None:
+                defaults[param.arg] = self._value(default, ctx)
+        ctx.scope.bind(node.name, FunctionEntry(node, ctx.src, ctx.scope, defaults))
+
+    def _class(self, node: ast.ClassDef, ctx: Ctx) -> None:
+        ctx.scope.bind(node.name, ClassEntry(node.name))
+        self.classes.add(node.name)
+        local = Scope(parent=ctx.scope)
+        inner = dataclasses.replace(ctx, scope=local)
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign):
+                val = self._value(stmt.value, inner)
+                for t in stmt.targets:
+                    if isinstance(t, ast.Name):
+                        local.vars[t.id] = val if val.known else UNKNOWN
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+                val = self._value(stmt.value, inner)
+                local.vars[stmt.target.id] = val if val.known else UNKNOWN
+        for name, entry in local.vars.items():
+            ctx.scope.set(f"{node.name}.{name}", entry)
+
+    # ------------------------------------------------------------------ control flow
+
+    def _template(self, run_body, ctx: Ctx) -> None:
+        """Walk a loop body once as the template of all its iterations."""
+        try:
+            run_body(ctx)
+        except Jump as jump:
+            if jump.kind == "return" and ctx.frame is not None:
+                ctx.frame.nested_return = True  # the function may or may not return here
+
+    def _speculate(self, stmts: Sequence[ast.stmt], ctx: Ctx) -> None:
+        """Walk a branch that may not run: a jump in it ends the branch, not the walk."""
+        try:
+            self._block(stmts, ctx)
+        except Jump as jump:
+            if jump.kind == "return" and ctx.frame is not None:
+                ctx.frame.nested_return = True
+
+    def _may_have_events(self, nodes: Sequence[ast.AST], ctx: Ctx) -> bool:
+        for root in nodes:
+            for node in ast.walk(root):
+                if isinstance(node, ast.Call):
+                    name = callee_name(node.func)
+                    if name is None:
+                        continue
+                    if name in INTERESTING_CALLS or name.startswith("lr_find"):
+                        return True
+                    if isinstance(node.func, ast.Name):
+                        entry = ctx.scope.lookup(name)
+                        if isinstance(entry, (FunctionEntry, Alias)):
+                            return True
+        return False
+
+    def _for(self, node: ast.For | ast.AsyncFor, ctx: Ctx) -> None:
+        self._expr(node.iter, ctx)
+        iterable = self._value(node.iter, ctx)
+        self._loop(node, node.target, iterable, lambda c: self._block(node.body, c), node.body, ctx)
+        self._block(node.orelse, ctx)
+
+    def _loop(self, node, target, iterable: Value, run_body, body_nodes, ctx: Ctx) -> None:
+        line = self._line(node, ctx)
+        interesting = self._may_have_events(list(body_nodes) + [target], ctx)
+        limit = min(MAX_UNROLL, self.budget)
+        items, count = iter_items(iterable, limit) if interesting else (None, None)
+        breaks = has_break(body_nodes)
+        if interesting and items is not None and not breaks:
+            self.budget -= len(items)
+            for item in items:
+                self._bind(target, item, ctx)
+                try:
+                    run_body(ctx)
+                except Jump as jump:
+                    if jump.kind == "break":  # pragma: no cover - loops with a break are not unrolled
+                        break
+                    if jump.kind != "continue":
+                        raise
+            return
+        if not interesting:
+            count = None
+        assigned = stored_names(list(body_nodes)) | stored_names([target])
+        self._forget(assigned, ctx)
+        with self._collect() as out:
+            self._template(run_body, ctx)
+        self._forget(assigned, ctx)
+        self.out.warnings.extend(out.warnings)
+        if out.events:
+            if count is None and not breaks:
+                count = iter_items(iterable, 0)[1]
+            self._emit(Loop(line, tuple(out.events), None if breaks else count))
+
+    def _while(self, node: ast.While, ctx: Ctx) -> None:
+        self._expr(node.test, ctx)
+        test = evaluate(self._value(node.test, ctx))
+        if test is not NOPE and not test:
+            self._block(node.orelse, ctx)
+            return
+        line = self._line(node, ctx)
+        assigned = stored_names(node.body)
+        self._forget(assigned, ctx)
+        with self._collect() as out:
+            self._template(lambda c: self._block(node.body, c), ctx)
+        self._forget(assigned, ctx)
+        self.out.warnings.extend(out.warnings)
+        if out.events:
+            self._emit(Loop(line, tuple(out.events), None))
+        self._block(node.orelse, ctx)
+
+    def _if(self, node: ast.If, ctx: Ctx) -> None:
+        self._expr(node.test, ctx)
+        test = evaluate(self._value(node.test, ctx))
+        if test is not NOPE:
+            try:
+                truth = bool(test)
+            except Exception:  # pragma: no cover
+                truth = True
+            self._block(node.body if truth else node.orelse, ctx)
+            return
+        journal = ctx.scope.journal
+        journal.begin()
+        with self._collect() as body_out:
+            self._speculate(node.body, ctx)
+        after_body = journal.undo()
+        journal.begin()
+        with self._collect() as else_out:
+            self._speculate(node.orelse, ctx)
+        after_else = journal.undo()
+        # names both branches leave alike keep their value; the others become unknown
+        for ident in after_body.keys() | after_else.keys():
+            scope, key, _ = after_body.get(ident) or after_else[ident]
+            original = scope.vars.get(key, ABSENT)
+            a = after_body.get(ident, (None, None, original))[2]
+            b = after_else.get(ident, (None, None, original))[2]
+            final = a if a == b else UNKNOWN
+            if final is not original:
+                scope.set(key, final)
+        chosen, label = body_out, "if"
+        if not body_out.events and else_out.events:
+            chosen, label = else_out, "else"
+        self.out.events.extend(chosen.events)
+        self.out.warnings.extend(chosen.warnings)
+        if body_out.events or else_out.events:
+            cond = normalise(segment(ctx.src, node.test))
+            skipped = " (its other branch is ignored)" if body_out.events and else_out.events else ""
+            self._warn(
+                self._line(node, ctx),
+                f"condition `{cond}` cannot be resolved statically; assuming the {label} branch runs{skipped}",
+            )
+
+    def _match(self, node: ast.Match, ctx: Ctx) -> None:
+        self._expr(node.subject, ctx)
+        chosen = None
+        for case in node.cases:
+            ctx.scope.journal.begin()
+            with self._collect() as out:
+                self._speculate(case.body, ctx)
+            ctx.scope.journal.undo()
+            if out.events:
+                chosen = out
+                break
+        self._forget(stored_names([c for case in node.cases for c in case.body]), ctx)
+        if chosen is not None:
+            self.out.events.extend(chosen.events)
+            self.out.warnings.extend(chosen.warnings)
+            self._warn(self._line(node, ctx), "match statement cannot be resolved statically; assuming the first case that trains runs")
+
+    def _with(self, node: ast.With | ast.AsyncWith, ctx: Ctx) -> None:
+        no_bar, no_logging = ctx.no_bar, ctx.no_logging
+        for item in node.items:
+            self._expr(item.context_expr, ctx)
+            expr = item.context_expr
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+                if expr.func.attr == "no_bar":
+                    no_bar = True
+                elif expr.func.attr == "no_logging":
+                    no_logging = True
+            if item.optional_vars is not None:
+                self._unbind(item.optional_vars, ctx)
+        inner = dataclasses.replace(ctx, no_bar=no_bar, no_logging=no_logging)
+        self._block(node.body, inner)
+
+    def _try(self, node, ctx: Ctx) -> None:
+        try:
+            self._block(node.body, ctx)
+        except Jump:
+            self._block(node.finalbody, ctx)
+            raise
+        handler_names = stored_names([s for h in node.handlers for s in h.body])
+        for h in node.handlers:
+            if h.name:
+                handler_names.add(h.name)
+        self._forget(handler_names, ctx)
+        self._block(node.orelse, ctx)
+        self._block(node.finalbody, ctx)
+
+    # ------------------------------------------------------------------ expressions
+
+    def _expr(self, node: ast.AST | None, ctx: Ctx, target: Target | None = None, pending: list | None = None) -> None:
+        if node is None or isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            self._comprehension(node, ctx)
+            return
+        if isinstance(node, ast.IfExp):
+            self._expr(node.test, ctx)
+            test = evaluate(self._value(node.test, ctx))
+            if test is NOPE:
+                self._expr(node.body, ctx, target, pending)
+            else:
+                self._expr(node.body if test else node.orelse, ctx, target, pending)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self._expr(node.value, ctx, Target(receiver_chain(node.value), node.target.id), pending)
+            self._bind(node.target, self._value(node.value, ctx), ctx)
+            return
+        if isinstance(node, ast.Call):
+            self._expr(node.func, ctx, target, pending)
+            for arg in node.args:
+                self._expr(arg, ctx)
+            for kw in node.keywords:
+                self._expr(kw.value, ctx)
+            self._call(node, ctx, target, pending)
+            return
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._expr(child, ctx, target, pending)
+
+    def _comprehension(self, node, ctx: Ctx) -> None:
+        gens = node.generators
+        scope = Scope(parent=ctx.scope)
+        inner = dataclasses.replace(ctx, scope=scope)
+        self._expr(gens[0].iter, ctx)
+
+        def run(level: int, c: Ctx) -> None:
+            if level == len(gens):
+                if isinstance(node, ast.DictComp):
+                    self._expr(node.key, c)
+                    self._expr(node.value, c)
+                else:
+                    self._expr(node.elt, c)
+                return
+            gen = gens[level]
+            if level > 0:
+                self._expr(gen.iter, c)
+            iterable = self._value(gen.iter, c)
+
+            def body(c2: Ctx) -> None:
+                for cond in gen.ifs:
+                    self._expr(cond, c2)
+                run(level + 1, c2)
+
+            rest = list(gen.ifs) + [g for g in gens[level + 1 :]] + (
+                [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            )
+            self._loop(node, gen.target, iterable, body, rest, c)
+
+        run(0, inner)

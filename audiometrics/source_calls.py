@@ -1,0 +1,301 @@
+"""Calls seen by :mod:`audiometrics.source`: learners, training, progress displays, inlining."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
+from audiometrics.source_convert import iter_items
+from audiometrics.source_eval import NOPE, evaluate
+from audiometrics.source_fastai import (
+    INFERENCE_METHODS,
+    LEARNER_FACTORIES,
+    TRAINING_METHODS,
+    Args,
+    is_training_fit,
+    learner_info,
+    training_phases,
+)
+from audiometrics.source_magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
+from audiometrics.source_scope import (
+    MAGIC_RUNNERS,
+    MUTATORS,
+    Ctx,
+    Frame,
+    Jump,
+    Scope,
+    Target,
+    dotted_ok,
+    renamed,
+)
+from audiometrics.source_values import callee as callee_name
+from audiometrics.source_values import (
+    OPAQUE_VALUE,
+    UNKNOWN,
+    Alias,
+    FunctionEntry,
+    Value,
+    dotted,
+    finish,
+    normalise,
+    segment,
+)
+
+MAX_INLINE_DEPTH = 12
+"""Deepest chain of notebook functions inlined into each other."""
+
+INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | MAGIC_RUNNERS
+"""Callee names that can produce events (with ``lr_find*`` and notebook functions)."""
+
+
+class CallsMixin:
+    """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
+
+    Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
+    ``keep`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/``_warn``/
+    ``_line``/``_via``/``_collect`` methods.
+    """
+
+    def _args(self, call: ast.Call, ctx: Ctx) -> Args:
+        positional: list[Value] = []
+        keywords: dict[str, Value] = {}
+        opaque = False
+        for arg in call.args:
+            if isinstance(arg, ast.Starred):
+                items, _count = iter_items(self._value(arg.value, ctx), 1000)
+                if items is None:
+                    opaque = True
+                    break
+                positional.extend(items)
+            elif not opaque:
+                positional.append(self._value(arg, ctx))
+        for kw in call.keywords:
+            if kw.arg is not None:
+                keywords[kw.arg] = self._value(kw.value, ctx)
+                continue
+            mapping = self._value(kw.value, ctx)
+            node = mapping.node
+            ok = False
+            if isinstance(node, ast.Dict) and mapping.known:
+                keys = [evaluate(k) if k is not None else NOPE for k in node.keys]
+                if all(isinstance(k, str) for k in keys):
+                    for k, v in zip(keys, node.values):
+                        keywords[k] = mapping.sub(v)
+                    ok = True
+            elif isinstance(node, ast.Call) and callee_name(node.func) == "dict" and not node.args and mapping.known:
+                if all(k.arg for k in node.keywords):
+                    for k in node.keywords:
+                        keywords[k.arg] = mapping.sub(k.value)  # type: ignore[index]
+                    ok = True
+            if not ok:
+                opaque = True
+        return Args(tuple(positional), keywords, opaque)
+
+    def _receiver_name(self, recv: ast.AST, ctx: Ctx) -> str | None:
+        if isinstance(recv, ast.Name):
+            entry, scope = ctx.scope.find(recv.id)
+            if scope is not None and scope is not self.globals and isinstance(entry, Value) and entry.origin:
+                return entry.origin
+            return recv.id
+        return dotted(recv)
+
+    def _is_learner(self, recv: ast.AST, name: str | None) -> bool:
+        if name is not None and (name in self.learners or "learn" in name.lower()):
+            return True
+        text = dotted(recv) if not isinstance(recv, ast.Subscript) else dotted(recv.value)
+        return text is not None and "learn" in text.lower()
+
+    def _call(self, node: ast.Call, ctx: Ctx, target: Target | None, pending: list | None) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            entry = ctx.scope.lookup(func.id)
+            if isinstance(entry, FunctionEntry):
+                self._inline(entry, node, ctx, target)
+                return
+            name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
+            if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
+                name = callee_name(entry.node) or name
+            if name in LEARNER_FACTORIES:
+                self._learner(node, name, ctx, target, pending)
+            elif name.startswith("lr_find"):
+                first = node.args[0] if node.args else None
+                learner = self._receiver_name(first, ctx) if first is not None else None
+                self._progress(node, learner, name, ctx)
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        attr = func.attr
+        recv = func.value
+        if attr in TRAINING_METHODS:
+            self._training(node, attr, recv, ctx)
+        elif attr.startswith("lr_find"):
+            self._progress(node, self._receiver_name(recv, ctx), attr, ctx)
+        elif attr in INFERENCE_METHODS:
+            name = self._receiver_name(recv, ctx)
+            if self._is_learner(recv, name):
+                self._progress(node, name, attr, ctx)
+        elif attr in LEARNER_FACTORIES and dotted(recv) is not None:
+            self._learner(node, attr, ctx, target, pending)
+        elif attr in MAGIC_RUNNERS:
+            self._ipython_magic(node, ctx)
+        elif attr in MUTATORS:
+            key = dotted(recv)
+            if key is not None:
+                ctx.scope.bind(key, UNKNOWN)
+
+    def _progress(self, node: ast.Call, learner: str | None, method: str, ctx: Ctx) -> None:
+        if ctx.no_bar:
+            return
+        self._emit(ProgressCall(self._line(node, ctx), learner, method))
+
+    def _learner(self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None) -> None:
+        args = self._args(node, ctx)
+        info = learner_info(factory, args, self.version, frozenset(self.classes))
+        text = target.text if target is not None and id(node) in target.calls else None
+        self._emit(
+            LearnerCreated(self._line(node, ctx), text, factory, info.model, info.pretrained, info.metrics)
+        )
+        if text is not None:
+            self.learners.add(text)
+            if pending is not None and info.lr is not None and dotted_ok(text):
+                pending.append((f"{text}.lr", info.lr))
+
+    def _training(self, node: ast.Call, method: str, recv: ast.AST, ctx: Ctx) -> None:
+        args = self._args(node, ctx)
+        learner = self._receiver_name(recv, ctx)
+        if method == "fit" and not self._is_learner(recv, learner) and not is_training_fit(args):
+            return  # model.fit(X, y) of scikit-learn/keras
+        line = self._line(node, ctx)
+        call_text = normalise(segment(ctx.src, node))
+        default_lr = None
+        if learner is not None:
+            entry = ctx.scope.lookup(f"{learner}.lr")
+            if entry is UNKNOWN:
+                default_lr = OPAQUE_VALUE
+            elif isinstance(entry, Value):
+                default_lr = entry
+        phases, problems = training_phases(method, args, self.version, default_lr)
+        for what in problems:
+            self._warn(line, f"{what} of {call_text} cannot be resolved statically{self._via(ctx)}")
+        for phase in phases:
+            if ctx.no_logging:
+                if not ctx.no_bar:
+                    self._emit(ProgressCall(line, learner, method))
+                continue
+            self._emit(
+                TrainingCall(
+                    line=line,
+                    learner=learner,
+                    method=method,
+                    epochs=phase.epochs,
+                    learning_rate=phase.learning_rate,
+                    lr_is_default=phase.lr_is_default,
+                    part=phase.part,
+                    call_text=call_text,
+                )
+            )
+        if ctx.no_logging:
+            self._warn(line, f"{call_text} runs under no_logging() and prints no table{self._via(ctx)}")
+
+    def _ipython_magic(self, node: ast.Call, ctx: Ctx) -> None:
+        """``get_ipython().run_line_magic('time', 'learn.fit(1)')`` as written by nbconvert."""
+        func = node.func
+        recv = func.value  # type: ignore[union-attr]
+        if not (isinstance(recv, ast.Call) and callee_name(recv.func) == "get_ipython"):
+            return
+        consts = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+        if func.attr == "magic" and len(consts) == 1 and isinstance(consts[0], str):  # type: ignore[union-attr]
+            consts = (consts[0].split(None, 1) + [""])[:2]
+            func_attr = "run_line_magic"
+        else:
+            func_attr = func.attr  # type: ignore[union-attr]
+        if len(consts) < 2 or not isinstance(consts[0], str):
+            return
+        name = consts[0]
+        code: str | None = None
+        if func_attr == "run_line_magic" and isinstance(consts[1], str):
+            code = magic_statement(name, consts[1])
+        elif func_attr == "run_cell_magic" and len(consts) >= 3 and isinstance(consts[2], str):
+            if name in PYTHON_CELL_MAGICS:
+                code = consts[2]
+        if not code:
+            return
+        tree, _warnings = parse_python(code)
+        self.keep.append(tree)
+        inner = dataclasses.replace(ctx, src=code, line=self._line(node, ctx))
+        self._block(tree.body, inner)
+
+    # ------------------------------------------------------------------ inlining
+
+    def _inline(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
+        name = entry.node.name
+        line = self._line(call, ctx)
+        if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
+            if self._may_have_events(entry.node.body, ctx):
+                self._warn(line, f"recursive call of {name}() not followed")
+            self.results[id(call)] = OPAQUE_VALUE
+            return
+        args = self._args(call, ctx)
+        local = Scope(parent=entry.scope)
+        params = entry.node.args
+        positional = list(params.posonlyargs) + list(params.args)
+        keywords = dict(args.keywords)
+        for i, param in enumerate(positional):
+            if i < len(args.positional):
+                val: object = args.positional[i]
+            elif param.arg in keywords and param not in params.posonlyargs:
+                val = keywords.pop(param.arg)
+            elif args.opaque:
+                val = UNKNOWN
+            else:
+                val = entry.defaults.get(param.arg, UNKNOWN)
+            local.vars[param.arg] = val
+        for param in params.kwonlyargs:
+            if param.arg in keywords:
+                local.vars[param.arg] = keywords.pop(param.arg)
+            elif args.opaque:
+                local.vars[param.arg] = UNKNOWN
+            else:
+                local.vars[param.arg] = entry.defaults.get(param.arg, UNKNOWN)
+        if params.vararg is not None:
+            extra = args.positional[len(positional) :]
+            local.vars[params.vararg.arg] = (
+                UNKNOWN if args.opaque else finish("(" + "".join(v.text + ", " for v in extra) + ")")
+            )
+        if params.kwarg is not None:
+            local.vars[params.kwarg.arg] = UNKNOWN
+        for node in ast.walk(entry.node):
+            if isinstance(node, ast.Global):
+                local.globals.update(node.names)
+
+        outer_text = target.text if target is not None and id(call) in target.calls else None
+        frame = Frame(name, outer_text)
+        inner = dataclasses.replace(
+            ctx, scope=local, src=entry.src, line=line, stack=ctx.stack + (name,), frame=frame
+        )
+        returned_node: ast.expr | None = None
+        with self._collect() as out:
+            try:
+                self._block(entry.node.body, inner)
+            except Jump as jump:
+                if jump.kind == "return":
+                    returned_node = jump.node.value  # type: ignore[attr-defined]
+                    frame.returns.append(jump.value)
+        events = out.events
+        if outer_text is not None and isinstance(returned_node, ast.Name) and not frame.nested_return:
+            local_name = returned_node.id
+            local_entry = local.vars.get(local_name)
+            if local_name in local.vars and not (isinstance(local_entry, Value) and local_entry.origin):
+                events = [renamed(e, local_name, outer_text) for e in events]
+                if local_name in self.learners:
+                    self.learners.add(outer_text)
+        self.out.events.extend(events)
+        self.out.warnings.extend(out.warnings)
+        if frame.nested_return:
+            result = OPAQUE_VALUE
+        elif frame.returns:
+            result = frame.returns[0]
+        else:
+            result = finish("None")
+        self.results[id(call)] = result

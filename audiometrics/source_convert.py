@@ -1,0 +1,321 @@
+"""Values as the numbers, learning rates and loop items the analysis needs."""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from typing import Any
+
+from audiometrics.source_eval import NOPE, evaluate
+from audiometrics.source_values import (
+    OPAQUE,
+    Positions,
+    Value,
+    finish,
+    mapping_items,
+    normalise,
+    parse_expr,
+    splice,
+)
+
+
+
+def format_number(x: float) -> str:
+    """Compact scientific form: ``1e-5``, ``2.5e-4``, ``3e-3``; plain digits for exponent 0."""
+    if x == 0:
+        return "0"
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    mant, exp = f"{x:.12e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    e = int(exp)
+    return mant if e == 0 else f"{mant}e{e}"
+
+
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _is_number_literal(s: str) -> bool:
+    return bool(_NUMBER_RE.fullmatch(s.strip()))
+
+
+def _lr_unwrap(text: str) -> str:
+    """``'1e-3'`` → ``1e-3`` and ``float(1e-3)``/``float('1e-3')`` → ``1e-3``."""
+    for _ in range(10):
+        tree = parse_expr(text)
+        if tree is None:
+            return text
+        pos = Positions(text)
+        repls: list[tuple[int, int, str]] = []
+
+        def visit(node: ast.AST) -> None:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if _is_number_literal(node.value):
+                    start, end = pos.span(node)
+                    repls.append((start, end, node.value.strip()))
+                return
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "float"
+                and len(node.args) == 1
+                and not node.keywords
+            ):
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and _is_number_literal(arg.value):
+                    start, end = pos.span(node)
+                    repls.append((start, end, arg.value.strip()))
+                    return
+                if isinstance(arg, ast.Constant) and type(arg.value) in (int, float):
+                    start, end = pos.span(node)
+                    repls.append((start, end, text[slice(*pos.span(arg))]))
+                    return
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+        visit(tree)
+        if not repls:
+            return text
+        text = splice(text, repls)
+    return text
+
+
+def _lr_safe(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, (ast.UAdd, ast.USub)) and _lr_safe(node.operand)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow)) and (
+            _lr_safe(node.left) and _lr_safe(node.right)
+        )
+    if isinstance(node, ast.Call):
+        return (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "slice"
+            and not node.keywords
+            and 1 <= len(node.args) <= 3
+            and all(_lr_safe(a) or (isinstance(a, ast.Constant) and a.value is None) for a in node.args)
+            and any(_lr_safe(a) for a in node.args)
+        )
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return bool(node.elts) and all(_lr_safe(e) for e in node.elts)
+    return False
+
+
+def lr_text(value: Value) -> str | None:
+    """The learning-rate text of ``value`` (``1e-1``, ``slice(1e-3, 3e-3)``) or None.
+
+    Only numbers, arithmetic, ``slice(...)`` and lists of those qualify; a
+    string holding a number counts as that number.
+    """
+    if not value.known:
+        return None
+    text = _lr_unwrap(value.text)
+    node = parse_expr(text)
+    if node is None or not _lr_safe(node):
+        return None
+    return normalise(text)
+
+
+def as_int(value: Value | None) -> int | None:
+    """The value as an int (``5``, ``5.0``, ``EPOCHS[0]``), else None."""
+    if value is None:
+        return None
+    v = evaluate(value)
+    if isinstance(v, bool) or v is NOPE:
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"\s*\d+\s*", v):
+        return int(v)
+    return None
+
+
+def as_number(value: Value | None) -> float | None:
+    if value is None:
+        return None
+    v = evaluate(value)
+    if isinstance(v, bool) or v is NOPE:
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str) and _is_number_literal(v):
+        return float(v)
+    return None
+
+
+def as_bool(value: Value | None) -> bool | None:
+    if value is None:
+        return None
+    v = evaluate(value)
+    if v is NOPE:
+        return None
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "yes", "1"):
+            return True
+        if low in ("false", "no", "0", ""):
+            return False
+        return None
+    try:
+        return bool(v)
+    except Exception:  # pragma: no cover
+        return None
+
+
+# --------------------------------------------------------------------------- iteration
+
+
+def iter_items(value: Value, limit: int) -> tuple[list[Value] | None, int | None]:
+    """Per-iteration Values of ``for x in <value>`` and the iteration count.
+
+    ``(items, count)``: items is None when the elements cannot be listed (or
+    there are more than ``limit``); count is None when unknown.
+    """
+    if not value.known and OPAQUE in value.text and _count_only(value) is None:
+        return None, None
+    items = _items(value, value.node, limit)
+    if items is not None:
+        if len(items) > limit:
+            return None, len(items)
+        return items, len(items)
+    return None, _count_only(value)
+
+
+def _count_only(value: Value) -> int | None:
+    node = value.node
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        r = evaluate(node)
+        return len(r) if isinstance(r, range) else None
+    if isinstance(node, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in node.elts):
+        return len(node.elts)
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return len(node.keys)
+    v = evaluate(node)
+    if isinstance(v, (list, tuple, range, dict, str)):
+        return len(v)
+    return None
+
+
+def _literal_text(x: Any) -> str | None:
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return repr(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return format_number(x)
+    if isinstance(x, (list, tuple)):
+        parts = [_literal_text(e) for e in x]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(x, list):
+            return "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"  # type: ignore[arg-type]
+    return None
+
+
+def _items(value: Value, node: ast.AST, limit: int) -> list[Value] | None:
+    text = value.text
+    pos = Positions(text)
+
+    def seg(n: ast.AST) -> str:
+        return text[slice(*pos.span(n))]
+
+    if isinstance(node, (ast.List, ast.Tuple)):
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return None
+        return [finish(seg(e)) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        if None in node.keys:
+            return None
+        return [finish(seg(k)) for k in node.keys]  # type: ignore[arg-type]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for seq, times in ((node.left, node.right), (node.right, node.left)):
+            n = evaluate(times)
+            if isinstance(seq, (ast.List, ast.Tuple)) and type(n) is int:
+                base = _items(value, seq, limit)
+                if base is None or len(base) * max(n, 0) > limit:
+                    return None
+                return base * max(n, 0)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        got = _call_items(value, node, node.func.id, limit)
+        if got is not None:
+            return got
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and not node.args
+        and not node.keywords
+    ):
+        items = mapping_items(node.func.value)
+        if items is not None:
+            attr = node.func.attr
+            if attr == "keys":
+                return [finish(_literal_text(k) or OPAQUE) for k, _ in items]
+            if attr == "values":
+                return [finish(seg(v)) for _, v in items]
+            if attr == "items":
+                return [finish(f"({_literal_text(k) or OPAQUE}, {seg(v)})") for k, v in items]
+    v = evaluate(node)
+    if isinstance(v, (list, tuple, range)):
+        if len(v) > limit:
+            return None
+        texts = [_literal_text(x) for x in v]
+        if any(t is None for t in texts):
+            return None
+        return [finish(t) for t in texts]  # type: ignore[arg-type]
+    return None
+
+
+def _call_items(value: Value, node: ast.Call, name: str, limit: int) -> list[Value] | None:
+    args = node.args
+    if any(isinstance(a, ast.Starred) for a in args):
+        return None
+    if name == "enumerate" and 1 <= len(args) <= 2:
+        start_node: ast.expr | None = args[1] if len(args) == 2 else None
+        for kw in node.keywords:
+            if kw.arg != "start":
+                return None
+            start_node = kw.value
+        got = _items(value, args[0], limit)
+        start = 0 if start_node is None else evaluate(start_node)
+        if got is None or type(start) is not int:
+            return None
+        return [finish(f"({start + i}, {v.text})") for i, v in enumerate(got)]
+    if node.keywords:
+        return None
+    if name == "range":
+        r = evaluate(node)
+        if not isinstance(r, range) or len(r) > limit:
+            return None
+        return [finish(str(i)) for i in r]
+    if name in ("list", "tuple", "iter") and len(args) == 1:
+        return _items(value, args[0], limit)
+    if name == "reversed" and len(args) == 1:
+        got = _items(value, args[0], limit)
+        return None if got is None else list(reversed(got))
+    if name == "sorted" and len(args) == 1:
+        got = _items(value, args[0], limit)
+        if got is None:
+            return None
+        keys = [evaluate(v) for v in got]
+        if any(k is NOPE for k in keys):
+            return None
+        try:
+            order = sorted(range(len(got)), key=lambda i: keys[i])
+        except TypeError:
+            return None
+        return [got[i] for i in order]
+    if name == "zip" and args:
+        cols = [_items(value, a, limit) for a in args]
+        if any(c is None for c in cols):
+            return None
+        return [
+            finish("(" + ", ".join(v.text for v in row) + ("," if len(row) == 1 else "") + ")")
+            for row in zip(*cols)  # type: ignore[misc]
+        ]
+    return None

@@ -1,0 +1,462 @@
+"""What fastai (v1 and v2), timm and torchvision do with the arguments we read.
+
+Pure functions over :class:`~audiometrics.source_values.Value` objects: which
+architecture a learner factory gets, whether it is pretrained, which metric
+columns fastai will print, and the phases (epochs, learning rate) a training
+call prints a table for. Facts are taken from fastai 2.8 / 1.0 sources.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from audiometrics.source_convert import as_bool, as_int, as_number, format_number, lr_text
+from audiometrics.source_eval import evaluate
+from audiometrics.source_metrics import call_arg as _arg
+from audiometrics.source_metrics import keyword_arg as _kw
+from audiometrics.source_metrics import metric_names
+from audiometrics.source_values import OPAQUE, Value
+from audiometrics.source_values import callee as _callee
+
+# --------------------------------------------------------------------------- names
+
+LEARNER_FACTORIES = frozenset(
+    {
+        "vision_learner",
+        "cnn_learner",
+        "unet_learner",
+        "Learner",
+        "tabular_learner",
+        "text_classifier_learner",
+        "language_model_learner",
+        "collab_learner",
+        "create_cnn",  # fastai v1's old name of cnn_learner
+        "load_learner",  # a learner too, but of unknown architecture
+    }
+)
+_ARCH_FACTORIES = {
+    # factory: (keyword names of the architecture argument, pretrained default)
+    "vision_learner": (("arch",), True),
+    "cnn_learner": (("arch", "base_arch"), True),
+    "create_cnn": (("arch", "base_arch"), True),
+    "unet_learner": (("arch",), True),
+    "text_classifier_learner": (("arch",), True),
+    "language_model_learner": (("arch",), True),
+}
+
+TRAINING_METHODS = frozenset({"fit_one_cycle", "fit", "fit_flat_cos", "fit_sgdr", "fine_tune"})
+INFERENCE_METHODS = frozenset({"get_preds", "tta", "validate", "show_results"})
+"""Learner methods that show a progress bar but no table (reported as ProgressCall)."""
+
+_TIMM_CREATE = frozenset({"create_model"})
+_FASTAI_MODEL_BUILDERS = frozenset(
+    {"create_cnn_model", "create_vision_model", "create_timm_model", "create_unet_model", "create_body"}
+)
+_PEEL_METHODS = frozenset(
+    {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_", "to_fp16"}
+)
+_TORCHVISION_RE = re.compile(
+    r"(resnet\d+|resnext\d+_\w+|wide_resnet\d+_\d+|densenet\d+|vgg\d+(_bn)?|alexnet|squeezenet1_[01]"
+    r"|mobilenet_v2|mobilenet_v3_(small|large)|efficientnet_b\d|efficientnet_v2_[sml]"
+    r"|convnext_(tiny|small|base|large)|regnet_[xy]_\w+|shufflenet_v2_x\d_\d|googlenet|inception_v3"
+    r"|mnasnet\d_\d+|vit_[bhl]_\d+|swin_v?2?_?[tsb]|maxvit_t|xresnet\d+)"
+)
+
+# --------------------------------------------------------------------------- version
+
+
+_V1_STAR_MODULES = {"fastai", "fastai.vision", "fastai.text", "fastai.tabular", "fastai.collab"}
+_V1_MODULE_PREFIXES = ("fastai.basic_train", "fastai.basic_data", "fastai.train", "fastai.callbacks", "fastai.datasets")
+_V2_MODULE_PREFIXES = (
+    "fastai.learner",
+    "fastai.callback.",
+    "fastai.data.",
+    "fastai.optimizer",
+    "fastai.vision.augment",
+    "fastai.vision.data",
+    "fastai.interpret",
+)
+_V2_NAMES = {"vision_learner", "DataBlock", "DataLoaders", "ImageDataLoaders", "TabularDataLoaders"}
+_V1_NAMES = {"DataBunch", "ImageDataBunch", "TextDataBunch", "TabularDataBunch", "ImageList", "create_cnn"}
+
+
+def detect_version(trees: Iterable[ast.AST]) -> int:
+    """1 or 2: which fastai a notebook uses, judged from its imports (2 when unsure).
+
+    ``fastai.*.all``/``fastai2``/v2-only modules or names → 2; star imports of
+    ``fastai``/``fastai.vision``/... without ``.all``, or v1-only modules and
+    names (``ImageDataBunch``, ``create_cnn``) → 1. Version 2 markers win.
+    """
+    v1 = v2 = False
+    for tree in trees:
+        for node in ast.walk(tree):
+            modules: list[tuple[str, bool]] = []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                star = any(a.name == "*" for a in node.names)
+                modules.append((node.module, star))
+                for alias in node.names:
+                    if alias.name in _V2_NAMES:
+                        v2 = True
+                    elif alias.name in _V1_NAMES:
+                        v1 = True
+            elif isinstance(node, ast.Import):
+                modules.extend((a.name, False) for a in node.names)
+            elif isinstance(node, ast.Name):
+                if node.id in _V2_NAMES:
+                    v2 = True
+                elif node.id in _V1_NAMES:
+                    v1 = True
+            for mod, star in modules:
+                parts = mod.split(".")
+                if parts[0] == "fastai2" or (parts[0] == "fastai" and "all" in parts[1:]):
+                    v2 = True
+                elif parts[0] == "fastai":
+                    if any(mod == p.rstrip(".") or mod.startswith(p) for p in _V2_MODULE_PREFIXES):
+                        v2 = True
+                    elif star and mod in _V1_STAR_MODULES:
+                        v1 = True
+                    elif any(mod == p or mod.startswith(p + ".") for p in _V1_MODULE_PREFIXES):
+                        v1 = True
+    if v2:
+        return 2
+    if v1:
+        return 1
+    return 2
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+class _Missing:
+    def __repr__(self) -> str:  # pragma: no cover
+        return "MISSING"
+
+
+MISSING = _Missing()
+"""An argument the call does not pass (so the library default applies)."""
+
+
+@dataclass(frozen=True)
+class Args:
+    """A call's arguments as Values. ``opaque``: a ``*x``/``**x`` could not be expanded."""
+
+    positional: tuple[Value, ...]
+    keywords: dict
+    opaque: bool = False
+
+    def get(self, index: int | None, names: Iterable[str]) -> Value | _Missing | None:
+        """The argument at ``index`` or under one of ``names``; MISSING; None when unknowable."""
+        if index is not None and index < len(self.positional):
+            return self.positional[index]
+        for name in names:
+            if name in self.keywords:
+                return self.keywords[name]
+        return None if self.opaque else MISSING
+
+
+def _node_bool(value: Value, node: ast.AST | None) -> bool | None:
+    if node is None:
+        return None
+    return as_bool(value.sub(node))
+
+
+# --------------------------------------------------------------------------- models
+
+
+def model_of(value: Value | None, *, instance: bool) -> tuple[str | None, bool | None]:
+    """(architecture name, pretrained flag) of an architecture or model expression.
+
+    ``instance`` is True for ``Learner(dls, model)``'s model (a built module, so a
+    bare unknown name tells nothing) and False for an ``arch`` argument (where
+    ``resnet18`` names the architecture). The flag is None unless the
+    expression itself decides it (timm/torchvision/fastai model builders).
+    """
+    if value is None or not value.known:
+        return None, None
+    return _model(value, value.node, instance, 0)
+
+
+def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str | None, bool | None]:
+    if depth > 10:
+        return None, None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return (node.value or None), None
+    if isinstance(node, ast.Name):
+        if node.id == OPAQUE or instance:
+            return None, None
+        return node.id, None
+    if isinstance(node, ast.Attribute):
+        if instance:
+            return None, None
+        return node.attr, None
+    if not isinstance(node, ast.Call):
+        return None, None
+    func = node.func
+    name = _callee(func)
+    if name is None:
+        return None, None
+    if isinstance(func, ast.Attribute) and name in _PEEL_METHODS and isinstance(func.value, ast.Call):
+        return _model(value, func.value, instance, depth + 1)
+    if name in _TIMM_CREATE:
+        arch = _arg(node, 0, "model_name")
+        model = _string_or_name(arch)
+        flag = _kw(node, "pretrained")
+        return model, (False if flag is None else _node_bool(value, flag))
+    if name in _FASTAI_MODEL_BUILDERS:
+        arch = _arg(node, 0, "arch")
+        model = None if arch is None else _model(value, arch, False, depth + 1)[0]
+        flag = _kw(node, "pretrained")
+        return model, (True if flag is None else _node_bool(value, flag))
+    if name == "partial" and node.args:
+        model, flag = _model(value, node.args[0], False, depth + 1)
+        return model, _torch_flag(value, node, model, flag)
+    if name == "from_pretrained" and isinstance(func, ast.Attribute):
+        arch = _arg(node, 0, "pretrained_model_name_or_path")
+        return _string_or_name(arch), True
+    if name == "Sequential":
+        for arg in node.args:
+            model, flag = _model(value, arg, True, depth + 1)
+            if model is not None:
+                return model, flag
+        return None, None
+    if isinstance(func, ast.Name) and func.id == OPAQUE:
+        return None, None
+    if isinstance(func, ast.Attribute) and OPAQUE in ast.dump(func):
+        return None, None
+    if not instance:
+        return None, None  # an architecture is a callable or a name, not the result of some call
+    path = _path(func)
+    if name[:1].isupper() or _TORCHVISION_RE.fullmatch(name) or "models" in path[:-1]:
+        # a model class (``Net()``), a torchvision/timm constructor (``models.resnet18()``)
+        return name, _torch_flag(value, node, name, None)
+    return None, None
+
+
+def _path(node: ast.AST) -> list[str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return list(reversed(parts))
+
+
+def _string_or_name(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value or None
+    return None
+
+
+def _torch_flag(value: Value, call: ast.Call, name: str | None, fallback: bool | None) -> bool | None:
+    """pretrained of a torchvision-style constructor call."""
+    flag = _kw(call, "pretrained")
+    if flag is not None:
+        return _node_bool(value, flag)
+    weights = _kw(call, "weights")
+    if weights is not None:
+        v = evaluate(value.sub(weights))
+        if v is None:
+            return False
+        if OPAQUE in ast.dump(weights):
+            return None
+        return True
+    if fallback is not None:
+        return fallback
+    if name is not None and _TORCHVISION_RE.fullmatch(name):
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------- learners
+
+
+@dataclass(frozen=True)
+class LearnerInfo:
+    model: str | None
+    pretrained: bool | None
+    metrics: tuple[str, ...] | None
+    lr: Value | None  # the learner's own ``lr=`` (default of later fits), None if not given
+
+
+def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
+    """Architecture, pretrained flag, metric names and ``lr=`` of a learner factory call."""
+    lr = args.keywords.get("lr")
+    metrics_arg = args.get(None, ("metrics",))
+    if metrics_arg is MISSING:
+        metrics: tuple[str, ...] | None = ()
+    elif metrics_arg is None:
+        metrics = None
+    else:
+        metrics = metric_names(metrics_arg, version, classes)  # type: ignore[arg-type]
+    if factory == "load_learner":
+        return LearnerInfo(None, None, None, None)
+    if factory in ("tabular_learner", "collab_learner"):
+        # no architecture argument; these models always start from random weights
+        return LearnerInfo(None, False, metrics, lr)
+    if factory == "Learner":
+        model_arg = args.get(1, ("model",))
+        if isinstance(model_arg, Value):
+            model, flag = model_of(model_arg, instance=True)
+        else:
+            model, flag = None, None
+        return LearnerInfo(model, flag, metrics, lr)
+    names, default = _ARCH_FACTORIES.get(factory, (("arch",), None))
+    arch = args.get(1, names)
+    model = model_of(arch, instance=False)[0] if isinstance(arch, Value) else None
+    flag_arg = args.get(None, ("pretrained",))
+    if flag_arg is MISSING:
+        pretrained = default
+    elif flag_arg is None:
+        pretrained = None
+    else:
+        pretrained = as_bool(flag_arg)  # type: ignore[arg-type]
+    return LearnerInfo(model, pretrained, metrics, lr)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    epochs: int | None
+    learning_rate: str
+    lr_is_default: bool = False
+    part: str | None = None
+
+
+_EPOCH_KWS = ("n_epoch", "epochs", "cyc_len")
+_LR_KWS = ("lr_max", "max_lr", "lr", "base_lr")
+
+V2_DEFAULT_LR = "1e-3"  # fastai v2 defaults.lr, the Learner's lr
+V1_DEFAULT_LR = "slice(3e-3)"  # fastai v1 defaults.lr
+FINE_TUNE_BASE_LR = "2e-3"
+
+
+def is_training_fit(args: Args) -> bool:
+    """Whether a ``x.fit(...)`` whose receiver is not known to be a learner looks like fastai's."""
+    first = args.get(0, ("n_epoch",))
+    return isinstance(first, Value) and as_int(first) is not None
+
+
+def training_phases(
+    method: str,
+    args: Args,
+    version: int,
+    default_lr: Value | None,
+) -> tuple[list[PhaseSpec], list[str]]:
+    """The table-printing phases of a training call, and problems as message stems.
+
+    Messages are ``"learning rate"``/``"number of epochs"``/... : the caller
+    words them (``line 3: learning rate of learn.fit(5, lr) cannot be resolved
+    statically``). ``default_lr`` is the receiver's own ``lr`` (a learner built
+    with ``lr=`` or ``learn.lr = ...``); None: the library default.
+    """
+    problems: list[str] = []
+    if method == "fine_tune":
+        return _fine_tune(args, problems), problems
+
+    if method == "fit_sgdr":
+        n_cycles = _int_slot(args, 0, ("n_cycles",), None, "number of cycles", problems)
+        cycle_len = _int_slot(args, 1, ("cycle_len",), None, "cycle length", problems)
+        cycle_mult = _int_slot(args, 3, ("cycle_mult",), 2, "cycle multiplier", problems)
+        epochs = None
+        if n_cycles is not None and cycle_len is not None and cycle_mult is not None:
+            epochs = sum(cycle_len * cycle_mult**i for i in range(min(n_cycles, 64)))
+        lr_index = 2
+    else:
+        epochs = _int_slot(args, 0, _EPOCH_KWS, None, "number of epochs", problems)
+        lr_index = 1
+
+    lr_arg = args.get(lr_index, _LR_KWS)
+    text, is_default = _lr(lr_arg, version, default_lr, problems)
+    return [PhaseSpec(epochs, text, is_default)], problems
+
+
+def _int_slot(
+    args: Args,
+    index: int,
+    names: tuple[str, ...],
+    default: int | None,
+    what: str,
+    problems: list[str],
+) -> int | None:
+    got = args.get(index, names)
+    if got is MISSING:
+        if default is None:
+            problems.append(what)
+        return default
+    value = as_int(got) if isinstance(got, Value) else None
+    if value is None:
+        problems.append(what)
+    return value
+
+
+def _default_lr(version: int, default_lr: Value | None, problems: list[str]) -> str:
+    if version == 1:
+        return V1_DEFAULT_LR
+    if default_lr is None:
+        return V2_DEFAULT_LR
+    text = lr_text(default_lr)
+    if text is None:
+        problems.append("learning rate")
+        return ""
+    return text
+
+
+def _lr(
+    arg: Value | _Missing | None,
+    version: int,
+    default_lr: Value | None,
+    problems: list[str],
+) -> tuple[str, bool]:
+    if arg is MISSING or (isinstance(arg, Value) and arg.text == "None"):
+        return _default_lr(version, default_lr, problems), True
+    if arg is None:
+        problems.append("learning rate")
+        return "", False
+    text = lr_text(arg)  # type: ignore[arg-type]
+    if text is None:
+        problems.append("learning rate")
+        return "", False
+    return text, False
+
+
+def _fine_tune(args: Args, problems: list[str]) -> list[PhaseSpec]:
+    epochs = _int_slot(args, 0, ("epochs",), None, "number of epochs", problems)
+    freeze = _int_slot(args, 2, ("freeze_epochs",), 1, "number of frozen epochs", problems)
+    base_arg = args.get(1, ("base_lr",))
+    lr_mult_arg = args.get(3, ("lr_mult",))
+
+    is_default = base_arg is MISSING or (isinstance(base_arg, Value) and base_arg.text == "None")
+    if is_default:
+        base_text: str | None = FINE_TUNE_BASE_LR
+        base = 2e-3
+    elif isinstance(base_arg, Value):
+        base_text = lr_text(base_arg)
+        base = as_number(base_arg) if base_text is not None else None
+    else:
+        base_text, base = None, None
+    if lr_mult_arg is MISSING:
+        lr_mult: float | None = 100.0
+    elif isinstance(lr_mult_arg, Value):
+        lr_mult = as_number(lr_mult_arg)
+    else:
+        lr_mult = None
+
+    frozen = "" if base_text is None or base is None else f"slice({base_text})"
+    if base is None or lr_mult is None or lr_mult == 0:
+        unfrozen = ""
+    else:
+        half = base / 2
+        unfrozen = f"slice({format_number(half / lr_mult)}, {format_number(half)})"
+    if not frozen or not unfrozen:
+        problems.append("learning rate")
+    phases = []
+    if freeze is None or freeze > 0:
+        phases.append(PhaseSpec(freeze, frozen, is_default, "frozen"))
+    phases.append(PhaseSpec(epochs, unfrozen, is_default, "unfrozen"))
+    return phases

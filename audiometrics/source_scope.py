@@ -1,0 +1,235 @@
+"""Plumbing of :mod:`audiometrics.source`: scopes with an undo journal, walk context, AST helpers."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
+from audiometrics.source_values import dotted, normalise, segment
+
+MUTATORS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
+     "popitem", "add", "discard", "__setitem__", "__delitem__"}
+)
+MAGIC_RUNNERS = frozenset({"run_line_magic", "run_cell_magic", "magic"})
+
+
+ABSENT = object()
+
+
+class Jump(Exception):
+    """``break``/``continue``/``return`` reached while walking: unwinds to its loop or function."""
+
+    def __init__(self, kind: str, node: ast.stmt, value: object = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.node = node
+        self.value = value
+
+
+class Journal:
+    """Undo logs of scope writes, so a branch can be tried and taken back."""
+
+    def __init__(self) -> None:
+        self.logs: list[list[tuple["Scope", str, object]]] = []
+
+    def record(self, scope: "Scope", key: str, old: object) -> None:
+        if self.logs:
+            self.logs[-1].append((scope, key, old))
+
+    def begin(self) -> None:
+        self.logs.append([])
+
+    def undo(self) -> dict[tuple[int, str], tuple["Scope", str, object]]:
+        """Take back the writes since :meth:`begin`; return what they had produced."""
+        log = self.logs.pop()
+        produced = {}
+        for scope, key, _old in log:
+            produced[(id(scope), key)] = (scope, key, scope.vars.get(key, ABSENT))
+        for scope, key, old in reversed(log):
+            scope._raw_set(key, old)
+        return produced
+
+
+class Scope:
+    """Variable bindings: a chain from the innermost (function) scope to the notebook's.
+
+    Keys are names and dotted names (``CFG.lr``, ``learn.lr``); binding a name
+    drops the dotted keys below it.
+    """
+
+    def __init__(self, parent: "Scope | None" = None) -> None:
+        self.vars: dict[str, object] = {}
+        self.dotted: dict[str, set[str]] = {}  # first component -> dotted keys
+        self.parent = parent
+        self.globals: set[str] = set()
+        self.journal: Journal = parent.journal if parent is not None else Journal()
+
+    @property
+    def root(self) -> "Scope":
+        s = self
+        while s.parent is not None:
+            s = s.parent
+        return s
+
+    def find(self, key: str) -> tuple[object, "Scope | None"]:
+        s: Scope | None = self
+        while s is not None:
+            if key in s.vars:
+                return s.vars[key], s
+            s = s.parent
+        return None, None
+
+    def lookup(self, key: str) -> object:
+        return self.find(key)[0]
+
+    def _target(self, key: str) -> "Scope":
+        return self.root if key.split(".", 1)[0] in self.globals else self
+
+    def _raw_set(self, key: str, value: object) -> None:
+        head, dot, _rest = key.partition(".")
+        if value is ABSENT:
+            self.vars.pop(key, None)
+            if dot and head in self.dotted:
+                self.dotted[head].discard(key)
+        else:
+            self.vars[key] = value
+            if dot:
+                self.dotted.setdefault(head, set()).add(key)
+
+    def set(self, key: str, value: object) -> None:
+        self.journal.record(self, key, self.vars.get(key, ABSENT))
+        self._raw_set(key, value)
+
+    def bind(self, key: str, entry: object) -> None:
+        scope = self._target(key)
+        prefix = key + "."
+        for k in [k for k in scope.dotted.get(key.partition(".")[0], ()) if k.startswith(prefix)]:
+            scope.set(k, ABSENT)
+        scope.set(key, entry)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class Frame:
+    """One inlined function call."""
+
+    name: str
+    target: str | None = None  # the variable the call's result is assigned to
+    returns: list = field(default_factory=list)
+    nested_return: bool = False
+
+
+@dataclass(frozen=True)
+class Ctx:
+    scope: Scope
+    src: str
+    line: int | None = None  # call-site line for inlined code
+    stack: tuple[str, ...] = ()
+    frame: Frame | None = None
+    no_bar: bool = False
+    no_logging: bool = False
+
+
+@dataclass
+class Out:
+    events: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The variable a call's result is assigned to (for LearnerCreated.target)."""
+
+    calls: frozenset[int]  # ids of the call nodes whose result ends up in the variable
+    text: str | None
+
+
+def receiver_chain(node: ast.AST) -> frozenset[int]:
+    """Calls whose result is the value of ``node``: ``vision_learner(...).to_fp16()``."""
+    ids = set()
+    while isinstance(node, ast.Call):
+        ids.add(id(node))
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            node = func.value
+        else:
+            break
+    return frozenset(ids)
+
+
+def target_text(target: ast.AST, src: str) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, (ast.Attribute, ast.Subscript)):
+        return normalise(segment(src, target))
+    return None
+
+
+def stored_names(nodes: Sequence[ast.AST]) -> set[str]:
+    """Names assigned anywhere in ``nodes`` (not inside nested definitions)."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            path = dotted(node)
+            if path:
+                names.add(path)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            path = dotted(node.value)
+            if path:
+                names.add(path)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+            path = dotted(node.func.value)
+            if path:
+                names.add(path)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for n in nodes:
+        visit(n)
+    return names
+
+
+def has_break(body: Sequence[ast.stmt]) -> bool:
+    def visit(node: ast.AST) -> bool:
+        if isinstance(node, ast.Break):
+            return True
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            return any(visit(s) for s in node.orelse)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        return any(visit(c) for c in ast.iter_child_nodes(node))
+
+    return any(visit(s) for s in body)
+
+
+def renamed(event: SourceEvent, old: str, new: str | None) -> SourceEvent:
+    if isinstance(event, LearnerCreated) and event.target == old:
+        return dataclasses.replace(event, target=new)
+    if isinstance(event, (TrainingCall, ProgressCall)) and event.learner == old:
+        return dataclasses.replace(event, learner=new)
+    if isinstance(event, Loop):
+        return dataclasses.replace(event, body=tuple(renamed(e, old, new) for e in event.body))
+    return event
+
+
+def dotted_ok(text: str) -> bool:
+    """Whether ``text`` is a dotted name (``self.learn``)."""
+    return all(part.isidentifier() for part in text.split("."))

@@ -1,0 +1,187 @@
+"""Source text utilities for :mod:`audiometrics.source`: positions, segments, normalisation."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import keyword
+import re
+import tokenize
+
+MAX_TEXT = 20_000
+"""Texts longer than this are not worth normalising token by token (× 4)."""
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for line in text.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return starts
+
+
+class Positions:
+    """Convert ast (line, utf-8 column) pairs to character offsets of ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.split("\n")
+        self.starts = _line_starts(text)
+        self.ascii = text.isascii()
+
+    def offset(self, lineno: int, col: int) -> int:
+        line = self.lines[lineno - 1]
+        if not self.ascii:
+            col = len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+        return self.starts[lineno - 1] + col
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return (
+            self.offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self.offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _positions(text: str) -> "Positions":
+    return Positions(text)
+
+
+def segment(text: str, node: ast.AST) -> str:
+    """The source text of ``node`` inside ``text`` (positions as ast reports them).
+
+    Like :func:`ast.get_source_segment`, but with the line index of ``text``
+    cached, so that many segments of one cell cost one pass over it.
+    """
+    try:
+        start, end = _positions(text).span(node)
+    except (AttributeError, IndexError, TypeError):
+        return ast.unparse(node)
+    return text[start:end]
+
+
+def splice(text: str, repls: list[tuple[int, int, str]]) -> str:
+    out = []
+    last = 0
+    for start, end, new in sorted(repls):
+        if start < last:  # overlapping: keep the first
+            continue
+        out.append(text[last:start])
+        out.append(new)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+_OPEN = "([{"
+_CLOSE = ")]}"
+_NEEDS_NORMALISING = re.compile(r"[\s,#\\]")
+IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+
+
+def normalise(text: str) -> str:
+    """Whitespace-normalise Python source text without touching literals.
+
+    Comments and line breaks go; runs of blanks become one space; no blank after
+    an opening or before a closing bracket, none before a comma and one after;
+    none around ``.`` or between a callee and its ``(``; none around ``=`` of a
+    keyword argument. Everything else keeps the author's spacing.
+    """
+    if len(text) > MAX_TEXT * 4:
+        return re.sub(r"\s+", " ", text).strip()
+    if not _NEEDS_NORMALISING.search(text):
+        return text
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return re.sub(r"\s+", " ", text).strip()
+    pos = Positions(text)
+
+    def off(rc: tuple[int, int]) -> int:
+        # tokenize columns are character columns already
+        return pos.starts[rc[0] - 1] + rc[1] if rc[0] - 1 < len(pos.starts) else len(text)
+
+    skip = {
+        tokenize.COMMENT,
+        tokenize.NL,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENDMARKER,
+    }
+    fstart = getattr(tokenize, "FSTRING_START", None)
+    fend = getattr(tokenize, "FSTRING_END", None)
+    # (string, type, start offset, end offset)
+    items: list[tuple[str, int, int, int]] = []
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if tok.type in skip:
+            i += 1
+            continue
+        if fstart is not None and tok.type == fstart:
+            depth = 0
+            j = i
+            while j < len(toks):
+                if toks[j].type == fstart:
+                    depth += 1
+                elif toks[j].type == fend:
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            end_tok = toks[min(j, len(toks) - 1)]
+            a, b = off(tok.start), off(end_tok.end)
+            items.append((text[a:b], tokenize.STRING, a, b))
+            i = j + 1
+            continue
+        items.append((tok.string, tok.type, off(tok.start), off(tok.end)))
+        i += 1
+
+    out: list[str] = []
+    stack: list[str] = []
+    prev: tuple[str, int, int, int] | None = None
+    for item in items:
+        s, typ, start, end = item
+        if prev is not None:
+            p, ptyp, _pstart, pend = prev
+            gap = start != pend
+            if typ == tokenize.OP and s == ",":
+                sep = ""
+            elif ptyp == tokenize.OP and p == ",":
+                sep = "" if (typ == tokenize.OP and s in _CLOSE) else " "
+            elif ptyp == tokenize.OP and p in _OPEN:
+                sep = ""
+            elif typ == tokenize.OP and s in _CLOSE:
+                sep = ""
+            elif typ == tokenize.OP and s in "([" and (
+                (ptyp == tokenize.NAME and not keyword.iskeyword(p))
+                or (ptyp == tokenize.OP and p in _CLOSE)
+                or ptyp == tokenize.STRING
+            ):
+                sep = ""
+            elif (typ == tokenize.OP and s == ".") or (ptyp == tokenize.OP and p == "."):
+                sep = ""
+            elif stack and stack[-1] == "(" and (
+                (typ == tokenize.OP and s == "=") or (ptyp == tokenize.OP and p == "=")
+            ):
+                sep = ""
+            else:
+                sep = " " if gap else ""
+            out.append(sep)
+        out.append(s)
+        if typ == tokenize.OP:
+            if s in _OPEN:
+                stack.append(s)
+            elif s in _CLOSE and stack:
+                stack.pop()
+        prev = item
+    return "".join(out)
+
+
+def parse_expr(text: str) -> ast.expr | None:
+    """``text`` parsed as one expression, or None."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return tree.body

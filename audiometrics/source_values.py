@@ -1,0 +1,477 @@
+"""Static values for :mod:`audiometrics.source`: bindings, substitution, folding.
+
+Nothing here executes notebook code. An expression is kept as its *source text*
+(whitespace-normalised) so that literals keep the spelling the author used
+(``1e-1`` stays ``1e-1``; :func:`ast.unparse` would print ``0.1``). Names bound
+earlier in the notebook are substituted *textually*, and subscripts of literal
+containers are folded (``LRS[1]`` → ``1e-2``). Whatever cannot be known
+statically is replaced by :data:`OPAQUE`, a name no notebook uses, so a single
+test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from audiometrics.source_eval import NOPE, evaluate
+from audiometrics.source_text import (
+    IDENTIFIER,
+    MAX_TEXT,
+    Positions,
+    normalise,
+    parse_expr,
+    segment,
+    splice,
+)
+
+OPAQUE = "__audiometrics_opaque__"
+"""The name that stands in for any statically unknown value."""
+
+
+
+
+# --------------------------------------------------------------------------- entries
+
+
+@dataclass(frozen=True)
+class Value:
+    """An expression as normalised source text with earlier bindings substituted.
+
+    ``node`` is the text parsed in ``eval`` mode; its positions index ``text``.
+    ``origin`` is the variable a bare-name expression came from (``learner``
+    parameter bound to the argument ``learn`` → ``"learn"``).
+    """
+
+    text: str
+    node: ast.expr = field(compare=False, repr=False)
+    origin: str | None = field(default=None, compare=False)
+
+    @property
+    def known(self) -> bool:
+        return OPAQUE not in self.text
+
+    def sub(self, node: ast.AST) -> "Value":
+        """The Value of a sub-expression of this one."""
+        return finish(segment(self.text, node))
+
+
+class _Unknown:
+    """A name bound to something that cannot be known statically."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Alias:
+    """``import timm as t`` / ``from x import a as b``: the name stands for ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True, eq=False)
+class ClassEntry:
+    """A class defined in the notebook (its name is meaningful, its attributes are not)."""
+
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionEntry:
+    """A function defined in the notebook, kept so calls to it can be inlined."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    src: str
+    scope: Any  # the scope the function was defined in
+    defaults: dict = field(default_factory=dict)  # parameter name -> Value | UNKNOWN
+
+
+Entry = Any  # Value | _Unknown | Alias | ClassEntry | FunctionEntry
+Lookup = Callable[[str], Entry]
+
+
+def _no_lookup(_name: str) -> Entry:
+    return None
+
+
+def _opaque_node() -> ast.expr:
+    node = ast.parse(OPAQUE, mode="eval").body
+    return node
+
+
+OPAQUE_VALUE = Value(OPAQUE, _opaque_node())
+
+
+def finish(text: str, origin: str | None = None, tree: ast.expr | None = None) -> Value:
+    """A Value from already-substituted text: fold literal subscripts, wrap tuples.
+
+    ``tree`` is ``text`` already parsed, if the caller has it.
+    """
+    if len(text) > MAX_TEXT:
+        return Value(OPAQUE, _opaque_node(), origin)
+    folded = _fold(text, tree)
+    node = tree if folded is text and tree is not None else parse_expr(folded)
+    text = folded
+    if node is None:
+        return Value(OPAQUE, _opaque_node(), origin)
+    if isinstance(node, ast.Tuple) and not _fully_parenthesised(text):
+        text = f"({text})"
+        node = parse_expr(text)
+        if node is None:  # pragma: no cover - cannot happen for a valid tuple
+            return Value(OPAQUE, _opaque_node(), origin)
+    if len(text) > MAX_TEXT:
+        return Value(OPAQUE, _opaque_node(), origin)
+    return Value(text, node, origin)
+
+
+def _fully_parenthesised(text: str) -> bool:
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    inner = parse_expr(text[1:-1]) if text[1:-1].strip() else ast.Tuple(elts=[])
+    return isinstance(inner, ast.Tuple)
+
+
+# --------------------------------------------------------------------------- substitution
+
+_ATOMIC = (
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.JoinedStr,
+)
+
+
+def _needs_parens(replacement: ast.expr, node: ast.AST, parent: ast.AST | None) -> bool:
+    if isinstance(replacement, _ATOMIC):
+        if isinstance(replacement, ast.Constant) and isinstance(parent, ast.Attribute):
+            return isinstance(replacement.value, (int, float, complex))
+        return False
+    if parent is None:
+        return False
+    if isinstance(parent, ast.Call) and node is not parent.func:
+        return False
+    if isinstance(parent, (ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return False
+    if isinstance(parent, ast.Subscript) and node is parent.slice:
+        return False
+    return True
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of attribute accesses on a name, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _comp_targets(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for gen in getattr(node, "generators", ()):
+        for sub in ast.walk(gen.target):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+    return names
+
+
+def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str | None:
+    """Text to put in place of a name/dotted name bound to ``entry`` (None: keep)."""
+    if isinstance(entry, Value):
+        if not entry.known:
+            return OPAQUE
+        if _needs_parens(entry.node, node, parent):
+            return f"({entry.text})"
+        return entry.text
+    if entry is UNKNOWN:
+        return OPAQUE
+    if isinstance(entry, Alias):
+        return entry.text
+    return None
+
+
+def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
+    """Replace names in ``text`` by their bindings (see module doc).
+
+    Returns ``text`` itself (the same object) when nothing is replaced.
+    """
+    if not IDENTIFIER.search(text):
+        return text  # numbers and operators only
+    if tree is None:
+        tree = parse_expr(text)
+    if tree is None:
+        return OPAQUE
+    pos = Positions(text)
+    repls: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            local = local | _comp_targets(node)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            path = dotted(node)
+            if path is not None and path.split(".", 1)[0] not in local:
+                entry = lookup(path)
+                new = _replacement_for(entry, node, parent)
+                if new is not None:
+                    start, end = pos.span(node)
+                    repls.append((start, end, new))
+                    return
+                root = lookup(path.split(".", 1)[0])
+                if isinstance(root, ClassEntry):
+                    # an attribute of a notebook class that is not a literal
+                    start, end = pos.span(node)
+                    repls.append((start, end, OPAQUE))
+                    return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in local:
+                return
+            new = _replacement_for(lookup(node.id), node, parent)
+            if new is not None:
+                start, end = pos.span(node)
+                repls.append((start, end, new))
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, node, local)
+
+    visit(tree, None, frozenset())
+    if not repls:
+        return text
+    return splice(text, repls)
+
+
+def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = None) -> Value:
+    """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings."""
+    seg = segment(src, node)
+    return value_from_text(seg, lookup, origin)
+
+
+def value_from_text(seg: str, lookup: Lookup = _no_lookup, origin: str | None = None) -> Value:
+    if len(seg) > MAX_TEXT:
+        return Value(OPAQUE, _opaque_node(), origin)
+    text = normalise(seg)
+    tree = parse_expr(text)
+    if tree is None:
+        return Value(OPAQUE, _opaque_node(), origin)
+    new = substitute(text, lookup, tree)
+    return finish(new, origin, tree if new is text else None)
+
+
+def combine(left: Value, op: ast.operator, right: Value) -> Value:
+    """``left <op> right`` (for ``x += y``)."""
+    if not (left.known and right.known):
+        return OPAQUE_VALUE
+    sym = _BINOP_SYMBOLS.get(type(op))
+    if sym is None:
+        return OPAQUE_VALUE
+    ltext = left.text if isinstance(left.node, _ATOMIC) else f"({left.text})"
+    rtext = right.text if isinstance(right.node, _ATOMIC) else f"({right.text})"
+    return finish(f"{ltext} {sym} {rtext}")
+
+
+_BINOP_SYMBOLS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+}
+
+# --------------------------------------------------------------------------- folding
+
+_NAMESPACE_CALLS = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict", "Box", "dict"}
+_SUBSCRIPTABLE = _NAMESPACE_CALLS - {"SimpleNamespace", "Namespace"}
+_ATTRIBUTE_ACCESS = _NAMESPACE_CALLS - {"dict"}
+
+
+def callee(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def mapping_items(node: ast.AST) -> list[tuple[Any, ast.expr]] | None:
+    """Keys and value nodes of a dict literal / dict(...) / SimpleNamespace(...) call."""
+    if isinstance(node, ast.Dict):
+        out = []
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                return None
+            key = evaluate(k)
+            if key is NOPE:
+                return None
+            out.append((key, v))
+        return out
+    if isinstance(node, ast.Call) and callee(node.func) in _NAMESPACE_CALLS:
+        out = []
+        if node.args:
+            if len(node.args) != 1:
+                return None
+            inner = mapping_items(node.args[0])
+            if inner is None:
+                return None
+            out.extend(inner)
+        for kw in node.keywords:
+            if kw.arg is None:
+                return None
+            out.append((kw.arg, kw.value))
+        return out
+    return None
+
+
+def _lookup_key(items: list[tuple[Any, ast.expr]], key: Any) -> ast.expr | None:
+    found = None
+    for k, v in items:
+        try:
+            if k == key:
+                found = v  # the last duplicate wins, as in a dict display
+        except Exception:  # pragma: no cover - exotic constants
+            continue
+    return found
+
+
+def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
+    """Replacement text for a foldable node, or None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+        base = node.value
+        if isinstance(base, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in base.elts):
+                return None
+            if isinstance(node.slice, ast.Slice):
+                idx = evaluate(node.slice)
+                if not isinstance(idx, slice):
+                    return None
+                try:
+                    chosen = base.elts[idx]
+                except (TypeError, ValueError):
+                    return None
+                parts = [text[slice(*pos.span(e))] for e in chosen]
+                if isinstance(base, ast.List):
+                    return "[" + ", ".join(parts) + "]"
+                if len(parts) == 1:
+                    return f"({parts[0]},)"
+                return "(" + ", ".join(parts) + ")"
+            idx = evaluate(node.slice)
+            if type(idx) is not int:
+                return None
+            try:
+                elt = base.elts[idx]
+            except IndexError:
+                return None
+            return text[slice(*pos.span(elt))]
+        items = mapping_items(base)
+        if items is not None and (
+            isinstance(base, ast.Dict) or callee(base.func) in _SUBSCRIPTABLE  # type: ignore[union-attr]
+        ):
+            key = evaluate(node.slice)
+            if key is NOPE:
+                return None
+            val = _lookup_key(items, key)  # type: ignore[arg-type]
+            if val is None:
+                return None
+            return text[slice(*pos.span(val))]
+        return None
+    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        base = node.value
+        if isinstance(base, ast.Call) and callee(base.func) in _ATTRIBUTE_ACCESS:
+            items = mapping_items(base)
+            if items is None:
+                return None
+            val = _lookup_key(items, node.attr)
+            if val is None:
+                return None
+            return text[slice(*pos.span(val))]
+        return None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and not node.keywords
+        and 1 <= len(node.args) <= 2
+    ):
+        items = mapping_items(node.func.value)
+        if items is None:
+            return None
+        key = evaluate(node.args[0])
+        if key is NOPE:
+            return None
+        val = _lookup_key(items, key)
+        if val is None:
+            val = node.args[1] if len(node.args) == 2 else None
+            if val is None:
+                return "None"
+        return text[slice(*pos.span(val))]
+    return None
+
+
+def _fold(text: str, tree: ast.expr | None = None) -> str:
+    """Fold subscripts of literal containers; returns ``text`` itself if nothing folds."""
+    if "[" not in text and ".get(" not in text and not any(n + "(" in text for n in _ATTRIBUTE_ACCESS):
+        return text  # nothing foldable
+    for _ in range(25):
+        if tree is None:
+            tree = parse_expr(text)
+        if tree is None:
+            return text
+        pos = Positions(text)
+        repls: list[tuple[int, int, str]] = []
+
+        def visit(node: ast.AST, parent: ast.AST | None) -> None:
+            if isinstance(node, ast.Lambda):
+                return
+            new = _fold_one(node, text, pos) if isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)) else None
+            if new is not None:
+                start, end = pos.span(node)
+                if not isinstance(parse_expr(new), _ATOMIC) and parent is not None:
+                    sub = parse_expr(new)
+                    if sub is not None and _needs_parens(sub, node, parent):
+                        new = f"({new})"
+                repls.append((start, end, new))
+                return
+            for child in ast.iter_child_nodes(node):
+                visit(child, node)
+
+        visit(tree, None)
+        if not repls:
+            return text
+        text = splice(text, repls)
+        tree = None
+        if len(text) > MAX_TEXT:
+            return text
+    return text

@@ -1,0 +1,888 @@
+"""Tests of :mod:`audiometrics.source` (static analysis of notebook code cells)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall, TrainingCall
+from audiometrics.source import MAX_UNROLL, analyse_cells
+from audiometrics.source_fastai import detect_version
+from audiometrics.source_metrics import camel2snake, class2attr
+from audiometrics.source_magics import parse_cell, prepare_cell
+from audiometrics.source_convert import format_number, iter_items, lr_text
+from audiometrics.source_values import finish, normalise, value_from_text
+
+_REF_NAME = "reference/notebooks/cnn-2d-basic-solution-powered-by-fast-ai.ipynb"
+_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = next(
+    (p for p in (_ROOT / "shared" / _REF_NAME, _ROOT.parent / "shared" / _REF_NAME) if p.exists()),
+    _ROOT / "shared" / _REF_NAME,
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def analyse(*cells: str) -> list[CellAnalysis]:
+    return analyse_cells(list(cells))
+
+
+def last(*cells: str) -> CellAnalysis:
+    return analyse(*cells)[-1]
+
+
+def trainings(analysis: CellAnalysis) -> list[TrainingCall]:
+    return [e for e in analysis.events if isinstance(e, TrainingCall)]
+
+
+def learners(analysis: CellAnalysis) -> list[LearnerCreated]:
+    return [e for e in analysis.events if isinstance(e, LearnerCreated)]
+
+
+def lrs(analysis: CellAnalysis) -> list[str]:
+    return [t.learning_rate for t in trainings(analysis)]
+
+
+def epochs(analysis: CellAnalysis) -> list[int | None]:
+    return [t.epochs for t in trainings(analysis)]
+
+
+def only_learner(*cells: str) -> LearnerCreated:
+    got = learners(last(*cells))
+    assert len(got) == 1, got
+    return got[0]
+
+
+V2 = "from fastai.vision.all import *"
+V1 = "from fastai.vision import *"
+
+
+# --------------------------------------------------------------------------- the reference study
+
+
+def test_reference_learner_cell():
+    cell = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)\nlearn.unfreeze()\n\nlearn.lr_find()"
+    result = last(V2, cell)
+    assert result.events == (
+        LearnerCreated(1, "learn", "vision_learner", "resnet18", False, ("lwlrap",)),
+        ProgressCall(4, "learn", "lr_find"),
+    )
+    assert result.warnings == ()
+
+
+def test_reference_two_calls_in_one_cell_are_two_phases():
+    result = last(V2, "learn.fit_one_cycle(5, 1e-1)\nlearn.fit_one_cycle(10, 1e-2)")
+    assert result.events == (
+        TrainingCall(1, "learn", "fit_one_cycle", 5, "1e-1", call_text="learn.fit_one_cycle(5, 1e-1)"),
+        TrainingCall(2, "learn", "fit_one_cycle", 10, "1e-2", call_text="learn.fit_one_cycle(10, 1e-2)"),
+    )
+
+
+def test_reference_slice_learning_rate_keeps_its_closing_parenthesis():
+    (call,) = trainings(last(V2, "learn.fit_one_cycle(50, slice(1e-3, 3e-3))"))
+    assert call.learning_rate == "slice(1e-3, 3e-3)"
+    assert call.epochs == 50
+    assert call.call_text == "learn.fit_one_cycle(50, slice(1e-3, 3e-3))"
+    assert not call.lr_is_default
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="reference notebook not available")
+def test_reference_notebook_six_phases_in_order():
+    nb = json.loads(REFERENCE.read_text())
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code" and c.get("execution_count")]
+    cells.sort(key=lambda c: c["execution_count"])
+    results = analyse_cells(["".join(c["source"]) for c in cells])
+    calls = [e for r in results for e in r.events if isinstance(e, TrainingCall)]
+    assert [(c.epochs, c.learning_rate) for c in calls] == [
+        (5, "1e-1"),
+        (10, "1e-2"),
+        (20, "3e-3"),
+        (20, "1e-3"),
+        (50, "slice(1e-3, 3e-3)"),
+        (10, "slice(1e-4, 1e-3)"),
+    ]
+    created = [e for r in results for e in r.events if isinstance(e, LearnerCreated)]
+    assert [(e.model, e.pretrained, e.metrics) for e in created] == [("resnet18", False, ("lwlrap",))] * 2
+    finds = [e for r in results for e in r.events if isinstance(e, ProgressCall) and e.method == "lr_find"]
+    assert len(finds) == 4
+    assert all(not any("internal error" in w for w in r.warnings) for r in results)
+
+
+# --------------------------------------------------------------------------- learner creation
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        "vision_learner",
+        "cnn_learner",
+        "unet_learner",
+        "Learner",
+        "tabular_learner",
+        "text_classifier_learner",
+        "language_model_learner",
+        "collab_learner",
+    ],
+)
+def test_every_factory_is_a_learner(factory):
+    (event,) = learners(last(V2, f"learn = {factory}(dls, arch_or_model)"))
+    assert event.factory == factory
+    assert event.target == "learn"
+
+
+def test_factory_as_attribute_and_alias():
+    assert only_learner("learn = fastai.vision.all.vision_learner(dls, resnet34)").factory == "vision_learner"
+    assert only_learner("import fastai.vision.all as fv\nlearn = fv.vision_learner(dls, resnet34)").model == "resnet34"
+    got = only_learner("from fastai.vision.all import vision_learner as vl\nm = vl(dls, 'convnext_tiny')")
+    assert (got.factory, got.target, got.model) == ("vision_learner", "m", "convnext_tiny")
+
+
+def test_targets():
+    assert only_learner("learn: Learner = vision_learner(dls, resnet18)").target == "learn"
+    assert only_learner("self.learn = vision_learner(dls, resnet18)").target == "self.learn"
+    assert only_learner("learn = vision_learner(dls, resnet18, metrics=error_rate).to_fp16()").target == "learn"
+    assert only_learner("vision_learner(dls, resnet18)").target is None
+    assert only_learner("a, b = vision_learner(dls, resnet18), 3").target is None
+    assert only_learner("if (learn := vision_learner(dls, resnet18)): pass").target == "learn"
+
+
+def test_model_from_attribute_name_and_string():
+    assert only_learner("learn = vision_learner(dls, models.resnet18)").model == "resnet18"
+    assert only_learner("learn = vision_learner(dls, resnet18)").model == "resnet18"
+    assert only_learner("learn = vision_learner(dls, 'mobilenetv4_conv_small')").model == "mobilenetv4_conv_small"
+    assert only_learner("learn = vision_learner(dls, arch=resnet50)").model == "resnet50"
+    assert only_learner("learn = cnn_learner(data, base_arch=models.densenet121)").model == "densenet121"
+
+
+def test_model_from_variable_in_an_earlier_cell():
+    assert only_learner("ARCH = 'convit_tiny'", "learn = vision_learner(dls, ARCH)").model == "convit_tiny"
+    # the last binding before the call wins
+    assert only_learner("ARCH = 'a'", "ARCH = 'b'", "learn = vision_learner(dls, ARCH)").model == "b"
+
+
+def test_model_from_subscripts_of_literals():
+    assert only_learner("ARCHS = ['resnet18', 'resnet34']\nlearn = vision_learner(dls, ARCHS[1])").model == "resnet34"
+    assert only_learner("ARCHS = (resnet18, resnet34)\nlearn = vision_learner(dls, ARCHS[-2])").model == "resnet18"
+    assert only_learner("CFG = {'arch': 'deit_small', 'lr': 1e-3}\nlearn = vision_learner(dls, CFG['arch'])").model == "deit_small"
+    assert only_learner("CFG = dict(arch='efficientnet_b0')\nlearn = vision_learner(dls, CFG['arch'])").model == "efficientnet_b0"
+
+
+def test_model_from_class_attribute_and_namespace():
+    src = "class CFG:\n    arch = 'resnet26d'\n    pretrained = False\nlearn = vision_learner(dls, CFG.arch, pretrained=CFG.pretrained)"
+    got = only_learner(src)
+    assert (got.model, got.pretrained) == ("resnet26d", False)
+    got = only_learner("cfg = SimpleNamespace(arch='vit_tiny')\nlearn = vision_learner(dls, cfg.arch)")
+    assert got.model == "vit_tiny"
+    # an attribute of a notebook class that is not a literal is unknown
+    assert only_learner("class CFG:\n    arch = pick()\nlearn = vision_learner(dls, CFG.arch)").model is None
+
+
+def test_unknown_architecture_is_none():
+    assert only_learner("arch = choose()\nlearn = vision_learner(dls, arch)").model is None
+    assert only_learner("for a in archs: pass\nlearn = vision_learner(dls, a)").model is None
+
+
+def test_timm_model_inline():
+    src = "learn = Learner(dls, timm.create_model('deit_tiny_patch16_224', pretrained=True, num_classes=80), metrics=[accuracy_multi, lwlrap])"
+    assert only_learner(V2, src) == LearnerCreated(
+        1, "learn", "Learner", "deit_tiny_patch16_224", True, ("accuracy_multi", "lwlrap")
+    )
+
+
+def test_timm_model_from_variable_and_default_pretrained_false():
+    cells = ("model = timm.create_model('convit_tiny', num_classes=80)", "learn = Learner(dls, model, metrics=lwlrap)")
+    got = only_learner(*cells)
+    assert (got.model, got.pretrained) == ("convit_tiny", False)
+
+
+def test_create_model_with_name_via_variable():
+    src = "from timm import create_model\nARCH = 'deit_tiny_patch16_224'\nPRE = True\nm = create_model(ARCH, pretrained=PRE)\nlearn = Learner(dls, m)"
+    got = only_learner(src)
+    assert (got.model, got.pretrained) == ("deit_tiny_patch16_224", True)
+    got = only_learner("m = timm.create_model(model_name='vit_small', pretrained=False).cuda()\nlearn = Learner(dls, m)")
+    assert (got.model, got.pretrained) == ("vit_small", False)
+
+
+def test_torchvision_style_models():
+    assert only_learner("learn = Learner(dls, resnet18(pretrained=True))").pretrained is True
+    got = only_learner("learn = Learner(dls, models.resnet34(weights=ResNet34_Weights.DEFAULT))")
+    assert (got.model, got.pretrained) == ("resnet34", True)
+    assert only_learner("learn = Learner(dls, resnet18(weights=None))").pretrained is False
+    assert only_learner("learn = Learner(dls, resnet18())").pretrained is False
+    # a model of unknown origin
+    got = only_learner("learn = Learner(dls, net)")
+    assert (got.model, got.pretrained) == (None, None)
+    got = only_learner("class Net(nn.Module): pass\nlearn = Learner(dls, Net())")
+    assert (got.model, got.pretrained) == ("Net", None)
+
+
+def test_fastai_model_builders_default_to_pretrained():
+    got = only_learner("learn = Learner(dls, create_cnn_model(resnet50, 80))")
+    assert (got.model, got.pretrained) == ("resnet50", True)
+    got = only_learner("learn = Learner(dls, nn.Sequential(create_body(resnet34, pretrained=False), head))")
+    assert (got.model, got.pretrained) == ("resnet34", False)
+
+
+def test_pretrained_defaults_and_keyword():
+    assert only_learner("learn = vision_learner(dls, resnet18)").pretrained is True
+    assert only_learner("learn = cnn_learner(dls, resnet18)").pretrained is True
+    assert only_learner("learn = unet_learner(dls, resnet34)").pretrained is True
+    assert only_learner("learn = vision_learner(dls, resnet18, pretrained=False)").pretrained is False
+    assert only_learner("PRE = False", "learn = vision_learner(dls, resnet18, pretrained=PRE)").pretrained is False
+    assert only_learner("learn = vision_learner(dls, resnet18, pretrained=flag())").pretrained is None
+    assert only_learner("learn = tabular_learner(dls, layers=[200, 100])").pretrained is False
+
+
+def test_metrics_plain_partial_and_lists():
+    assert only_learner("learn = vision_learner(dls, r, metrics=error_rate)").metrics == ("error_rate",)
+    src = "learn = vision_learner(dls, r, metrics=[partial(accuracy_multi, thresh=0.5), lwlrap])"
+    assert only_learner(src).metrics == ("accuracy_multi", "lwlrap")
+    assert only_learner("learn = vision_learner(dls, r, metrics=(accuracy, error_rate))").metrics == ("accuracy", "error_rate")
+    assert only_learner("learn = vision_learner(dls, r)").metrics == ()
+    assert only_learner("learn = vision_learner(dls, r, metrics=None)").metrics == ()
+
+
+def test_metrics_bound_earlier_and_notebook_functions():
+    cells = ("def lwlrap(preds, targs):\n    return 0", "METRICS = [accuracy_multi, lwlrap]", "learn = Learner(dls, m, metrics=METRICS)")
+    assert only_learner(*cells).metrics == ("accuracy_multi", "lwlrap")
+    assert only_learner("acc = partial(accuracy_multi, thresh=0.2)\nlearn = Learner(dls, m, metrics=acc)").metrics == ("accuracy_multi",)
+
+
+def test_metric_classes_follow_fastai_naming():
+    # fastai 2.8 metrics.py: RocAuc()/F1ScoreMulti() are AccumMetric(skm.roc_auc_score / skm.f1_score),
+    # whose column is the sklearn function's name; real Metric subclasses use class2attr.
+    src = "learn = Learner(dls, m, metrics=[RocAuc(), F1ScoreMulti(), DiceMulti(), CorpusBLEUMetric(), rmse])"
+    assert only_learner(V2, src).metrics == ("roc_auc_score", "f1_score", "dice_multi", "corpus_bleu", "_rmse")
+    src = "class MyScore(Metric): pass\nlearn = Learner(dls, m, metrics=[MyScore(), MyScore])"
+    assert only_learner(V2, src).metrics == ("my_score", "my_score")
+
+
+def test_metric_wrappers():
+    src = "learn = Learner(dls, m, metrics=[AccumMetric(lwlrap, flatten=False), AvgMetric(my_fn), AccumMetric(f, name='custom'), ValueMetric(g, 'vm'), LossMetric('aux'), LossMetric('aux', 'Aux')])"
+    assert only_learner(V2, src).metrics == ("lwlrap", "my_fn", "custom", "vm", "aux", "Aux")
+    assert only_learner(V2, "learn = Learner(dls, m, metrics=AccumMetric(f, name=N))").metrics is None
+    assert only_learner(V2, "learn = Learner(dls, m, metrics=lambda p, t: 0)").metrics == ("<lambda>",)
+
+
+def test_metrics_v1_classes_are_camel_to_snake():
+    src = "learn = cnn_learner(data, models.resnet34, metrics=[accuracy_thresh, FBeta(), AUROC()])"
+    assert only_learner(V1, src).metrics == ("accuracy_thresh", "f_beta", "auroc")
+
+
+def test_unknown_metrics_are_none():
+    assert only_learner("learn = Learner(dls, m, metrics=get_metrics())").metrics is None
+    assert only_learner("learn = Learner(dls, m, metrics=[accuracy, make()])").metrics is None
+    assert only_learner("ms = load()\nlearn = Learner(dls, m, metrics=ms)").metrics is None
+
+
+def test_cnn_learner_v1_style():
+    result = last(V1, "learn = cnn_learner(data, models.resnet34, metrics=error_rate)\nlearn.fit_one_cycle(4)")
+    assert learners(result) == [LearnerCreated(1, "learn", "cnn_learner", "resnet34", True, ("error_rate",))]
+    (call,) = trainings(result)
+    assert (call.epochs, call.learning_rate, call.lr_is_default) == (4, "slice(3e-3)", True)
+
+
+def test_load_learner_is_a_learner_of_unknown_model():
+    assert only_learner("learn = load_learner('export.pkl')") == LearnerCreated(1, "learn", "load_learner", None, None, None)
+
+
+def test_learner_never_trained_is_reported():
+    result = last(V2, "learn = vision_learner(dls, resnet18)")
+    assert len(result.events) == 1 and not trainings(result)
+
+
+# --------------------------------------------------------------------------- training calls
+
+
+def test_positional_and_keyword_arguments():
+    src = "\n".join(
+        [
+            "learn.fit_one_cycle(n_epoch=3, lr_max=2e-3)",
+            "learn.fit(4, lr=1e-4)",
+            "learn.fit_flat_cos(6, 5e-4)",
+            "learn.fit_one_cycle(2, max_lr=3e-4)",
+            "learn.fit_one_cycle(cyc_len=7, max_lr=slice(1e-5,1e-3))",
+            "learn.fit(epochs=8, lr=1e-2)",
+        ]
+    )
+    result = last(V2, src)
+    assert epochs(result) == [3, 4, 6, 2, 7, 8]
+    assert lrs(result) == ["2e-3", "1e-4", "5e-4", "3e-4", "slice(1e-5, 1e-3)", "1e-2"]
+    assert [t.method for t in trainings(result)] == [
+        "fit_one_cycle", "fit", "fit_flat_cos", "fit_one_cycle", "fit_one_cycle", "fit"
+    ]
+
+
+def test_fit_sgdr_epochs():
+    result = last(V2, "learn.fit_sgdr(3, 1)\nlearn.fit_sgdr(2, 2, 1e-2, cycle_mult=1)\nlearn.fit_sgdr(3, 2, cycle_mult=3)")
+    assert epochs(result) == [7, 4, 26]
+    assert lrs(result) == ["1e-3", "1e-2", "1e-3"]
+
+
+def test_learning_rate_text_is_normalised_not_reprinted():
+    src = "learn.fit_one_cycle(10,\n                    slice( 1e-5 ,\n                          1E-3))  # note\nlearn.fit(1, 0.1)\nlearn.fit(1, 1_000e-6)"
+    result = last(V2, src)
+    assert lrs(result) == ["slice(1e-5, 1E-3)", "0.1", "1_000e-6"]
+    assert trainings(result)[0].call_text == "learn.fit_one_cycle(10, slice(1e-5, 1E-3))"
+
+
+def test_learning_rate_names_resolved_textually():
+    result = last("LR = 3e-3\nlrs = [1e-1, 1e-2]", "learn.fit_one_cycle(5, LR)\nlearn.fit_one_cycle(5, lrs[1])\nlearn.fit_one_cycle(5, slice(LR/10, LR))")
+    assert lrs(result) == ["3e-3", "1e-2", "slice(3e-3/10, 3e-3)"]
+    assert trainings(result)[0].call_text == "learn.fit_one_cycle(5, LR)"
+    assert lrs(last("LR = 1e-3", "learn.fit_one_cycle(5, slice(None, LR))")) == ["slice(None, 1e-3)"]
+
+
+def test_learning_rate_expression_substitution_keeps_precedence():
+    (call,) = trainings(last("LR = 1e-3 * 3", "learn.fit(1, slice(1e-4, LR / 2))"))
+    assert call.learning_rate == "slice(1e-4, (1e-3 * 3) / 2)"
+
+
+def test_last_binding_before_the_call_wins():
+    result = analyse("LR = 1e-2", "learn.fit(1, LR)", "LR = 5e-4", "learn.fit(1, LR)")
+    assert lrs(result[1]) == ["1e-2"]
+    assert lrs(result[3]) == ["5e-4"]
+
+
+def test_papermill_injected_parameters():
+    parameters = "# parameters\nLRS = ['1e-1', '1e-2']\nEPOCHS = [5, 10]\nARCH = 'resnet18'"
+    injected = "# Parameters\nLRS = ['3e-1', '3e-2']\nEPOCHS = [2, 4]\nARCH = 'convit_tiny'\n"
+    body = "learn = vision_learner(dls, ARCH)\nlearn.fit_one_cycle(EPOCHS[0], LRS[0])\nlearn.fit_one_cycle(EPOCHS[1], float(LRS[1]))"
+    result = last(V2, parameters, injected, body)
+    assert learners(result)[0].model == "convit_tiny"
+    assert epochs(result) == [2, 4]
+    assert lrs(result) == ["3e-1", "3e-2"]
+    assert result.warnings == ()
+
+
+def test_numeric_list_parameters():
+    result = last("EPOCHS = [5, 10]\nLRS = [1e-2, 1e-3]", "learn.fit_one_cycle(EPOCHS[1], LRS[0])")
+    assert (epochs(result), lrs(result)) == ([10], ["1e-2"])
+
+
+def test_unresolvable_learning_rate_warns():
+    result = last(V2, "\n\nlearn.fit_one_cycle(5, lr)")
+    (call,) = trainings(result)
+    assert call.learning_rate == "" and not call.lr_is_default
+    assert call.epochs == 5
+    assert result.warnings == ("line 3: learning rate of learn.fit_one_cycle(5, lr) cannot be resolved statically",)
+
+
+def test_learning_rate_from_lr_find_is_unresolvable():
+    result = last("lr_min, lr_steep = learn.lr_find()\nlearn.fit_one_cycle(5, lr_min)")
+    assert result.events[0] == ProgressCall(1, "learn", "lr_find")
+    assert lrs(result) == [""]
+    assert any("lr_min" in w and w.startswith("line 2:") for w in result.warnings)
+
+
+def test_names_rebound_to_non_literals_become_unresolvable():
+    result = last("LR = 1e-3", "LR = suggest(learn)", "learn.fit(1, LR)")
+    assert lrs(result) == [""]
+    result = last("lrs = [1e-3]\nlrs.append(1e-4)\nlearn.fit(1, lrs[0])")
+    assert lrs(result) == [""]
+
+
+def test_unresolvable_epochs_warn():
+    result = last("learn.fit_one_cycle(n_epochs_from_config, 1e-3)")
+    assert epochs(result) == [None]
+    assert "line 1: number of epochs of learn.fit_one_cycle(n_epochs_from_config, 1e-3) cannot be resolved statically" in result.warnings
+
+
+def test_omitted_learning_rate_defaults_v2_and_v1():
+    v2 = last(V2, "learn.fit_one_cycle(5)\nlearn.fit(2)\nlearn.fit_flat_cos(3)\nlearn.fit_sgdr(1, 1)\nlearn.fit(2, None)")
+    assert lrs(v2) == ["1e-3"] * 5
+    assert all(t.lr_is_default for t in trainings(v2))
+    v1 = last(V1, "learn.fit_one_cycle(5)\nlearn.fit(2)")
+    assert lrs(v1) == ["slice(3e-3)"] * 2
+    assert all(t.lr_is_default for t in trainings(v1))
+    assert lrs(last("learn.fit_one_cycle(5)")) == ["1e-3"]  # unknown version → v2
+
+
+def test_learner_lr_is_the_default_of_its_fits():
+    src = "learn = vision_learner(dls, resnet18, lr=1e-2)\nlearn.fit_one_cycle(1)\nlearn.lr = 3e-3\nlearn.fit_one_cycle(1)\nlearn = vision_learner(dls, resnet18)\nlearn.fit_one_cycle(1)"
+    result = last(V2, src)
+    assert lrs(result) == ["1e-2", "3e-3", "1e-3"]
+    assert all(t.lr_is_default for t in trainings(result))
+
+
+def test_fine_tune_defaults():
+    result = last(V2, "learn.fine_tune(3)")
+    assert result.events == (
+        TrainingCall(1, "learn", "fine_tune", 1, "slice(2e-3)", True, "frozen", "learn.fine_tune(3)"),
+        TrainingCall(1, "learn", "fine_tune", 3, "slice(1e-5, 1e-3)", True, "unfrozen", "learn.fine_tune(3)"),
+    )
+
+
+def test_fine_tune_custom():
+    result = last(V2, "learn.fine_tune(5, base_lr=4e-3, freeze_epochs=2)")
+    assert [(t.part, t.epochs, t.learning_rate, t.lr_is_default) for t in trainings(result)] == [
+        ("frozen", 2, "slice(4e-3)", False),
+        ("unfrozen", 5, "slice(2e-5, 2e-3)", False),
+    ]
+    result = last(V2, "BASE = 1e-3", "learn.fine_tune(4, BASE, 1, 10)")
+    assert lrs(result) == ["slice(1e-3)", "slice(5e-5, 5e-4)"]
+    result = last(V2, "learn.fine_tune(2, 5e-4)")
+    assert lrs(result) == ["slice(5e-4)", "slice(2.5e-6, 2.5e-4)"]
+
+
+def test_fine_tune_without_frozen_phase():
+    result = last(V2, "learn.fine_tune(3, freeze_epochs=0)")
+    assert [(t.part, t.epochs, t.learning_rate) for t in trainings(result)] == [("unfrozen", 3, "slice(1e-5, 1e-3)")]
+
+
+def test_fine_tune_unresolvable_base_lr():
+    result = last(V2, "learn.fine_tune(3, base_lr=suggested)")
+    assert lrs(result) == ["", ""]
+    assert result.warnings == ("line 1: learning rate of learn.fine_tune(3, base_lr=suggested) cannot be resolved statically",)
+
+
+def test_receiver_name():
+    result = last("learner.fit(1, 1e-3)\nself.learn.fit(1, 1e-3)\nlearners[0].fit_one_cycle(1, 1e-3)")
+    assert [t.learner for t in trainings(result)] == ["learner", "self.learn", None]
+
+
+def test_scikit_and_keras_fit_are_not_training_calls():
+    result = last("clf.fit(X, y)\nmodel.fit(x_train, y_train, epochs=10)\nscaler.fit(df)")
+    assert result.events == ()
+    # but a learner's fit is, whatever its arguments
+    assert len(trainings(last("learn = Learner(dls, m)\nlearn.fit(EPOCHS)"))) == 1
+    assert len(trainings(last("model.fit(5, 1e-3)"))) == 1
+
+
+def test_progress_calls():
+    src = "learn.lr_find()\nlearn.lr_find(suggest_funcs=(minimum, steep))\nlr_find(learn)\npreds, y = learn.get_preds()\nlearn.tta()\nlearn.validate()\nlearn.show_results()\nx.validate()\nschema.get_preds()"
+    result = last(src)
+    assert result.events == (
+        ProgressCall(1, "learn", "lr_find"),
+        ProgressCall(2, "learn", "lr_find"),
+        ProgressCall(3, "learn", "lr_find"),
+        ProgressCall(4, "learn", "get_preds"),
+        ProgressCall(5, "learn", "tta"),
+        ProgressCall(6, "learn", "validate"),
+        ProgressCall(7, "learn", "show_results"),
+    )
+
+
+def test_inference_on_a_known_learner_variable():
+    result = last("m = vision_learner(dls, resnet18)\nm.get_preds()")
+    assert result.events[1] == ProgressCall(2, "m", "get_preds")
+
+
+def test_no_bar_and_no_logging():
+    src = "with learn.no_bar():\n    learn.lr_find()\n    learn.fit(1, 1e-3)\nwith learn.no_logging():\n    learn.fine_tune(2)"
+    result = last(V2, src)
+    assert result.events == (
+        TrainingCall(3, "learn", "fit", 1, "1e-3", call_text="learn.fit(1, 1e-3)"),
+        ProgressCall(5, "learn", "fine_tune"),
+        ProgressCall(5, "learn", "fine_tune"),
+    )
+    assert any("no_logging" in w for w in result.warnings)
+
+
+def test_events_in_execution_order_within_an_expression():
+    result = last("learn.fit_one_cycle(5, learn.lr_find().valley)")
+    assert [type(e) for e in result.events] == [ProgressCall, TrainingCall]
+
+
+# --------------------------------------------------------------------------- loops
+
+
+def test_for_range_unrolls():
+    result = last("for i in range(3):\n    learn.fit_one_cycle(1, 1e-3)")
+    assert len(trainings(result)) == 3
+    assert not any(isinstance(e, Loop) for e in result.events)
+
+
+def test_for_over_list_binds_the_loop_variable():
+    result = last("for lr in [1e-2, 1e-3]:\n    learn.fit_one_cycle(1, lr)")
+    assert lrs(result) == ["1e-2", "1e-3"]
+    assert [t.line for t in trainings(result)] == [2, 2]
+
+
+def test_for_over_a_bound_list_enumerate_and_zip():
+    cells = ("ARCHS = ['resnet18', 'resnet34']\nLRS = [1e-2, 3e-3]",
+             "for i, (arch, lr) in enumerate(zip(ARCHS, LRS)):\n    learn = vision_learner(dls, arch)\n    learn.fit_one_cycle(i + 1, lr)")
+    result = last(*cells)
+    assert [e.model for e in learners(result)] == ["resnet18", "resnet34"]
+    assert epochs(result) == [1, 2]
+    assert lrs(result) == ["1e-2", "3e-3"]
+
+
+def test_for_over_dict_items():
+    result = last("S = {'a': 1e-2, 'b': 1e-3}\nfor k, lr in S.items():\n    learn.fit(1, lr)")
+    assert lrs(result) == ["1e-2", "1e-3"]
+
+
+def test_loop_variable_keeps_its_last_value():
+    result = last("for lr in [1e-2, 1e-3]:\n    pass\nlearn.fit(1, lr)")
+    # no events in the loop: not unrolled, so the variable is unknown after it
+    assert lrs(result) == [""]
+    result = last("for lr in [1e-2, 1e-3]:\n    learn.fit(1, lr)\nlearn.fit(1, lr)")
+    assert lrs(result) == ["1e-2", "1e-3", "1e-3"]
+
+
+def test_loop_over_unknown_iterable():
+    result = last("for lr in candidate_lrs:\n    learn.fit_one_cycle(1, lr)")
+    (loop,) = result.events
+    assert isinstance(loop, Loop)
+    assert loop.count is None and loop.line == 1
+    (call,) = loop.body
+    assert call.learning_rate == "" and call.line == 2
+    assert result.warnings == ("line 2: learning rate of learn.fit_one_cycle(1, lr) cannot be resolved statically",)
+
+
+def test_loop_with_static_count_but_unknown_items_and_range_of_unknown():
+    result = last("for _ in range(N):\n    learn.fit(1, 1e-3)")
+    (loop,) = result.events
+    assert isinstance(loop, Loop) and loop.count is None
+    assert loop.body[0].learning_rate == "1e-3"
+
+
+def test_loop_too_long_to_unroll():
+    n = MAX_UNROLL + 1
+    (loop,) = last(f"for i in range({n}):\n    learn.fit(1, 1e-3)").events
+    assert isinstance(loop, Loop) and loop.count == n
+    assert len(loop.body) == 1
+
+
+def test_while_and_break_give_unknown_counts():
+    (loop,) = last("while not done:\n    learn.fit(1, 1e-3)").events
+    assert isinstance(loop, Loop) and loop.count is None
+    (loop,) = last("for i in range(3):\n    learn.fit(1, 1e-3)\n    if good(): break").events
+    assert isinstance(loop, Loop) and loop.count is None
+    assert last("while False:\n    learn.fit(1)").events == ()
+
+
+def test_loop_modified_names_are_unknown_inside_a_loop_template():
+    result = last("lr = 1e-2\nwhile go():\n    learn.fit(1, lr)\n    lr = lr / 10")
+    (loop,) = result.events
+    assert loop.body[0].learning_rate == ""
+
+
+def test_unrolled_loop_tracks_rebinding():
+    result = last("lr = 1e-2\nfor _ in range(2):\n    learn.fit(1, lr)\n    lr = lr / 10")
+    assert lrs(result) == ["1e-2", "1e-2 / 10"]
+
+
+def test_nested_loops_and_comprehensions():
+    result = last("for a in ['x', 'y']:\n    for e in range(2):\n        learn.fit(e + 1, 1e-3)")
+    assert epochs(result) == [1, 2, 1, 2]
+    result = last("[learn.fit(i, 1e-3) for i in range(1, 3)]")
+    assert epochs(result) == [1, 2]
+    (loop,) = last("[learn.fit(1, 1e-3) for x in xs]").events
+    assert isinstance(loop, Loop) and loop.count is None
+
+
+def test_continue_skips_the_rest_of_an_unrolled_iteration():
+    src = "for lr in [1e-1, 1e-2, 1e-3]:\n    if lr > 5e-2:\n        continue\n    learn.fit(1, lr)"
+    assert lrs(last(src)) == ["1e-2", "1e-3"]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def test_function_inlined_with_defaults():
+    cells = ("def train(lr, n=5):\n    learn.fit_one_cycle(n, lr)", "train(1e-2)\ntrain(1e-3, n=2)")
+    result = last(*cells)
+    assert [(t.line, t.epochs, t.learning_rate) for t in trainings(result)] == [(1, 5, "1e-2"), (2, 2, "1e-3")]
+
+
+def test_function_not_called_has_no_events():
+    assert last("def train():\n    learn.fit_one_cycle(1, 1e-3)").events == ()
+
+
+def test_function_parameter_receiver_maps_to_the_argument():
+    result = last("def train(learner, lr):\n    learner.fit_one_cycle(1, lr)\ntrain(learn, 3e-3)")
+    (call,) = trainings(result)
+    assert (call.learner, call.learning_rate) == ("learn", "3e-3")
+
+
+def test_function_returning_a_learner_takes_the_assigned_name():
+    src = "def make(arch, epochs=3, lr=1e-3):\n    learn = vision_learner(dls, arch, metrics=error_rate)\n    learn.fit_one_cycle(epochs, lr)\n    return learn\nm = make('convnext_tiny', lr=2e-3)\nm.fit_one_cycle(1, 1e-4)"
+    result = last(V2, src)
+    assert learners(result)[0] == LearnerCreated(5, "m", "vision_learner", "convnext_tiny", True, ("error_rate",))
+    assert [(t.line, t.learner, t.learning_rate) for t in trainings(result)] == [(5, "m", "2e-3"), (6, "m", "1e-4")]
+
+
+def test_function_return_value_used_as_a_value():
+    result = last("def get_lr():\n    return 3e-4\nLR = get_lr()\nlearn.fit(1, LR)")
+    assert lrs(result) == ["3e-4"]
+
+
+def test_early_return_ends_the_function():
+    src = "def train(quick):\n    if quick:\n        learn.fit(1, 1e-3)\n        return 'q'\n    learn.fit(10, 1e-3)\n    return 'full'\ntrain(True)\ntrain(False)\nR = train(True)\nlearn.fit(2, float(R == 'q'))"
+    assert epochs(last(src)) == [1, 10, 1, 2]
+    assert lrs(last(src))[-1] == ""  # float(True) is not a literal learning rate
+
+
+def test_return_under_unknown_condition_makes_the_result_unknown():
+    src = "def pick():\n    if cond():\n        return 1e-2\n    return 1e-3\nlearn.fit(1, pick())"
+    assert lrs(last(src)) == [""]
+
+
+def test_recursion_guard():
+    result = last("def f(n):\n    learn.fit(1, 1e-3)\n    f(n - 1)\nf(3)")
+    assert len(trainings(result)) == 1
+    assert any("recursive" in w for w in result.warnings)
+
+
+def test_function_called_in_a_loop():
+    result = last("def run(arch):\n    l = vision_learner(dls, arch)\n    l.fine_tune(1)\nfor a in (resnet18, resnet34):\n    run(a)")
+    assert [e.model for e in learners(result)] == ["resnet18", "resnet34"]
+    assert len(trainings(result)) == 4
+
+
+def test_function_locals_do_not_leak():
+    result = last("LR = 1e-2\ndef f():\n    LR = 5.0\nf()\nlearn.fit(1, LR)")
+    assert lrs(result) == ["1e-2"]
+    result = last("LR = 1e-2\ndef f():\n    global LR\n    LR = 5e-3\nf()\nlearn.fit(1, LR)")
+    assert lrs(result) == ["5e-3"]
+
+
+def test_function_with_star_args_leaves_parameters_unknown():
+    result = last("def train(lr=1e-3):\n    learn.fit(1, lr)\ntrain(*args)")
+    assert lrs(result) == [""]
+    assert "(inside train())" in result.warnings[0]
+
+
+# --------------------------------------------------------------------------- branches, with, try
+
+
+def test_if_with_constant_condition_takes_that_branch():
+    result = last("DEBUG = False", "if DEBUG:\n    learn.fit(1)\nelse:\n    learn.fit(20)")
+    assert epochs(result) == [20]
+    assert result.warnings == ()
+    result = last("MODE = 'full'\nif MODE == 'debug':\n    learn.fit(1)\nelif MODE == 'full':\n    learn.fit(30)")
+    assert epochs(result) == [30]
+
+
+def test_if_with_unknown_condition_takes_the_if_branch_and_warns():
+    result = last("if torch.cuda.is_available():\n    learn.fit(10)\nelse:\n    learn.fit(1)")
+    assert epochs(result) == [10]
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("line 1: condition `torch.cuda.is_available()` cannot be resolved statically")
+
+
+def test_if_with_unknown_condition_and_only_else_training():
+    result = last("if SKIP:\n    learn.load('x')\nelse:\n    learn.fit(5)")
+    assert epochs(result) == [5]
+    assert "else branch" in result.warnings[0]
+
+
+def test_if_with_unknown_condition_makes_disagreeing_names_unknown():
+    result = last("lr = 1e-2\nif fast:\n    lr = 1e-1\nlearn.fit(1, lr)\nother = 1e-4\nlearn.fit(1, other)")
+    assert lrs(result) == ["", "1e-4"]
+
+
+def test_with_and_try_bodies_are_followed():
+    src = "with torch.no_grad():\n    learn.fit(1, 1e-3)\ntry:\n    learn.fit(2, 1e-3)\nexcept Exception:\n    learn.fit(99, 1e-3)\nfinally:\n    learn.fit(3, 1e-3)"
+    assert epochs(last(src)) == [1, 2, 3]
+
+
+def test_class_bodies_and_lambdas_are_ignored():
+    src = "class T:\n    def go(self):\n        learn.fit(1)\n    learn.fit(2)\nf = lambda: learn.fit(3)"
+    assert last(src).events == ()
+
+
+# --------------------------------------------------------------------------- IPython syntax
+
+
+def test_line_magics_shell_and_help_keep_line_numbers():
+    src = "%matplotlib inline\n!pip install timm\nfiles = !ls\nlearn.fit?\n??learn\npip install fastai\n%load_ext autoreload\nlearn.fit_one_cycle(3, 1e-3)"
+    result = last(src)
+    assert result.warnings == ()
+    (call,) = trainings(result)
+    assert call.line == 8
+
+
+def test_time_and_timeit_run_their_statement():
+    result = last("%time learn.fit(1, 1e-2)\n%timeit -n1 -r1 learn.fit(2, 1e-2)\nif True:\n    %time learn.fit(3, 1e-2)\nout = %time learn.fit(4, 1e-2)")
+    assert [(t.line, t.epochs) for t in trainings(result)] == [(1, 1), (2, 2), (4, 3), (5, 4)]
+
+
+def test_python_cell_magics():
+    assert [t.line for t in trainings(last("%%time\nlearn.fit_one_cycle(5, 1e-3)"))] == [2]
+    result = last("%%capture\nlearn.fit_one_cycle(5, 1e-3)")
+    assert len(trainings(result)) == 1
+    assert any("%%capture" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("magic", ["%%bash", "%%writefile train.py", "%%html", "%%sh"])
+def test_non_python_cell_magics_have_no_events(magic):
+    result = last(f"{magic}\nlearn = vision_learner(dls, resnet18)\nlearn.fit(1)")
+    assert result.events == () and result.warnings == ()
+
+
+def test_magic_looking_text_inside_strings_is_untouched():
+    src = "s = '''\n%time learn.fit(9)\n!rm -rf /\n'''\nlearn.fit(1, 1e-3)"
+    result = last(src)
+    assert epochs(result) == [1]
+    assert result.warnings == ()
+
+
+def test_nbconvert_style_magic_calls():
+    src = "get_ipython().run_line_magic('time', 'learn.fit_one_cycle(2, 1e-3)')\nget_ipython().run_line_magic('matplotlib', 'inline')"
+    (call,) = trainings(last(src))
+    assert (call.line, call.epochs, call.learning_rate) == (1, 2, "1e-3")
+
+
+def test_prepare_cell_preserves_line_count():
+    src = "%%time\n%matplotlib inline\nx = !ls\n!echo\nlearn.fit?\ny = 1"
+    prepared = prepare_cell(src)
+    assert prepared.python is not None
+    assert len(prepared.python.split("\n")) == len(src.split("\n"))
+    assert prepared.python.split("\n")[-1] == "y = 1"
+    assert prepare_cell("%%bash\necho hi").python is None
+
+
+# --------------------------------------------------------------------------- syntax errors
+
+
+def test_syntax_error_line_is_skipped_and_named():
+    result = last("learn.fit(1, 1e-3)\nx = = 3\nlearn.fit(2, 1e-3)")
+    assert epochs(result) == [1, 2]
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("line 2: syntax error")
+
+
+def test_broken_block_header_keeps_its_body():
+    result = last("if x == = 1:\n    learn.fit(2, 1e-3)\nlearn.fit(3, 1e-3)")
+    assert epochs(result) == [2, 3]
+    assert result.warnings[0].startswith("line 1: syntax error")
+
+
+def test_unclosed_bracket_is_salvaged():
+    result = last("learn.fit(1, 1e-3)\nlearn.fit_one_cycle(3, 1e-3\nlearn.fit(4, 1e-3)")
+    assert epochs(result) == [1, 4]
+    assert result.warnings[0].startswith("line 2:")
+
+
+def test_broken_block_header():
+    result = last("learn.fit(1)\nfor x in y\n    learn.fit(2)\nlearn.fit(3)")
+    assert epochs(result) == [1, 3]
+    assert result.warnings and result.warnings[0].startswith("line 2:")
+
+
+@pytest.mark.parametrize(
+    "src",
+    ["", "   ", "(((", "'''", "def", "%%", "\x00", "\\", "if x:\n", "\t\tlearn.fit(1)", "}{", "learn.fit(" * 50, "a" * 5000,
+     "x = [" + "[" * 300 + "]" * 300 + "]", "- " * 2000 + "1"],
+)
+def test_garbage_never_raises(src):
+    (result,) = analyse_cells([src])
+    assert isinstance(result, CellAnalysis)
+
+
+_FRAGMENTS = [
+    "learn.fit_one_cycle(5, 1e-3)", "learn = vision_learner(dls, resnet18)", "for i in range(2):", "if x:",
+    "    learn.fit(1, lr)", "def f(lr=1e-2):", "    return lr", "f()", "%time learn.fit(1)", "!ls", "%%time",
+    "lr = 3e-3", "else:", "learn.fine_tune(2, LR)", "while True:", "    break", "    continue", "(", ")", '"""',
+    "x = [1e-1, 1e-2]", "learn.fit(x[1])", "class C:", "    lr = 1", "learn.fit(C.lr)", "try:", "except:", "    pass",
+]
+
+
+def test_arbitrary_fragments_never_raise():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+
+    @hypothesis.settings(max_examples=150, deadline=None)
+    @hypothesis.given(st.lists(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=12), max_size=8), max_size=4))
+    def check(cells):
+        sources = ["\n".join(lines) for lines in cells]
+        results = analyse_cells(sources)
+        assert len(results) == len(sources)
+        for result in results:
+            assert not any("internal error" in w for w in result.warnings)
+            for event in result.events:
+                assert isinstance(event, (LearnerCreated, TrainingCall, ProgressCall, Loop))
+                assert event.line >= 1
+
+    check()
+
+
+def test_indented_cell_is_dedented():
+    assert epochs(last("    learn.fit(1, 1e-3)\n    learn.fit(2, 1e-3)")) == [1, 2]
+
+
+def test_cells_bind_across_even_after_errors():
+    results = analyse("LR = 2e-3\nbroken(", "learn.fit(1, LR)")
+    assert lrs(results[1]) == ["2e-3"]
+
+
+# --------------------------------------------------------------------------- fastai version
+
+
+@pytest.mark.parametrize(
+    "imports, version",
+    [
+        ("from fastai.vision.all import *", 2),
+        ("from fastai.tabular.all import *", 2),
+        ("import fastai.vision.all", 2),
+        ("from fastai2.vision.all import *", 2),
+        ("from fastai.callback.schedule import *", 2),
+        ("from fastai.vision import *", 1),
+        ("from fastai import *", 1),
+        ("from fastai.text import *", 1),
+        ("from fastai.basic_train import Learner", 1),
+        ("data = ImageDataBunch.from_folder(path)", 1),
+        ("import fastai", 2),
+        ("import numpy", 2),
+        ("from fastai.vision import *\nfrom fastai.vision.all import *", 2),
+    ],
+)
+def test_detect_version(imports, version):
+    tree = parse_cell(imports).tree
+    assert detect_version([tree]) == version
+
+
+def test_version_decided_from_all_cells_even_later_ones():
+    # the import cell may come after the training cell in execution order
+    results = analyse("learn.fit_one_cycle(2)", "from fastai.vision import *")
+    assert lrs(results[0]) == ["slice(3e-3)"]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def test_normalise():
+    assert normalise("slice( 1e-3 ,3e-3 )") == "slice(1e-3, 3e-3)"
+    assert normalise("f(a = 1,\n  b  =  [1 ,2])  # c") == "f(a=1, b=[1, 2])"
+    assert normalise("x . y ( 'a  b' )") == "x.y('a  b')"
+    assert normalise("(1,)") == "(1,)"
+    assert normalise("a  +  b") == "a + b"
+
+
+@pytest.mark.parametrize(
+    "x, text",
+    [(1e-5, "1e-5"), (2.5e-4, "2.5e-4"), (1e-3, "1e-3"), (2e-3 / 2 / 100, "1e-5"), (0.0, "0"), (3.0, "3"), (1234.5, "1.2345e3")],
+)
+def test_format_number(x, text):
+    assert format_number(x) == text
+
+
+def test_lr_text():
+    assert lr_text(value_from_text("1e-1")) == "1e-1"
+    assert lr_text(value_from_text("'3e-3'")) == "3e-3"
+    assert lr_text(value_from_text("slice(1e-5, 1e-3)")) == "slice(1e-5, 1e-3)"
+    assert lr_text(value_from_text("[1e-4, 1e-3]")) == "[1e-4, 1e-3]"
+    assert lr_text(value_from_text("lr")) is None
+    assert lr_text(value_from_text("'fast'")) is None
+    assert lr_text(value_from_text("np.array([1e-3])")) is None
+
+
+def test_iter_items():
+    items, count = iter_items(finish("range(2, 5)"), 100)
+    assert [v.text for v in items] == ["2", "3", "4"] and count == 3
+    items, count = iter_items(finish("[1e-2, 1e-3] * 2"), 100)
+    assert [v.text for v in items] == ["1e-2", "1e-3", "1e-2", "1e-3"]
+    assert iter_items(finish("range(10)"), 5) == (None, 10)
+    assert iter_items(finish("things"), 5) == (None, None)
+
+
+def test_camel2snake_and_class2attr():
+    assert camel2snake("RocAuc") == "roc_auc"
+    assert camel2snake("F1ScoreMulti") == "f1_score_multi"
+    assert class2attr("CorpusBLEUMetric") == "corpus_bleu"
+    assert class2attr("Metric") == "metric"
