@@ -55,6 +55,15 @@ DERIVED_COLUMNS: tuple[str, ...] = ("time_s", "global_epoch", "run", "lr_max")
 _MISSING_TEXT = frozenset({"", "#na#", "none", "nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity", "na", "n/a"})
 
 
+#: Appended to a learning rate the source did not give, which is the library's default.
+DEFAULT_LR_SUFFIX = " (default)"
+
+
+def learning_rate_text(learning_rate: str, is_default: bool) -> str:
+    """The CSV's learning-rate text: ``"1e-3 (default)"`` for an omitted learning rate."""
+    return f"{learning_rate}{DEFAULT_LR_SUFFIX}" if is_default and learning_rate else learning_rate
+
+
 def _yes_no(flag: bool | None) -> str:
     return "" if flag is None else ("Yes" if flag else "No")
 
@@ -67,7 +76,7 @@ def rows_from_runs(runs: Iterable[Run], *, with_source: bool = False) -> list[di
             for values in phase.rows:
                 row = dict(zip(phase.columns, values))
                 row.update(
-                    learning_rate=phase.learning_rate,
+                    learning_rate=learning_rate_text(phase.learning_rate, phase.lr_is_default),
                     model=run.model,
                     pretrained=_yes_no(run.pretrained),
                     training_phase=str(phase.number),
@@ -150,12 +159,13 @@ def lr_upper(text: str) -> float | None:
     """The largest learning rate a learning-rate text stands for, or ``None``.
 
     ``"1e-3"`` → 0.001, ``"slice(1e-4, 1e-3)"`` → 0.001, ``"slice(2e-3)"`` → 0.002,
-    ``"[1e-3, 1e-2]"`` → 0.01. Parsed with ``ast``, never evaluated.
+    ``"[1e-3, 1e-2]"`` → 0.01, ``"1e-3 (default)"`` → 0.001. Parsed with ``ast``, never evaluated.
     """
     if not isinstance(text, str) or not text.strip():
         return None
+    text = text.strip().removesuffix(DEFAULT_LR_SUFFIX.strip()).strip()
     try:
-        node = ast.parse(text.strip(), mode="eval").body
+        node = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         return None
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice" and not node.keywords:

@@ -227,3 +227,11 @@ def test_import_without_optional_dependencies():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_omitted_learning_rate_is_the_library_default_and_says_so(tmp_path):
+    path = write_nb(tmp_path, [nbf.code_cell("from fastai.vision.all import *\n" + LEARNER), fit_cell("learn.fit_one_cycle(2)", 2)])
+    result = extract_notebook(path)
+    assert result.runs[0].phases[0].lr_is_default
+    assert {row["learning_rate"] for row in _rows(result)} == {"1e-3 (default)"}
+    assert extract(path)["lr_max"].tolist() == [0.001, 0.001]

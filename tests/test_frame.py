@@ -130,6 +130,8 @@ def test_loader_rejects_other_csvs(tmp_path):
         ("slice(3e-3/10, 3e-3)", 3e-3),
         ("[1e-3, 1e-2]", 1e-2),
         ("0.1", 0.1),
+        ("1e-3 (default)", 1e-3),
+        ("slice(3e-3) (default)", 3e-3),
         ("", None),
         ("lr", None),
         ("slice(1e-3, 3e-3", None),
@@ -156,3 +158,9 @@ def test_phase_frame_lists_empty_phases_and_matches_run_labels(tmp_path):
     path = tmp_path / "m.csv"
     write_csv(path, rows_from_runs(runs, with_source=True), with_source=True)
     assert set(phases["run"]) == set(load_metrics(path)["run"])
+
+
+def test_default_learning_rate_is_marked_in_the_csv():
+    phase = Phase(1, "fit_one_cycle", 1, "1e-3", True, 0, COLUMNS, (("0", "0.5", "0.4", "0.3", "00:01"),))
+    rows = rows_from_runs([Run("a.ipynb", "resnet18", True, (phase,))])
+    assert rows[0]["learning_rate"] == "1e-3 (default)"
