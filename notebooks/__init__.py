@@ -1,0 +1,1 @@
+"""The companion training notebook (``fat2019_training.ipynb``), shipped as package data."""
