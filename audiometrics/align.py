@@ -76,11 +76,18 @@ def _solve_unknown_loop(events: Sequence[SourceEvent], tables: int) -> list[Sour
 def _match_cell(
     events: list[SourceEvent], tables: list[ProgressTable]
 ) -> tuple[list[tuple[TrainingCall | None, ProgressTable | None]], str | None]:
-    """Pair training calls with tables; returns pairs in order and a mismatch message, if any."""
+    """Pair training calls with tables; returns pairs in order and a mismatch message, if any.
+
+    A call planned for zero epochs may print nothing at all (fastprogress 1.1) or an
+    empty table (older versions): it is matched to a table only when the counts say so.
+    """
     training = [e for e in events if isinstance(e, TrainingCall)]
     epoch_tables = [t for t in tables if not t.blank]
     if len(epoch_tables) == len(training):
         return list(zip(training, epoch_tables)), None
+    silent = [e for e in training if e.epochs != 0]
+    if len(silent) < len(training) and len(epoch_tables) == len(silent):
+        return list(zip(silent, epoch_tables)), None
     # Count displays: every call that draws a progress display owns one slot,
     # blank or not (an lr_find in fastai v2, a display saved before its first update).
     displays = [e for e in events if isinstance(e, (TrainingCall, ProgressCall))]
@@ -240,6 +247,8 @@ def _add_phase(
     )
     builder.phases.append(phase)
     label = phase.call_text or phase.method or "a training table"
+    if call is not None and call.epochs == 0 and not rows:
+        return  # nothing planned, nothing recorded: not worth a warning
     if call is not None and not rows:
         why = "no table saved" if table is None else "the saved table is empty"
         diagnostics.append(Diagnostic(path, f"phase {phase.number} ({label}): no epochs recorded ({why})", cell.index))

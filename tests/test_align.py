@@ -144,3 +144,12 @@ def test_training_without_learner_creation_is_kept_with_unknown_model():
 def test_expand_events_nested():
     events = [Loop(1, (fit(1, "a"), Loop(2, (fit(1, "b"),), 2)), 2)]
     assert [e.learning_rate for e in expand_events(events)] == ["a", "b", "b", "a", "b", "b"]
+
+
+def test_zero_epoch_call_printing_nothing_keeps_its_phase_number_silently():
+    runs, diags = run([([learner()], []), ([fit(1, "1e-1")], [table(1)]), ([fit(0, "1e-2")], []), ([fit(2, "3e-3")], [table(2)])])
+    assert [(p.number, p.learning_rate, p.recorded_epochs) for p in runs[0].phases] == [(1, "1e-1", 1), (2, "1e-2", 0), (3, "3e-3", 2)]
+    assert diags == []
+    runs, diags = run([([learner()], []), ([fit(0, "1e-2"), fit(2, "3e-3")], [table(0), table(2)])])
+    assert [(p.learning_rate, p.recorded_epochs) for p in runs[0].phases] == [("1e-2", 0), ("3e-3", 2)]
+    assert diags == []
