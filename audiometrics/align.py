@@ -198,6 +198,8 @@ def align_notebook(
                 if consumed < len(pending) and pending[consumed][0] is event:
                     _add_phase(builder_for(event, cell.index), event, pending[consumed][1], cell, path, diagnostics)
                     consumed += 1
+                else:  # a zero-epoch call that printed no table
+                    _add_phase(builder_for(event, cell.index), event, None, cell, path, diagnostics)
         # Tables with no call (more tables than calls) go to the current learner's run.
         for call, table in pending[consumed:]:
             _add_phase(builder_for(call, cell.index), call, table, cell, path, diagnostics)
