@@ -45,8 +45,8 @@ from audiometrics.model import CellAnalysis, Loop, SourceEvent
 from audiometrics.source_calls import INTERESTING_CALLS, CallsMixin
 from audiometrics.source_convert import iter_items
 from audiometrics.source_eval import NOPE, evaluate
-from audiometrics.source_fastai import detect_version
-from audiometrics.source_magics import parse_cell
+from audiometrics.source_fastai import detect_version, may_tell_version
+from audiometrics.source_magics import ParsedCell, parse_cell
 from audiometrics.source_scope import (
     ABSENT,
     Ctx,
@@ -81,6 +81,7 @@ MAX_UNROLL = 1000
 """Loops over more iterations than this are reported as a Loop, not unrolled."""
 
 _UNROLL_BUDGET = 5000  # unrolled iterations per cell, all loops together
+_MAIN = finish("'__main__'")  # the value of __name__ in a notebook
 
 
 def analyse_cells(sources: Sequence[str]) -> list[CellAnalysis]:
@@ -97,13 +98,20 @@ def analyse_cells(sources: Sequence[str]) -> list[CellAnalysis]:
 
 def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
     parsed = []
+    # cells repeat (``learn.lr_find()``): each text is parsed once; the analysis only reads trees
+    seen: dict[str, ParsedCell | None] = {}
     for src in sources:
-        try:
-            parsed.append(parse_cell(src if isinstance(src, str) else ""))
-        except Exception:  # pragma: no cover - defensive
-            parsed.append(None)
+        text = src if isinstance(src, str) else ""
+        if text not in seen:
+            try:
+                seen[text] = parse_cell(text)
+            except Exception:  # pragma: no cover - defensive
+                seen[text] = None
+        parsed.append(seen[text])
     try:
-        version = detect_version(p.tree for p in parsed if p is not None and p.tree is not None)
+        version = detect_version(
+            p.tree for p in seen.values() if p is not None and p.tree is not None and may_tell_version(p.text)
+        )
     except Exception:  # pragma: no cover - defensive
         version = 2
     analyser = _Analyser(version)
@@ -129,7 +137,7 @@ class _Analyser(CallsMixin):
         self.budget = _UNROLL_BUDGET
         self.results: dict[int, Value] = {}  # id(call node) -> value of an inlined call
         self.keep: list[ast.AST] = []  # trees parsed on the fly, kept alive while ids are in use
-        self.globals.vars["__name__"] = finish("'__main__'")
+        self.globals.vars["__name__"] = _MAIN
 
     # ------------------------------------------------------------------ plumbing
 
@@ -192,13 +200,7 @@ class _Analyser(CallsMixin):
                         f"internal error while analysing this statement ({type(exc).__name__}: {exc}); skipped",
                     )
         notes.extend(self.out.warnings)
-        seen = set()
-        unique = []
-        for w in notes:
-            if w not in seen:
-                seen.add(w)
-                unique.append(w)
-        return CellAnalysis(tuple(self.out.events), tuple(unique))
+        return CellAnalysis(tuple(self.out.events), tuple(dict.fromkeys(notes)))  # each note once, in order
 
     # ------------------------------------------------------------------ statements
 
@@ -544,7 +546,10 @@ class _Analyser(CallsMixin):
     # ------------------------------------------------------------------ expressions
 
     def _expr(self, node: ast.AST | None, ctx: Ctx, target: Target | None = None, pending: list | None = None) -> None:
-        if node is None or isinstance(node, ast.Lambda):
+        if node is None or isinstance(node, (ast.Name, ast.Constant, ast.Lambda)):
+            return  # (names and constants have no sub-expressions)
+        if isinstance(node, ast.Attribute):
+            self._expr(node.value, ctx, target, pending)  # its only sub-expression
             return
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             self._comprehension(node, ctx)

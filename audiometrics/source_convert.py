@@ -40,12 +40,17 @@ def _is_number_literal(s: str) -> bool:
     return bool(_NUMBER_RE.fullmatch(s.strip()))
 
 
-def _lr_unwrap(text: str) -> str:
-    """``'1e-3'`` → ``1e-3`` and ``float(1e-3)``/``float('1e-3')`` → ``1e-3``."""
+def _lr_unwrap(text: str, tree: ast.expr | None = None) -> tuple[str, ast.expr | None]:
+    """``'1e-3'`` → ``1e-3`` and ``float(1e-3)``/``float('1e-3')`` → ``1e-3``.
+
+    Returns the text and its parse (None if it does not parse); ``tree`` is
+    ``text`` already parsed, if the caller has it.
+    """
     for _ in range(10):
-        tree = parse_expr(text)
         if tree is None:
-            return text
+            tree = parse_expr(text)
+        if tree is None:
+            return text, None
         pos = Positions(text)
         repls: list[tuple[int, int, str]] = []
 
@@ -76,9 +81,10 @@ def _lr_unwrap(text: str) -> str:
 
         visit(tree)
         if not repls:
-            return text
+            return text, tree
         text = splice(text, repls)
-    return text
+        tree = None
+    return text, parse_expr(text)
 
 
 def _lr_safe(node: ast.AST) -> bool:
@@ -112,8 +118,7 @@ def lr_text(value: Value) -> str | None:
     """
     if not value.known:
         return None
-    text = _lr_unwrap(value.text)
-    node = parse_expr(text)
+    text, node = _lr_unwrap(value.text, value.node)
     if node is None or not _lr_safe(node):
         return None
     return normalise(text)

@@ -81,6 +81,16 @@ _V2_MODULE_PREFIXES = (
 )
 _V2_NAMES = {"vision_learner", "DataBlock", "DataLoaders", "ImageDataLoaders", "TabularDataLoaders"}
 _V1_NAMES = {"DataBunch", "ImageDataBunch", "TextDataBunch", "TabularDataBunch", "ImageList", "create_cnn"}
+_VERSION_HINT = re.compile("|".join(map(re.escape, ["import", *sorted(_V1_NAMES | _V2_NAMES)])))
+
+
+def may_tell_version(text: str) -> bool:
+    """Whether a cell of Python ``text`` can hold anything :func:`detect_version` looks at.
+
+    Imports need the word ``import``, names their own spelling; non-ASCII text
+    may spell identifiers that Python folds to ASCII ones, so it always counts.
+    """
+    return not text.isascii() or _VERSION_HINT.search(text) is not None
 
 
 def detect_version(trees: Iterable[ast.AST]) -> int:

@@ -36,6 +36,8 @@ _ASSIGN_MAGIC = re.compile(r"([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*
 _HELP = re.compile(r"(\?{1,2}[\w.*\[\]()]+|[\w.*\[\]()]+\?{1,2})")
 _AUTOMAGIC = re.compile(r"(pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s+[\w\-./=]")
 _BLOCK_CONTINUATIONS = ("else", "elif", "except", "finally")
+_MAYBE_IPYTHON = re.compile(r"[%!?]|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
+"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell."""
 
 
 @dataclass
@@ -195,6 +197,9 @@ def prepare_cell(source: str) -> PreparedCell:
             warnings.append(f"line {first + 1}: %%capture hides the cell's output, progress tables included")
     if first is not None and lines[first][:1] in (" ", "\t"):
         lines = textwrap.dedent("\n".join(lines)).split("\n")
+    if not _MAYBE_IPYTHON.search(text):
+        # no line _transform_line would change (nor a cell magic): skip the line scan
+        return PreparedCell("\n".join(lines), warnings, cell_magic)
 
     out = []
     state = _ScanState()

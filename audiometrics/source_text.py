@@ -25,7 +25,7 @@ class Positions:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = text.split("\n")
-        self.starts = _line_starts(text)
+        self.starts = _line_starts(text) if len(self.lines) > 1 else [0]
         self.ascii = text.isascii()
 
     def offset(self, lineno: int, col: int) -> int:
@@ -85,15 +85,102 @@ def normalise(text: str) -> str:
     an opening or before a closing bracket, none before a comma and one after;
     none around ``.`` or between a callee and its ``(``; none around ``=`` of a
     keyword argument. Everything else keeps the author's spacing.
+
+    Three paths, all giving what the tokenize-based one gives: text already in
+    normal form is returned as is; text without string literals, comments and
+    backslashes is split into tokens with one regular expression; the rest goes
+    through :mod:`tokenize`.
     """
     if len(text) > MAX_TEXT * 4:
         return re.sub(r"\s+", " ", text).strip()
-    if not _NEEDS_NORMALISING.search(text):
+    if not _NEEDS_NORMALISING.search(text) or _ALREADY_NORMAL.fullmatch(text):
         return text
+    items = _simple_tokens(text)
+    if items is None:
+        items = _tokenize(text)
+        if items is None:
+            return re.sub(r"\s+", " ", text).strip()
+    return _join(items)
+
+
+# Text that normalisation leaves as it is: no blanks but one after each comma (and
+# not before a closing bracket), no line breaks, comments or backslashes. Every
+# rule of _join then puts back exactly the separator the text has.
+_ALREADY_NORMAL = re.compile(r"(?:[^\s,#\\]|, (?=[^\s)\]}]))*")
+
+# Tokens of simple text (no quotes, comments, backslashes; ASCII), with the
+# patterns tokenize itself uses, in its order: numbers, operators, names.
+_SIMPLE_TEXT = re.compile(r"[\x20-\x7e\t\n]*")
+_SIMPLE_TOKEN = re.compile(
+    r"[ \t]*(?:(?P<number>%s)|(?P<op>%s)|(?P<name>[A-Za-z_0-9]+)|(?P<newline>\n)|(?P<end>\Z))"
+    % (tokenize.Number, tokenize.Special)
+)
+
+_NUMBER_SUFFIX = re.compile(r"[\w.]")
+_MAX_SIMPLE_DEPTH = 100
+_Item = tuple[str, int, int, int]  # (string, token type, start offset, end offset)
+
+
+def _simple_tokens(text: str) -> list[_Item] | None:
+    """Tokens of ``text`` as tokenize reads them, or None when the text is not simple.
+
+    Simple: printable ASCII, tabs and line breaks only; no quote, ``#`` or
+    backslash; balanced brackets, nested at most :data:`_MAX_SIMPLE_DEPTH`
+    deep; a line break outside brackets only before trailing blanks; no number
+    glued to a name or a dot. Anything else (where tokenize would indent, fail,
+    report an error token, or read differently from one Python version to the
+    next) is left to :func:`_tokenize`.
+    """
+    if "'" in text or '"' in text or "#" in text or "\\" in text or not _SIMPLE_TEXT.fullmatch(text):
+        return None
+    items: list[_Item] = []
+    depth = 0
+    pos = 0
+    while True:
+        m = _SIMPLE_TOKEN.match(text, pos)
+        if m is None:
+            return None  # a character tokenize reports as an error token ($, ?, !, `)
+        kind = m.lastgroup
+        start, end = m.span(kind)
+        pos = end
+        if kind == "end":
+            break
+        if kind == "newline":
+            if depth == 0:
+                if text[end:].strip():
+                    return None  # a new statement: tokenize would handle indentation
+                break
+            continue
+        s = text[start:end]
+        if kind == "number" and _NUMBER_SUFFIX.match(text, end):
+            return None  # ``1if``, ``0x``, ``1..real``: tokenizers differ between Python versions
+        if kind == "op":
+            if s == "!":
+                return None  # an operator only in Python 3.12+ (f-string conversions)
+            if s in _OPEN:
+                depth += 1
+                if depth > _MAX_SIMPLE_DEPTH:
+                    return None  # Python 3.12+'s tokenizer gives up at 200 levels
+            elif s in _CLOSE:
+                depth -= 1
+                if depth < 0:
+                    return None
+            items.append((s, tokenize.OP, start, end))
+        elif kind == "number":
+            items.append((s, tokenize.NUMBER, start, end))
+        else:
+            items.append((s, tokenize.NAME, start, end))
+    if depth != 0:
+        return None  # tokenize fails on unclosed brackets
+    return items
+
+
+def _tokenize(text: str) -> list[_Item] | None:
+    """Tokens of ``text`` by :mod:`tokenize` (f-strings as one string), or None on failure."""
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return re.sub(r"\s+", " ", text).strip()
+        return None
     pos = Positions(text)
 
     def off(rc: tuple[int, int]) -> int:
@@ -110,8 +197,7 @@ def normalise(text: str) -> str:
     }
     fstart = getattr(tokenize, "FSTRING_START", None)
     fend = getattr(tokenize, "FSTRING_END", None)
-    # (string, type, start offset, end offset)
-    items: list[tuple[str, int, int, int]] = []
+    items: list[_Item] = []
     i = 0
     while i < len(toks):
         tok = toks[i]
@@ -136,10 +222,14 @@ def normalise(text: str) -> str:
             continue
         items.append((tok.string, tok.type, off(tok.start), off(tok.end)))
         i += 1
+    return items
 
+
+def _join(items: list[_Item]) -> str:
+    """The tokens joined with the separators :func:`normalise` documents."""
     out: list[str] = []
     stack: list[str] = []
-    prev: tuple[str, int, int, int] | None = None
+    prev: _Item | None = None
     for item in items:
         s, typ, start, end = item
         if prev is not None:

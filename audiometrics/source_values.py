@@ -12,6 +12,8 @@ test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
 from __future__ import annotations
 
 import ast
+import re
+import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -226,11 +228,10 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
         tree = parse_expr(text)
     if tree is None:
         return OPAQUE
-    pos = Positions(text)
-    repls: list[tuple[int, int, str]] = []
+    found: list[tuple[ast.AST, str]] = []  # (node, replacement text)
 
     def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, (ast.Constant, ast.Lambda)):
             return
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             local = local | _comp_targets(node)
@@ -240,47 +241,106 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
                 entry = lookup(path)
                 new = _replacement_for(entry, node, parent)
                 if new is not None:
-                    start, end = pos.span(node)
-                    repls.append((start, end, new))
+                    found.append((node, new))
                     return
                 root = lookup(path.split(".", 1)[0])
                 if isinstance(root, ClassEntry):
                     # an attribute of a notebook class that is not a literal
-                    start, end = pos.span(node)
-                    repls.append((start, end, OPAQUE))
+                    found.append((node, OPAQUE))
                     return
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if node.id in local:
                 return
             new = _replacement_for(lookup(node.id), node, parent)
             if new is not None:
-                start, end = pos.span(node)
-                repls.append((start, end, new))
+                found.append((node, new))
             return
         for child in ast.iter_child_nodes(node):
             visit(child, node, local)
 
     visit(tree, None, frozenset())
-    if not repls:
+    if not found:
         return text
-    return splice(text, repls)
+    pos = Positions(text)
+    return splice(text, [(*pos.span(node), new) for node, new in found])
 
 
 def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = None) -> Value:
     """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings."""
     seg = segment(src, node)
-    return value_from_text(seg, lookup, origin)
+    return value_from_text(seg, lookup, origin, _leaf_tree(node, seg))
 
 
-def value_from_text(seg: str, lookup: Lookup = _no_lookup, origin: str | None = None) -> Value:
+_KEYWORD_CONSTANTS = {"True": True, "False": False, "None": None}
+_INT_LITERAL = re.compile(tokenize.Intnumber)
+_FLOAT_LITERAL = re.compile(tokenize.Floatnumber)
+_IMAG_LITERAL = re.compile(tokenize.Imagnumber)
+
+
+def _literal_number(seg: str) -> int | float | complex | None:
+    """The value of ``seg`` when it is one number literal, else None."""
+    try:
+        if _INT_LITERAL.fullmatch(seg):
+            return int(seg, 0)
+        if _FLOAT_LITERAL.fullmatch(seg):
+            return float(seg)
+        if _IMAG_LITERAL.fullmatch(seg):
+            return complex(seg)
+    except ValueError:  # pragma: no cover - an int past Python's digit limit does not parse either
+        pass
+    return None
+
+
+def _leaf_tree(node: ast.AST, seg: str) -> ast.expr | None:
+    """What ``parse_expr(seg)`` gives, built without parsing, for a name or number ``node``.
+
+    ``seg`` is the source of ``node``; that it spells the very name or number
+    is checked, so the result does not rely on ast's positions. None for other
+    nodes (the caller parses).
+    """
+    if not seg.isascii():
+        return None
+    if isinstance(node, ast.Name):
+        if seg != node.id:
+            return None
+        leaf: ast.expr = ast.Name(id=seg, ctx=ast.Load())
+    elif isinstance(node, ast.Constant):
+        value = node.value
+        if seg in _KEYWORD_CONSTANTS:
+            same = value is _KEYWORD_CONSTANTS[seg]
+        else:
+            number = _literal_number(seg)
+            same = type(value) in (int, float, complex) and type(number) is type(value) and number == value
+        if not same:
+            return None
+        leaf = ast.Constant(value=value, kind=None)
+    else:
+        return None
+    leaf.lineno = leaf.end_lineno = 1
+    leaf.col_offset = 0
+    leaf.end_col_offset = len(seg)
+    return leaf
+
+
+def value_from_text(
+    seg: str, lookup: Lookup = _no_lookup, origin: str | None = None, tree: ast.expr | None = None
+) -> Value:
+    """The Value of expression text ``seg`` (``tree``: ``seg`` already parsed, if the caller has it)."""
     if len(seg) > MAX_TEXT:
         return Value(OPAQUE, _opaque_node(), origin)
     text = normalise(seg)
-    tree = parse_expr(text)
+    if tree is None or text != seg:
+        tree = parse_expr(text)
     if tree is None:
         return Value(OPAQUE, _opaque_node(), origin)
     new = substitute(text, lookup, tree)
-    return finish(new, origin, tree if new is text else None)
+    if new is text:
+        return finish(text, origin, tree)
+    if isinstance(tree, ast.Name):
+        entry = lookup(tree.id)
+        if isinstance(entry, Value) and new == entry.text:
+            return finish(new, origin, entry.node)  # a name replaced by its value: its parse too
+    return finish(new, origin)
 
 
 def combine(left: Value, op: ast.operator, right: Value) -> Value:
@@ -316,6 +376,8 @@ _BINOP_SYMBOLS = {
 _NAMESPACE_CALLS = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict", "Box", "dict"}
 _SUBSCRIPTABLE = _NAMESPACE_CALLS - {"SimpleNamespace", "Namespace"}
 _ATTRIBUTE_ACCESS = _NAMESPACE_CALLS - {"dict"}
+_MAYBE_FOLDABLE = re.compile("|".join([r"\[", r"\.get\(", *(re.escape(n) + r"\(" for n in sorted(_ATTRIBUTE_ACCESS))]))
+"""What a foldable subscript, ``.get(...)`` or namespace attribute needs in the text."""
 
 
 def callee(node: ast.AST) -> str | None:
@@ -442,7 +504,7 @@ def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
 
 def _fold(text: str, tree: ast.expr | None = None) -> str:
     """Fold subscripts of literal containers; returns ``text`` itself if nothing folds."""
-    if "[" not in text and ".get(" not in text and not any(n + "(" in text for n in _ATTRIBUTE_ACCESS):
+    if not _MAYBE_FOLDABLE.search(text):
         return text  # nothing foldable
     for _ in range(25):
         if tree is None:

@@ -104,27 +104,72 @@ def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[st
         end = len(markup) if j < 0 else j
         start = end + 1
         segment = markup[i:end]
-        parts = segment.split("<tr")
-        if len(parts) >= 2 and "epoch" in parts[1]:
-            first = parts[1]
-            header = _cells(first)
-            if header and header[0] == "epoch" and "text-align: right" not in first[: first.find(">") + 1]:
-                attrs = segment[: segment.find(">") + 1]
-                if "fastprogress" in attrs:
-                    fmt = "fasthtml"
-                elif "<thead" in parts[0] or "<td" in segment:
-                    fmt = "html"
-                else:
-                    fmt = "html-th"
-                width = len(header)
-                rows = []
-                for part in parts[2:]:
-                    cells = _cells(part)
-                    if cells:
-                        rows.append(_fit(cells, width))
-                return fmt, tuple(header), tuple(rows)
+        first_row = segment.find("<tr")
+        if first_row >= 0:
+            body = segment.find("<tr", first_row + 3)  # the second ``<tr``: where the body rows start
+            if body < 0:
+                body = len(segment)
+            first = segment[first_row + 3 : body]
+            if "epoch" in first:
+                header = _cells(first)
+                if header and header[0] == "epoch" and "text-align: right" not in first[: first.find(">") + 1]:
+                    attrs = segment[: segment.find(">") + 1]
+                    if "fastprogress" in attrs:
+                        fmt = "fasthtml"
+                    elif "<thead" in segment[:first_row] or "<td" in segment:
+                        fmt = "html"
+                    else:
+                        fmt = "html-th"
+                    return fmt, tuple(header), _body_rows(segment[body:], len(header))
         if j < 0:
             return None
+
+
+def _body_rows(body: str, width: int) -> tuple[tuple[str, ...], ...]:
+    """The rows of ``body`` (the text from a table's second ``<tr`` on), ``width`` cells each."""
+    rows = _plain_rows(body, width)
+    return rows if rows is not None else _rows_one_by_one(body, width)
+
+
+def _rows_one_by_one(body: str, width: int) -> tuple[tuple[str, ...], ...]:
+    """The rows of ``body``, parsed ``<tr`` by ``<tr`` (closing tags optional), padded to ``width``."""
+    rows = []
+    for part in body.split("<tr")[1:]:
+        cells = _cells(part)
+        if cells:
+            rows.append(_fit(cells, width))
+    return tuple(rows)
+
+
+_PLAIN_ROW_PATTERNS: dict[int, re.Pattern[str]] = {}
+
+
+def _plain_row_pattern(width: int) -> re.Pattern[str]:
+    """One whole ``<tr>`` of ``width`` plain ``<td>`` cells: text without tags, entities or outer blanks."""
+    pattern = _PLAIN_ROW_PATTERNS.get(width)
+    if pattern is None:
+        cell = r"<td>(?!\s)([^<&]*)(?<!\s)</td>\s*"
+        pattern = _PLAIN_ROW_PATTERNS[width] = re.compile(r"<tr\b[^<>]*>\s*" + cell * width + r"</tr>\s*")
+    return pattern
+
+
+def _plain_rows(body: str, width: int) -> tuple[tuple[str, ...], ...] | None:
+    """All rows of ``body`` in one regex pass when every row is plain, else None.
+
+    Plain is what fastprogress writes: rows back to back, each exactly ``width``
+    bare ``<td>`` cells whose text needs no trimming, decoding or tag removal,
+    and no other ``<tr``, ``<td`` or ``<th`` (in any case) after the last row.
+    :func:`_rows_one_by_one` gives these very rows for such a body.
+    """
+    if not body or width > 100:
+        return None
+    pieces = _plain_row_pattern(width).split(body)
+    # pieces: text before the first row, then per row its cells and the text after it
+    step = width + 1
+    between = pieces[0::step]
+    if any(between[:-1]) or "<t" in between[-1].lower():
+        return None
+    return tuple(zip(*(pieces[column::step] for column in range(1, step))))
 
 
 def _is_progress_style(markup: str) -> bool:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall, TrainingCall
 from audiometrics.source import MAX_UNROLL, analyse_cells
-from audiometrics.source_fastai import detect_version
+from audiometrics import source_text
+from audiometrics.source_fastai import _V1_NAMES, _V2_NAMES, detect_version, may_tell_version
 from audiometrics.source_metrics import camel2snake, class2attr
-from audiometrics.source_magics import parse_cell, prepare_cell
+from audiometrics.source_magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
 from audiometrics.source_convert import format_number, iter_items, lr_text
-from audiometrics.source_values import finish, normalise, value_from_text
+from audiometrics.source_text import parse_expr, segment
+from audiometrics.source_values import _leaf_tree, finish, normalise, value_from_text
 
 _REF_NAME = "reference/notebooks/cnn-2d-basic-solution-powered-by-fast-ai.ipynb"
 _ROOT = Path(__file__).resolve().parents[1]
@@ -886,3 +892,159 @@ def test_camel2snake_and_class2attr():
     assert camel2snake("F1ScoreMulti") == "f1_score_multi"
     assert class2attr("CorpusBLEUMetric") == "corpus_bleu"
     assert class2attr("Metric") == "metric"
+
+
+# --------------------------------------------------------------------------- fast paths
+# Each shortcut taken for speed must give what the general path gives.
+
+
+def normalise_by_tokenize(text: str) -> str:
+    """What normalise gives when every text goes through tokenize (its reference)."""
+    items = source_text._tokenize(text)
+    return re.sub(r"\s+", " ", text).strip() if items is None else source_text._join(items)
+
+
+def check_normalise_paths(text: str) -> None:
+    expected = normalise_by_tokenize(text)
+    assert normalise(text) == expected
+    simple = source_text._simple_tokens(text)
+    if simple is not None:
+        assert source_text._join(simple) == expected
+    if source_text._ALREADY_NORMAL.fullmatch(text):
+        assert expected == text
+
+
+TRICKY_TEXTS = [
+    "slice( 1e-3 ,3e-3 )", "learn.fit_one_cycle(5, slice(1e-3, 3e-3))", "f(a = 1,\n  b  =  [1 ,2])", "f(a, )", "f(a ,)",
+    "[1 ,2 ,]", "x . y", "1 .real", "1. + 2", ".5 + 1", "1.e5+x", "0x1F  +1", "1_000 * 2", "1j + 2", "1if x else 2",
+    "0x", "1e", "1..real", "not (x)", "print (x)", "x if  y else z", "lambda x : x", "a[1 : 2]", "(x  :=  5)",
+    "f(a=(b = 1))", "f(a=[b == 1])", "{a: 1 , **b}", "f(*a , **k)", "a ... b", "x  ->  y", "a!=b", "a ! b", "a $ b",
+    "f(\n a,\n b)", "f(a,\n\n b)", "  f( x )", "f( x )\n", "f( x )\n\n  ", "a\n b", "  a\nb", "\n f(x)", "(", ")",
+    "a)", "(a", "f(a) ,", ", f", "a,", "a ,", "a, ", " a, b", "a,  b", "a, )", "a,\tb", "a, b\n", "", "   ", "\t",
+    "f('a  b' , c)", "f(a) # c", "f(a,\\\n b)", "x\\\n+1", "é + 1", "f(é = 1)", "a\x0cb", "a\rb",
+    "[" * 150 + "]" * 150, "f(" * 120 + ")" * 120, "[" * 101 + "1" + "]" * 101,
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_normalise_fast_paths_agree_with_tokenize(text):
+    check_normalise_paths(text)
+
+
+def test_normalise_takes_its_fast_paths():
+    assert source_text._ALREADY_NORMAL.fullmatch("learn.fit_one_cycle(5, slice(1e-3, 3e-3))")
+    assert not source_text._ALREADY_NORMAL.fullmatch("f(a, )")
+    assert source_text._simple_tokens("slice( 1e-3 ,3e-3 )") is not None
+    assert source_text._simple_tokens("f(\n a,\n b)") is not None
+    for hard in ("f('a')", "f(a) # c", "f(a", "a)", "a\n b", "1if x else 2", "a ! b", "é", "[" * 101 + "]" * 101):
+        assert source_text._simple_tokens(hard) is None, hard
+
+
+_SOUP = st.sampled_from(
+    list("ab1_ ,()[]{}=.:+-*/<>@\n\t!")
+    + ["  ", "lambda", "if", "else", "not", "in", "1e-3", "0x1", ".5", "1.", "==", "!=", "**", "...", "->", ":=", "f(",
+       "'s'", "#c\n", "\\\n", "x1"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_SOUP, max_size=14).map("".join))
+def test_normalise_fast_paths_agree_with_tokenize_on_token_soup(text):
+    check_normalise_paths(text)
+
+
+LEAF_SOURCES = [
+    "x = [1, 0x1F, 0o17, 0b1, 1_000, 1e-3, .5, 1., 2j, 1.5e3J, True, None, False, name, 'a', b'x', -1, f(x), ...]",
+    "learn.fit_one_cycle(5, 1e-1, pretrained=False, lr=LR)",
+    "y = ábc + 1 + 2",
+    "f'{1}{x!r:>{3}}'",
+    "(1)\n( x )",
+    "t = 1 if y else 2",
+]
+
+
+@pytest.mark.parametrize("source", LEAF_SOURCES)
+def test_leaf_trees_are_what_parsing_gives(source):
+    made = 0
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.expr):
+            seg = segment(source, node)
+            leaf = _leaf_tree(node, seg)
+            if leaf is not None:
+                made += 1
+                assert ast.dump(leaf, include_attributes=True) == ast.dump(parse_expr(seg), include_attributes=True)
+    assert made
+
+
+def test_leaf_tree_checks_the_text_it_stands_for():
+    def node(text: str) -> ast.expr:
+        return ast.parse(text).body[0].value  # type: ignore[attr-defined]
+
+    assert _leaf_tree(node("x"), "y") is None
+    assert _leaf_tree(node("10"), "1") is None and _leaf_tree(node("10"), "10") is not None
+    assert _leaf_tree(node("True"), "1") is None and _leaf_tree(node("1"), "True") is None
+    assert _leaf_tree(node("1.0"), "1") is None  # same value, other type
+    assert _leaf_tree(node("'a'"), "'a'") is None  # strings are parsed
+    assert _leaf_tree(node("f(x)"), "f(x)") is None
+
+
+IPYTHON_LINES = [
+    "x = 1", "  y = 2", "pip install x", "pip = 3", "cd ..", "cd", "  cd x", "matplotlib inline", "%time f()", "!ls",
+    "x = !ls", "f?", "?f", "'''", "# comment", "", "%%time", "%%bash", "load_ext autoreload", "conda  list", "x != y",
+    "autoreload 2", "print('%d' % 3)", "\x0cpip install x", "reload_ext x", "    cd ..", "learn.fit(1) # ok?", "cd = 1",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(IPYTHON_LINES), st.text(alphabet=st.sampled_from(list("pi cd%!?=x(1)#'\t")))))
+def test_prepare_cell_fast_path_only_skips_lines_left_alone(line):
+    # prepare_cell skips its line scan when _MAYBE_IPYTHON finds nothing: no line may then need a change
+    warnings: list[str] = []
+    if _transform_line(line, 1, warnings) != line or warnings:
+        assert _MAYBE_IPYTHON.search(line)
+
+
+@pytest.mark.parametrize("source", ["x = 1\n  y = 2", "  a = 1\n   b = 2", "a = 1\r\nb = 2\rc = 3", "", "\n", "f(x) "])
+def test_prepare_cell_fast_path_keeps_text(source):
+    prepared = prepare_cell(source)
+    assert prepared.warnings == [] and prepared.cell_magic is None
+    indent = source[: len(source) - len(source.lstrip(" "))]
+    slow = prepare_cell(source + "\n" + indent + "# %")  # the '%' sends it through the line scan
+    assert prepared.python == slow.python.rsplit("\n", 1)[0]
+
+
+VERSION_CELLS = [
+    "import numpy as np", "from fastai.vision.all import *", "learn = vision_learner(dls, resnet18)", "x = DataBlock",
+    "def f():\n    from fastai.basic_train import Learner", "print('vision_learner')", "ｖision_learner(dls)",
+    "data = ImageDataBunch.from_folder(p)", "m.create_cnn", "learn.fit(1)", "x = 1", "if a:\n    import fastai2",
+]
+
+
+@pytest.mark.parametrize("cell", VERSION_CELLS)
+def test_version_prefilter_keeps_every_cell_that_can_tell(cell):
+    parsed = parse_cell(cell)
+    telling = [
+        n
+        for n in ast.walk(parsed.tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom)) or (isinstance(n, ast.Name) and n.id in _V1_NAMES | _V2_NAMES)
+    ]
+    if telling:
+        assert may_tell_version(parsed.text)
+
+
+def test_analysis_of_a_realistic_notebook():
+    cells = [
+        "import numpy as np\nfrom fastai.vision.all import *",
+        "LR = 3e-3\nEPOCHS = [5, 10]",
+        "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)\nlearn.lr_find()",
+        "learn.fit_one_cycle(EPOCHS[0], LR)\nlearn.fit_one_cycle( 10 , slice( 1e-4 ,1e-3 ))",
+        "test_df.head()",
+    ]
+    results = analyse(*cells)
+    assert [len(r.events) for r in results] == [0, 0, 2, 2, 0]
+    assert learners(results[2])[0].model == "resnet18" and learners(results[2])[0].metrics == ("lwlrap",)
+    assert lrs(results[3]) == ["3e-3", "slice(1e-4, 1e-3)"] and epochs(results[3]) == [5, 10]
+    assert [t.call_text for t in trainings(results[3])] == [
+        "learn.fit_one_cycle(EPOCHS[0], LR)",
+        "learn.fit_one_cycle(10, slice(1e-4, 1e-3))",
+    ]

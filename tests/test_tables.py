@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables import _visible, find_tables
+from audiometrics.tables import _body_rows, _plain_rows, _rows_one_by_one, _visible, find_tables
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tables"
 REFERENCE = (
@@ -502,3 +502,59 @@ def test_huge_epoch_numbers_do_not_break_the_stream():
     text = "[" + "9" * 5000 + ", 0.5, '00:01']\n[0, 0.5, '00:01']\n"
     (t,) = find_tables([{"output_type": "stream", "name": "stdout", "text": text}])
     assert t.rows == (("0", "0.5", "00:01"),)
+
+
+# --------------------------------------------------------------------------- row parsing fast path
+
+
+def test_plain_rows_read_fastprogress_bodies_in_one_pass():
+    # the body of fastprogress 1.0.x's table, from its second <tr> on
+    rows = "".join("<tr>\n" + "".join(f"      <td>{v}</td>\n" for v in row) + "    </tr>\n    " for row in rows_of(3))
+    assert _plain_rows(rows + "</tbody>\n", 5) == rows_of(3)
+
+
+_VALUES = st.sampled_from(["0", "0.500000", "00:01", "#na#", "", " 1 ", "a b", "&lt;", "<b>x</b>", "\xa0x", "x\n"])
+_GAPS = st.sampled_from(["", "\n", "\n      ", " ", "\t", "x", "<br>", "\u2003"])
+_TR = st.sampled_from(["<tr>", "<tr>", "<tr style='a'>", "<TR>", "<tr x='<td>'>", "<track>", "<tr\n>"])
+_TD = st.sampled_from([("<td>", "</td>")] * 4 + [("<TD>", "</TD>"), ("<th>", "</th>"), ("<td class='c'>", "</td>"),
+                                                  ("<td>", ""), ("<td>", "</td >")])
+_TRAILER = st.sampled_from(["", "</tbody>\n", "  </tbody>\n", "<tfoot><td>9</td></tfoot>", "<td>x</td>", "</TBODY>", "<Td>z"])
+
+
+@st.composite
+def table_bodies(draw):
+    width = draw(st.integers(1, 5))
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        n = draw(st.sampled_from([width] * 4 + [0, width - 1, width + 1]))
+        cells = "".join(draw(_GAPS) + td[0] + draw(_VALUES) + td[1] for td in draw(st.lists(_TD, min_size=n, max_size=n)))
+        end = draw(st.sampled_from(["</tr>", "</tr>", "</tr>", "", "</TR>"]))
+        rows.append(draw(_TR) + cells + draw(_GAPS) + end + draw(_GAPS))
+    return "".join(rows) + draw(_TRAILER), width
+
+
+@settings(max_examples=500, deadline=None)
+@given(table_bodies())
+def test_plain_rows_agree_with_the_row_by_row_parse(case):
+    body, width = case
+    fast = _plain_rows(body, width)
+    if fast is not None:
+        assert fast == _rows_one_by_one(body, width)
+    assert _body_rows(body, width) == _rows_one_by_one(body, width)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<tr><td>1</td><td>2</td></tr><tr><td>3</td></tr>",  # a short row is padded
+        "<tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td><td>5</td></tr>",  # a long one cut
+        "<tr><td> 1 </td><td>2</td></tr>",  # values trimmed
+        "<tr><td>&lt;1</td><td><b>2</b></td></tr>",  # entities, inner tags
+        "<tr><td>1</td><td>2</td></tr><TD>3</TD>",  # a cell after the last row
+        "<tr><td>1</td><td>2</td></tr>x<tr><td>3</td><td>4</td></tr>",  # text between rows
+        "<tr><td>1<td>2</tr>",  # closing tags left out
+    ],
+)
+def test_irregular_bodies_take_the_row_by_row_parse(body):
+    assert _plain_rows(body, 2) is None
+    assert _body_rows(body, 2) == _rows_one_by_one(body, 2)
