@@ -65,6 +65,23 @@ def main() -> None:
     """Turn executed fastai notebooks into an epoch table, summaries and plots."""
 
 
+#: With ``--errors``, more failures than this are summarised (a few per reason) on stderr.
+LISTED_FAILURES = 20
+
+
+def _connect(scheduler: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise click.UsageError(
+            "--scheduler needs Dask distributed: pip install 'audiometrics[dask]'"
+        ) from None
+    try:
+        return Client(scheduler)
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
+        raise click.ClickException(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
+
+
 @main.command()
 @click.argument("notebooks", nargs=-1, required=True)
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder for the CSV and the reports.")
@@ -74,7 +91,11 @@ def main() -> None:
 @click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
 @click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, exists=True), help="Folder of templates overriding the built-in ones by file name.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes reading notebooks in parallel (default: one per CPU; 1: no pool).")
+@click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on a Dask cluster (e.g. tcp://host:8786) instead of local processes; needs audiometrics[dask] and the files at the same paths on every worker.")
+@click.option("--strict", is_flag=True, help="A notebook with any warning counts as failed: no rows, listed with its warnings, exit status 1.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write the failed files as CSV (path,reason) here.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings (no progress bar).")
 def extract(
     notebooks: tuple[str, ...],
     out_dir: str,
@@ -84,44 +105,74 @@ def extract(
     metric: str | None,
     lower_is_better: bool | None,
     templates_dir: str | None,
+    jobs: int | None,
+    scheduler: str | None,
+    strict: bool,
+    errors_path: str | None,
     quiet: bool,
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
+    Notebooks are read by --jobs worker processes, or by a Dask cluster with
+    --scheduler; the output is the same, in input order. A progress bar shows on
+    a terminal for more than a handful of files, and failures are summarised by
+    reason at the end.
+
     Exit status: 0 when every file was read, 1 when any file failed (the others
-    are still extracted), 2 for usage errors.
+    are still extracted; with --strict, a file with warnings counts as failed),
+    2 for usage errors.
     """
     from audiometrics.extract import extract_paths_to_outputs
+    from audiometrics.failures import summary_lines, write_errors_csv
     from audiometrics.inputs import collect_notebooks
+    from audiometrics.progress import Progress
 
+    if jobs is not None and scheduler is not None:
+        raise click.UsageError("--jobs and --scheduler cannot be used together (the cluster's workers do the work)")
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
-    outcome, written, report_warnings = extract_paths_to_outputs(
-        paths,
-        out_dir,
-        csv_path=csv_path,
-        with_source=with_source,
-        report=not no_report,
-        metric=metric,
-        lower_is_better=lower_is_better,
-        templates_dir=templates_dir,
-    )
+    client = _connect(scheduler) if scheduler is not None else None
+    progress = Progress(len(paths), enabled=False if quiet else None)
+    try:
+        outcome, written, report_warnings = extract_paths_to_outputs(
+            paths,
+            out_dir,
+            csv_path=csv_path,
+            with_source=with_source,
+            report=not no_report,
+            metric=metric,
+            lower_is_better=lower_is_better,
+            templates_dir=templates_dir,
+            jobs=jobs,
+            executor=client,
+            strict=strict,
+            on_result=progress.update,
+        )
+    finally:
+        progress.close()
+        if client is not None:
+            client.close()
+    if errors_path is not None:
+        write_errors_csv(errors_path, outcome.failures)
     for diagnostic in outcome.diagnostics:
         click.echo(f"warning: {diagnostic}", err=True)
     for warning in report_warnings:
         click.echo(f"warning: {warning}", err=True)
-    for failure in outcome.failures:
-        click.echo(f"error: {failure}", err=True)
+    per_group = 3 if errors_path is not None and len(outcome.failures) > LISTED_FAILURES else None
+    for line in summary_lines(outcome.failures, len(paths), per_group=per_group, errors_path=errors_path):
+        click.echo(line, err=True)
     if not quiet:
         for line in _run_lines(outcome.runs, metric):
             click.echo(line)
         read = len(outcome.results)
         epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
+        extra = [errors_path] if errors_path is not None else []
+        shown = [*(str(p) for p in written), *extra]
         click.echo(
             f"{epochs} epoch rows from {len(outcome.runs)} runs in {read} of {len(paths)} notebooks; wrote "
-            + ", ".join(str(p) for p in written[:3])
-            + (f" and {len(written) - 3} more" if len(written) > 3 else "")
+            + ", ".join(shown[:3])
+            + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
         )
     if outcome.failures:
         sys.exit(1)

@@ -7,26 +7,30 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from audiometrics.align import align_notebook
 from audiometrics.errors import NotebookError
-from audiometrics.frame import frame_from_rows, rows_from_runs, write_csv
+from audiometrics.failures import STRICT_REASON
 from audiometrics.inputs import collect_notebooks
 from audiometrics.model import Diagnostic, NotebookResult, Run
-from audiometrics.notebook import read_notebook
+from audiometrics.notebook import _read_notebook
 from audiometrics.source import analyse_cells
 from audiometrics.tables import find_tables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "Extraction",
     "extract",
     "extract_notebook",
     "extract_files",
+    "iter_extract",
+    "STRICT_REASON",
     "DEFAULT_CSV_NAME",
 ]
 
@@ -41,12 +45,97 @@ def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
     diagnostics instead.
     """
     name = os.fspath(path)
-    notebook = read_notebook(name)
+    return _extract(name, name)
+
+
+def _extract(location: str, name: str) -> NotebookResult:
+    """Extract the file at ``location``, naming it ``name`` in the result and in errors."""
+    notebook = _read_notebook(location, name, drop_media=None)
     analyses = analyse_cells([cell.source for cell in notebook.cells])
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)
     notes = [Diagnostic(name, note) for note in notebook.notes]
     return NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + diagnostics))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A file's failure as it travels back from a worker (``NotebookError`` does not pickle)."""
+
+    path: str
+    reason: str
+
+
+def _extract_item(item: tuple[str, str]) -> NotebookResult | _Failed:
+    """The worker task for one file: never raises, whatever the file holds."""
+    name, location = item
+    try:
+        return _extract(location, name)
+    except NotebookError as error:
+        return _Failed(name, error.reason)
+    except RecursionError:
+        return _Failed(name, "nested too deeply to analyse")
+    except MemoryError:
+        return _Failed(name, "too large to load into memory")
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one file, not the job
+        return _Failed(name, f"internal error ({type(exc).__name__}: {exc}); please report it")
+
+
+def _task_failed(item: tuple[str, str], exc: BaseException) -> _Failed:
+    from audiometrics.parallel import WorkerDied
+
+    if isinstance(exc, WorkerDied):
+        return _Failed(item[0], "the worker process reading it died (out of memory, or a crash)")
+    return _Failed(item[0], f"worker failed ({type(exc).__name__}: {exc})")
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def iter_extract(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    jobs: int | None = 1,
+    executor: Any = None,
+) -> Iterator[NotebookResult | NotebookError]:
+    """Extract notebook files one by one, yielding each file's result or its error, in input order.
+
+    Nothing is raised for a bad file (its :class:`~audiometrics.errors.NotebookError`
+    is yielded instead) and nothing is kept: memory stays bounded however many
+    files there are. ``jobs`` worker processes share the work (``None``: one per
+    CPU); ``executor`` (a :class:`concurrent.futures.Executor` or a Dask
+    ``distributed.Client``) runs it instead. Workers open the files by absolute
+    path (on a cluster the files must be at the same paths on every worker: a
+    shared filesystem), and results name them as given.
+    """
+    from audiometrics.parallel import map_ordered
+
+    names = [os.fspath(p) for p in paths]
+    items = [(name, os.path.abspath(name) if name else name) for name in names]
+    parallel = executor is not None or jobs is None or jobs > 1
+    sizes = [_size(location) for _, location in items] if parallel and len(items) > 1 else None
+    for outcome in map_ordered(
+        _extract_item,
+        items,
+        jobs=jobs,
+        executor=executor,
+        sizes=sizes,
+        on_error=_task_failed,
+        preload=("audiometrics.extract",),
+    ):
+        if isinstance(outcome, _Failed):
+            yield NotebookError(outcome.path, outcome.reason)
+        else:
+            yield outcome
+
+
+def _strict_failure(result: NotebookResult) -> NotebookError:
+    notes = [f"cell {d.cell}: {d.message}" if d.cell is not None else d.message for d in result.diagnostics]
+    return NotebookError(result.path, f"{STRICT_REASON}: " + "; ".join(notes))
 
 
 @dataclass
@@ -66,25 +155,43 @@ class Extraction:
 
     def rows(self, *, with_source: bool = False) -> list[dict[str, str]]:
         """Epoch rows as CSV text values, in input order then execution order."""
+        from audiometrics.frame import rows_from_runs
+
         return rows_from_runs(self.runs, with_source=with_source)
 
     def frame(self) -> pd.DataFrame:
         """The typed epoch table (with a ``notebook`` column), as :func:`load_metrics` returns it."""
+        from audiometrics.frame import frame_from_rows
+
         return frame_from_rows(self.rows(with_source=True), with_source=True)
 
 
-def extract_files(paths: Iterable[str | os.PathLike[str]]) -> Extraction:
-    """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on."""
+def extract_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    jobs: int | None = 1,
+    executor: Any = None,
+    strict: bool = False,
+    on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
+) -> Extraction:
+    """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on.
+
+    ``jobs`` and ``executor``: see :func:`iter_extract` (results are the same
+    whatever runs them). ``strict``: a file with any diagnostic counts as failed
+    (reason :data:`STRICT_REASON` then its warnings) and contributes no rows.
+    ``on_result`` is called with each file's result or error as it is collected,
+    in input order (a progress bar, say).
+    """
     outcome = Extraction()
-    for path in paths:
-        try:
-            outcome.results.append(extract_notebook(path))
-        except NotebookError as error:
-            outcome.failures.append(error)
-        except RecursionError:
-            outcome.failures.append(NotebookError(os.fspath(path), "nested too deeply to analyse"))
-        except MemoryError:
-            outcome.failures.append(NotebookError(os.fspath(path), "too large to load into memory"))
+    for item in iter_extract(paths, jobs=jobs, executor=executor):
+        if strict and isinstance(item, NotebookResult) and item.diagnostics:
+            item = _strict_failure(item)
+        if isinstance(item, NotebookError):
+            outcome.failures.append(item)
+        else:
+            outcome.results.append(item)
+        if on_result is not None:
+            on_result(item)
     return outcome
 
 
@@ -92,6 +199,9 @@ def extract(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     on_error: str = "warn",
+    jobs: int | None = 1,
+    executor: Any = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Extract every recorded epoch from notebooks as a typed DataFrame.
 
@@ -101,6 +211,14 @@ def extract(
     ``"raise"`` (raise its :class:`~audiometrics.errors.NotebookError`) or
     ``"ignore"``.
 
+    ``jobs`` worker processes share the files (``None``: one per CPU; default 1,
+    in this process); ``executor`` runs them instead: any
+    :class:`concurrent.futures.Executor`, or a Dask ``distributed.Client``
+    (``pip install audiometrics[dask]``; the workers must see the files at the
+    same absolute paths). The frame is the same whatever runs the work.
+    ``strict=True`` treats a file with any diagnostic as failed (see
+    :func:`extract_files`).
+
     The frame has the CSV's columns with proper dtypes, a ``notebook`` column
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
     (see :func:`audiometrics.load_metrics`).
@@ -108,7 +226,7 @@ def extract(
     if on_error not in {"warn", "raise", "ignore"}:
         raise ValueError(f"on_error must be 'warn', 'raise' or 'ignore', not {on_error!r}")
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    outcome = extract_files(collect_notebooks(os.fspath(p) for p in items))
+    outcome = extract_files(collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict)
     if outcome.failures and on_error == "raise":
         raise outcome.failures[0]
     if on_error == "warn":
@@ -125,6 +243,8 @@ def write_outputs(
     with_source: bool = False,
 ) -> Path:
     """Write the epoch CSV for ``outcome`` atomically; returns its path."""
+    from audiometrics.frame import write_csv
+
     target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
     write_csv(target, outcome.rows(with_source=with_source), with_source=with_source)
     return target
@@ -140,12 +260,19 @@ def extract_paths_to_outputs(
     metric: str | None = None,
     lower_is_better: bool | None = None,
     templates_dir: str | os.PathLike[str] | None = None,
+    jobs: int | None = 1,
+    executor: Any = None,
+    strict: bool = False,
+    on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (and, with ``report``, the summaries and plots) into ``out_dir``.
 
+    ``jobs``, ``executor``, ``strict`` and ``on_result``: see :func:`extract_files`.
     Returns the extraction, the paths written and the report's data-quality warnings.
     """
-    outcome = extract_files(collect_notebooks(os.fspath(p) for p in inputs))
+    outcome = extract_files(
+        collect_notebooks(os.fspath(p) for p in inputs), jobs=jobs, executor=executor, strict=strict, on_result=on_result
+    )
     written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source)]
     report_warnings: list[str] = []
     if report:

@@ -4,11 +4,22 @@ Only JSON parsing happens here (no nbformat validation of the whole document,
 which is slow on notebooks full of media): the keys extraction relies on are
 checked, and every problem becomes a :class:`~audiometrics.errors.NotebookError`
 naming the file and the reason.
+
+Memory: a file of :data:`LARGE_FILE_BYTES` or more is memory-mapped and decoded
+straight from the mapping (no ``bytes`` copy), non-ASCII text in it is turned
+into JSON ``\\uXXXX`` escapes first (so the decoded text takes one byte per
+character, not two or four), the mapping is closed before parsing, and with
+``drop_media`` the values of non-text mime types (``image/png``, ``application/pdf``,
+widget state, ...) are dropped as soon as the parser has built their bundle. A
+1 GB notebook of images then peaks at about 1 GB of process memory plus the
+file's pages in the page cache, instead of three to seven times its size.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import mmap
 import os
 from collections import Counter
 from typing import Any
@@ -16,7 +27,16 @@ from typing import Any
 from audiometrics.errors import NotebookError
 from audiometrics.model import CodeCell, Notebook
 
-__all__ = ["read_notebook", "parse_notebook", "text_of"]
+__all__ = ["read_notebook", "parse_notebook", "text_of", "LARGE_FILE_BYTES"]
+
+#: Files at least this large are memory-mapped, and (with ``drop_media=None``)
+#: parsed with binary payloads dropped.
+LARGE_FILE_BYTES = 64 * 1024 * 1024
+
+#: Mime types whose values are kept by ``drop_media``: the only ones extraction reads.
+_TEXT_MIMES = frozenset({"text/html", "text/plain", "text/markdown"})
+
+_BOM = codecs.BOM_UTF8
 
 
 def text_of(value: Any) -> str:
@@ -28,28 +48,152 @@ def text_of(value: Any) -> str:
     return ""
 
 
-def read_notebook(path: str | os.PathLike[str]) -> Notebook:
+def read_notebook(path: str | os.PathLike[str], *, drop_media: bool | None = False) -> Notebook:
     """Read and check the notebook at ``path``.
 
     Raises :class:`NotebookError` for a file that is missing, binary, not JSON,
     truncated, not a notebook, or of an unsupported nbformat version.
+
+    ``drop_media=True`` replaces the value of every mime type other than
+    ``text/html``, ``text/plain`` and ``text/markdown`` (images, PDFs, widget
+    and plotly JSON, ...) by ``""`` while parsing, which bounds memory on
+    notebooks full of media; ``None`` does so for files of
+    :data:`LARGE_FILE_BYTES` or more only. Extraction reads none of those values.
     """
     name = os.fspath(path)
+    return _read_notebook(name, name, drop_media)
+
+
+def _read_notebook(location: str, name: str, drop_media: bool | None) -> Notebook:
+    """Read the file at ``location``, naming it ``name`` in the result and in errors."""
     try:
-        with open(name, "rb") as handle:
-            data = handle.read()
+        with open(location, "rb") as handle:
+            try:
+                size = os.fstat(handle.fileno()).st_size
+            except OSError:
+                size = 0
+            large = size >= LARGE_FILE_BYTES
+            text = _map_text(handle, name) if large else None
+            if text is None:
+                data = handle.read()
     except FileNotFoundError:
         raise NotebookError(name, "no such file") from None
     except IsADirectoryError:
         raise NotebookError(name, "is a directory, not a notebook file") from None
     except OSError as exc:
         raise NotebookError(name, f"cannot be read ({exc.strerror or exc})") from None
-    return parse_notebook(data, name)
+    hook = _drop_media if (drop_media or (drop_media is None and large)) else None
+    if text is not None:
+        return _parse(text, name, hook)
+    return _parse(data, name, hook)
 
 
-def parse_notebook(data: bytes | str, path: str = "<notebook>") -> Notebook:
+def _map_text(handle, name: str) -> str | None:
+    """The text of a large file, decoded straight from a memory map; None when it cannot be mapped.
+
+    Non-ASCII characters (valid only inside JSON strings) become ``\\uXXXX``
+    escapes, so the text is one byte per character and parses to the same values.
+    """
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    with mapped:
+        if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+            try:
+                mapped.madvise(mmap.MADV_SEQUENTIAL)
+            except OSError:  # pragma: no cover - advisory only
+                pass
+        if mapped.find(b"\x00", 0, 8192) >= 0:
+            raise NotebookError(name, "binary file, not a notebook (contains NUL bytes)")
+        start = len(_BOM) if mapped[: len(_BOM)] == _BOM else 0
+        with memoryview(mapped) as whole, whole[start:] as view:
+            first = _first_non_ascii_chunk(view)
+            if first is None:
+                return str(view, "ascii")  # the common case: one copy, one byte per character
+            try:
+                pieces = _escaped_pieces(view, first, name)
+            except _NeedsPlainDecode:
+                return _decode_utf8(view, name)
+    # the mapping is closed here: only the pieces are in memory while they are joined
+    return "".join(pieces)
+
+
+_CHUNK = 1024 * 1024
+
+
+class _NeedsPlainDecode(Exception):
+    """A backslash right before a non-ASCII character: escaping could change what it means."""
+
+
+def _escape_error(exc: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: non-ASCII characters → JSON ``\\uXXXX`` escapes (UTF-16 code units)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    if exc.start > 0 and exc.object[exc.start - 1] == "\\":
+        raise _NeedsPlainDecode
+    units = exc.object[exc.start : exc.end].encode("utf-16-be", "surrogatepass").hex()
+    return "".join("\\u" + units[i : i + 4] for i in range(0, len(units), 4)), exc.end
+
+
+codecs.register_error("audiometrics.json-escape", _escape_error)
+
+
+def _first_non_ascii_chunk(view: memoryview) -> int | None:
+    """Start of the first :data:`_CHUNK` of ``view`` holding a non-ASCII byte, or None.
+
+    (Decoding the whole view as ASCII and catching the error would copy all of it
+    into the exception.)
+    """
+    for position in range(0, len(view), _CHUNK):
+        if not bytes(view[position : position + _CHUNK]).isascii():
+            return position
+    return None
+
+
+def _escaped_pieces(view: memoryview, first: int, name: str) -> list[str]:
+    """The UTF-8 text of ``view`` as ASCII pieces, non-ASCII characters escaped; ``view[:first]`` is ASCII."""
+    pieces = [str(view[:first], "ascii")]
+    position, size = first, len(view)
+    while position < size:
+        end = min(size, position + _CHUNK)
+        while end < size and view[end] & 0xC0 == 0x80:  # never split a UTF-8 sequence
+            end += 1
+        try:
+            text = str(view[position:end], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotebookError(name, f"not UTF-8 text (byte {position + exc.start}): not a notebook") from None
+        if not text.isascii():
+            if pieces[-1].endswith("\\") and not text[0].isascii():
+                raise _NeedsPlainDecode
+            text = text.encode("ascii", "audiometrics.json-escape").decode("ascii")
+        pieces.append(text)
+        position = end
+    return pieces
+
+
+def _decode_utf8(view: memoryview, name: str) -> str:
+    try:
+        return str(view, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(name, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
+
+
+def _drop_media(obj: dict) -> dict:
+    """``object_hook``: empty the values of non-text mime types as soon as their bundle is built."""
+    for key in [k for k in obj if "/" in k and k not in _TEXT_MIMES]:
+        obj[key] = ""
+    return obj
+
+
+def parse_notebook(data: bytes | str, path: str = "<notebook>", *, drop_media: bool = False) -> Notebook:
     """Parse notebook JSON (bytes or text) into a :class:`Notebook`; see :func:`read_notebook`."""
-    document = _load_json(data, path)
+    return _parse(data, path, _drop_media if drop_media else None)
+
+
+def _parse(data: bytes | str, path: str, hook) -> Notebook:
+    document = _load_json(data, path, hook)
+    del data
     if not isinstance(document, dict):
         raise NotebookError(path, f"not a notebook: the JSON top level is a {type(document).__name__}, not an object")
     major = document.get("nbformat")
@@ -82,9 +226,9 @@ def parse_notebook(data: bytes | str, path: str = "<notebook>") -> Notebook:
     )
 
 
-def _load_json(data: bytes | str, path: str) -> Any:
-    if isinstance(data, bytes):
-        if not data.strip():
+def _load_json(data: bytes | str, path: str, hook=None) -> Any:
+    if isinstance(data, (bytes, bytearray)):
+        if not data or data.isspace():
             raise NotebookError(path, "empty file")
         if b"\x00" in data[:8192]:
             raise NotebookError(path, "binary file, not a notebook (contains NUL bytes)")
@@ -94,12 +238,13 @@ def _load_json(data: bytes | str, path: str) -> Any:
             raise NotebookError(path, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
     else:
         text = data
-        if not text.strip():
+        if not text or text.isspace():
             raise NotebookError(path, "empty file")
+    del data
     try:
-        return json.loads(text)
+        return json.loads(text, object_hook=hook)
     except json.JSONDecodeError as exc:
-        end = len(text.rstrip())
+        end = _content_end(text)
         runs_to_end = exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos : end]
         if exc.pos >= end - 1 or runs_to_end:
             reason = f"truncated JSON: the file ends before the document does (line {exc.lineno})"
@@ -108,6 +253,14 @@ def _load_json(data: bytes | str, path: str) -> Any:
         raise NotebookError(path, reason) from None
     except RecursionError:
         raise NotebookError(path, "invalid JSON: nested too deeply") from None
+
+
+def _content_end(text: str) -> int:
+    """``len(text.rstrip())`` without copying the text."""
+    end = len(text)
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def _upgrade(document: dict, major: int, path: str) -> dict:

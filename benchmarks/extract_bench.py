@@ -8,9 +8,31 @@ then prints, for the same files:
 - ``audiometrics``: the full extraction (read, find tables, analyse source, align, rows);
 - ``naive``: ``nbformat.read`` + ``pandas.read_html`` on every HTML output.
 
-Targets (issue #2): extraction within 1.5x of the floor; at least 5x faster than naive.
+Then, for many files (issue: parallel extraction):
 
-    python benchmarks/extract_bench.py [--files 200] [--repeat 3]
+- ``--jobs 1`` (in this process) and ``--jobs N`` (a process pool of one worker
+  per CPU, its start-up included), run in turn, best of ``--repeat``, and the
+  speed-up, next to the machine's own ceiling (how much faster N processes run
+  a pure-Python loop than one: less than N on a shared or throttled machine);
+- the Dask path: ``extract_files(paths, executor=client)`` on a ``LocalCluster``
+  of one single-threaded worker process per CPU (its start-up excluded), when
+  ``dask[distributed]`` is installed;
+- with ``--memory``: the parent's peak RSS, in a fresh process each, for
+  ``--memory-files`` (default 200 and 2000) files, streaming (``iter_extract``),
+  collecting (``extract_files``) and through the CLI (``--no-report``), all with
+  one worker per CPU.
+
+Targets (issue #2): extraction within 1.5x of the floor; at least 5x faster than naive.
+Targets (parallel): ``--jobs N`` at least 1.7x ``--jobs 1`` on 2 cores; parent
+peak memory independent of the number of files.
+
+    python benchmarks/extract_bench.py [--files 200] [--repeat 3] [--memory] [--no-dask]
+    python benchmarks/extract_bench.py --files 2000 --repeat 1 --memory
+
+The corpus is built fast: one notebook per shape (7 shapes) is generated, and
+every other file is a byte-for-byte *copy* (not a hard link: each file has its
+own pages in the page cache, as a real corpus would). Every method reads the
+corpus once before timing (warm page cache).
 
 The naive baseline needs lxml (``pip install lxml``); it is skipped without it.
 """
@@ -23,13 +45,18 @@ import io
 import json
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# worker processes started by Dask (spawned, not forked) must find the package too
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
 
 from tests import nbfactory as nbf  # noqa: E402
 
@@ -65,11 +92,18 @@ def realistic_notebook(seed: int = 0) -> dict:
     return nbf.notebook(cells)
 
 
+SHAPES = 7
+
+
 def build_corpus(directory: Path, files: int) -> list[Path]:
+    """``files`` notebooks: one generated per shape, the rest copied from those (real copies, not links)."""
     paths = []
     for i in range(files):
         path = directory / f"notebook-{i:05d}.ipynb"
-        path.write_text(json.dumps(realistic_notebook(i % 7), indent=1))
+        if i < SHAPES:
+            path.write_text(json.dumps(realistic_notebook(i % SHAPES), indent=1))
+        else:
+            shutil.copyfile(paths[i % SHAPES], path)
         paths.append(path)
     return paths
 
@@ -81,6 +115,17 @@ def time_it(func, repeat: int) -> float:
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def time_alternated(funcs, repeat: int) -> list[float]:
+    """The best time of each of ``funcs``, run in turn ``repeat`` times (ABAB...)."""
+    best = [float("inf")] * len(funcs)
+    for _ in range(repeat):
+        for index, func in enumerate(funcs):
+            start = time.perf_counter()
+            func()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best
 
 
 def floor(paths):
@@ -97,6 +142,95 @@ def ours(paths):
     return outcome
 
 
+def parallel(paths, jobs):
+    from audiometrics.extract import extract_files
+
+    outcome = extract_files(paths, jobs=jobs)
+    assert not outcome.failures
+    return outcome
+
+
+def on_dask(paths, client):
+    from audiometrics.extract import extract_files
+
+    outcome = extract_files(paths, executor=client)
+    assert not outcome.failures
+    return outcome
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_ceiling(jobs: int, seconds: float = 0.5) -> float:
+    """How much faster ``jobs`` processes run a pure-Python loop than one (a shared or throttled
+    machine gives less than ``jobs``): the most any parallel extraction can reach here."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = 1_000_000
+    start = time.perf_counter()
+    _burn(n)
+    n = max(1, int(n * seconds / (time.perf_counter() - start)))
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(_burn, [1] * jobs))  # start the workers
+        start = time.perf_counter()
+        list(pool.map(_burn, [n] * (2 * jobs)))
+        parallel = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(2 * jobs):
+        _burn(n)
+    return (time.perf_counter() - start) / parallel
+
+
+def start_dask(workers: int):
+    """A LocalCluster of ``workers`` single-threaded worker processes, and its client; None without dask."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        return None, None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return cluster, Client(cluster)
+
+
+MEASURE_PARENT = """
+import resource, subprocess, sys, glob
+mode, folder, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+paths = sorted(glob.glob(folder + "/*.ipynb"))[: int(sys.argv[4])]
+if mode == "stream":
+    from audiometrics.extract import iter_extract
+    rows = sum(sum(len(p.rows) for r in x.runs for p in r.phases) for x in iter_extract(paths, jobs=jobs))
+elif mode == "collect":
+    from audiometrics.extract import extract_files
+    rows = len(extract_files(paths, jobs=jobs).rows())
+else:
+    from audiometrics.cli import main
+    sys.argv = ["audiometrics", "extract", *paths, "--out", sys.argv[5], "--no-report", "-q", "--jobs", str(jobs)]
+    try:
+        main()
+    except SystemExit as stop:
+        assert not stop.code, stop.code
+    rows = -1
+try:  # this process's own high-water mark (ru_maxrss would start at the forking parent's RSS)
+    kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+except OSError:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(rows, kb)
+"""
+
+
+def parent_peak_mb(mode: str, folder: Path, jobs: int, files: int, out: Path) -> tuple[int, float]:
+    """(rows, the parent's peak RSS in MB) of one extraction of the first ``files`` files, in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE_PARENT, mode, str(folder), str(jobs), str(files), str(out)],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )
+    rows, kb = done.stdout.split()
+    return int(rows), int(kb) / 1024
+
+
 def naive(paths):
     import nbformat
     import pandas as pd
@@ -110,23 +244,44 @@ def naive(paths):
                 if not html:
                     continue
                 try:
-                    tables += len(pd.read_html(io.StringIO(html)))
+                    tables += len(pd.read_html(io.StringIO(html), flavor="lxml"))
                 except ValueError:
                     pass
     return tables
 
 
+def _row(name: str, seconds: float | None, files: int, size_mb: float, t_floor: float, note: str = "") -> None:
+    if seconds is None:
+        print(f"{name:<28}{note:>38}")
+        return
+    print(f"{name:<28}{seconds:>10.3f}{files / seconds:>10.1f}{size_mb / seconds:>9.1f}{seconds / t_floor:>9.2f}{note}")
+
+
 def main() -> None:
+    from audiometrics.parallel import default_jobs
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="workers of the parallel runs (default: one per CPU)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster run")
+    parser.add_argument("--memory", action="store_true", help="measure the parent's peak RSS for --memory-files files")
+    parser.add_argument("--memory-files", default="200,2000", help="file counts of the memory runs (default 200,2000)")
     args = parser.parse_args()
+    memory_counts = sorted({int(n) for n in args.memory_files.split(",")}) if args.memory else []
     with tempfile.TemporaryDirectory() as tmp:
-        paths = build_corpus(Path(tmp), args.files)
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        start = time.perf_counter()
+        paths = build_corpus(folder, max([args.files, *memory_counts]))
+        built = time.perf_counter() - start
+        all_paths, paths = paths, paths[: args.files]
         size_mb = sum(os.path.getsize(p) for p in paths) / 1e6
         rows = sum(p.recorded_epochs for r in ours(paths[:1]).runs for p in r.phases)
-        print(f"corpus: {len(paths)} notebooks, {size_mb:.1f} MB ({size_mb / len(paths):.2f} MB each), {rows} epoch rows each")
-        floor(paths)  # warm the page cache
+        print(f"corpus: {len(paths)} notebooks, {size_mb:.1f} MB ({size_mb / len(paths):.2f} MB each), {rows} epoch rows each"
+              f" (built in {built:.1f} s, {len(all_paths)} files)")
+        print(f"machine: {default_jobs()} CPUs; parallel runs use --jobs {args.jobs}")
+        floor(all_paths)  # warm the page cache
         t_floor = time_it(lambda: floor(paths), args.repeat)
         t_ours = time_it(lambda: ours(paths), args.repeat)
         try:
@@ -137,13 +292,48 @@ def main() -> None:
             t_naive = None
         print(f"{'method':<28}{'seconds':>10}{'files/s':>10}{'MB/s':>9}{'x floor':>9}")
         for name, seconds in (("json.load (floor)", t_floor), ("audiometrics extract", t_ours), ("nbformat + read_html", t_naive)):
-            if seconds is None:
-                print(f"{name:<28}{'skipped (pip install lxml)':>38}")
-                continue
-            print(f"{name:<28}{seconds:>10.3f}{len(paths) / seconds:>10.1f}{size_mb / seconds:>9.1f}{seconds / t_floor:>9.2f}")
+            _row(name, seconds, len(paths), size_mb, t_floor, "" if seconds is not None else "skipped (pip install lxml)")
         print(f"extraction / floor: {t_ours / t_floor:.2f}x (target <= 1.5x)")
         if t_naive is not None:
             print(f"naive / extraction: {t_naive / t_ours:.1f}x faster (target >= 5x)")
+
+        print()
+        print(f"parallel extraction of {len(paths)} files ({size_mb:.0f} MB)")
+        print(f"{'method':<28}{'seconds':>10}{'files/s':>10}{'MB/s':>9}{'x floor':>9}{'speed-up':>10}")
+        # alternated, best of --repeat: on a shared machine other load comes and goes
+        t_one, t_many = time_alternated([lambda: parallel(paths, 1), lambda: parallel(paths, args.jobs)], args.repeat)
+        _row("--jobs 1", t_one, len(paths), size_mb, t_floor, f"{1.0:>10.2f}")
+        _row(f"--jobs {args.jobs} (process pool)", t_many, len(paths), size_mb, t_floor, f"{t_one / t_many:>10.2f}")
+        t_dask = None
+        if not args.no_dask:
+            cluster, client = start_dask(args.jobs)
+            if client is None:
+                _row("dask LocalCluster", None, 0, 0, 1, "skipped (pip install 'dask[distributed]')")
+            else:
+                try:
+                    on_dask(paths[: 4 * args.jobs], client)  # workers import audiometrics once
+                    t_dask = time_it(lambda: on_dask(paths, client), args.repeat)
+                finally:
+                    client.close()
+                    cluster.close()
+                _row(f"dask LocalCluster ({args.jobs}x1)", t_dask, len(paths), size_mb, t_floor, f"{t_one / t_dask:>10.2f}")
+        ceiling = machine_ceiling(args.jobs)
+        print(f"speed-up --jobs {args.jobs} / --jobs 1: {t_one / t_many:.2f}x (target >= 1.7x on 2 cores)")
+        print(f"machine ceiling: {args.jobs} processes run a pure-Python loop {ceiling:.2f}x faster than one here;"
+              f" extraction reaches {t_one / t_many / ceiling:.0%} of it")
+
+        if memory_counts:
+            print()
+            print(f"parent peak RSS (MB), --jobs {args.jobs}, fresh process each")
+            print(f"{'files':>7}{'stream':>10}{'collect':>10}{'CLI':>10}{'rows':>10}")
+            for count in memory_counts:
+                peaks = []
+                rows_seen = 0
+                for mode in ("stream", "collect", "cli"):
+                    found, peak = parent_peak_mb(mode, folder, args.jobs, count, Path(tmp) / "out")
+                    peaks.append(peak)
+                    rows_seen = max(rows_seen, found)
+                print(f"{count:>7}" + "".join(f"{p:>10.0f}" for p in peaks) + f"{rows_seen:>10}")
 
 
 if __name__ == "__main__":
