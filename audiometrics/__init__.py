@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 __all__ = [
     "extract",
     "extract_notebook",
+    "extract_files",
+    "iter_extract",
     "load_metrics",
     "lwlrap",
     "per_class_lwlrap",
@@ -25,8 +27,10 @@ __all__ = [
 ]
 
 _LAZY = {
-    "extract": "audiometrics.extract",
-    "extract_notebook": "audiometrics.extract",
+    "extract": "audiometrics.pipeline",
+    "extract_notebook": "audiometrics.pipeline",
+    "extract_files": "audiometrics.pipeline",
+    "iter_extract": "audiometrics.pipeline",
     "load_metrics": "audiometrics.frame",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
@@ -38,7 +42,7 @@ from audiometrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
-    from audiometrics.extract import extract, extract_notebook
+    from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
     from audiometrics.frame import load_metrics
 
 

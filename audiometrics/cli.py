@@ -122,7 +122,7 @@ def extract(
     are still extracted; with --strict, a file with warnings counts as failed),
     2 for usage errors.
     """
-    from audiometrics.extract import extract_paths_to_outputs
+    from audiometrics.pipeline import extract_paths_to_outputs
     from audiometrics.failures import summary_lines, write_errors_csv
     from audiometrics.inputs import collect_notebooks
     from audiometrics.progress import Progress

@@ -15,6 +15,9 @@ class NotebookError(AudiometricsError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.path, self.reason))
+
 
 class TableParseError(AudiometricsError):
     """Markup that looks like a progress table but cannot be read as one."""

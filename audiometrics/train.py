@@ -320,7 +320,7 @@ def _run_lines(runs: list[Any]) -> list[str]:
 def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     """Extraction and report of the executed notebooks; False when a notebook could not be read."""
     try:
-        from audiometrics.extract import extract_paths_to_outputs
+        from audiometrics.pipeline import extract_paths_to_outputs
     except ImportError as exc:
         click.echo(
             f"note: extraction is not available in this installation ({exc}); "

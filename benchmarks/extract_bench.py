@@ -135,7 +135,7 @@ def floor(paths):
 
 
 def ours(paths):
-    from audiometrics.extract import extract_files
+    from audiometrics.pipeline import extract_files
 
     outcome = extract_files(paths)
     assert not outcome.failures
@@ -143,7 +143,7 @@ def ours(paths):
 
 
 def parallel(paths, jobs):
-    from audiometrics.extract import extract_files
+    from audiometrics.pipeline import extract_files
 
     outcome = extract_files(paths, jobs=jobs)
     assert not outcome.failures
@@ -151,7 +151,7 @@ def parallel(paths, jobs):
 
 
 def on_dask(paths, client):
-    from audiometrics.extract import extract_files
+    from audiometrics.pipeline import extract_files
 
     outcome = extract_files(paths, executor=client)
     assert not outcome.failures
@@ -200,10 +200,10 @@ import resource, subprocess, sys, glob
 mode, folder, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 paths = sorted(glob.glob(folder + "/*.ipynb"))[: int(sys.argv[4])]
 if mode == "stream":
-    from audiometrics.extract import iter_extract
+    from audiometrics.pipeline import iter_extract
     rows = sum(sum(len(p.rows) for r in x.runs for p in r.phases) for x in iter_extract(paths, jobs=jobs))
 elif mode == "collect":
-    from audiometrics.extract import extract_files
+    from audiometrics.pipeline import extract_files
     rows = len(extract_files(paths, jobs=jobs).rows())
 else:
     from audiometrics.cli import main

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from audiometrics import extract
-from audiometrics.extract import extract_files, extract_notebook
+from audiometrics.pipeline import extract_files, extract_notebook
 from audiometrics.frame import SCHEMA, render_csv
 from tests import nbfactory as nbf
 
@@ -235,3 +235,25 @@ def test_omitted_learning_rate_is_the_library_default_and_says_so(tmp_path):
     assert result.runs[0].phases[0].lr_is_default
     assert {row["learning_rate"] for row in _rows(result)} == {"1e-3 (default)"}
     assert extract(path)["lr_max"].tolist() == [0.001, 0.001]
+
+
+def test_public_names_are_functions_whatever_the_import_order():
+    code = (
+        "import audiometrics.pipeline, audiometrics.frame, audiometrics.lwlrap\n"
+        "from audiometrics import extract, extract_notebook, load_metrics, lwlrap\n"
+        "assert all(callable(f) and not hasattr(f, '__path__') for f in (extract, extract_notebook, load_metrics, lwlrap))\n"
+        "assert type(extract).__name__ == 'function'\n"
+        "print('ok')"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert result.returncode == 0, result.stderr
+
+
+def test_notebook_error_survives_pickling():
+    import pickle
+
+    from audiometrics.errors import NotebookError
+
+    error = pickle.loads(pickle.dumps(NotebookError("a b.ipynb", "truncated JSON")))
+    assert (error.path, error.reason, str(error)) == ("a b.ipynb", "truncated JSON", "a b.ipynb: truncated JSON")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from audiometrics.cli import main
 from audiometrics.errors import NotebookError
-from audiometrics.extract import extract, extract_files
+from audiometrics.pipeline import extract, extract_files
 from audiometrics.failures import (
     STRICT_REASON,
     group_failures,

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiometrics.errors import NotebookError
-from audiometrics.extract import extract_notebook
+from audiometrics.pipeline import extract_notebook
 from audiometrics.model import CellAnalysis, ProgressTable
 from audiometrics.notebook import parse_notebook, read_notebook
 from audiometrics.source import analyse_cells

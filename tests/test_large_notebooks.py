@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from audiometrics import notebook as nbmod
 from audiometrics.errors import NotebookError
-from audiometrics.extract import extract_notebook
+from audiometrics.pipeline import extract_notebook
 from audiometrics.notebook import LARGE_FILE_BYTES, read_notebook
 from tests import nbfactory as nbf
 
@@ -158,7 +158,7 @@ def write_big_notebook(path: Path, megabytes: int, text: str = "") -> int:
 MEASURE = textwrap.dedent(
     """
     import json, sys
-    from audiometrics.extract import extract_notebook
+    from audiometrics.pipeline import extract_notebook
 
     def high_water_kb():  # VmHWM: ru_maxrss would start at the RSS of the process that forked this one
         with open("/proc/self/status") as status:

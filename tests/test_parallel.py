@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from audiometrics import parallel
 from audiometrics.cli import main
 from audiometrics.errors import NotebookError
-from audiometrics.extract import extract, extract_files, iter_extract
+from audiometrics.pipeline import extract, extract_files, iter_extract
 from audiometrics.parallel import MAX_CHUNK_BYTES, MAX_CHUNK_ITEMS, map_ordered, plan_chunks
 from tests import nbfactory as nbf
 
@@ -236,7 +236,7 @@ def test_on_result_sees_every_file_in_order(corpus):
 def test_an_unexpected_exception_fails_one_file_not_the_job(corpus, monkeypatch):
     import importlib
 
-    ex = importlib.import_module("audiometrics.extract")  # the package's lazy ``extract`` attribute is the function
+    ex = importlib.import_module("audiometrics.pipeline")
 
     real = ex.analyse_cells
 

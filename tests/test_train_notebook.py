@@ -375,9 +375,9 @@ def test_runs_every_architecture_and_reports_failures(monkeypatch, tmp_path):
 
 def _extract_module():
     try:
-        from audiometrics.extract import extract_notebook
+        from audiometrics.pipeline import extract_notebook
     except ImportError as exc:  # pragma: no cover - depends on the checkout's state
-        pytest.skip(f"audiometrics.extract is not importable: {exc}")
+        pytest.skip(f"audiometrics.pipeline is not importable: {exc}")
     return extract_notebook
 
 

@@ -20,7 +20,7 @@ LEARNING_RATES = ["1e-1", "1e-2", "3e-3", "1e-3", "slice(1e-3, 3e-3)", "slice(1e
 
 
 def check(out: Path, archs: list[str]) -> None:
-    from audiometrics.extract import DEFAULT_CSV_NAME, extract_notebook
+    from audiometrics.pipeline import DEFAULT_CSV_NAME, extract_notebook
     from audiometrics.train import output_name
 
     for arch in archs:

@@ -125,7 +125,7 @@ def iter_extract(
         executor=executor,
         sizes=sizes,
         on_error=_task_failed,
-        preload=("audiometrics.extract",),
+        preload=("audiometrics.pipeline",),
     ):
         if isinstance(outcome, _Failed):
             yield NotebookError(outcome.path, outcome.reason)
