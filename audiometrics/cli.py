@@ -16,6 +16,10 @@ __all__ = ["main"]
 MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _number(text: str) -> float:
     try:
         value = float(text)
@@ -170,7 +174,8 @@ def extract(
         extra = [errors_path] if errors_path is not None else []
         shown = [*(str(p) for p in written), *extra]
         click.echo(
-            f"{epochs} epoch rows from {len(outcome.runs)} runs in {read} of {len(paths)} notebooks; wrote "
+            f"{_count(epochs, 'epoch row')} from {_count(len(outcome.runs), 'run')} in {read} of "
+            f"{_count(len(paths), 'notebook')}; wrote "
             + ", ".join(shown[:3])
             + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
         )

@@ -250,6 +250,10 @@ def write_outputs(
     return target
 
 
+#: Report warnings that repeat what extraction diagnostics already said about a file.
+_SAID_BY_EXTRACTION = frozenset({"empty_phase", "incomplete_phase", "missing_lr"})
+
+
 def extract_paths_to_outputs(
     inputs: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -289,5 +293,7 @@ def extract_paths_to_outputs(
             csv_name=written[0].name,
         )
         written.extend(result.paths)
-        report_warnings.extend(result.warnings)
+        # Phase problems were already reported by the extraction, per file and cell.
+        kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
+        report_warnings.extend(line for line, kind in zip(result.warnings, kinds) if kind not in _SAID_BY_EXTRACTION)
     return outcome, written, report_warnings

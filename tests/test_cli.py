@@ -88,3 +88,15 @@ def test_glob_expanded_by_the_tool(tmp_path):
     result = runner().invoke(main, ["extract", str(tmp_path / "*.ipynb"), "--out", str(tmp_path / "o"), "--no-report"])
     assert result.exit_code == 0
     assert len((tmp_path / "o" / "training_metrics_extracted.csv").read_text().splitlines()) == 5
+
+
+def test_phase_warnings_are_said_once(tmp_path):
+    outputs = nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(5)) + nbf.legacy_fit_outputs(nbf.COLUMNS, [])
+    cells = [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(20, 3e-3)\nlearn.fit_one_cycle(5, 1e-3)", outputs)]
+    path = nbf.write(tmp_path / "x.ipynb", nbf.notebook(cells))
+    result = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert sum("5 of 20 epochs recorded" in line for line in lines) == 1
+    assert sum("no epochs recorded" in line for line in lines) == 1
+    assert "5 of 20 epochs recorded" in (tmp_path / "out" / "training_metrics_summary.md").read_text()
