@@ -114,6 +114,20 @@ def _listing(names: Iterable[Any], limit: int = MAX_LISTED) -> str:
     return shown
 
 
+def _require_same(truth_items: list[str], sub_items: list[str], headline: str, noun: str) -> None:
+    """Raise a ValueError listing what each side lacks, unless both hold the same items."""
+    missing_in_sub = _ordered_difference(truth_items, sub_items)
+    missing_in_truth = _ordered_difference(sub_items, truth_items)
+    if not (missing_in_sub or missing_in_truth):
+        return
+    parts = []
+    if missing_in_sub:
+        parts.append(f"{len(missing_in_sub)} truth {noun} missing from the submission: {_listing(missing_in_sub)}")
+    if missing_in_truth:
+        parts.append(f"{len(missing_in_truth)} submission {noun} missing from the truth: {_listing(missing_in_truth)}")
+    raise ValueError(f"{headline}; " + "; ".join(parts))
+
+
 def _ordered_difference(items: Iterable[Any], other: Iterable[Any]) -> list[Any]:
     other = set(other)
     return [x for x in items if x not in other]
@@ -186,21 +200,7 @@ def _truth_matrix(truth: pd.DataFrame, classes: list[str]) -> tuple[np.ndarray, 
         return matrix, fmt
 
     truth_classes = [str(c) for c in truth.columns if c != FNAME]
-    missing_in_sub = _ordered_difference(truth_classes, classes)
-    missing_in_truth = _ordered_difference(classes, truth_classes)
-    if missing_in_sub or missing_in_truth:
-        parts = []
-        if missing_in_sub:
-            parts.append(
-                f"{len(missing_in_sub)} truth class(es) missing from the submission: "
-                f"{_listing(missing_in_sub)}"
-            )
-        if missing_in_truth:
-            parts.append(
-                f"{len(missing_in_truth)} submission class(es) missing from the truth: "
-                f"{_listing(missing_in_truth)}"
-            )
-        raise ValueError("class columns differ; " + "; ".join(parts))
+    _require_same(truth_classes, classes, "class columns differ", "class(es)")
     values = _numeric_block(truth.rename(columns=str), classes, "truth")
     if not np.isin(values, (0.0, 1.0)).all():
         bad = [c for c, ok in zip(classes, np.isin(values, (0.0, 1.0)).all(axis=0)) if not ok]
@@ -254,21 +254,7 @@ def score_frames(submission: pd.DataFrame, truth: pd.DataFrame) -> ScoreResult:
 
     sub_names = submission[FNAME].astype(str).tolist()
     truth_names = truth[FNAME].astype(str).tolist()
-    missing_in_sub = _ordered_difference(truth_names, sub_names)
-    missing_in_truth = _ordered_difference(sub_names, truth_names)
-    if missing_in_sub or missing_in_truth:
-        parts = []
-        if missing_in_sub:
-            parts.append(
-                f"{len(missing_in_sub)} truth file name(s) missing from the submission: "
-                f"{_listing(missing_in_sub)}"
-            )
-        if missing_in_truth:
-            parts.append(
-                f"{len(missing_in_truth)} submission file name(s) missing from the truth: "
-                f"{_listing(missing_in_truth)}"
-            )
-        raise ValueError("file names differ; " + "; ".join(parts))
+    _require_same(truth_names, sub_names, "file names differ", "file name(s)")
 
     matrix, fmt = _truth_matrix(truth, classes)
     scores = _numeric_block(submission, classes, "submission")
