@@ -58,35 +58,27 @@ def _extract(location: str, name: str) -> NotebookResult:
     return NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + diagnostics))
 
 
-@dataclass(frozen=True)
-class _Failed:
-    """A file's failure as it travels back from a worker (``NotebookError`` does not pickle)."""
-
-    path: str
-    reason: str
-
-
-def _extract_item(item: tuple[str, str]) -> NotebookResult | _Failed:
+def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
     """The worker task for one file: never raises, whatever the file holds."""
     name, location = item
     try:
         return _extract(location, name)
     except NotebookError as error:
-        return _Failed(name, error.reason)
+        return NotebookError(name, error.reason)
     except RecursionError:
-        return _Failed(name, "nested too deeply to analyse")
+        return NotebookError(name, "nested too deeply to analyse")
     except MemoryError:
-        return _Failed(name, "too large to load into memory")
+        return NotebookError(name, "too large to load into memory")
     except Exception as exc:  # noqa: BLE001 - a bug must cost one file, not the job
-        return _Failed(name, f"internal error ({type(exc).__name__}: {exc}); please report it")
+        return NotebookError(name, f"internal error ({type(exc).__name__}: {exc}); please report it")
 
 
-def _task_failed(item: tuple[str, str], exc: BaseException) -> _Failed:
+def _task_failed(item: tuple[str, str], exc: BaseException) -> NotebookError:
     from audiometrics.parallel import WorkerDied
 
     if isinstance(exc, WorkerDied):
-        return _Failed(item[0], "the worker process reading it died (out of memory, or a crash)")
-    return _Failed(item[0], f"worker failed ({type(exc).__name__}: {exc})")
+        return NotebookError(item[0], "the worker process reading it died (out of memory, or a crash)")
+    return NotebookError(item[0], f"worker failed ({type(exc).__name__}: {exc})")
 
 
 def _size(path: str) -> int:
@@ -127,10 +119,7 @@ def iter_extract(
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
     ):
-        if isinstance(outcome, _Failed):
-            yield NotebookError(outcome.path, outcome.reason)
-        else:
-            yield outcome
+        yield outcome
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:
