@@ -156,6 +156,9 @@ def _metric_name(value: Value, node: ast.AST, version: int, classes: frozenset[s
             got = evaluate(value.sub(func)) if func is not None else NOPE
             return got if isinstance(got, str) else None
         return _function_name(func)
+    if callee == "lwlrap_metric":  # audiometrics.torch_metrics.lwlrap_metric(chunk_size=None, name="lwlrap")
+        given = _given_name(value, call_arg(node, 1, "name"))
+        return "lwlrap" if given is _UNSET else given  # type: ignore[return-value]
     if callee == "mk_metric" and node.args:
         return _metric_name(value, node.args[0], version, classes, depth + 1)
     if version == 2 and callee in _SKM_FACTORIES:

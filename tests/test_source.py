@@ -1048,3 +1048,16 @@ def test_analysis_of_a_realistic_notebook():
         "learn.fit_one_cycle(EPOCHS[0], LR)",
         "learn.fit_one_cycle(10, slice(1e-4, 1e-3))",
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("learn = Learner(dls, m, metrics=[accuracy_multi, lwlrap_metric()])", ("accuracy_multi", "lwlrap")),
+        ("learn = Learner(dls, m, metrics=[accuracy_multi, lwlrap_metric(name='lw')])", ("accuracy_multi", "lw")),
+        ("lwlrap = lwlrap_metric()\nlearn = Learner(dls, m, metrics=[accuracy_multi, lwlrap])", ("accuracy_multi", "lwlrap")),
+    ],
+)
+def test_audiometrics_own_fastai_metric_is_named(source, names):
+    (analysis,) = analyse_cells([source])
+    assert analysis.events[-1].metrics == names
