@@ -295,12 +295,11 @@ def test_report_command_options(tmp_path: Path, no_drawing: None) -> None:
     assert "nope" in result.stderr
 
 
-def test_report_command_default_out_is_cwd(tmp_path: Path) -> None:
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path) as where:
-        result = runner.invoke(report_command, [str(FIXTURES / "accuracy.csv"), "--no-plots"])
-        assert result.exit_code == 0, result.output
-        assert (Path(where) / OVERVIEW_NAME).is_file()
+def test_report_command_default_out_is_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(report_command, [str(FIXTURES / "accuracy.csv"), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / OVERVIEW_NAME).is_file()
     assert not (FIXTURES / OVERVIEW_NAME).exists()
 
 
