@@ -6,9 +6,12 @@ import math
 import os
 import sys
 
+from dataclasses import dataclass
+
 import click
 
 from audiometrics import __version__
+from audiometrics.model import NotebookResult, Run
 
 __all__ = ["main"]
 
@@ -28,39 +31,66 @@ def _number(text: str) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-def _run_lines(runs, metric: str | None) -> list[str]:
-    """One line per run: notebook, model, pretrained, phases, epochs, best and final main metric."""
-    def values(run, name: str) -> list[float]:
-        found = []
-        for phase in run.phases:
-            if name in phase.columns:
-                at = phase.columns.index(name)
-                found.extend(v for v in (_number(row[at]) for row in phase.rows) if not math.isnan(v))
-        return found
+@dataclass(frozen=True)
+class RunDigest:
+    """What the closing table needs of a run, without its rows."""
 
+    notebook: str
+    model: str
+    pretrained: bool | None
+    phases: int
+    epochs: int
+    metrics: dict[str, tuple[float, float, float]]  # column -> (lowest, highest, last) recorded value
+
+
+def run_digest(run: Run) -> RunDigest:
+    """Summarise ``run`` for :func:`_digest_lines`."""
+    series: dict[str, list[float]] = {}
+    for phase in run.phases:
+        for at, name in enumerate(phase.columns):
+            if name in ("epoch", "time"):
+                continue
+            found = series.setdefault(name, [])
+            found.extend(v for v in (_number(row[at]) for row in phase.rows if at < len(row)) if not math.isnan(v))
+    return RunDigest(
+        notebook=os.path.basename(run.notebook),
+        model=run.model,
+        pretrained=run.pretrained,
+        phases=len(run.phases),
+        epochs=sum(p.recorded_epochs for p in run.phases),
+        metrics={name: (min(v), max(v), v[-1]) for name, v in series.items() if v},
+    )
+
+
+def _digest_lines(digests: list[RunDigest], metric: str | None) -> list[str]:
+    """One line per run: notebook, model, pretrained, phases, epochs, best and final main metric."""
     if metric is None:
-        metric = next((m for m in MAIN_METRIC_FALLBACKS if any(values(r, m) for r in runs)), None)
+        metric = next((m for m in MAIN_METRIC_FALLBACKS if any(m in d.metrics for d in digests)), None)
     lower = metric is not None and ("loss" in metric or "error" in metric)
     table = [["notebook", "model", "pretrained", "phases", "epochs", f"best {metric or '-'}", f"final {metric or '-'}"]]
-    for run in runs:
-        series = values(run, metric) if metric else []
-        best = (min(series) if lower else max(series)) if series else None
-        final = series[-1] if series else None
-        pretrained = "" if run.pretrained is None else ("Yes" if run.pretrained else "No")
-        epochs = sum(p.recorded_epochs for p in run.phases)
+    for digest in digests:
+        values = digest.metrics.get(metric) if metric else None
+        best = None if values is None else (values[0] if lower else values[1])
+        final = None if values is None else values[2]
+        pretrained = "" if digest.pretrained is None else ("Yes" if digest.pretrained else "No")
         table.append(
             [
-                os.path.basename(run.notebook),
-                run.model or "?",
+                digest.notebook,
+                digest.model or "?",
                 pretrained,
-                str(len(run.phases)),
-                str(epochs),
+                str(digest.phases),
+                str(digest.epochs),
                 "" if best is None else f"{best:.6f}",
                 "" if final is None else f"{final:.6f}",
             ]
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+
+
+def _run_lines(runs: list[Run], metric: str | None) -> list[str]:
+    """One line per run (see :func:`_digest_lines`)."""
+    return _digest_lines([run_digest(run) for run in runs], metric)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,6 +168,13 @@ def extract(
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
     client = _connect(scheduler) if scheduler is not None else None
     progress = Progress(len(paths), enabled=False if quiet else None)
+    digests: list[RunDigest] = []
+
+    def seen(item) -> None:
+        progress.update(item)
+        if isinstance(item, NotebookResult):
+            digests.extend(run_digest(run) for run in item.runs)
+
     try:
         outcome, written, report_warnings = extract_paths_to_outputs(
             paths,
@@ -151,7 +188,7 @@ def extract(
             jobs=jobs,
             executor=client,
             strict=strict,
-            on_result=progress.update,
+            on_result=seen,
         )
     finally:
         progress.close()
@@ -167,14 +204,14 @@ def extract(
     for line in summary_lines(outcome.failures, len(paths), per_group=per_group, errors_path=errors_path):
         click.echo(line, err=True)
     if not quiet:
-        for line in _run_lines(outcome.runs, metric):
+        for line in _digest_lines(digests, metric):
             click.echo(line)
         read = len(outcome.results)
-        epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
+        epochs = sum(d.epochs for d in digests)
         extra = [errors_path] if errors_path is not None else []
         shown = [*(str(p) for p in written), *extra]
         click.echo(
-            f"{_count(epochs, 'epoch row')} from {_count(len(outcome.runs), 'run')} in {read} of "
+            f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {read} of "
             f"{_count(len(paths), 'notebook')}; wrote "
             + ", ".join(shown[:3])
             + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from audiometrics.atomic import write_atomic
+from audiometrics.atomic import atomic_writer, write_atomic
 from audiometrics.model import Run
 
 __all__ = [
@@ -89,7 +89,12 @@ def rows_from_runs(runs: Iterable[Run], *, with_source: bool = False) -> list[di
 
 def csv_columns(rows: Iterable[dict[str, str]], *, with_source: bool = False) -> list[str]:
     """The schema's columns, then other columns found (sorted), then ``notebook``."""
-    extra = sorted({key for row in rows for key in row} - set(SCHEMA) - {"notebook"})
+    return columns_for_keys({key for row in rows for key in row}, with_source=with_source)
+
+
+def columns_for_keys(keys: Iterable[str], *, with_source: bool = False) -> list[str]:
+    """The CSV columns for rows holding ``keys``: see :func:`csv_columns`."""
+    extra = sorted(set(keys) - set(SCHEMA) - {"notebook"})
     return [*SCHEMA, *extra, *(["notebook"] if with_source else [])]
 
 
@@ -100,6 +105,14 @@ def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> 
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def write_csv_rows(path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+    """Write ``rows`` (any iterable, consumed once, never held) as CSV with ``columns``, atomically."""
+    with atomic_writer(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_csv(path: str | os.PathLike[str], rows: Sequence[dict[str, str]], *, with_source: bool = False) -> None:

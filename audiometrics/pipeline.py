@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +162,7 @@ def extract_files(
     executor: Any = None,
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
+    keep_runs: bool = True,
 ) -> Extraction:
     """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on.
 
@@ -169,7 +170,9 @@ def extract_files(
     whatever runs them). ``strict``: a file with any diagnostic counts as failed
     (reason :data:`STRICT_REASON` then its warnings) and contributes no rows.
     ``on_result`` is called with each file's result or error as it is collected,
-    in input order (a progress bar, say).
+    in input order (a progress bar, say). With ``keep_runs=False`` the results
+    keep only their diagnostics (``on_result`` still sees the runs), so memory
+    does not grow with the number of epoch rows.
     """
     outcome = Extraction()
     for item in iter_extract(paths, jobs=jobs, executor=executor):
@@ -178,7 +181,7 @@ def extract_files(
         if isinstance(item, NotebookError):
             outcome.failures.append(item)
         else:
-            outcome.results.append(item)
+            outcome.results.append(item if keep_runs else replace(item, runs=()))
         if on_result is not None:
             on_result(item)
     return outcome
@@ -239,6 +242,42 @@ def write_outputs(
     return target
 
 
+def _extract_to_csv(
+    paths: Sequence[str],
+    target: Path,
+    *,
+    with_source: bool,
+    on_result: Callable[[NotebookResult | NotebookError], Any] | None,
+    **options: Any,
+) -> Extraction:
+    """Extract and write the CSV holding no more than one notebook's rows in memory.
+
+    Rows go to a temporary spool as each notebook arrives (the CSV's columns are
+    only known at the end), then stream into the CSV; the returned extraction
+    keeps diagnostics and failures, not runs.
+    """
+    import json
+    import tempfile
+
+    from audiometrics.frame import columns_for_keys, rows_from_runs, write_csv_rows
+
+    keys: set[str] = set()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+
+        def spool_rows(item: NotebookResult | NotebookError) -> None:
+            if isinstance(item, NotebookResult):
+                for row in rows_from_runs(item.runs, with_source=with_source):
+                    keys.update(row)
+                    spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if on_result is not None:
+                on_result(item)
+
+        outcome = extract_files(paths, on_result=spool_rows, keep_runs=False, **options)
+        spool.seek(0)
+        write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool))
+    return outcome
+
+
 #: Report warnings that repeat what extraction diagnostics already said about a file.
 _SAID_BY_EXTRACTION = frozenset({"empty_phase", "incomplete_phase", "missing_lr"})
 
@@ -263,26 +302,30 @@ def extract_paths_to_outputs(
     ``jobs``, ``executor``, ``strict`` and ``on_result``: see :func:`extract_files`.
     Returns the extraction, the paths written and the report's data-quality warnings.
     """
-    outcome = extract_files(
-        collect_notebooks(os.fspath(p) for p in inputs), jobs=jobs, executor=executor, strict=strict, on_result=on_result
-    )
+    paths = collect_notebooks(os.fspath(p) for p in inputs)
+    if not report:
+        target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
+        outcome = _extract_to_csv(
+            paths, target, with_source=with_source, jobs=jobs, executor=executor, strict=strict, on_result=on_result
+        )
+        return outcome, [target], []
+    outcome = extract_files(paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result)
     written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source)]
     report_warnings: list[str] = []
-    if report:
-        from audiometrics.frame import phase_frame
-        from audiometrics.report import write_reports
+    from audiometrics.frame import phase_frame
+    from audiometrics.report import write_reports
 
-        result = write_reports(
-            outcome.frame(),
-            out_dir,
-            phases=phase_frame(outcome.runs),
-            metric=metric,
-            lower_is_better=lower_is_better,
-            templates_dir=templates_dir,
-            csv_name=written[0].name,
-        )
-        written.extend(result.paths)
-        # Phase problems were already reported by the extraction, per file and cell.
-        kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
-        report_warnings.extend(line for line, kind in zip(result.warnings, kinds) if kind not in _SAID_BY_EXTRACTION)
+    result = write_reports(
+        outcome.frame(),
+        out_dir,
+        phases=phase_frame(outcome.runs),
+        metric=metric,
+        lower_is_better=lower_is_better,
+        templates_dir=templates_dir,
+        csv_name=written[0].name,
+    )
+    written.extend(result.paths)
+    # Phase problems were already reported by the extraction, per file and cell.
+    kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
+    report_warnings.extend(line for line, kind in zip(result.warnings, kinds) if kind not in _SAID_BY_EXTRACTION)
     return outcome, written, report_warnings

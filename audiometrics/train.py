@@ -304,30 +304,11 @@ def _kernel_warning(kernel_name: str | None) -> str | None:
     )
 
 
-def _run_lines(runs: list[Any]) -> list[str]:
-    try:
-        from audiometrics.cli import _run_lines as cli_run_lines
-    except ImportError:
-        cli_run_lines = None
-    if cli_run_lines is not None:
-        try:
-            return list(cli_run_lines(runs, None))
-        except Exception:
-            pass
-    return [f"{os.path.basename(r.notebook)}: {r.model}, {len(r.phases)} phases" for r in runs]
-
-
 def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     """Extraction and report of the executed notebooks; False when a notebook could not be read."""
-    try:
-        from audiometrics.pipeline import extract_paths_to_outputs
-    except ImportError as exc:
-        click.echo(
-            f"note: extraction is not available in this installation ({exc}); "
-            f"run `audiometrics extract {out_dir / 'notebooks'} --out {out_dir}` once it is.",
-            err=True,
-        )
-        return True
+    from audiometrics.cli import _run_lines
+    from audiometrics.pipeline import extract_paths_to_outputs
+
     outcome, written, report_warnings = extract_paths_to_outputs([os.fspath(p) for p in paths], os.fspath(out_dir))
     for diagnostic in outcome.diagnostics:
         click.echo(f"warning: {diagnostic}", err=True)
@@ -336,7 +317,7 @@ def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     for failure in outcome.failures:
         click.echo(f"error: {failure}", err=True)
     if not quiet:
-        for line in _run_lines(outcome.runs):
+        for line in _run_lines(outcome.runs, None):
             click.echo(line)
         epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
         click.echo(

@@ -100,3 +100,34 @@ def test_phase_warnings_are_said_once(tmp_path):
     assert sum("5 of 20 epochs recorded" in line for line in lines) == 1
     assert sum("no epochs recorded" in line for line in lines) == 1
     assert "5 of 20 epochs recorded" in (tmp_path / "out" / "training_metrics_summary.md").read_text()
+
+
+def test_csv_only_run_streams_rows_and_writes_the_same_csv(tmp_path):
+    from audiometrics.pipeline import extract_paths_to_outputs
+
+    columns2 = ("epoch", "train_loss", "valid_loss", "f1_score", "lwlrap", "time")
+    paths = [good_notebook(tmp_path, f"n{i}.ipynb") for i in range(3)]
+    extra = [
+        nbf.code_cell(LEARNER),
+        nbf.code_cell("learn.fit_one_cycle(2, 1e-3)", nbf.legacy_fit_outputs(columns2, [(str(i), "0.5", "0.4", "0.7", "0.3", "00:02") for i in range(2)])),
+    ]
+    paths.insert(1, nbf.write(tmp_path / "extra column.ipynb", nbf.notebook(extra)))
+    (tmp_path / "bad.ipynb").write_text("{")
+    paths.append(tmp_path / "bad.ipynb")
+    streamed, written, _ = extract_paths_to_outputs(paths, tmp_path / "a", report=False, with_source=True)
+    kept, _, _ = extract_paths_to_outputs(paths, tmp_path / "b", report=True, with_source=True)
+    assert (tmp_path / "a" / "training_metrics_extracted.csv").read_bytes() == (tmp_path / "b" / "training_metrics_extracted.csv").read_bytes()
+    assert written == [tmp_path / "a" / "training_metrics_extracted.csv"]
+    assert all(result.runs == () for result in streamed.results)  # no rows held
+    assert [str(f) for f in streamed.failures] == [str(f) for f in kept.failures]
+    header = (tmp_path / "a" / "training_metrics_extracted.csv").read_text().splitlines()[0]
+    assert header.endswith(",f1_score,notebook")
+
+
+def test_run_lines_are_the_same_with_and_without_report(tmp_path):
+    path = good_notebook(tmp_path)
+    with_report = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path / "a")])
+    without = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path / "b"), "--no-report"])
+    assert with_report.exit_code == without.exit_code == 0
+    assert with_report.stdout.splitlines()[:2] == without.stdout.splitlines()[:2]
+    assert "2 epoch rows from 1 run in 1 of 1 notebook" in without.stdout
