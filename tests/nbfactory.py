@@ -135,6 +135,19 @@ def write(path: Path, document: dict) -> Path:
 
 COLUMNS = ("epoch", "train_loss", "valid_loss", "lwlrap", "time")
 
+#: The reference study's learner cell.
+LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+
+
+def cli_runner():
+    """A click test runner whose result keeps stderr apart from stdout, on every click 8."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2 always separates stderr
+        return CliRunner()
+
 
 def epoch_rows(n: int, start: int = 0, seed: float = 0.5) -> list[tuple[str, ...]]:
     """``n`` plausible epoch rows as fastai displays them (6 decimals, MM:SS)."""

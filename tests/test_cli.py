@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
 
 from audiometrics.cli import main
 from audiometrics.frame import SCHEMA
 from tests import nbfactory as nbf
 
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
 def good_notebook(tmp_path, name="run one.ipynb"):
@@ -19,11 +18,7 @@ def good_notebook(tmp_path, name="run one.ipynb"):
     return nbf.write(tmp_path / name, nbf.notebook(cells))
 
 
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2 always separates stderr
-        return CliRunner()
+runner = nbf.cli_runner
 
 
 def test_extract_writes_csv_and_prints_a_run_line(tmp_path):

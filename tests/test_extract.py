@@ -24,7 +24,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
 REFERENCE_NOTEBOOK = SHARED / "notebooks" / "cnn-2d-basic-solution-powered-by-fast-ai.ipynb"
 REFERENCE_CSV = SHARED / "expected" / "cnn-2d-basic-solution-powered-by-fast-ai.csv"
 
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
 def fit_cell(source: str, *tables: int, columns=nbf.COLUMNS) -> dict:

@@ -7,7 +7,6 @@ import io
 import os
 
 import pytest
-from click.testing import CliRunner
 
 from audiometrics.cli import main
 from audiometrics.errors import NotebookError
@@ -22,14 +21,10 @@ from audiometrics.failures import (
 )
 from tests import nbfactory as nbf
 
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2 always separates stderr
-        return CliRunner()
+runner = nbf.cli_runner
 
 
 def clean_notebook(path):

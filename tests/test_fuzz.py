@@ -40,7 +40,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=_CHE
 FEW = settings(max_examples=max(10, EXAMPLES * 2 // 5), deadline=None, suppress_health_check=_CHECKS)
 
 TABLE_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tables"
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
 @pytest.fixture(scope="module")

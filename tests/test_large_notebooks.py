@@ -20,7 +20,7 @@ from audiometrics.pipeline import extract_notebook
 from audiometrics.notebook import LARGE_FILE_BYTES, read_notebook
 from tests import nbfactory as nbf
 
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
 def read_both(path: Path, monkeypatch, chunk: int = 7):

@@ -7,7 +7,6 @@ import os
 import threading
 
 import pytest
-from click.testing import CliRunner
 
 from audiometrics import parallel
 from audiometrics.cli import main
@@ -16,14 +15,10 @@ from audiometrics.pipeline import extract, extract_files, iter_extract
 from audiometrics.parallel import MAX_CHUNK_BYTES, MAX_CHUNK_ITEMS, map_ordered, plan_chunks
 from tests import nbfactory as nbf
 
-LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
+LEARNER = nbf.LEARNER
 
 
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2 always separates stderr
-        return CliRunner()
+runner = nbf.cli_runner
 
 
 def notebook_file(path, epochs: int, seed: float = 0.5):
