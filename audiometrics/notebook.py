@@ -5,14 +5,21 @@ which is slow on notebooks full of media): the keys extraction relies on are
 checked, and every problem becomes a :class:`~audiometrics.errors.NotebookError`
 naming the file and the reason.
 
-Memory: a file of :data:`LARGE_FILE_BYTES` or more is memory-mapped and decoded
-straight from the mapping (no ``bytes`` copy), non-ASCII text in it is turned
-into JSON ``\\uXXXX`` escapes first (so the decoded text takes one byte per
-character, not two or four), the mapping is closed before parsing, and with
-``drop_media`` the values of non-text mime types (``image/png``, ``application/pdf``,
-widget state, ...) are dropped as soon as the parser has built their bundle. A
-1 GB notebook of images then peaks at about 1 GB of process memory plus the
-file's pages in the page cache, instead of three to seven times its size.
+Speed: extraction reads a notebook *skimmed*: the string values of ``image/*``
+keys (base64 PNGs, SVG; most of a notebook's bytes) are cut out of the raw bytes
+with a few substring searches before the JSON is parsed, so they are neither
+decoded nor parsed. If the skimmed copy does not parse, the file is parsed as it
+is, so errors always describe the file itself.
+
+Memory: a file of :data:`LARGE_FILE_BYTES` or more is memory-mapped. Skimmed, a
+notebook of images shrinks to its text before anything is decoded (the pages
+already scanned are handed back as the scan goes), so a 1 GB notebook of images
+needs a few MB. When the text itself is large, it is decoded straight from the
+mapping (no ``bytes`` copy), non-ASCII text in it turned into JSON ``\\uXXXX``
+escapes first (so the decoded text takes one byte per character, not two or
+four), the mapping is closed before parsing, and with ``drop_media`` the values of
+non-text mime types (``application/pdf``, widget state, ...) are dropped as soon as
+the parser has built their bundle.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import codecs
 import json
 import mmap
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -64,8 +72,14 @@ def read_notebook(path: str | os.PathLike[str], *, drop_media: bool | None = Fal
     return _read_notebook(name, name, drop_media)
 
 
-def _read_notebook(location: str, name: str, drop_media: bool | None) -> Notebook:
-    """Read the file at ``location``, naming it ``name`` in the result and in errors."""
+def _read_notebook(location: str, name: str, drop_media: bool | None, *, skim: bool = False, plain: bool = False) -> Notebook:
+    """Read the file at ``location``, naming it ``name`` in the result and in errors.
+
+    ``skim`` (implied by dropping media) parses the file without its image payloads
+    (:func:`_without_images`), whose values then read as ``""``. If that copy does
+    not parse, the file is read again as it is (``plain``), so that errors describe
+    the file itself.
+    """
     try:
         with open(location, "rb") as handle:
             try:
@@ -73,26 +87,37 @@ def _read_notebook(location: str, name: str, drop_media: bool | None) -> Noteboo
             except OSError:
                 size = 0
             large = size >= LARGE_FILE_BYTES
-            text = _map_text(handle, name) if large else None
-            if text is None:
-                data = handle.read()
+            drop = bool(drop_media or (drop_media is None and large))
+            skim = (skim or drop) and not plain
+            content = _map_content(handle, name, skim) if large else None
+            if content is None:
+                content = handle.read()
+                if skim:
+                    _check_bytes(content, name)
+                    content = _without_images(content) or content
     except FileNotFoundError:
         raise NotebookError(name, "no such file") from None
     except IsADirectoryError:
         raise NotebookError(name, "is a directory, not a notebook file") from None
     except OSError as exc:
         raise NotebookError(name, f"cannot be read ({exc.strerror or exc})") from None
-    hook = _drop_media if (drop_media or (drop_media is None and large)) else None
-    if text is not None:
-        return _parse(text, name, hook)
-    return _parse(data, name, hook)
+    hook = _drop_media if drop else None
+    if not skim:
+        return _parse(content, name, hook)
+    try:
+        return _parse(content, name, hook)
+    except NotebookError:
+        del content
+    return _read_notebook(location, name, drop_media, plain=True)
 
 
-def _map_text(handle, name: str) -> str | None:
-    """The text of a large file, decoded straight from a memory map; None when it cannot be mapped.
+def _map_content(handle, name: str, skim: bool) -> str | bytes | None:
+    """The content of a large file, read through a memory map; None when it cannot be mapped.
 
-    Non-ASCII characters (valid only inside JSON strings) become ``\\uXXXX``
-    escapes, so the text is one byte per character and parses to the same values.
+    With ``skim``, when the file without its image payloads is small, those bytes
+    are returned. Otherwise the text is decoded straight from the mapping, non-ASCII
+    characters (valid only inside JSON strings) becoming ``\\uXXXX`` escapes, so the
+    text is one byte per character and parses to the same values.
     """
     try:
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -106,6 +131,11 @@ def _map_text(handle, name: str) -> str | None:
                 pass
         if mapped.find(b"\x00", 0, 8192) >= 0:
             raise NotebookError(name, "binary file, not a notebook (contains NUL bytes)")
+        if skim:
+            stripped = _without_images(mapped)
+            if stripped is not None and len(stripped) < LARGE_FILE_BYTES // 4:
+                return stripped
+            del stripped
         start = len(_BOM) if mapped[: len(_BOM)] == _BOM else 0
         with memoryview(mapped) as whole, whole[start:] as view:
             first = _first_non_ascii_chunk(view)
@@ -117,6 +147,72 @@ def _map_text(handle, name: str) -> str | None:
                 return _decode_utf8(view, name)
     # the mapping is closed here: only the pieces are in memory while they are joined
     return "".join(pieces)
+
+
+#: How the key of an image payload starts, as bytes in the file. Images are most of a
+#: notebook's bytes, and their values are JSON strings of base64 (or SVG) text that
+#: extraction never reads. (Only images: looking for a key that a file lacks costs a
+#: scan of the whole file, as much as skipping an image saves.)
+_IMAGE_KEY_START = b'"image/'
+_IMAGE_KEY = re.compile(rb'"image/[A-Za-z0-9.+\-]+"[ \t\r\n]*:[ \t\r\n]*"')
+_BACKSLASH = ord("\\")
+_RELEASE_BYTES = 32 * 1024 * 1024
+
+
+def _without_images(buffer: bytes | mmap.mmap) -> bytes | None:
+    """``buffer`` with the string values of ``image/*`` keys emptied, found without parsing; None when there are none.
+
+    Skipping those values in the raw bytes (fast substring searches) costs far less
+    than parsing them. A match counts only where its opening quote is not escaped: it
+    is then a key, since an unescaped quote followed by a letter opens a string. A
+    value is cut up to its closing quote (one not escaped by an odd run of
+    backslashes); an unterminated value ends the search, leaving the rest to the parser.
+    """
+    pieces: list[bytes] = []
+    kept = released = 0
+    # a memory map's scanned pages are handed back (they stay in the page cache):
+    # otherwise a 1 GB file's pages would all count in this process's memory
+    release = getattr(buffer, "madvise", None) if hasattr(mmap, "MADV_DONTNEED") else None
+    at = buffer.find(_IMAGE_KEY_START)
+    while at >= 0:
+        if release is not None and at - released >= _RELEASE_BYTES:
+            boundary = at - at % mmap.PAGESIZE
+            try:
+                release(mmap.MADV_DONTNEED, released, boundary - released)
+            except (OSError, ValueError):  # pragma: no cover - advisory only
+                release = None
+            released = boundary
+        resume = at + 1
+        match = _IMAGE_KEY.match(buffer, at)
+        if match is not None and (at == 0 or buffer[at - 1] != _BACKSLASH):
+            value = match.end()
+            end = _string_end(buffer, value)
+            if end < 0:
+                break
+            if end > value:
+                pieces.append(buffer[kept:value])
+                kept = end
+            resume = end + 1
+        at = buffer.find(_IMAGE_KEY_START, resume)
+    if not pieces:
+        return None
+    pieces.append(buffer[kept:])
+    return b"".join(pieces)
+
+
+def _string_end(buffer: bytes | mmap.mmap, start: int) -> int:
+    """Index of the quote closing the JSON string whose content starts at ``start``; -1 if none."""
+    position = start
+    while True:
+        end = buffer.find(b'"', position)
+        if end < 0:
+            return -1
+        before = end
+        while before > start and buffer[before - 1] == _BACKSLASH:
+            before -= 1
+        if (end - before) % 2 == 0:
+            return end
+        position = end + 1
 
 
 _CHUNK = 1024 * 1024
@@ -228,10 +324,7 @@ def _parse(data: bytes | str, path: str, hook) -> Notebook:
 
 def _load_json(data: bytes | str, path: str, hook=None) -> Any:
     if isinstance(data, (bytes, bytearray)):
-        if not data or data.isspace():
-            raise NotebookError(path, "empty file")
-        if b"\x00" in data[:8192]:
-            raise NotebookError(path, "binary file, not a notebook (contains NUL bytes)")
+        _check_bytes(data, path)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -253,6 +346,13 @@ def _load_json(data: bytes | str, path: str, hook=None) -> Any:
         raise NotebookError(path, reason) from None
     except RecursionError:
         raise NotebookError(path, "invalid JSON: nested too deeply") from None
+
+
+def _check_bytes(data: bytes, path: str) -> None:
+    if not data or data.isspace():
+        raise NotebookError(path, "empty file")
+    if b"\x00" in data[:8192]:
+        raise NotebookError(path, "binary file, not a notebook (contains NUL bytes)")
 
 
 def _content_end(text: str) -> int:

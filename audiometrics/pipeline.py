@@ -50,7 +50,7 @@ def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
 
 def _extract(location: str, name: str) -> NotebookResult:
     """Extract the file at ``location``, naming it ``name`` in the result and in errors."""
-    notebook = _read_notebook(location, name, drop_media=None)
+    notebook = _read_notebook(location, name, drop_media=None, skim=True)  # extraction reads no images
     analyses = analyse_cells([cell.source for cell in notebook.cells])
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)

@@ -50,6 +50,7 @@ from audiometrics.source_magics import ParsedCell, parse_cell
 from audiometrics.source_scope import (
     ABSENT,
     Ctx,
+    MUTATORS,
     Jump,
     Out,
     Scope,
@@ -124,6 +125,31 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
     return results
 
 
+def _rebound_callables(nodes: Sequence[ast.AST]) -> set[str]:
+    """Names that ``nodes`` bind to what could be any callable when called later in them.
+
+    Every name stored by an assignment, a loop or ``with`` target, a ``def`` or
+    ``class`` or an ``except ... as``; an import only when it renames something the
+    analysis follows (``from fastai.vision.all import vision_learner as vl``): a plain
+    import binds a library name, which a call treats by its own spelling.
+    """
+    names: set[str] = set()
+    for root in nodes:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    original = alias.name.rsplit(".", 1)[-1]
+                    if alias.asname and (original in INTERESTING_CALLS or original.startswith("lr_find")):
+                        names.add(alias.asname)
+    return names
+
+
 # --------------------------------------------------------------------------- analyser
 
 
@@ -137,6 +163,8 @@ class _Analyser(CallsMixin):
         self.budget = _UNROLL_BUDGET
         self.results: dict[int, Value] = {}  # id(call node) -> value of an inlined call
         self.keep: list[ast.AST] = []  # trees parsed on the fly, kept alive while ids are in use
+        self.declared: dict[ast.AST, frozenset[str]] = {}  # function node -> its ``global`` names
+        self.acting: dict[tuple[ast.AST, int], bool] = {}  # (function node, id(scope)) -> whether inlining it can matter
         self.globals.vars["__name__"] = _MAIN
 
     # ------------------------------------------------------------------ plumbing
@@ -188,6 +216,7 @@ class _Analyser(CallsMixin):
         if parsed.tree is not None:
             ctx = Ctx(scope=self.globals, src=parsed.text)
             for stmt in parsed.tree.body:
+                self.acting = {}  # bindings may change between statements
                 try:
                     self._stmt(stmt, ctx)
                 except Jump:
@@ -210,7 +239,9 @@ class _Analyser(CallsMixin):
 
     def _stmt(self, node: ast.stmt, ctx: Ctx) -> None:
         if isinstance(node, ast.Expr):
-            self._expr(node.value, ctx)
+            # an expression whose value is dropped matters only through what its calls do
+            if self._acts([node.value], ctx) or self._has_effects([node.value], set()):
+                self._expr(node.value, ctx)
         elif isinstance(node, ast.Assign):
             self._assign(node.targets, node.value, ctx)
         elif isinstance(node, ast.AnnAssign):
@@ -387,6 +418,91 @@ class _Analyser(CallsMixin):
             if jump.kind == "return" and ctx.frame is not None:
                 ctx.frame.nested_return = True
 
+    def _acts(
+        self, nodes: Sequence[ast.AST], ctx: Ctx, local: frozenset[str] | set[str] = frozenset(), *, returns: bool = True
+    ) -> bool:
+        """Whether walking ``nodes`` may emit an event or change a binding that outlives the walk.
+
+        Stores written in ``nodes`` themselves are the caller's business (a loop
+        forgets them); what is checked is every call: a callee named like a learner
+        factory, a training, inference or magic method, or ``lr_find*``; a name in
+        ``local`` (bound only when the walk runs, so anything); a name bound to an
+        alias or to a value naming such a callee; and a notebook function that acts
+        or has effects (:meth:`_function_acts`). With ``returns``, a ``return`` or
+        ``yield`` also counts (it changes the enclosing function's result). Sound, not
+        exact: it may say yes to code that does nothing.
+        """
+        for root in nodes:
+            for node in ast.walk(root):
+                if isinstance(node, ast.Call):
+                    if self._call_acts(node.func, ctx, local):
+                        return True
+                elif returns and isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
+                    return True
+        return False
+
+    def _call_acts(self, func: ast.expr, ctx: Ctx, local: frozenset[str] | set[str]) -> bool:
+        if isinstance(func, ast.Attribute):
+            return func.attr in INTERESTING_CALLS or func.attr.startswith("lr_find")
+        if not isinstance(func, ast.Name):
+            return False  # a computed callee: the analysis follows none
+        name = func.id
+        if name in INTERESTING_CALLS or name.startswith("lr_find") or name in local:
+            return True
+        entry = ctx.scope.lookup(name)
+        if isinstance(entry, FunctionEntry):
+            return self._function_acts(entry, ctx)
+        if isinstance(entry, Alias):
+            return True
+        if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
+            called = callee_name(entry.node) or ""
+            return called in INTERESTING_CALLS or called.startswith("lr_find")
+        return False
+
+    def _function_acts(self, entry: FunctionEntry, ctx: Ctx) -> bool:
+        """Whether inlining ``entry`` may emit an event or change anything outside its own frame.
+
+        Besides :meth:`_acts` on its body (with its parameters and local names as
+        ``local``): ``global``/``nonlocal`` statements, ``:=``, and stores or mutating
+        calls (``x.append``) on names that are not its own. Memoised per statement.
+        """
+        node = entry.node
+        key = (node, id(entry.scope))
+        known = self.acting.get(key)
+        if known is not None:
+            return known
+        self.acting[key] = False  # a recursive call adds nothing new
+        params = node.args
+        own = {a.arg for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]}
+        own.update(a.arg for a in (params.vararg, params.kwarg) if a is not None)
+        inside = dataclasses.replace(ctx, scope=entry.scope)  # its names resolve where it was defined
+        acts = self._acts(node.body, inside, own | _rebound_callables(node.body), returns=False)
+        acts = acts or self._has_effects(node.body, own | stored_names(node.body))
+        self.acting[key] = acts
+        return acts
+
+    @staticmethod
+    def _has_effects(body: Sequence[ast.AST], own: set[str]) -> bool:
+        def foreign(target: ast.AST) -> bool:
+            path = dotted(target)
+            return path is None or path.split(".", 1)[0] not in own
+
+        for root in body:
+            for node in ast.walk(root):
+                if isinstance(node, (ast.Global, ast.Nonlocal, ast.NamedExpr)):
+                    return True
+                if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                    if foreign(node.value):
+                        return True
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in MUTATORS
+                    and foreign(node.func.value)
+                ):
+                    return True
+        return False
+
     def _may_have_events(self, nodes: Sequence[ast.AST], ctx: Ctx) -> bool:
         for root in nodes:
             for node in ast.walk(root):
@@ -410,11 +526,18 @@ class _Analyser(CallsMixin):
 
     def _loop(self, node, target, iterable: Value, run_body, body_nodes, ctx: Ctx) -> None:
         line = self._line(node, ctx)
+        assigned = stored_names(list(body_nodes)) | stored_names([target])
         interesting = self._may_have_events(list(body_nodes) + [target], ctx)
         limit = min(MAX_UNROLL, self.budget)
         items, count = iter_items(iterable, limit) if interesting else (None, None)
         breaks = has_break(body_nodes)
-        if interesting and items is not None and not breaks:
+        unrolled = interesting and items is not None and not breaks
+        if not unrolled and not self._acts(list(body_nodes) + [target], ctx, _rebound_callables([*body_nodes, target])):
+            # walked once as a template, it would emit nothing and leave nothing but
+            # its own stores, which are forgotten: skip the walk
+            self._forget(assigned, ctx)
+            return
+        if unrolled:
             self.budget -= len(items)
             for item in items:
                 self._bind(target, item, ctx)
@@ -428,7 +551,6 @@ class _Analyser(CallsMixin):
             return
         if not interesting:
             count = None
-        assigned = stored_names(list(body_nodes)) | stored_names([target])
         self._forget(assigned, ctx)
         with self._collect() as out:
             self._template(run_body, ctx)

@@ -53,7 +53,7 @@ class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
     Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
-    ``keep`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/``_warn``/
+    ``keep``, ``declared`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/``_warn``/
     ``_line``/``_via``/``_collect`` methods.
     """
 
@@ -228,6 +228,15 @@ class CallsMixin:
 
     # ------------------------------------------------------------------ inlining
 
+    def _globals_declared(self, node: ast.AST) -> frozenset[str]:
+        """The names a function's ``global`` statements declare (walked once per function)."""
+        found = self.declared.get(node)
+        if found is None:
+            found = self.declared[node] = frozenset(
+                name for sub in ast.walk(node) if isinstance(sub, ast.Global) for name in sub.names
+            )
+        return found
+
     def _inline(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
         name = entry.node.name
         line = self._line(call, ctx)
@@ -265,9 +274,7 @@ class CallsMixin:
             )
         if params.kwarg is not None:
             local.vars[params.kwarg.arg] = UNKNOWN
-        for node in ast.walk(entry.node):
-            if isinstance(node, ast.Global):
-                local.globals.update(node.names)
+        local.globals.update(self._globals_declared(entry.node))
 
         outer_text = target.text if target is not None and id(call) in target.calls else None
         frame = Frame(name, outer_text)

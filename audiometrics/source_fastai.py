@@ -102,6 +102,8 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
     """
     v1 = v2 = False
     for tree in trees:
+        if v2:
+            break  # version 2 markers win: nothing later can change the answer
         for node in ast.walk(tree):
             modules: list[tuple[str, bool]] = []
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:

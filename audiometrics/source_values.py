@@ -116,14 +116,15 @@ def _opaque_node() -> ast.expr:
 OPAQUE_VALUE = Value(OPAQUE, _opaque_node())
 
 
-def finish(text: str, origin: str | None = None, tree: ast.expr | None = None) -> Value:
+def finish(text: str, origin: str | None = None, tree: ast.expr | None = None, *, fold: bool = True) -> Value:
     """A Value from already-substituted text: fold literal subscripts, wrap tuples.
 
-    ``tree`` is ``text`` already parsed, if the caller has it.
+    ``tree`` is ``text`` already parsed, if the caller has it; ``fold=False``
+    when the caller knows nothing in ``text`` folds.
     """
     if len(text) > MAX_TEXT:
         return Value(OPAQUE, _opaque_node(), origin)
-    folded = _fold(text, tree)
+    folded = _fold(text, tree) if fold else text
     node = tree if folded is text and tree is not None else parse_expr(folded)
     text = folded
     if node is None:
@@ -217,10 +218,19 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     return None
 
 
-def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
+def _is_container(node: ast.AST) -> bool:
+    """A literal list, tuple or dict, or a namespace call (``dict(...)``, ``SimpleNamespace(...)``)."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
+        return True
+    return isinstance(node, ast.Call) and callee(node.func) in _NAMESPACE_CALLS
+
+
+def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed: list[ast.AST] | None = None) -> str:
     """Replace names in ``text`` by their bindings (see module doc).
 
-    Returns ``text`` itself (the same object) when nothing is replaced.
+    Returns ``text`` itself (the same object) when nothing is replaced. Nodes
+    replaced by a container or call value that is then subscripted or has an
+    attribute taken (what :func:`_fold` may fold) are appended to ``exposed``.
     """
     if not IDENTIFIER.search(text):
         return text  # numbers and operators only
@@ -242,6 +252,7 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
                 new = _replacement_for(entry, node, parent)
                 if new is not None:
                     found.append((node, new))
+                    _note_exposed(entry, node, parent)
                     return
                 root = lookup(path.split(".", 1)[0])
                 if isinstance(root, ClassEntry):
@@ -251,12 +262,24 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None) -> str:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if node.id in local:
                 return
-            new = _replacement_for(lookup(node.id), node, parent)
+            entry = lookup(node.id)
+            new = _replacement_for(entry, node, parent)
             if new is not None:
                 found.append((node, new))
+                _note_exposed(entry, node, parent)
             return
         for child in ast.iter_child_nodes(node):
             visit(child, node, local)
+
+    def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
+        if (
+            exposed is not None
+            and isinstance(parent, (ast.Subscript, ast.Attribute))
+            and parent.value is node
+            and isinstance(entry, Value)
+            and _is_container(entry.node)
+        ):
+            exposed.append(node)
 
     visit(tree, None, frozenset())
     if not found:
@@ -333,14 +356,17 @@ def value_from_text(
         tree = parse_expr(text)
     if tree is None:
         return Value(OPAQUE, _opaque_node(), origin)
-    new = substitute(text, lookup, tree)
+    exposed: list[ast.AST] = []
+    new = substitute(text, lookup, tree, exposed)
     if new is text:
         return finish(text, origin, tree)
     if isinstance(tree, ast.Name):
         entry = lookup(tree.id)
         if isinstance(entry, Value) and new == entry.text:
             return finish(new, origin, entry.node)  # a name replaced by its value: its parse too
-    return finish(new, origin)
+    # values substituted in are folded already: only a site of ``text`` itself, or a
+    # container value it subscripts, can fold
+    return finish(new, origin, fold=bool(exposed) or (_may_have_fold_site(text) and _has_fold_site(tree)))
 
 
 def combine(left: Value, op: ast.operator, right: Value) -> Value:
@@ -352,7 +378,7 @@ def combine(left: Value, op: ast.operator, right: Value) -> Value:
         return OPAQUE_VALUE
     ltext = left.text if isinstance(left.node, _ATOMIC) else f"({left.text})"
     rtext = right.text if isinstance(right.node, _ATOMIC) else f"({right.text})"
-    return finish(f"{ltext} {sym} {rtext}")
+    return finish(f"{ltext} {sym} {rtext}", fold=False)  # both sides are folded, and an operator adds no site
 
 
 _BINOP_SYMBOLS = {
@@ -376,8 +402,20 @@ _BINOP_SYMBOLS = {
 _NAMESPACE_CALLS = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict", "Box", "dict"}
 _SUBSCRIPTABLE = _NAMESPACE_CALLS - {"SimpleNamespace", "Namespace"}
 _ATTRIBUTE_ACCESS = _NAMESPACE_CALLS - {"dict"}
-_MAYBE_FOLDABLE = re.compile("|".join([r"\[", r"\.get\(", *(re.escape(n) + r"\(" for n in sorted(_ATTRIBUTE_ACCESS))]))
-"""What a foldable subscript, ``.get(...)`` or namespace attribute needs in the text."""
+_MAYBE_FOLDABLE = re.compile(r"[\]\)\}]\s*\[|[\)\}]\s*\.\s*get\s*\(")
+"""What a foldable subscript or ``.get(...)`` needs in the text: a literal container (``[...]``,
+``(...)``, ``{...}``) or a namespace call (``dict(...)``) right before it."""
+_NAMESPACE_CALL = re.compile(r"\b(?:" + "|".join(sorted(_ATTRIBUTE_ACCESS)) + r")\s*\(")
+_CALL_ATTRIBUTE = re.compile(r"\)\s*\.")
+
+
+def _maybe_foldable(text: str) -> bool:
+    """Whether ``text`` may hold something :func:`_fold` folds (a cheap test that can say yes wrongly)."""
+    if "#" in text:  # a comment could sit between a container and its subscript
+        return "[" in text or "." in text
+    if _MAYBE_FOLDABLE.search(text):
+        return True
+    return _NAMESPACE_CALL.search(text) is not None and _CALL_ATTRIBUTE.search(text) is not None
 
 
 def callee(node: ast.AST) -> str | None:
@@ -502,11 +540,32 @@ def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
     return None
 
 
+def _may_have_fold_site(text: str) -> bool:
+    """What :func:`_has_fold_site` needs in the text: ``[``, ``.get`` or a namespace call."""
+    return "[" in text or ".get" in text or _NAMESPACE_CALL.search(text) is not None
+
+
+def _has_fold_site(tree: ast.AST) -> bool:
+    """Whether ``tree`` has a subscript, ``.get(...)`` or attribute on a literal container or
+    namespace call: the sites :func:`_fold_one` can fold, whatever their index."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            if _is_container(node.value):
+                return True
+        elif isinstance(node, ast.Attribute):
+            base = node.value
+            if isinstance(base, ast.Call) and callee(base.func) in _NAMESPACE_CALLS:
+                return True
+            if node.attr == "get" and isinstance(base, ast.Dict):
+                return True
+    return False
+
+
 def _fold(text: str, tree: ast.expr | None = None) -> str:
     """Fold subscripts of literal containers; returns ``text`` itself if nothing folds."""
-    if not _MAYBE_FOLDABLE.search(text):
-        return text  # nothing foldable
     for _ in range(25):
+        if not _maybe_foldable(text):
+            return text  # nothing foldable
         if tree is None:
             tree = parse_expr(text)
         if tree is None:

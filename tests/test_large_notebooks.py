@@ -142,11 +142,13 @@ def test_extraction_is_the_same_with_media_dropped(tmp_path, monkeypatch):
     assert extract_notebook(path) == plain
 
 
-def write_big_notebook(path: Path, megabytes: int, text: str = "") -> int:
-    """A notebook of ``megabytes`` one-megabyte PNG outputs and a two-epoch fit (``json.dump`` streams it out)."""
-    image = image_output(base64.b64encode(os.urandom(750_000)).decode())
+def write_big_notebook(path: Path, megabytes: int, text: str = "", payload: str = "image") -> int:
+    """A notebook of ``megabytes`` one-megabyte PNG outputs (or printed text, ``payload="text"``)
+    and a two-epoch fit (``json.dump`` streams it out)."""
+    blob = base64.b64encode(os.urandom(750_000)).decode()
+    output = image_output(blob) if payload == "image" else nbf.stream_output(blob + "\n")
     cells = [
-        nbf.code_cell("plot()", [image] * megabytes),
+        nbf.code_cell("plot()", [output] * megabytes),
         nbf.code_cell(LEARNER + text),
         nbf.code_cell("learn.fit_one_cycle(2, 1e-2)", nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(2))),
     ]
@@ -175,11 +177,18 @@ MEASURE = textwrap.dedent(
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc/self/status")
 @pytest.mark.parametrize("text", ["", "  # café ☕ 🎉"])
-def test_a_large_notebook_peaks_near_twice_its_size(tmp_path, text):
-    """Peak memory above the interpreter's stays under 2.4x the file (the old reader took 3x, 7x with an emoji)."""
+@pytest.mark.parametrize(("payload", "bound"), [("image", 0.6), ("text", 2.4)])
+def test_a_large_notebook_peaks_in_bounded_memory(tmp_path, text, payload, bound):
+    """Peak memory above the interpreter's, as a multiple of the file's size.
+
+    Images are skimmed off the memory map, whose scanned pages are handed back as
+    it goes: the peak is about the 32 MB release window whatever the size (0.45x
+    here, 0.03x for 1 GB). Text must be parsed: under 2.4x (the first reader
+    took 3x, 7x with an emoji).
+    """
     megabytes = LARGE_FILE_BYTES // 1_000_000 + 8
     path = tmp_path / "big.ipynb"
-    size = write_big_notebook(path, megabytes, text)
+    size = write_big_notebook(path, megabytes, text, payload)
     assert size >= LARGE_FILE_BYTES
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, cwd=root, timeout=120)
@@ -187,4 +196,4 @@ def test_a_large_notebook_peaks_near_twice_its_size(tmp_path, text):
     measured = json.loads(done.stdout)
     assert measured["rows"] == 2
     growth = (measured["peak_kb"] - measured["before_kb"]) * 1024
-    assert growth < 2.4 * size, f"peak grew by {growth / size:.2f}x the file size"
+    assert growth < bound * size, f"peak grew by {growth / size:.2f}x the file size"

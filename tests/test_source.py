@@ -176,6 +176,61 @@ def test_model_from_subscripts_of_literals():
     assert only_learner("CFG = dict(arch='efficientnet_b0')\nlearn = vision_learner(dls, CFG['arch'])").model == "efficientnet_b0"
 
 
+@pytest.mark.parametrize(
+    ("setup", "lr_expr", "expected"),
+    [
+        ("LRS = [1e-2, 1e-3]\nI = 1", "LRS[I]", "1e-3"),  # the index is substituted too
+        ("LRS = (1e-2, 1e-3)", "LRS[-1]", "1e-3"),
+        ("I = 1", "[1e-2, 1e-3][I]", "1e-3"),  # a literal written in place, its index substituted
+        ("CFG = dict(lr=3e-3)", "CFG['lr']", "3e-3"),
+        ("C = SimpleNamespace(lr=4e-3)", "C.lr", "4e-3"),
+        ("C = {'a': {'lr': 2e-3}}", "C['a'].get('lr')", "2e-3"),  # folded twice: a subscript, then .get
+        ("C = {'a': {'lr': 2e-3}}\nA = C['a']", "A['lr']", "2e-3"),  # a folded value folded again
+        ("C = {'lr': 5e-3}", "C.get('wd', C.get('lr'))", "5e-3"),
+        ("f = np.ones(3)", "f[0]", ""),  # not a literal: unresolved
+    ],
+)
+def test_learning_rate_folds_through_substituted_names(setup, lr_expr, expected):
+    """Subscripts and ``.get`` of literal containers reached through variables fold to the element."""
+    assert lrs(last(f"{setup}\nlearn = vision_learner(dls, resnet18)\nlearn.fit(1, {lr_expr})")) == [expected]
+
+
+INERT_L = "learn = vision_learner(dls, resnet18)"
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # a loop over a notebook function that trains, directly or two calls down
+        ([INERT_L, "def train(n):\n    learn.fit_one_cycle(n, 1e-3)", "for n in [1, 2]:\n    train(n)"], [(1, "1e-3"), (2, "1e-3")]),
+        ([INERT_L, "def inner(n):\n    learn.fit(n, 2e-3)\ndef outer(n):\n    inner(n)", "for n in [3, 4]:\n    outer(n)"], [(3, "2e-3"), (4, "2e-3")]),
+        # a function whose ``global`` statement rebinds the learning rate, called for nothing else
+        ([INERT_L, "LR = 1e-3\ndef setup():\n    global LR\n    LR = 1e-2", "setup()", "learn.fit(1, LR)"], [(1, "1e-2")]),
+        ([INERT_L, "(LR := 4e-3)", "learn.fit(1, LR)"], [(1, "4e-3")]),
+        # a local name that shadows a training function in the caller, not where the callee was defined
+        ([INERT_L, "def helper():\n    learn.fit(7, 1e-4)", "def caller():\n    helper = 3\n    run()\ndef run():\n    helper()", "caller()"], [(7, "1e-4")]),
+        # a function's loop that returns: the call's value is unknown
+        ([INERT_L, "def f(xs):\n    for x in xs:\n        return 1e-2\n    return 1e-3", "learn.fit(1, f(items))"], [(1, "")]),
+        ([INERT_L, "def t(n):\n    learn.fit(n)\n    return n", "[t(n) for n in [1, 2]]"], [(1, "1e-3"), (2, "1e-3")]),
+        # inert loops and calls change nothing they do not store
+        ([INERT_L, "def prep(x):\n    return x * 2", "for f in files:\n    out = prep(f)\n    show(out)", "learn.fit(1, 3e-3)"], [(1, "3e-3")]),
+        # a loop over a static iterable that calls a notebook function is still unrolled: the last value wins
+        ([INERT_L, "lr = 1e-3\ndef pick(x):\n    return x", "for v in [1e-2, 5e-3]:\n    lr = pick(v)", "learn.fit(1, lr)"], [(1, "5e-3")]),
+        # over an unknown iterable it is not: what it stores is unknown afterwards
+        ([INERT_L, "lr = 1e-3\ndef pick(x):\n    return x", "for v in values:\n    lr = pick(v)", "learn.fit(1, lr)"], [(1, "")]),
+    ],
+)
+def test_inert_code_is_skipped_without_changing_results(cells, expected):
+    """Loops and dropped expressions that cannot emit or rebind anything are not walked; these must still be."""
+    got = [(t.epochs, t.learning_rate) for a in analyse(*cells) for t in trainings(a)]
+    assert got == expected
+
+
+def test_model_from_learner_factory_passed_to_a_notebook_function():
+    got = only_learner("def make(factory):\n    return factory(dls, resnet34)\nlearn = make(vision_learner)")
+    assert got.model == "resnet34"
+
+
 def test_model_from_class_attribute_and_namespace():
     src = "class CFG:\n    arch = 'resnet26d'\n    pretrained = False\nlearn = vision_learner(dls, CFG.arch, pretrained=CFG.pretrained)"
     got = only_learner(src)

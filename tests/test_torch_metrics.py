@@ -242,6 +242,67 @@ def test_fastai_metric_subclass():
     assert m.name == "lwlrap"
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_fastai_learner_records_exact_lwlrap(device):
+    """A real fastai Learner trained for one epoch on ``device``: the ``lwlrap`` it records
+    for the validation set equals numpy's LWLRAP of that learner's own validation
+    predictions (``get_preds``), as raw logits and as sigmoid probabilities alike."""
+    pytest.importorskip("fastai")
+    from fastai.data.core import DataLoaders
+    from fastai.learner import Learner
+    from fastai.losses import BCEWithLogitsLossFlat
+    from fastai.torch_core import set_seed
+    from torch.utils.data import TensorDataset
+
+    set_seed(20190415, reproducible=True)
+    n_train, n_valid, n_features, n_classes = 256, 200, 16, 10
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(n_train + n_valid, n_features, generator=g)
+    w = torch.randn(n_features, n_classes, generator=g)
+    noise = torch.randn(n_train + n_valid, n_classes, generator=g)
+    y = (x @ w + 2 * noise > 2.0).float()  # multi-label 0/1 floats, ~0-4 positives per row
+    train_ds = TensorDataset(x[:n_train], y[:n_train])
+    valid_ds = TensorDataset(x[n_train:], y[n_train:])
+    # bs 64: the 200 validation rows come in 4 batches (the last one short), so the
+    # metric must accumulate across batches to match the one-shot value
+    dls = DataLoaders.from_dsets(train_ds, valid_ds, bs=64, num_workers=0, device=device)
+    metric = tm.LWLRAP()
+    learn = Learner(
+        dls, torch.nn.Linear(n_features, n_classes), loss_func=BCEWithLogitsLossFlat(), metrics=[metric]
+    )
+    with learn.no_logging():
+        learn.fit(1, lr=3e-2)
+
+    # everything really ran on `device`
+    assert torch.device(learn.dls.device).type == device
+    xb, yb = learn.dls.valid.one_batch()
+    assert xb.device.type == device and yb.device.type == device
+    assert all(p.device.type == device for p in learn.model.parameters())
+    assert metric.value.device.type == device  # the metric accumulated on the device
+
+    names = learn.recorder.metric_names[1:-1]  # drop 'epoch' and 'time'
+    assert names == ["train_loss", "valid_loss", "lwlrap"]
+    recorded = dict(zip(names, learn.recorder.values[-1]))["lwlrap"]
+
+    logits, targs = learn.get_preds(act=lambda t: t)  # raw model outputs (what the metric saw)
+    probs, targs2 = learn.get_preds()  # default: the loss's activation, sigmoid
+    assert logits.shape == (n_valid, n_classes) and torch.equal(targs, y[n_train:])
+    assert torch.equal(targs2, targs)
+    assert torch.allclose(probs, torch.sigmoid(logits))
+    truth = targs.numpy()
+    expected = lwlrap(truth, logits.numpy())
+    assert 0.0 < expected < 1.0
+    assert abs(recorded - expected) < 1e-6
+    # rank-based: the sigmoid probabilities give the same value (no saturation at this scale)
+    assert abs(lwlrap(truth, probs.numpy()) - expected) < 1e-6
+    # and learn.validate() reports it again: [valid_loss, lwlrap]
+    with learn.no_logging():
+        valid_loss, validated = learn.validate()
+    assert abs(validated - expected) < 1e-6
+    # the full set matters: the last batch alone scores differently
+    assert abs(lwlrap(truth[192:], logits[192:].numpy()) - expected) > 1e-3
+
+
 def test_import_does_not_pull_fastai():
     code = (
         "import sys, audiometrics.torch_metrics as tm; "
