@@ -42,15 +42,15 @@ import warnings
 from typing import Iterator, Sequence
 
 from audiometrics.model import CellAnalysis, Loop, SourceEvent
-from audiometrics.source_calls import INTERESTING_CALLS, CallsMixin
+from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
 from audiometrics.source_eval import NOPE, evaluate
 from audiometrics.source_fastai import detect_version, may_tell_version
 from audiometrics.source_magics import ParsedCell, parse_cell
+from audiometrics.source_reach import Reach, is_event_callee, reach
 from audiometrics.source_scope import (
     ABSENT,
     Ctx,
-    MUTATORS,
     Jump,
     Out,
     Scope,
@@ -125,31 +125,6 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
     return results
 
 
-def _rebound_callables(nodes: Sequence[ast.AST]) -> set[str]:
-    """Names that ``nodes`` bind to what could be any callable when called later in them.
-
-    Every name stored by an assignment, a loop or ``with`` target, a ``def`` or
-    ``class`` or an ``except ... as``; an import only when it renames something the
-    analysis follows (``from fastai.vision.all import vision_learner as vl``): a plain
-    import binds a library name, which a call treats by its own spelling.
-    """
-    names: set[str] = set()
-    for root in nodes:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                names.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(node.name)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                names.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    original = alias.name.rsplit(".", 1)[-1]
-                    if alias.asname and (original in INTERESTING_CALLS or original.startswith("lr_find")):
-                        names.add(alias.asname)
-    return names
-
-
 # --------------------------------------------------------------------------- analyser
 
 
@@ -165,6 +140,9 @@ class _Analyser(CallsMixin):
         self.keep: list[ast.AST] = []  # trees parsed on the fly, kept alive while ids are in use
         self.declared: dict[ast.AST, frozenset[str]] = {}  # function node -> its ``global`` names
         self.acting: dict[tuple[ast.AST, int], bool] = {}  # (function node, id(scope)) -> whether inlining it can matter
+        self.reaches: dict[object, Reach] = {}  # function, loop or statement -> the calls in it (syntax only)
+        self.stored: dict[object, frozenset[str]] = {}  # function or loop -> the names it stores
+        self.breaks: dict[object, bool] = {}  # loop -> whether its body can break
         self.globals.vars["__name__"] = _MAIN
 
     # ------------------------------------------------------------------ plumbing
@@ -240,7 +218,8 @@ class _Analyser(CallsMixin):
     def _stmt(self, node: ast.stmt, ctx: Ctx) -> None:
         if isinstance(node, ast.Expr):
             # an expression whose value is dropped matters only through what its calls do
-            if self._acts([node.value], ctx) or self._has_effects([node.value], set()):
+            found = self._reach(node, [node.value])
+            if self._acts(found, ctx) or found.has_effects(frozenset()):
                 self._expr(node.value, ctx)
         elif isinstance(node, ast.Assign):
             self._assign(node.targets, node.value, ctx)
@@ -418,36 +397,39 @@ class _Analyser(CallsMixin):
             if jump.kind == "return" and ctx.frame is not None:
                 ctx.frame.nested_return = True
 
-    def _acts(
-        self, nodes: Sequence[ast.AST], ctx: Ctx, local: frozenset[str] | set[str] = frozenset(), *, returns: bool = True
-    ) -> bool:
-        """Whether walking ``nodes`` may emit an event or change a binding that outlives the walk.
+    def _stored(self, key: object, nodes: Sequence[ast.AST]) -> frozenset[str]:
+        """:func:`~audiometrics.source_scope.stored_names` of ``nodes``, read once per ``key``."""
+        found = self.stored.get(key)
+        if found is None:
+            found = self.stored[key] = frozenset(stored_names(nodes))
+        return found
 
-        Stores written in ``nodes`` themselves are the caller's business (a loop
-        forgets them); what is checked is every call: a callee named like a learner
-        factory, a training, inference or magic method, or ``lr_find*``; a name in
-        ``local`` (bound only when the walk runs, so anything); a name bound to an
-        alias or to a value naming such a callee; and a notebook function that acts
-        or has effects (:meth:`_function_acts`). With ``returns``, a ``return`` or
-        ``yield`` also counts (it changes the enclosing function's result). Sound, not
-        exact: it may say yes to code that does nothing.
+    def _reach(self, key: object, nodes: Sequence[ast.AST]) -> Reach:
+        """The calls in ``nodes`` (:func:`~audiometrics.source_reach.reach`), read once per ``key``."""
+        found = self.reaches.get(key)
+        if found is None:
+            found = self.reaches[key] = reach(nodes)
+        return found
+
+    def _acts(self, found: Reach, ctx: Ctx, local: frozenset[str] = frozenset(), *, returns: bool = True) -> bool:
+        """Whether walking code that calls what ``found`` says may emit an event or change a
+        binding that outlives the walk.
+
+        Stores written in the code itself are the caller's business (a loop forgets
+        them); what counts is every call: of an attribute spelled like an event method,
+        of a name spelled like an event callee, of a name in ``local`` (bound only when
+        the code runs, so anything), of a name bound to an alias or to a value naming an
+        event callee, and of a notebook function that acts or has effects
+        (:meth:`_function_acts`). With ``returns``, a ``return`` or ``yield`` counts too
+        (it changes the enclosing function's result). Sound, not exact: it may say yes
+        to code that does nothing.
         """
-        for root in nodes:
-            for node in ast.walk(root):
-                if isinstance(node, ast.Call):
-                    if self._call_acts(node.func, ctx, local):
-                        return True
-                elif returns and isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
-                    return True
-        return False
+        if found.event_attribute or (returns and found.returns):
+            return True
+        return any(self._name_acts(name, ctx, local) for name in found.names)
 
-    def _call_acts(self, func: ast.expr, ctx: Ctx, local: frozenset[str] | set[str]) -> bool:
-        if isinstance(func, ast.Attribute):
-            return func.attr in INTERESTING_CALLS or func.attr.startswith("lr_find")
-        if not isinstance(func, ast.Name):
-            return False  # a computed callee: the analysis follows none
-        name = func.id
-        if name in INTERESTING_CALLS or name.startswith("lr_find") or name in local:
+    def _name_acts(self, name: str, ctx: Ctx, local: frozenset[str]) -> bool:
+        if is_event_callee(name) or name in local:
             return True
         entry = ctx.scope.lookup(name)
         if isinstance(entry, FunctionEntry):
@@ -455,16 +437,15 @@ class _Analyser(CallsMixin):
         if isinstance(entry, Alias):
             return True
         if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
-            called = callee_name(entry.node) or ""
-            return called in INTERESTING_CALLS or called.startswith("lr_find")
+            return is_event_callee(callee_name(entry.node) or "")
         return False
 
     def _function_acts(self, entry: FunctionEntry, ctx: Ctx) -> bool:
         """Whether inlining ``entry`` may emit an event or change anything outside its own frame.
 
-        Besides :meth:`_acts` on its body (with its parameters and local names as
-        ``local``): ``global``/``nonlocal`` statements, ``:=``, and stores or mutating
-        calls (``x.append``) on names that are not its own. Memoised per statement.
+        :meth:`_acts` on its body (its parameters and the names it rebinds as
+        ``local``, its names resolved where it was defined), or effects on names not
+        its own (:func:`~audiometrics.source_reach.has_effects`). Memoised per statement.
         """
         node = entry.node
         key = (node, id(entry.scope))
@@ -473,49 +454,20 @@ class _Analyser(CallsMixin):
             return known
         self.acting[key] = False  # a recursive call adds nothing new
         params = node.args
-        own = {a.arg for a in [*params.posonlyargs, *params.args, *params.kwonlyargs]}
-        own.update(a.arg for a in (params.vararg, params.kwarg) if a is not None)
-        inside = dataclasses.replace(ctx, scope=entry.scope)  # its names resolve where it was defined
-        acts = self._acts(node.body, inside, own | _rebound_callables(node.body), returns=False)
-        acts = acts or self._has_effects(node.body, own | stored_names(node.body))
+        own = frozenset(a.arg for a in [*params.posonlyargs, *params.args, *params.kwonlyargs, params.vararg, params.kwarg] if a)
+        found = self._reach(node, node.body)
+        inside = dataclasses.replace(ctx, scope=entry.scope)
+        acts = self._acts(found, inside, own | found.rebound, returns=False) or found.has_effects(own | self._stored(node, node.body))
         self.acting[key] = acts
         return acts
 
-    @staticmethod
-    def _has_effects(body: Sequence[ast.AST], own: set[str]) -> bool:
-        def foreign(target: ast.AST) -> bool:
-            path = dotted(target)
-            return path is None or path.split(".", 1)[0] not in own
-
-        for root in body:
-            for node in ast.walk(root):
-                if isinstance(node, (ast.Global, ast.Nonlocal, ast.NamedExpr)):
-                    return True
-                if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                    if foreign(node.value):
-                        return True
-                elif (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in MUTATORS
-                    and foreign(node.func.value)
-                ):
-                    return True
-        return False
-
-    def _may_have_events(self, nodes: Sequence[ast.AST], ctx: Ctx) -> bool:
-        for root in nodes:
-            for node in ast.walk(root):
-                if isinstance(node, ast.Call):
-                    name = callee_name(node.func)
-                    if name is None:
-                        continue
-                    if name in INTERESTING_CALLS or name.startswith("lr_find"):
-                        return True
-                    if isinstance(node.func, ast.Name):
-                        entry = ctx.scope.lookup(name)
-                        if isinstance(entry, (FunctionEntry, Alias)):
-                            return True
+    def _may_have_events(self, found: Reach, ctx: Ctx) -> bool:
+        """Whether code that calls what ``found`` says may emit an event (loops over it are unrolled)."""
+        if found.event_attribute:
+            return True
+        for name in found.names:
+            if is_event_callee(name) or isinstance(ctx.scope.lookup(name), (FunctionEntry, Alias)):
+                return True
         return False
 
     def _for(self, node: ast.For | ast.AsyncFor, ctx: Ctx) -> None:
@@ -526,13 +478,17 @@ class _Analyser(CallsMixin):
 
     def _loop(self, node, target, iterable: Value, run_body, body_nodes, ctx: Ctx) -> None:
         line = self._line(node, ctx)
-        assigned = stored_names(list(body_nodes)) | stored_names([target])
-        interesting = self._may_have_events(list(body_nodes) + [target], ctx)
+        key = (node, target)
+        assigned = set(self._stored(key, [*body_nodes, target]))
+        found = self._reach(key, [*body_nodes, target])
+        interesting = self._may_have_events(found, ctx)
         limit = min(MAX_UNROLL, self.budget)
         items, count = iter_items(iterable, limit) if interesting else (None, None)
-        breaks = has_break(body_nodes)
+        breaks = self.breaks.get(key)
+        if breaks is None:
+            breaks = self.breaks[key] = has_break(body_nodes)
         unrolled = interesting and items is not None and not breaks
-        if not unrolled and not self._acts(list(body_nodes) + [target], ctx, _rebound_callables([*body_nodes, target])):
+        if not unrolled and not self._acts(found, ctx, found.rebound):
             # walked once as a template, it would emit nothing and leave nothing but
             # its own stores, which are forgotten: skip the walk
             self._forget(assigned, ctx)

@@ -53,8 +53,8 @@ class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
     Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
-    ``keep``, ``declared`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/``_warn``/
-    ``_line``/``_via``/``_collect`` methods.
+    ``keep``, ``declared`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
+    ``_warn``/``_line``/``_via``/``_collect``/``_reach``/``_may_have_events`` methods.
     """
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
@@ -241,7 +241,7 @@ class CallsMixin:
         name = entry.node.name
         line = self._line(call, ctx)
         if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
-            if self._may_have_events(entry.node.body, ctx):
+            if self._may_have_events(self._reach(entry.node, entry.node.body), ctx):
                 self._warn(line, f"recursive call of {name}() not followed")
             self.results[id(call)] = OPAQUE_VALUE
             return

@@ -93,19 +93,104 @@ def realistic_notebook(seed: int = 0) -> dict:
 
 
 SHAPES = 7
+EXAMPLES = ROOT / "examples" / "notebooks"
+REFERENCE = ROOT.parent / "shared" / "reference" / "notebooks"
 
 
-def build_corpus(directory: Path, files: int) -> list[Path]:
-    """``files`` notebooks: one generated per shape, the rest copied from those (real copies, not links)."""
+def real_code_notebooks() -> list[Path]:
+    """Executed notebooks with real code: the bundled examples (the companion notebook's
+    smoke runs) and, when present beside the checkout, the reference study's notebook."""
+    return sorted(EXAMPLES.glob("*.ipynb")) + sorted(REFERENCE.glob("*.ipynb"))
+
+
+def with_media(document: dict, seed: int) -> dict:
+    """``document`` with the synthetic notebook's ~0.4 MB of PNG outputs added (a copy)."""
+    rng = random.Random(seed)
+    document = json.loads(json.dumps(document))
+    size = len(json.dumps(document))
+    blobs = []
+    while size < 480_000:
+        blob = _png_blob(min(120_000, max(1_000, (480_000 - size) * 3 // 4)), rng)
+        size += len(blob)
+        blobs.append(blob)
+    images = [{"data": {"image/png": b, "text/plain": ["<Figure>"]}, "metadata": {}, "output_type": "display_data"}
+              for b in blobs]
+    document["cells"].append(nbf.code_cell("show_examples()", images))
+    return document
+
+
+def shape_documents(corpus: str) -> list[tuple[str, dict]]:
+    """(name, document) per shape of the corpus: ``synthetic`` (the reference study's shape
+    with little code), ``real`` (real-code notebooks, media added to real size), or both."""
+    documents = []
+    if corpus in ("synthetic", "mixed"):
+        documents += [(f"synthetic-{i}", realistic_notebook(i)) for i in range(SHAPES)]
+    if corpus in ("real", "mixed"):
+        real = real_code_notebooks()
+        if not real:
+            raise SystemExit(f"no real-code notebooks found in {EXAMPLES}")
+        documents += [(f"{p.stem}+media", with_media(json.loads(p.read_text(encoding="utf-8")), i)) for i, p in enumerate(real)]
+    return documents
+
+
+def build_corpus(directory: Path, files: int, corpus: str = "synthetic", *, named: bool = False) -> list[Path]:
+    """``files`` notebooks: one written per shape, the rest copied from those (real copies, not links)."""
+    shapes = shape_documents(corpus)
     paths = []
     for i in range(files):
-        path = directory / f"notebook-{i:05d}.ipynb"
-        if i < SHAPES:
-            path.write_text(json.dumps(realistic_notebook(i % SHAPES), indent=1))
+        path = directory / (f"{shapes[i][0]}.ipynb" if named and i < len(shapes) else f"notebook-{i:05d}.ipynb")
+        if i < len(shapes):
+            path.write_text(json.dumps(shapes[i][1], indent=1))
         else:
-            shutil.copyfile(paths[i % SHAPES], path)
+            shutil.copyfile(paths[i % len(shapes)], path)
         paths.append(path)
     return paths
+
+
+def stage_costs(path: Path, repeat: int) -> dict[str, float]:
+    """Best-of-``repeat`` milliseconds of each extraction stage on one notebook, and json.load's."""
+    from audiometrics.align import align_notebook
+    from audiometrics.notebook import _read_notebook
+    from audiometrics.source import analyse_cells
+    from audiometrics.tables import find_tables
+
+    name = str(path)
+    notebook = _read_notebook(name, name, None, skim=True)
+    sources = [cell.source for cell in notebook.cells]
+    analyses = analyse_cells(sources)
+    tables = [find_tables(cell.outputs) for cell in notebook.cells]
+
+    def load():
+        with open(path, "rb") as handle:
+            json.load(handle)
+
+    stages = {
+        "json.load": load,
+        "read": lambda: _read_notebook(name, name, None, skim=True),
+        "source": lambda: analyse_cells(sources),
+        "tables": lambda: [find_tables(cell.outputs) for cell in notebook.cells],
+        "align": lambda: align_notebook(name, notebook.cells, analyses, tables),
+    }
+    best = {key: float("inf") for key in stages}
+    for _ in range(repeat):
+        for key, func in stages.items():
+            start = time.perf_counter()
+            func()
+            best[key] = min(best[key], (time.perf_counter() - start) * 1000)
+    return best
+
+
+def print_stage_costs(paths: list[Path], repeat: int) -> None:
+    """Where the time goes, per notebook shape: each stage in ms and as a multiple of json.load."""
+    print("per notebook (ms, best of %d; x = multiple of json.load)" % repeat)
+    print(f"{'notebook':<34}{'KB':>6}{'cells':>6}{'json.load':>10}{'read':>13}{'source':>13}{'tables':>13}{'align':>13}{'total':>8}")
+    for path in paths:
+        cost = stage_costs(path, repeat)
+        floor_ms = cost["json.load"]
+        cells = sum(1 for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c.get("cell_type") == "code")
+        parts = "".join(f"{cost[k]:>7.2f}{cost[k] / floor_ms:>5.1f}x " for k in ("read", "source", "tables", "align"))
+        total = sum(cost[k] for k in ("read", "source", "tables", "align")) / floor_ms
+        print(f"{path.name[:33]:<34}{path.stat().st_size // 1024:>6}{cells:>6}{floor_ms:>10.2f}{parts}{total:>7.1f}x")
 
 
 def time_it(func, repeat: int) -> float:
@@ -267,19 +352,28 @@ def main() -> None:
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster run")
     parser.add_argument("--memory", action="store_true", help="measure the parent's peak RSS for --memory-files files")
     parser.add_argument("--memory-files", default="200,2000", help="file counts of the memory runs (default 200,2000)")
+    parser.add_argument("--corpus", choices=("synthetic", "real", "mixed"), default="synthetic",
+                        help="synthetic: the reference study's shape with little code (default); real: the bundled "
+                             "real-code notebooks (and the reference notebook when present) with media added; mixed: both")
+    parser.add_argument("--stages", action="store_true", help="only print the per-notebook stage costs of every shape")
     args = parser.parse_args()
+    if args.stages:
+        with tempfile.TemporaryDirectory() as tmp:
+            shapes = build_corpus(Path(tmp), len(shape_documents("mixed")), "mixed", named=True)
+            print_stage_costs(shapes + real_code_notebooks(), max(args.repeat, 5))
+        return
     memory_counts = sorted({int(n) for n in args.memory_files.split(",")}) if args.memory else []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "corpus"
         folder.mkdir()
         start = time.perf_counter()
-        paths = build_corpus(folder, max([args.files, *memory_counts]))
+        paths = build_corpus(folder, max([args.files, *memory_counts]), args.corpus)
         built = time.perf_counter() - start
         all_paths, paths = paths, paths[: args.files]
         size_mb = sum(os.path.getsize(p) for p in paths) / 1e6
         rows = sum(p.recorded_epochs for r in ours(paths[:1]).runs for p in r.phases)
-        print(f"corpus: {len(paths)} notebooks, {size_mb:.1f} MB ({size_mb / len(paths):.2f} MB each), {rows} epoch rows each"
-              f" (built in {built:.1f} s, {len(all_paths)} files)")
+        print(f"corpus ({args.corpus}): {len(paths)} notebooks, {size_mb:.1f} MB ({size_mb / len(paths):.2f} MB each),"
+              f" {rows} epoch rows in the first (built in {built:.1f} s, {len(all_paths)} files)")
         print(f"machine: {default_jobs()} CPUs; parallel runs use --jobs {args.jobs}")
         floor(all_paths)  # warm the page cache
         t_floor = time_it(lambda: floor(paths), args.repeat)

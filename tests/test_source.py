@@ -1116,3 +1116,28 @@ def test_analysis_of_a_realistic_notebook():
 def test_audiometrics_own_fastai_metric_is_named(source, names):
     (analysis,) = analyse_cells([source])
     assert analysis.events[-1].metrics == names
+
+
+def test_reach_reads_calls_rebindings_and_effects_from_syntax():
+    from audiometrics.source_reach import reach
+
+    tree = ast.parse(
+        "import numpy as np\n"
+        "from fastai.vision.all import vision_learner as vl\n"
+        "def f(x):\n    return helper(x)\n"
+        "for a in items:\n    out[a] = np.log(a)\n    cfg.lr = a\n    LRS.append(a)\n"
+        "learn.fit_one_cycle(1)\n"
+        "with open(p) as fh:\n    pass\n"
+        "try:\n    g()\nexcept E as err:\n    pass\n"
+    )
+    found = reach(tree.body)
+    assert found.event_attribute  # learn.fit_one_cycle
+    assert found.names == ("helper", "open", "g")
+    assert found.returns and not found.declares
+    # np is a plain import (a library name); vl renames an event callee; the rest are stores
+    assert found.rebound == {"vl", "f", "a", "fh", "err"}
+    assert found.changed == {"out", "cfg", "LRS"}
+    assert found.has_effects({"out", "cfg"}) and not found.has_effects({"out", "cfg", "LRS"})
+    assert reach(ast.parse("print(x := 1)").body).declares
+    assert reach(ast.parse("f()[0] = 1").body).changed == {None}
+    assert reach(ast.parse("f()[0] = 1").body).has_effects({"f"})
