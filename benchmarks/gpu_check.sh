@@ -13,6 +13,15 @@
 #
 #   bash benchmarks/gpu_check.sh          # from the repository root (or anywhere)
 #
+# The wheel set used on 2026-11-26 (an H200 machine whose Python 3.12 had torch 2.11, timm, pandas,
+# numpy, jinja2, matplotlib, click and scikit-learn, and no network): fastai 2.8.12,
+# fastcore 2.2.41, fastprogress 1.0.5 (1.1 would pull fasthtml and a web stack), fastdownload 0.0.8,
+# fasttransform 0.0.5, plum-dispatch 2.9.0, beartype 0.23.1, nbformat 5.11.1, fastjsonschema 2.22.3,
+# jsonschema 4.26.0, jsonschema-specifications 2025.9.1, referencing 0.37.0, rpds-py 2026.9.1,
+# jupyter_core 5.9.1, traitlets 5.16.1, platformdirs 4.14.8, beautifulsoup4 4.15.0, soupsieve 4.1.3
+# (pip download --no-deps --only-binary=:all: --python-version 3.12 ... -d .whl NAME==VERSION).
+# Without a .whl/ folder the packages already installed are used.
+#
 # Knobs (environment): OUT (default /tmp/gpu_check_out), GPU_CHECK_SITE (default /tmp/site),
 # GPU_CHECK_WHEELS (default .whl), GPU_CHECK_SIZES (bench sizes, default "5000 50000"),
 # GPU_CHECK_BIG_N (rows of the large timing, default 1000000), GPU_CHECK_REQUIRE_CUDA
@@ -38,11 +47,16 @@ stamp() { echo; echo "== $(date +%T) $*"; }
   status=0
   t0=$SECONDS
 
-  stamp "install wheels from $WHEELS into $SITE"
-  ls "$WHEELS"/*.whl || exit 3
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target "$SITE" "$WHEELS"/*.whl || exit 3
-  export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  if [ -d "$WHEELS" ]; then
+    stamp "install wheels from $WHEELS into $SITE"
+    ls "$WHEELS"/*.whl || exit 3
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target "$SITE" "$WHEELS"/*.whl || exit 3
+    export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  else
+    stamp "no $WHEELS folder: using the packages installed here"
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  fi
 
   stamp "machine"
   if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L; else echo "no nvidia-smi"; fi
