@@ -51,12 +51,14 @@ from audiometrics.source_reach import Reach, is_event_callee, reach
 from audiometrics.source_scope import (
     ABSENT,
     Ctx,
+    Deferred,
     Jump,
     Out,
     Scope,
     Target,
     has_break,
     receiver_chain,
+    settled,
     stored_names,
     target_text,
 )
@@ -125,6 +127,11 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
     return results
 
 
+def _bindable(value: object) -> object:
+    """What a name is bound to for an assigned value: the value when known, else UNKNOWN."""
+    return value if isinstance(value, Value) and value.known else UNKNOWN
+
+
 # --------------------------------------------------------------------------- analyser
 
 
@@ -142,6 +149,7 @@ class _Analyser(CallsMixin):
         self.acting: dict[tuple[ast.AST, int], bool] = {}  # (function node, id(scope)) -> whether inlining it can matter
         self.reaches: dict[object, Reach] = {}  # function, loop or statement -> the calls in it (syntax only)
         self.stored: dict[object, frozenset[str]] = {}  # function or loop -> the names it stores
+        self.loads: dict[ast.AST, frozenset[str]] = {}  # call or function -> the names it loads
         self.breaks: dict[object, bool] = {}  # loop -> whether its body can break
         self.globals.vars["__name__"] = _MAIN
 
@@ -166,11 +174,13 @@ class _Analyser(CallsMixin):
     def _line(node: ast.AST, ctx: Ctx) -> int:
         return ctx.line if ctx.line is not None else getattr(node, "lineno", 1)
 
-    def _value(self, node: ast.AST | None, ctx: Ctx) -> Value:
+    def _value(self, node: ast.AST | None, ctx: Ctx, *, lazy: bool = False) -> Value:
+        """The value of ``node``; with ``lazy``, a deferred call's :class:`Deferred` is returned as it is."""
         if node is None:
             return finish("None")
         if isinstance(node, ast.Call) and id(node) in self.results:
-            return self.results[id(node)]
+            result = self.results[id(node)]
+            return result if lazy else settled(result)
         origin = None
         if isinstance(node, ast.Name):
             entry = ctx.scope.lookup(node.id)
@@ -282,7 +292,9 @@ class _Analyser(CallsMixin):
         text = target_text(targets[0], ctx.src) if len(targets) >= 1 else None
         pending: list[tuple[str, Value]] = []
         self._expr(value, ctx, Target(receiver_chain(value), text), pending)
-        val = self._value(value, ctx)
+        # a call of a notebook function that only computes a value is deferred (see _call):
+        # names keep it unevaluated until something looks them up
+        val = self._value(value, ctx, lazy=all(isinstance(t, ast.Name) for t in targets))
         for t in targets:
             self._bind(t, val, ctx)
         for key, v in pending:
@@ -302,6 +314,11 @@ class _Analyser(CallsMixin):
             ctx.scope.bind(key, UNKNOWN)
 
     def _bind(self, target: ast.AST, val: Value | object, ctx: Ctx) -> None:
+        if isinstance(val, Deferred):
+            if isinstance(target, ast.Name):
+                ctx.scope.bind(target.id, ctx.scope.journal.defer(Deferred(val.deps, lambda: _bindable(val.force()))))
+                return
+            val = val.force()
         if isinstance(target, ast.Name):
             ctx.scope.bind(target.id, val if isinstance(val, Value) and val.known else UNKNOWN)
         elif isinstance(target, ast.Attribute):
@@ -556,9 +573,9 @@ class _Analyser(CallsMixin):
         # names both branches leave alike keep their value; the others become unknown
         for ident in after_body.keys() | after_else.keys():
             scope, key, _ = after_body.get(ident) or after_else[ident]
-            original = scope.vars.get(key, ABSENT)
-            a = after_body.get(ident, (None, None, original))[2]
-            b = after_else.get(ident, (None, None, original))[2]
+            original = settled(scope.vars.get(key, ABSENT))
+            a = settled(after_body.get(ident, (None, None, original))[2])
+            b = settled(after_else.get(ident, (None, None, original))[2])
             final = a if a == b else UNKNOWN
             if final is not original:
                 scope.set(key, final)

@@ -22,12 +22,15 @@ from audiometrics.source_scope import (
     MAGIC_RUNNERS,
     MUTATORS,
     Ctx,
+    Deferred,
     Frame,
     Jump,
+    Out,
     Scope,
     Target,
     dotted_ok,
     renamed,
+    settled,
 )
 from audiometrics.source_values import callee as callee_name
 from audiometrics.source_values import (
@@ -53,8 +56,8 @@ class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
     Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
-    ``keep``, ``declared`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
-    ``_warn``/``_line``/``_via``/``_collect``/``_reach``/``_may_have_events`` methods.
+    ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
+    ``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
     """
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
@@ -111,7 +114,10 @@ class CallsMixin:
         if isinstance(func, ast.Name):
             entry = ctx.scope.lookup(func.id)
             if isinstance(entry, FunctionEntry):
-                self._inline(entry, node, ctx, target)
+                if self._function_acts(entry, ctx):
+                    self._inline(entry, node, ctx, target)
+                else:
+                    self._defer(entry, node, ctx, target)
                 return
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
@@ -237,11 +243,52 @@ class CallsMixin:
             )
         return found
 
+    def _defer(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
+        """Leave a call of a function that cannot emit or change anything (only computes a
+        value) to be inlined when its value is wanted: ``self.results`` gets a
+        :class:`~audiometrics.source_scope.Deferred` reading the names the call and the
+        functions it reaches load."""
+
+        def compute() -> Value:
+            saved = self.out, self.results
+            self.out, self.results = Out(), {}
+            try:
+                self._inline(entry, call, ctx, target)
+                return self.results.get(id(call), OPAQUE_VALUE)
+            finally:
+                warnings = self.out.warnings
+                self.out, self.results = saved
+                self.out.warnings.extend(warnings)
+
+        deps = {(ctx.scope.peek(name)[1], name) for name in self._loaded(call)}
+        seen: set[ast.AST] = set()
+        reached = [entry]
+        while reached:
+            function = reached.pop()
+            if function.node in seen:
+                continue
+            seen.add(function.node)
+            for name in self._loaded(function.node):
+                found, where = function.scope.peek(name)
+                deps.add((where, name))  # (its own locals live in a scope made when it runs)
+                if isinstance(found, FunctionEntry):
+                    reached.append(found)
+        self.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute))
+
+    def _loaded(self, node: ast.AST) -> frozenset[str]:
+        """The names ``node`` loads anywhere in it, read once per node."""
+        found = self.loads.get(node)
+        if found is None:
+            found = self.loads[node] = frozenset(
+                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            )
+        return found
+
     def _inline(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
         name = entry.node.name
         line = self._line(call, ctx)
         if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
-            if self._may_have_events(self._reach(entry.node, entry.node.body), ctx):
+            if self._function_acts(entry, ctx):
                 self._warn(line, f"recursive call of {name}() not followed")
             self.results[id(call)] = OPAQUE_VALUE
             return
@@ -292,7 +339,7 @@ class CallsMixin:
         events = out.events
         if outer_text is not None and isinstance(returned_node, ast.Name) and not frame.nested_return:
             local_name = returned_node.id
-            local_entry = local.vars.get(local_name)
+            local_entry = settled(local.vars.get(local_name))
             if local_name in local.vars and not (isinstance(local_entry, Value) and local_entry.origin):
                 events = [renamed(e, local_name, outer_text) for e in events]
                 if local_name in self.learners:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
 from audiometrics.source_values import dotted, normalise, segment
@@ -30,11 +30,64 @@ class Jump(Exception):
         self.value = value
 
 
+class Deferred:
+    """A binding whose value is computed when first looked up, if ever.
+
+    ``deps`` are the (scope, name) bindings its computation reads: each name in
+    the scope it resolves to (the notebook's for a name bound nowhere yet). The
+    :class:`Journal` computes it before any of them is written, and before a
+    branch it was made in is taken back, so that it always sees the bindings it
+    was made with: deferring changes when the work is done, never its result.
+    """
+
+    __slots__ = ("deps", "_compute", "value")
+
+    def __init__(self, deps: frozenset[tuple["Scope", str]], compute: Callable[[], object]) -> None:
+        self.deps = deps
+        self._compute: Callable[[], object] | None = compute
+        self.value: object = None
+
+    def force(self) -> object:
+        """The value, computed on the first call."""
+        compute = self._compute
+        if compute is not None:
+            self._compute = None  # a cycle back to this binding reads None (unknown)
+            self.value = compute()
+        return self.value
+
+
+def settled(value: object) -> object:
+    """``value``, computed if it is a :class:`Deferred`."""
+    return value.force() if type(value) is Deferred else value
+
+
 class Journal:
-    """Undo logs of scope writes, so a branch can be tried and taken back."""
+    """Undo logs of scope writes, so a branch can be tried and taken back.
+
+    It also keeps the :class:`Deferred` bindings waiting on each name, and
+    computes them before that name is written (:meth:`settle`).
+    """
 
     def __init__(self) -> None:
         self.logs: list[list[tuple["Scope", str, object]]] = []
+        self.waiting: dict[tuple[int, str], list[Deferred]] = {}  # (id(scope), name) -> deferred bindings reading it
+        self.made: list[Deferred] = []  # deferred bindings made inside the open branches
+        self.marks: list[int] = []
+
+    def defer(self, deferred: Deferred) -> Deferred:
+        """Register ``deferred``: it is computed before any binding of its ``deps`` changes."""
+        for scope, name in deferred.deps:
+            self.waiting.setdefault((id(scope), name), []).append(deferred)
+        if self.marks:
+            self.made.append(deferred)
+        return deferred
+
+    def settle(self, scope: "Scope", key: str) -> None:
+        """Compute the deferred bindings that read ``key`` (or its first component) in ``scope``, before it is written."""
+        waiting = self.waiting.pop((id(scope), key.partition(".")[0]), None)
+        if waiting:
+            for deferred in waiting:
+                deferred.force()
 
     def record(self, scope: "Scope", key: str, old: object) -> None:
         if self.logs:
@@ -42,9 +95,16 @@ class Journal:
 
     def begin(self) -> None:
         self.logs.append([])
+        self.marks.append(len(self.made))
 
     def undo(self) -> dict[tuple[int, str], tuple["Scope", str, object]]:
-        """Take back the writes since :meth:`begin`; return what they had produced."""
+        """Take back the writes since :meth:`begin`; return what they had produced
+        (deferred bindings made since then computed first: they must not outlive
+        the bindings they were made with)."""
+        mark = self.marks.pop()
+        made, self.made[mark:] = self.made[mark:], []
+        for deferred in made:
+            deferred.force()
         log = self.logs.pop()
         produced = {}
         for scope, key, _old in log:
@@ -76,15 +136,30 @@ class Scope:
         return s
 
     def find(self, key: str) -> tuple[object, "Scope | None"]:
+        """The binding of ``key`` (computed, if it was deferred) and the scope holding it."""
         s: Scope | None = self
         while s is not None:
             if key in s.vars:
-                return s.vars[key], s
+                value = s.vars[key]
+                if type(value) is Deferred:
+                    value = s.vars[key] = value.force()
+                return value, s
             s = s.parent
         return None, None
 
     def lookup(self, key: str) -> object:
         return self.find(key)[0]
+
+    def peek(self, key: str) -> tuple[object, "Scope"]:
+        """The binding of ``key`` as it is stored (a :class:`Deferred` is not computed) and the
+        scope holding it; the notebook's scope for a name bound nowhere (where it would be bound)."""
+        s: Scope = self
+        while True:
+            if key in s.vars:
+                return s.vars[key], s
+            if s.parent is None:
+                return None, s
+            s = s.parent
 
     def _target(self, key: str) -> "Scope":
         return self.root if key.split(".", 1)[0] in self.globals else self
@@ -101,6 +176,7 @@ class Scope:
                 self.dotted.setdefault(head, set()).add(key)
 
     def set(self, key: str, value: object) -> None:
+        self.journal.settle(self, key)
         self.journal.record(self, key, self.vars.get(key, ABSENT))
         self._raw_set(key, value)
 

@@ -1141,3 +1141,61 @@ def test_reach_reads_calls_rebindings_and_effects_from_syntax():
     assert reach(ast.parse("print(x := 1)").body).declares
     assert reach(ast.parse("f()[0] = 1").body).changed == {None}
     assert reach(ast.parse("f()[0] = 1").body).has_effects({"f"})
+
+
+DEFERRED_L = "learn = vision_learner(dls, resnet18)"
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # the value is the one the call had when it ran, whatever is rebound before it is read
+        (["LR = 1e-3\ndef f():\n    return LR", "X = f()", "LR = 5e-3", "learn.fit(1, X)"], [(1, "1e-3")]),
+        (["def f():\n    return 1e-3", "X = f()", "def f():\n    return 2e-3", "learn.fit(1, X)", "learn.fit(2, f())"], [(1, "1e-3"), (2, "2e-3")]),
+        (["LR = 1e-3\ndef f():\n    return LR\ndef g():\n    global LR\n    LR = 9e-3", "X = f()", "g()", "learn.fit(1, X)", "learn.fit(2, LR)"], [(1, "1e-3"), (2, "9e-3")]),
+        (["def f(a):\n    return a", "i = 1e-2\nX = f(i)\ni = 3e-3", "learn.fit(1, X)"], [(1, "1e-2")]),
+        (["def f(a):\n    return a", "A = f(1e-3)\nB = f(A)\nA = 7", "learn.fit(1, B)"], [(1, "1e-3")]),
+        (["def f(a):\n    return a", "for v in [1e-2, 2e-3]:\n    X = f(v)", "learn.fit(1, X)"], [(1, "2e-3")]),
+        # branches: alike values are kept, different ones are unknown
+        (["def f():\n    return 4e-3", "if cond:\n    X = f()\nelse:\n    X = f()", "learn.fit(1, X)"], [(1, "4e-3")]),
+        (["def f(a):\n    return a", "if cond:\n    X = f(1e-2)\nelse:\n    X = f(1e-3)", "learn.fit(1, X)"], [(1, "")]),
+        # made in a branch that is tried, then taken back: computed with the branch's bindings
+        (["LR = 1e-3\ndef f():\n    return LR", "if cond:\n    LR = 2e-3\n    X = f()\nelse:\n    LR = 2e-3\n    X = f()", "learn.fit(1, X)"], [(1, "2e-3")]),
+        # nested and enclosed functions, tuple and attribute targets
+        (["def inner(a):\n    return a * 2\ndef outer(a):\n    b = inner(a)\n    return b", "X = outer(1e-3)", "learn.fit(1, X)"], [(1, "1e-3 * 2")]),
+        (["def make():\n    base = 1e-3\n    def get():\n        return base\n    return get()", "X = make()", "learn.fit(1, X)"], [(1, "1e-3")]),
+        (["def f():\n    return (2, 1e-3)", "E, LRV = f()", "learn.fit(E, LRV)"], [(2, "1e-3")]),
+        (["def f():\n    return 3e-3", "cfg.lr = f()", "learn.fit(1, cfg.lr)"], [(1, "3e-3")]),
+    ],
+)
+def test_values_of_notebook_function_calls_are_computed_when_read(cells, expected):
+    """A call of a notebook function that only computes a value is inlined when its value is
+    first read (or before what it reads changes): the result is the one inlining at once gives."""
+    got = [(t.epochs, t.learning_rate) for a in analyse(DEFERRED_L, *cells) for t in trainings(a)]
+    assert got == expected
+
+
+def test_a_value_never_read_is_never_computed(monkeypatch):
+    from audiometrics.source_calls import CallsMixin
+
+    inlined: list[str] = []
+    real = CallsMixin._inline
+
+    def spy(self, entry, call, ctx, target):
+        inlined.append(entry.node.name)
+        return real(self, entry, call, ctx, target)
+
+    monkeypatch.setattr(CallsMixin, "_inline", spy)
+    result = analyse(
+        "def filters(n):\n    return [k * 2 for k in range(n)]\ndef lr():\n    return 1e-3",
+        "FILTERS = filters(128)\nLR = lr()",
+        f"{DEFERRED_L}\nlearn.fit(1, LR)",
+    )
+    assert lrs(result[-1]) == ["1e-3"]
+    assert inlined == ["lr"]  # FILTERS is never read
+
+
+def test_pure_recursion_is_not_reported():
+    """Only a recursive function that trains is worth a warning that its recursion is not followed."""
+    result = last(DEFERRED_L, "def fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\nN = fact(3)\nlearn.fit(N, 1e-3)")
+    assert not any("recursive" in w for w in result.warnings)
