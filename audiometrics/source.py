@@ -316,7 +316,7 @@ class _Analyser(CallsMixin):
     def _bind(self, target: ast.AST, val: Value | object, ctx: Ctx) -> None:
         if isinstance(val, Deferred):
             if isinstance(target, ast.Name):
-                ctx.scope.bind(target.id, ctx.scope.journal.defer(Deferred(val.deps, lambda: _bindable(val.force()))))
+                ctx.scope.bind(target.id, ctx.scope.journal.defer(Deferred(val.deps, lambda: _bindable(val.force()), UNKNOWN)))
                 return
             val = val.force()
         if isinstance(target, ast.Name):

@@ -273,7 +273,7 @@ class CallsMixin:
                 deps.add((where, name))  # (its own locals live in a scope made when it runs)
                 if isinstance(found, FunctionEntry):
                     reached.append(found)
-        self.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute))
+        self.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute, OPAQUE_VALUE))
 
     def _loaded(self, node: ast.AST) -> frozenset[str]:
         """The names ``node`` loads anywhere in it, read once per node."""

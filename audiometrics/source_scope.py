@@ -42,16 +42,16 @@ class Deferred:
 
     __slots__ = ("deps", "_compute", "value")
 
-    def __init__(self, deps: frozenset[tuple["Scope", str]], compute: Callable[[], object]) -> None:
+    def __init__(self, deps: frozenset[tuple["Scope", str]], compute: Callable[[], object], fallback: object) -> None:
         self.deps = deps
         self._compute: Callable[[], object] | None = compute
-        self.value: object = None
+        self.value: object = fallback  # what a cycle back to it, or a computation that raised, leaves
 
     def force(self) -> object:
         """The value, computed on the first call."""
         compute = self._compute
         if compute is not None:
-            self._compute = None  # a cycle back to this binding reads None (unknown)
+            self._compute = None
             self.value = compute()
         return self.value
 

@@ -1155,6 +1155,7 @@ DEFERRED_L = "learn = vision_learner(dls, resnet18)"
         (["LR = 1e-3\ndef f():\n    return LR\ndef g():\n    global LR\n    LR = 9e-3", "X = f()", "g()", "learn.fit(1, X)", "learn.fit(2, LR)"], [(1, "1e-3"), (2, "9e-3")]),
         (["def f(a):\n    return a", "i = 1e-2\nX = f(i)\ni = 3e-3", "learn.fit(1, X)"], [(1, "1e-2")]),
         (["def f(a):\n    return a", "A = f(1e-3)\nB = f(A)\nA = 7", "learn.fit(1, B)"], [(1, "1e-3")]),
+        (["X = 1e-3\ndef f():\n    return X", "X = f()", "learn.fit(1, X)"], [(1, "1e-3")]),  # reads what it rebinds
         (["def f(a):\n    return a", "for v in [1e-2, 2e-3]:\n    X = f(v)", "learn.fit(1, X)"], [(1, "2e-3")]),
         # branches: alike values are kept, different ones are unknown
         (["def f():\n    return 4e-3", "if cond:\n    X = f()\nelse:\n    X = f()", "learn.fit(1, X)"], [(1, "4e-3")]),
