@@ -41,6 +41,7 @@ import dataclasses
 import warnings
 from typing import Iterator, Sequence
 
+from audiometrics.source_ast import child_nodes
 from audiometrics.model import CellAnalysis, Loop, SourceEvent
 from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
@@ -228,9 +229,13 @@ class _Analyser(CallsMixin):
     def _stmt(self, node: ast.stmt, ctx: Ctx) -> None:
         if isinstance(node, ast.Expr):
             # an expression whose value is dropped matters only through what its calls do
-            found = self._reach(node, [node.value])
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and is_event_callee(value.func.attr):
+                self._expr(value, ctx)  # learn.fit_one_cycle(...), learn.lr_find(): acts, no need to look further
+                return
+            found = self._reach(node, [value])
             if self._acts(found, ctx) or found.has_effects(frozenset()):
-                self._expr(node.value, ctx)
+                self._expr(value, ctx)
         elif isinstance(node, ast.Assign):
             self._assign(node.targets, node.value, ctx)
         elif isinstance(node, ast.AnnAssign):
@@ -283,7 +288,7 @@ class _Analyser(CallsMixin):
         elif isinstance(node, ast.Match):
             self._match(node, ctx)
         elif isinstance(node, (ast.Raise, ast.Assert)):
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.expr):
                     self._expr(child, ctx)
         # Pass: nothing
@@ -669,7 +674,7 @@ class _Analyser(CallsMixin):
                 self._expr(kw.value, ctx)
             self._call(node, ctx, target, pending)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child, ctx, target, pending)
 

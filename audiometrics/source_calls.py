@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
+from audiometrics.source_ast import walk
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
 from audiometrics.source_convert import iter_items
 from audiometrics.source_eval import NOPE, evaluate
@@ -239,7 +240,7 @@ class CallsMixin:
         found = self.declared.get(node)
         if found is None:
             found = self.declared[node] = frozenset(
-                name for sub in ast.walk(node) if isinstance(sub, ast.Global) for name in sub.names
+                name for sub in walk(node) if isinstance(sub, ast.Global) for name in sub.names
             )
         return found
 
@@ -280,7 +281,7 @@ class CallsMixin:
         found = self.loads.get(node)
         if found is None:
             found = self.loads[node] = frozenset(
-                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
             )
         return found
 

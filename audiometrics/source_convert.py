@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+from audiometrics.source_ast import child_nodes
 from audiometrics.source_eval import NOPE, evaluate
 from audiometrics.source_values import (
     OPAQUE,
@@ -76,7 +77,7 @@ def _lr_unwrap(text: str, tree: ast.expr | None = None) -> tuple[str, ast.expr |
                     start, end = pos.span(node)
                     repls.append((start, end, text[slice(*pos.span(arg))]))
                     return
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 visit(child)
 
         visit(tree)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from audiometrics.source_ast import walk
 from audiometrics.source_convert import as_bool, as_int, as_number, format_number, lr_text
 from audiometrics.source_eval import evaluate
 from audiometrics.source_metrics import call_arg as _arg
@@ -104,7 +105,7 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
     for tree in trees:
         if v2:
             break  # version 2 markers win: nothing later can change the answer
-        for node in ast.walk(tree):
+        for node in walk(tree):
             modules: list[tuple[str, bool]] = []
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 star = any(a.name == "*" for a in node.names)

@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass
 from typing import Sequence
 
+from audiometrics.source_ast import walk
 from audiometrics.source_calls import INTERESTING_CALLS
 from audiometrics.source_scope import MUTATORS
 from audiometrics.source_values import dotted
@@ -72,7 +73,7 @@ def reach(nodes: Sequence[ast.AST]) -> Reach:
         return None if path is None else path.split(".", 1)[0]
 
     for top in nodes:
-        for node in ast.walk(top):
+        for node in walk(top):
             if isinstance(node, ast.Call):
                 func = node.func
                 if isinstance(func, ast.Attribute):

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from audiometrics.source_ast import child_nodes
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
 from audiometrics.source_values import dotted, normalise, segment
 
@@ -275,7 +276,7 @@ def stored_names(nodes: Sequence[ast.AST]) -> set[str]:
             path = dotted(node.func.value)
             if path:
                 names.add(path)
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             visit(child)
 
     for n in nodes:
@@ -291,7 +292,7 @@ def has_break(body: Sequence[ast.stmt]) -> bool:
             return any(visit(s) for s in node.orelse)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             return False
-        return any(visit(c) for c in ast.iter_child_nodes(node))
+        return any(visit(c) for c in child_nodes(node))
 
     return any(visit(s) for s in body)
 

@@ -17,6 +17,7 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from audiometrics.source_ast import child_nodes, walk
 from audiometrics.source_eval import NOPE, evaluate
 from audiometrics.source_text import (
     IDENTIFIER,
@@ -197,7 +198,7 @@ def dotted(node: ast.AST) -> str | None:
 def _comp_targets(node: ast.AST) -> set[str]:
     names: set[str] = set()
     for gen in getattr(node, "generators", ()):
-        for sub in ast.walk(gen.target):
+        for sub in walk(gen.target):
             if isinstance(sub, ast.Name):
                 names.add(sub.id)
     return names
@@ -268,7 +269,7 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed:
                 found.append((node, new))
                 _note_exposed(entry, node, parent)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             visit(child, node, local)
 
     def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
@@ -548,7 +549,7 @@ def _may_have_fold_site(text: str) -> bool:
 def _has_fold_site(tree: ast.AST) -> bool:
     """Whether ``tree`` has a subscript, ``.get(...)`` or attribute on a literal container or
     namespace call: the sites :func:`_fold_one` can fold, whatever their index."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Subscript):
             if _is_container(node.value):
                 return True
@@ -585,7 +586,7 @@ def _fold(text: str, tree: ast.expr | None = None) -> str:
                         new = f"({new})"
                 repls.append((start, end, new))
                 return
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 visit(child, node)
 
         visit(tree, None)
