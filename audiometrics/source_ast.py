@@ -5,7 +5,7 @@ order, and :func:`walk` the nodes :func:`ast.walk` gives (depth first, not
 breadth first), both less the ``Load``/``Store``/``Del`` context markers (never
 visited for themselves: a node's ``ctx`` is read as an attribute). They read
 each node type's child fields once and build no generators, which makes them
-about twice as fast: the analysis walks the same trees many times.
+about 1.5 times as fast: the analysis walks the same trees many times.
 """
 
 from __future__ import annotations
@@ -44,10 +44,5 @@ def walk(node: ast.AST) -> list[ast.AST]:
     while stack:
         current = stack.pop()
         found.append(current)
-        for name in _fields(type(current)):
-            value = getattr(current, name, None)
-            if isinstance(value, _AST):
-                stack.append(value)
-            elif value.__class__ is list:
-                stack.extend([item for item in value if isinstance(item, _AST)])
+        stack.extend(child_nodes(current))
     return found
