@@ -1200,3 +1200,17 @@ def test_pure_recursion_is_not_reported():
     """Only a recursive function that trains is worth a warning that its recursion is not followed."""
     result = last(DEFERRED_L, "def fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\nN = fact(3)\nlearn.fit(N, 1e-3)")
     assert not any("recursive" in w for w in result.warnings)
+
+
+def test_fast_traversal_visits_what_ast_does():
+    from audiometrics.source_ast import child_nodes, walk
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "fat2019_training.ipynb").read_text())
+    code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    tree = ast.parse(prepare_cell(code).python)  # IPython syntax neutralised
+    contexts = (ast.Load, ast.Store, ast.Del)
+    every = [n for n in ast.walk(tree) if not isinstance(n, contexts)]
+    assert len(every) > 1000
+    assert sorted(map(id, walk(tree))) == sorted(map(id, every))
+    for node in every:
+        assert child_nodes(node) == [c for c in ast.iter_child_nodes(node) if not isinstance(c, contexts)]
