@@ -31,6 +31,15 @@ differently become unknown afterwards. ``break``/``continue``/``return`` end
 what they end when reached on a known path (a loop whose body can ``break`` is
 reported as a Loop of unknown count). ``try`` bodies, ``finally`` and ``with``
 bodies are followed; ``except`` handlers, class bodies and lambdas are not.
+
+Work is skipped where it cannot change the result: code that can neither emit an
+event nor change a binding that outlives it (a loop over files calling audio
+helpers, a dropped ``show_batch()`` call) is not walked, as
+:mod:`~audiometrics.source_reach` tells from its syntax and what its names are bound
+to; and a call of a notebook function that only computes a value is inlined when
+that value is first read (a :class:`~audiometrics.source_scope.Deferred` binding,
+computed before anything it reads is rebound), so a value nobody reads is never
+computed.
 """
 
 from __future__ import annotations
@@ -41,8 +50,8 @@ import dataclasses
 import warnings
 from typing import Iterator, Sequence
 
-from audiometrics.source_ast import child_nodes
 from audiometrics.model import CellAnalysis, Loop, SourceEvent
+from audiometrics.source_ast import child_nodes
 from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
 from audiometrics.source_eval import NOPE, evaluate
@@ -467,7 +476,7 @@ class _Analyser(CallsMixin):
 
         :meth:`_acts` on its body (its parameters and the names it rebinds as
         ``local``, its names resolved where it was defined), or effects on names not
-        its own (:func:`~audiometrics.source_reach.has_effects`). Memoised per statement.
+        its own (:meth:`~audiometrics.source_reach.Reach.has_effects`). Memoised per statement.
         """
         node = entry.node
         key = (node, id(entry.scope))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from audiometrics.source_ast import walk
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
+from audiometrics.source_ast import walk
 from audiometrics.source_convert import iter_items
 from audiometrics.source_eval import NOPE, evaluate
 from audiometrics.source_fastai import (

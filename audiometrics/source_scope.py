@@ -7,8 +7,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from audiometrics.source_ast import child_nodes
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
+from audiometrics.source_ast import child_nodes
 from audiometrics.source_values import dotted, normalise, segment
 
 MUTATORS = frozenset(
