@@ -293,7 +293,12 @@ class _PoolRunner(_Runner):
         self.pool = _process_pool(workers, preload)
 
     def submit(self, chunk: list) -> Any:
-        return self.pool.submit(_run_chunk, self.func, chunk)
+        try:
+            return self.pool.submit(_run_chunk, self.func, chunk)
+        except cf.process.BrokenProcessPool as exc:
+            # a worker died since the last chunk was collected: this chunk fails with the
+            # pool, and collect() re-runs it like the others that were in flight
+            return _Done(exc)
 
     def close(self, wait: bool) -> None:
         self.pool.shutdown(wait=wait, cancel_futures=True)
@@ -330,10 +335,12 @@ class _PoolRunner(_Runner):
 
 
 class _Done:
-    """A future that is already resolved."""
+    """A future that is already resolved: its value, or the exception it raises."""
 
     def __init__(self, value: Any) -> None:
         self.value = value
 
     def result(self) -> Any:
+        if isinstance(self.value, BaseException):
+            raise self.value
         return self.value

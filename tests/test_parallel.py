@@ -353,3 +353,33 @@ def test_cli_scheduler_that_cannot_be_reached(corpus, monkeypatch):
         result = runner().invoke(main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:9", "--no-report"])
     assert result.exit_code == 1
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+def test_a_pool_found_broken_when_submitting_is_restarted(monkeypatch):
+    """A worker can die between two collections: the next submit then raises at once
+    (not through its future). That chunk is re-run with the others in flight."""
+    real_pool = parallel._process_pool
+    pools: list = []
+
+    class BreaksOnThirdSubmit:
+        def __init__(self, pool):
+            self.pool, self.calls = pool, 0
+
+        def submit(self, *args):
+            self.calls += 1
+            if self.calls == 3:
+                raise cf.process.BrokenProcessPool("a worker died")
+            return self.pool.submit(*args)
+
+        def shutdown(self, *args, **kwargs):
+            return self.pool.shutdown(*args, **kwargs)
+
+    def first_one_breaks(workers, preload):
+        pool = real_pool(workers, preload)
+        pools.append(pool)
+        return BreaksOnThirdSubmit(pool) if len(pools) == 1 else pool
+
+    monkeypatch.setattr(parallel, "_process_pool", first_one_breaks)
+    results = list(map_ordered(square, range(40), jobs=2, max_pending=2, on_error=lambda item, exc: ("failed", item)))
+    assert results == [x * x for x in range(40)]
+    assert len(pools) >= 2  # the broken pool was replaced
