@@ -139,6 +139,16 @@ COLUMNS = ("epoch", "train_loss", "valid_loss", "lwlrap", "time")
 LEARNER = "learn = vision_learner(dls, resnet18, pretrained=False, metrics=lwlrap)"
 
 
+def python_prints_ok(code: str) -> None:
+    """Run ``code`` in a fresh interpreter from the repository root; it must exit 0 and print ``ok``."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok", done.stdout
+
+
 def cli_runner():
     """A click test runner whose result keeps stderr apart from stdout, on every click 8."""
     from click.testing import CliRunner

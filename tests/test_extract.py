@@ -7,8 +7,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -223,10 +221,7 @@ def test_import_without_optional_dependencies():
         print('ok')
         """
     )
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    nbf.python_prints_ok(code)
 
 
 def test_omitted_learning_rate_is_the_library_default_and_says_so(tmp_path):
@@ -245,9 +240,7 @@ def test_public_names_are_functions_whatever_the_import_order():
         "assert type(extract).__name__ == 'function'\n"
         "print('ok')"
     )
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    assert result.returncode == 0, result.stderr
+    nbf.python_prints_ok(code)
 
 
 def test_notebook_error_survives_pickling():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 import zlib
 
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from audiometrics.lwlrap import lwlrap, per_class_lwlrap
+from tests import nbfactory as nbf
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
@@ -299,9 +298,7 @@ def test_import_does_not_pull_torch():
         "lwlrap([[1, 0]], [[0.2, 0.1]]); "
         "assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    nbf.python_prints_ok(code)
 
 
 @pytest.mark.parametrize(
@@ -316,6 +313,4 @@ def test_package_lwlrap_callable_whatever_the_import_order(first):
         "assert per_class_lwlrap([[1, 0]], [[0.1, 0.2]])[0].tolist() == [0.5, 0.0]\n"
         "print('ok')"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    nbf.python_prints_ok(code)

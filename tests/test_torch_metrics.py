@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +16,7 @@ from audiometrics.torch_metrics import (  # noqa: E402
     lwlrap_torch,
     per_class_lwlrap_torch,
 )
+from tests import nbfactory as nbf  # noqa: E402
 
 TOL = 1e-12
 
@@ -309,9 +308,7 @@ def test_import_does_not_pull_fastai():
         "tm.lwlrap_torch([[1, 0]], [[0.2, 0.1]]); "
         "assert 'fastai' not in sys.modules; print('ok')"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    nbf.python_prints_ok(code)
 
 
 def test_large_int_scores_are_not_rounded():
