@@ -79,6 +79,7 @@ class LearnerCreated:
     model: str | None  # architecture name, None when it cannot be known statically
     pretrained: bool | None  # None when it cannot be known statically
     metrics: tuple[str, ...] | None  # metric column names, None when unknown
+    known: bool = True  # False: a call the analysis does not know as a learner factory (get_learner(...))
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class TrainingCall:
     lr_is_default: bool = False
     part: str | None = None  # "frozen" / "unfrozen" for fine_tune
     call_text: str = ""  # the call as written, whitespace-normalised, for messages
+    lr_from_learner: bool = False  # the rate is the learner's own (Learner(..., lr=1e-2)), not the call's
 
 
 @dataclass(frozen=True)
@@ -133,17 +135,37 @@ class CellAnalysis:
 # --------------------------------------------------------------------------- results
 
 
+def cell_label(cell: int | None, count: int | None) -> str:
+    """A cell as a user finds it: ``In [13] (cell 5)``; ``cell 5`` when it has no count.
+
+    ``cell`` is the 0-based document index (markdown cells included); it is shown
+    1-based, as a position a person counts to.
+    """
+    if cell is None:
+        return "" if count is None else f"In [{count}]"
+    return f"cell {cell + 1}" if count is None else f"In [{count}] (cell {cell + 1})"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
-    """A warning about one notebook, optionally pinned to a cell (document index)."""
+    """A warning about one notebook, optionally pinned to a cell.
+
+    ``cell`` is the document index (0-based, markdown included); ``count`` is the
+    cell's execution count (``In [n]``), ``None`` when it has none.
+    """
 
     path: str
     message: str
     cell: int | None = None
+    count: int | None = None
+
+    @property
+    def where(self) -> str:
+        return cell_label(self.cell, self.count)
 
     def __str__(self) -> str:
-        where = self.path if self.cell is None else f"{self.path}, cell {self.cell}"
-        return f"{where}: {self.message}"
+        where = self.where
+        return f"{self.path}, {where}: {self.message}" if where else f"{self.path}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -160,6 +182,8 @@ class Phase:
     rows: tuple[tuple[str, ...], ...]
     call_text: str = ""
     interrupted: bool = False
+    lr_from_learner: bool = False  # the learner's own rate (rendered "1e-2 (learner)")
+    count: int | None = None  # execution count of the cell that ran it (In [n])
 
     @property
     def recorded_epochs(self) -> int:
@@ -181,7 +205,9 @@ class Run:
     model: str
     pretrained: bool | None
     phases: tuple[Phase, ...]
-    cell: int | None = None  # cell that created the learner
+    cell: int | None = None  # cell that created the learner (document index)
+    count: int | None = None  # execution count of that cell
+    ordinal: int = 0  # 1-based position of the run in its notebook (0: not yet numbered)
 
 
 @dataclass(frozen=True)
