@@ -118,21 +118,34 @@ def _match_cell(
 
 
 def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[tuple[str, ...], str | None]:
+    """The columns of a table's rows, and a warning about how they were named or placed.
+
+    Header-less (``no_bar``) rows are named from the learner's ``metrics=``: a row
+    with fewer values (training or validation cancelled) is placed by meaning
+    (see :func:`audiometrics.tables.place_row`), so the width is the widest
+    layout fastai could print, never the widest row seen.
+    """
+    from audiometrics.tables import place_row, short_rows_note
+
     if table.columns is not None:
         return table.columns, None
     width = max((len(r) for r in table.rows), default=0)
-    if learner is not None and learner.metrics is not None and len(learner.metrics) + 4 == width:
-        return ("epoch", "train_loss", "valid_loss", *learner.metrics, "time"), None
-    unknown = width - 4
-    names = ("epoch", "train_loss", "valid_loss", *(f"metric_{i}" for i in range(1, unknown + 1)), "time")
-    if unknown <= 0:
-        names = ("epoch", "train_loss", "valid_loss", "time")[:width] if width else ()
-    why = (
-        "the learner's metrics= cannot be resolved"
-        if learner is None or learner.metrics is None
-        else f"the learner's metrics= names {len(learner.metrics)} metrics but the rows hold {unknown}"
-    )
-    return names, f"epoch rows printed without a header (learn.no_bar()) and {why}: columns named {', '.join(names)}"
+    why = None
+    if learner is not None and learner.metrics is not None and width <= len(learner.metrics) + 4:
+        names: tuple[str, ...] = ("epoch", "train_loss", "valid_loss", *learner.metrics, "time")
+    else:
+        unknown = max(width, 4) - 4
+        names = ("epoch", "train_loss", "valid_loss", *(f"metric_{i}" for i in range(1, unknown + 1)), "time")
+        if not width:
+            names = ()
+        why = (
+            "the learner's metrics= cannot be resolved"
+            if learner is None or learner.metrics is None
+            else f"the learner's metrics= names {len(learner.metrics)} metrics but the rows hold {unknown}"
+        )
+        why = f"epoch rows printed without a header (learn.no_bar()) and {why}: columns named {', '.join(names)}"
+    short = short_rows_note([place_row(r, names)[1] or "left" for r in table.rows if len(r) < len(names)])
+    return names, "; ".join(m for m in (why, short) if m) or None
 
 
 def align_notebook(
@@ -234,6 +247,7 @@ def _add_phase(
         columns, why = _columns_for(table, builder.learner)
         if why:
             diagnostics.append(Diagnostic(path, why, cell.index))
+        diagnostics.extend(Diagnostic(path, note, cell.index) for note in table.notes)
         rows = tuple(_fit(row, len(columns)) for row in table.rows)
     phase = Phase(
         number=len(builder.phases) + 1,
@@ -267,6 +281,11 @@ def _add_phase(
 
 
 def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:
+    """``row`` as ``width`` cells: a short header-less row placed by meaning, a long one cut."""
+    from audiometrics.tables import place_row
+
     if len(row) == width:
         return row
+    if len(row) < width and width >= 4:  # fastai's no_bar layout: epoch, train_loss, valid_loss, metrics, time
+        return place_row(row, ("epoch", "train_loss", "valid_loss", *("metric",) * (width - 4), "time"))[0]
     return (tuple(row) + ("",) * width)[:width]

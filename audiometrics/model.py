@@ -55,7 +55,8 @@ class ProgressTable:
     ``""``, ``"00:01"``). An ``empty`` display (header only, or a progress bar
     with no table yet) has no rows; ``blank`` marks a display with no table at
     all (an ``lr_find`` or a display never updated) so that alignment can count
-    it as a slot.
+    it as a slot. ``notes`` are warnings about how the rows were read (short rows
+    placed by meaning, spanning cells), one line each, shown to the user.
     """
 
     columns: tuple[str, ...] | None
@@ -64,6 +65,7 @@ class ProgressTable:
     output_index: int
     interrupted: bool = False
     blank: bool = False
+    notes: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- source

@@ -25,13 +25,14 @@ Nothing is ever evaluated; odd or broken input is skipped, never raised on.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import html
 import re
 from typing import Any, Iterator, Sequence
 
 from audiometrics.model import ProgressTable
 
-__all__ = ["find_tables"]
+__all__ = ["find_tables", "place_row", "place_rows", "short_rows_note"]
 
 _DISPLAY_TYPES = frozenset({"display_data", "execute_result", "update_display_data"})
 _HTML_PLACEHOLDER = "<IPython.core.display.HTML object>"
@@ -51,7 +52,7 @@ def _text(value: Any) -> str | None:
     return None
 
 
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")
 
 
 def _cell_text(raw: str) -> str:
@@ -63,33 +64,140 @@ def _cell_text(raw: str) -> str:
     return raw.strip()
 
 
-def _fit(cells: Sequence[str], width: int) -> tuple[str, ...]:
-    """Pad a row with "" (or drop extra cells) to ``width`` cells."""
-    if len(cells) == width:
-        return tuple(cells)
-    if len(cells) > width:
-        return tuple(cells[:width])
-    return tuple(cells) + ("",) * (width - len(cells))
+# --------------------------------------------------------------------------- short rows
+
+_TIME = re.compile(r"^(?:\d+:)?\d\d:\d\d$")
+
+#: Why a row is shorter than its header, as said in the table's note.
+_SHORT_REASONS = {
+    "train": "training cancelled: the values are the validation ones",
+    "valid": "validation cancelled or absent: the values are the training ones",
+    "both": "training and validation cancelled",
+    "lone": "one loss for train_loss and valid_loss, taken as valid_loss (fastai logs no training values "
+    "when training is cancelled); it is the training loss if validation was cancelled instead",
+    "v1": "fastai v1 leaves out the values it could not compute: kept in order from the left",
+    "dropped": "fastprogress 0.1.x leaves empty values out of a row: kept in order from the left, "
+    "so a value after a missing one may sit in the wrong column",
+    "left": "no fastai layout explains the row: values kept in order from the left",
+}
+
+
+def place_row(row: Sequence[str], columns: Sequence[str], left: str | None = None) -> tuple[tuple[str, ...], str | None]:
+    """A row with fewer values than ``columns`` placed by meaning, and why it is short.
+
+    fastai v2's ``Recorder`` logs ``epoch``, the training values (unless training
+    was cancelled), the validation values (unless validation was cancelled), then
+    the time; fastai v1 always logs the training loss and drops what it could
+    not compute from the end (it writes ``#na#`` or ``''``).  So the first value
+    is the epoch, an ``MM:SS`` last value is the time, and the values between
+    fill the group whose size they match.  A time never lands in another column.
+    ``left`` names the reason (a key of ``_SHORT_REASONS``) when the format is
+    known to fill rows from the left (fastai v1 formats).  Full rows are returned
+    unchanged (longer ones cut) with ``None``; a short one with its reason.
+    """
+    width = len(columns)
+    if len(row) >= width:
+        return tuple(row[:width]), None
+    values = list(row)
+    out = [""] * width
+    has_time = width > 1 and columns[-1] == "time"
+    time = values.pop() if len(values) > 1 and _TIME.match(values[-1]) else None
+    if values:
+        out[0] = values.pop(0)
+    middle = columns[1 : width - 1 if has_time else width]
+    values = [v for v in values if not _TIME.match(v)]  # never a time in a loss or metric column
+    train = next((k for k, name in enumerate(middle) if not name.startswith("train")), len(middle))
+    valid = len(middle) - train
+    m = len(values)
+    if m >= len(middle):
+        start, why = 0, "left"
+    elif left is not None or "#na#" in values or "" in values:  # only fastai v1 writes these
+        start, why = 0, left or "v1"
+    elif m == 0:
+        start, why = 0, "both"
+    elif m == valid and m != train:
+        start, why = train, "train"
+    elif m == train and m != valid:
+        start, why = 0, "valid"
+    elif m == train == valid:
+        start, why = train, "lone"
+    else:
+        start, why = 0, "left"
+    for k, value in enumerate(values[: len(middle) - start]):
+        out[1 + start + k] = value
+    if time is not None and has_time:
+        out[-1] = time
+    return tuple(out), why
+
+
+def place_rows(
+    rows: Sequence[Sequence[str]], columns: Sequence[str], left: str | None = None
+) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    """Every row placed by :func:`place_row`, and one note for the table when any was short."""
+    placed, reasons = [], []
+    for row in rows:
+        fixed, why = place_row(row, columns, left) if len(row) != len(columns) else (tuple(row), None)
+        placed.append(fixed)
+        if why is not None and len(row) < len(columns):
+            reasons.append(why)
+    return tuple(placed), short_rows_note(reasons)
+
+
+def short_rows_note(reasons: Sequence[str]) -> str | None:
+    """One line saying how many rows were short and why (``None`` when none was)."""
+    if not reasons:
+        return None
+    counts: dict[str, int] = {}
+    for why in reasons:
+        counts[why] = counts.get(why, 0) + 1
+    n = len(reasons)
+    if len(counts) == 1:
+        detail = _SHORT_REASONS[reasons[0]]
+    else:
+        detail = "; ".join(f"{c}: {_SHORT_REASONS[w]}" for w, c in counts.items())
+    return f"{n} row{'s' if n != 1 else ''} shorter than the header ({detail}): values placed by meaning"
 
 
 # --------------------------------------------------------------------------- HTML
 
-_CELL = re.compile(r"<t[hd]\b[^>]*>(.*?)</t[hd]\s*>", re.S | re.I)
-_CELL_TOLERANT = re.compile(r"<t[hd]\b[^>]*>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
+_CELL = re.compile(r"<t[hd]\b[^<>]*>(.*?)</t[hd]\s*>", re.S | re.I)
+_CELL_TOLERANT = re.compile(r"<t[hd]\b([^<>]*)>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
+_CLOSER = re.compile(r"</t[hd]\s*>", re.I)
+_OPENER = re.compile(r"<t[hd]\b", re.I)
+_SPAN = re.compile(r"""\b(col|row)span\s*=\s*['"]?\s*0*([1-9]\d{0,5})""", re.I)
 _INTERRUPTED = re.compile(r"""class\s*=\s*['"][^'"]*progress-bar-interrupted""")
 _FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
 
 
 def _cells(row: str) -> list[str]:
     """Displayed cell texts of one ``<tr`` segment (closing tags optional)."""
-    raw = _CELL.findall(row)
-    if len(raw) != row.count("<th") + row.count("<td"):
-        raw = _CELL_TOLERANT.findall(row)
-    return [_cell_text(c) for c in raw]
+    return [_cell_text(raw) for _, raw in _raw_cells(row)]
 
 
-def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]] | None:
-    """The first epoch table in ``markup`` as (format, columns, rows), or None.
+def _raw_cells(row: str) -> list[tuple[str, str]]:
+    """(attributes, inner markup) of each cell of one ``<tr`` segment, in linear time.
+
+    Cells with closing tags are matched exactly; when a cell opens after the last
+    closing tag (closing tags left out), every cell ends where the next tag of
+    the table starts instead.  Either way each character is looked at a bounded
+    number of times: the exact pattern is only tried when no opener is left
+    without a closer after it.
+    """
+    closers = list(_CLOSER.finditer(row))
+    openers = len(_OPENER.findall(row))
+    if closers and openers == len(closers) and not _OPENER.search(row, closers[-1].end()):
+        exact = [(m.group(0), m.group(1)) for m in _CELL.finditer(row)]
+        if len(exact) == openers:
+            return [(_opening_attrs(tag), inner) for tag, inner in exact]
+    return [(m.group(1), m.group(2)) for m in _CELL_TOLERANT.finditer(row)]
+
+
+def _opening_attrs(cell: str) -> str:
+    return cell[3 : cell.find(">")]
+
+
+def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]] | None:
+    """The first epoch table in ``markup`` as (format, columns, rows, notes), or None.
 
     A table counts when the first cell of its first row is ``epoch``; pandas
     DataFrames (index column ``<th></th>``, ``text-align: right`` header) never
@@ -120,25 +228,103 @@ def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[st
                         fmt = "html"
                     else:
                         fmt = "html-th"
-                    return fmt, tuple(header), _body_rows(segment[body:], len(header))
+                    rows, notes = _table_rows(first, segment[body:], tuple(header), fmt)
+                    return fmt, tuple(header), rows, notes
         if j < 0:
             return None
 
 
+def _table_rows(
+    first: str, body: str, header: tuple[str, ...], fmt: str
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """The body rows placed under ``header`` (short rows by meaning), and notes on them."""
+    if _SPAN.search(first) and any(int(n) > 1 for _, n in _SPAN.findall(first)):
+        rows = _rows_one_by_one(body, len(header))
+        if not rows:
+            return (), ()
+        return (), (f"the header has cells spanning several columns or rows: its {len(rows)} rows cannot be "
+                    "placed under the right columns and are left out",)
+    notes: list[str] = []
+    if _SPAN.search(body):
+        raw, note = _span_rows(body, len(header))
+        if note:
+            notes.append(note)
+    else:
+        raw = _body_rows(body, len(header))
+    rows, short = place_rows(raw, header, "dropped" if fmt == "html-th" else None)
+    if short:
+        notes.append(short)
+    return rows, tuple(notes)
+
+
 def _body_rows(body: str, width: int) -> tuple[tuple[str, ...], ...]:
-    """The rows of ``body`` (the text from a table's second ``<tr`` on), ``width`` cells each."""
+    """The rows of ``body`` (the text from a table's second ``<tr`` on), as many cells as they show."""
     rows = _plain_rows(body, width)
     return rows if rows is not None else _rows_one_by_one(body, width)
 
 
 def _rows_one_by_one(body: str, width: int) -> tuple[tuple[str, ...], ...]:
-    """The rows of ``body``, parsed ``<tr`` by ``<tr`` (closing tags optional), padded to ``width``."""
+    """The rows of ``body``, parsed ``<tr`` by ``<tr`` (closing tags optional), longer ones cut to ``width``."""
     rows = []
     for part in body.split("<tr")[1:]:
         cells = _cells(part)
         if cells:
-            rows.append(_fit(cells, width))
+            rows.append(tuple(cells[:width]))
     return tuple(rows)
+
+
+def _span_rows(body: str, width: int) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    """Rows of a body with ``rowspan``/``colspan`` cells, and a note on what was done.
+
+    A ``rowspan`` cell shows its value in the rows below it too, so it is
+    repeated down its column, as a reader sees the table.  A ``colspan`` cell
+    shows one value across several columns: which column it belongs to cannot
+    be known, so its row is left out.
+    """
+    rows: list[tuple[str, ...]] = []
+    pending: dict[int, list] = {}  # column -> [value, rows still covered]
+    dropped = repeated = 0
+    for part in body.split("<tr")[1:]:
+        cells = _raw_cells(part)
+        if not cells and not pending:
+            continue
+        row: list[str] = []
+        spans_columns = used_pending = False
+
+        def fill() -> None:
+            nonlocal used_pending
+            while len(row) in pending and len(row) <= width:
+                value = pending[len(row)]
+                row.append(value[0])
+                used_pending = True
+                value[1] -= 1
+                if value[1] <= 0:
+                    del pending[len(row) - 1]
+
+        for attrs, inner in cells:
+            fill()
+            spans = {kind.lower(): int(n) for kind, n in _SPAN.findall(attrs)}
+            cols, down = min(spans.get("col", 1), width + 1), spans.get("row", 1)
+            spans_columns = spans_columns or cols > 1
+            text = _cell_text(inner)
+            for k in range(cols):
+                if down > 1:
+                    pending[len(row)] = [text if k == 0 else "", down - 1]
+                row.append(text if k == 0 else "")
+        fill()
+        if spans_columns:
+            dropped += 1
+        elif row:
+            repeated += used_pending
+            rows.append(tuple(row[:width]))
+    notes = []
+    if repeated:
+        notes.append(f"{repeated} row{'s take' if repeated != 1 else ' takes'} values from a rowspan cell above, "
+                     "repeated down its column as displayed")
+    if dropped:
+        notes.append(f"{dropped} row{'s' if dropped != 1 else ''} with a cell spanning several columns left out "
+                     "(the column its value belongs to cannot be known)")
+    return tuple(rows), "; ".join(notes) or None
 
 
 _PLAIN_ROW_PATTERNS: dict[int, re.Pattern[str]] = {}
@@ -189,9 +375,9 @@ def _html_display(markup: str) -> tuple[str, ProgressTable | None, bool]:
     if "epoch</th>" in markup or "epoch</TH>" in markup:
         found = _parse_html_table(markup)
         if found is not None:
-            fmt, columns, rows = found
+            fmt, columns, rows, notes = found
             interrupted = "progress-bar-interrupted" in markup and bool(_INTERRUPTED.search(markup))
-            return "table", ProgressTable(columns, rows, fmt, -1, interrupted=interrupted), True
+            return "table", ProgressTable(columns, rows, fmt, -1, interrupted=interrupted, notes=notes), True
         if 'class="fastprogress"' in markup:
             return "other", None, False
     if len(markup) < 64 and _FASTHTML_BLANK.match(markup.strip()):
@@ -232,8 +418,36 @@ def _display_markup(data: dict) -> tuple[str | None, str | None]:
 
 
 # --------------------------------------------------------------------------- streams
+#
+# Stream text is read line by line without ever joining a whole output (memory
+# stays near the longest line), and every step is linear in the line: redraws
+# (``\r``, ``\b``) are applied with string operations, console rows are
+# segmented with a memoised search whose work is bounded by the line's length,
+# and printed lists are split by one regex match when flat.
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_BACKSPACES = re.compile(r"(\x08+)")
+
+
+def _apply_backspaces(line: str) -> str:
+    """``line`` with each ``\\b`` erasing the character before it, in linear time."""
+    kept: list[list] = []  # [text, length kept]: trimmed in place, joined once at the end
+    pieces = _BACKSPACES.split(line)
+    for k, piece in enumerate(pieces):
+        if k % 2 == 0:
+            if piece:
+                kept.append([piece, len(piece)])
+            continue
+        erase = len(piece)
+        while erase and kept:
+            last = kept[-1]
+            if last[1] <= erase:
+                erase -= last[1]
+                kept.pop()
+            else:
+                last[1] -= erase
+                erase = 0
+    return "".join(text if n == len(text) else text[:n] for text, n in kept)
 
 
 def _visible(line: str) -> str:
@@ -241,21 +455,17 @@ def _visible(line: str) -> str:
     if "\x1b" in line:
         line = _ANSI.sub("", line)
     if "\b" in line:
-        out: list[str] = []
-        for ch in line:
-            if ch == "\b":
-                if out:
-                    out.pop()
-            else:
-                out.append(ch)
-        line = "".join(out)
+        line = _apply_backspaces(line)
     if "\r" in line:
         parts = line.rstrip("\r").split("\r")
         shown = parts[-1]
-        for earlier in reversed(parts[:-1]):  # later text overwrites earlier text
-            if len(earlier) > len(shown):
-                shown += earlier[len(shown):]
-        line = shown
+        tail: list[str] = []  # later text overwrites earlier text; longer earlier lines show their ends
+        reach = len(shown)
+        for earlier in reversed(parts[:-1]):
+            if len(earlier) > reach:
+                tail.append(earlier[reach:])
+                reach = len(earlier)
+        line = shown + "".join(tail)
     return line
 
 
@@ -266,9 +476,10 @@ def _last_segment(line: str) -> str:
 
 _CONSOLE_HEADER = re.compile(r"^epoch {2,}\S")
 _TYPICAL = re.compile(r"^(?:-?\d+(?:\.\d{6})?|-?\d+\.\d+e[-+]\d+|#na#|nan|-?inf|None|)$")
-_TIME = re.compile(r"^(?:\d+:)?\d\d:\d\d$")
 _DIGITS = re.compile(r"^\d+$")
-_MAX_GLUED = 256  # longest run of glued values tried (a row is a few dozen characters)
+_BRACKET_TIME = re.compile(r"^\(((?:\d+:)?\d\d:\d\d)\)$")
+_MAX_GLUED = 64  # longest run of glued values tried (two or three values; a row is a few dozen characters)
+_V1_NAMES = {"train loss": "train_loss", "valid loss": "valid_loss"}  # fastai 1.0.0 - 1.0.13
 
 
 def _console_header(line: str) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
@@ -285,91 +496,122 @@ def _segment_row(line: str, widths: Sequence[int]) -> list[str] | None:
     """Invert fastprogress's ``t + ' ' * (2 + len(name) - len(t))`` row layout.
 
     Every value but the last takes ``max(len(t), width + 2)`` characters, so a
-    value as wide as its column runs into the next one.  All segmentations
-    consistent with the layout are tried (values hold no spaces) and the one
-    whose values look most like fastai's (``%.6f``, ``#na#``, ``MM:SS``) wins.
+    value as wide as its column runs into the next one.  The segmentations
+    consistent with the layout (values hold no spaces) are searched, each
+    (column, position) once, and the one whose values look most like fastai's
+    (``%.6f``, ``#na#``, ``MM:SS``) wins; ties go to the earliest split.  The
+    search stops after ``16 + len(line) // 2`` steps, so no line costs more than
+    its length (a real row needs a few dozen).
     """
     line = line.rstrip()
-    n = len(widths)
-    best: tuple[int, list[str]] | None = None
-    budget = [2000]  # bound the search on pathological lines
+    n, size = len(widths), len(line)
+    budget = [16 + size // 2]
+    memo: dict[tuple[int, int], tuple[int, tuple[str, ...]] | None] = {}
 
-    def walk(col: int, pos: int, acc: list[str], score: int) -> None:
-        nonlocal best
+    def best(col: int, pos: int) -> tuple[int, tuple[str, ...]] | None:
+        key = (col, pos)
+        if key in memo:
+            return memo[key]
         budget[0] -= 1
         if budget[0] < 0:
-            return
+            return None
+        found: tuple[int, tuple[str, ...]] | None = None
         if col == n - 1:
-            last = line[pos:].strip() if pos <= len(line) else ""
-            if " " in last:
-                return
-            total = score + (1 if _TYPICAL.match(last) else 0) + (2 if _TIME.match(last) else 0)
-            if best is None or total > best[0]:
-                best = (total, acc + [last])
-            return
-        span = widths[col] + 2
-        end = pos
-        while end < len(line) and line[end] != " ":
-            end += 1
-        run = end - pos
-        if run < span:
-            if line[end:pos + span].strip():
-                return
-            value = line[pos:end]
-            walk(col + 1, pos + span, acc + [value], score + (1 if _TYPICAL.match(value) else 0))
-        elif run <= _MAX_GLUED:
-            for length in range(span, run + 1):
-                if budget[0] < 0:
-                    return
-                value = line[pos:pos + length]
-                walk(col + 1, pos + length, acc + [value], score + (1 if _TYPICAL.match(value) else 0))
+            last = line[pos:].strip() if pos <= size else ""
+            if " " not in last:
+                found = ((1 if _TYPICAL.match(last) else 0) + (2 if _TIME.match(last) else 0), (last,))
+        else:
+            span = widths[col] + 2
+            end = line.find(" ", pos) if pos < size else pos
+            end = size if end < 0 else end
+            if end - pos < span:
+                if not line[end : pos + span].strip():
+                    found = _prepend(line[pos:end], best(col + 1, pos + span))
+            elif end - pos <= _MAX_GLUED:
+                for length in range(span, end - pos + 1):
+                    candidate = _prepend(line[pos : pos + length], best(col + 1, pos + length))
+                    if candidate is not None and (found is None or candidate[0] > found[0]):
+                        found = candidate
+        memo[key] = found
+        return found
 
-    walk(0, 0, [], 0)
-    return best[1] if best is not None else None
+    result = best(0, 0)
+    return list(result[1]) if result is not None else None
 
 
-def _console_row(line: str, widths: Sequence[int]) -> tuple[str, ...] | None:
-    """One console row's values, or None when the line is not a row."""
+def _prepend(value: str, rest: tuple[int, tuple[str, ...]] | None) -> tuple[int, tuple[str, ...]] | None:
+    if rest is None:
+        return None
+    return rest[0] + (1 if _TYPICAL.match(value) else 0), (value, *rest[1])
+
+
+def _console_row(line: str, widths: Sequence[int]) -> tuple[tuple[str, ...], bool] | None:
+    """One console row's values and whether it is an early fastai v1 row ending in ``(MM:SS)``."""
     if not line or not line[0].isdigit():
         return None
+    tokens = line.split()
+    bracket = _BRACKET_TIME.match(tokens[-1]) if len(tokens) > 1 else None
+    if bracket is not None:  # fastprogress <= 0.1.15 report: '  '-joined padded values, then (elapsed)
+        if len(tokens) - 1 > len(widths) or not _DIGITS.match(tokens[0]):
+            return None
+        return (*tokens[:-1], bracket.group(1)), True
     values = _segment_row(line, widths)
     if values is None:
-        tokens = line.split()
         if len(tokens) != len(widths):
             return None
         values = tokens
     if not _DIGITS.match(values[0]):
         return None
-    return tuple(values)
+    return tuple(values), False
+
+
+def _unpad(values: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A console row cut after its time when fastai wrote fewer values than columns.
+
+    ``ConsoleMasterBar`` zips the values with the names, so a row logged with
+    training or validation cancelled ends early: its time shows under an
+    earlier column and the columns after it are blank.
+    """
+    if columns[-1] != "time" or values[-1]:
+        return values
+    k = len(values) - 1
+    while k > 0 and not values[k]:
+        k -= 1
+    return values[: k + 1] if k > 0 and _TIME.match(values[k]) else values
 
 
 _LIST_LINE = re.compile(r"^(?:\(#\d+\)\s*)?\[(.*)\]$", re.S)
+_LIST_EDGES = re.compile(r"""^\s*\d{1,9}\s*,.*,\s*(['"])(?:\d+:)?\d\d:\d\d\1\s*$""", re.S)
+_FLAT_ITEM = r"""\s*(?:'[^'\\,\n]*'|"[^"\\,\n]*"|[^,'"()\[\]{}\\]*)\s*"""
+_FLAT_LIST = re.compile(_FLAT_ITEM + r"(?:," + _FLAT_ITEM + r")*")
+_LIST_TOKEN = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[()\[\]{}]|,|[^,'"()\[\]{}]+|['"]""", re.S)
 
 
 def _split_list(body: str) -> list[str] | None:
-    """Split a printed list's body at top-level commas; quotes and brackets respected."""
-    items: list[str] = []
-    depth, quote, start, i = 0, "", 0, 0
-    while i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(body[start:i])
-            start = i + 1
-        i += 1
-    if quote or depth:
-        return None
-    items.append(body[start:])
+    """Split a printed list's body at top-level commas; quotes and brackets respected.
+
+    A flat list (what fastai prints) is checked by one regex match and split
+    with ``str.split``; anything else is walked token by token, never character
+    by character.
+    """
+    if _FLAT_LIST.fullmatch(body):
+        items = body.split(",")
+    else:
+        items, depth, start = [], 0, 0
+        for token in _LIST_TOKEN.finditer(body):
+            text = token.group()
+            if text in ("'", '"'):
+                return None  # an unterminated quote
+            if text in "([{":
+                depth += 1
+            elif text in ")]}":
+                depth -= 1
+            elif text == "," and depth == 0:
+                items.append(body[start : token.start()])
+                start = token.end()
+        if depth:
+            return None
+        items.append(body[start:])
     out = []
     for item in items:
         item = item.strip()
@@ -393,7 +635,7 @@ def _list_row(line: str) -> tuple[str, ...] | None:
     if m is None:
         return None
     body = m.group(1).rstrip()
-    if not (body.endswith("'") or body.endswith('"')):
+    if not _LIST_EDGES.match(body):
         return None
     values = _split_list(body)
     if values is None or len(values) < 2 or len(values[0]) > 9 or not _DIGITS.match(values[0]):
@@ -415,7 +657,13 @@ class _StreamTables:
     def _close_console(self) -> None:
         if self.console is not None:
             c = self.console
-            self.found.append((c["index"], c["seq"], ProgressTable(c["columns"], tuple(c["rows"]), "console", c["index"])))
+            columns, left = c["columns"], None
+            if c["brackets"]:  # fastai 1.0.x with fastprogress <= 0.1.15: the time is the bracketed one
+                columns = tuple(_V1_NAMES.get(name, name) for name in columns)
+                columns, left = (columns if "time" in columns else (*columns, "time")), "v1"
+            rows, note = place_rows(c["rows"], columns, left)
+            table = ProgressTable(columns, rows, "console", c["index"], notes=(note,) if note else ())
+            self.found.append((c["index"], c["seq"], table))
             self.console = None
 
     def _close_list(self) -> None:
@@ -444,13 +692,15 @@ class _StreamTables:
                 self._close_list()
                 self.seq += 1
                 self.console = {"columns": header[0], "widths": header[1], "rows": [], "index": index,
-                                "seq": self.seq}
+                                "seq": self.seq, "brackets": False}
                 return True
         elif head.isdigit():
             if self.console is not None:
-                row = _console_row(text, self.console["widths"])
-                if row is not None:
-                    self.console["rows"].append(row)
+                found = _console_row(text, self.console["widths"])
+                if found is not None:
+                    row, bracket = found
+                    self.console["brackets"] = self.console["brackets"] or bracket
+                    self.console["rows"].append(row if bracket else _unpad(row, self.console["columns"]))
                     return True
         elif head in ("[", "("):
             row = _list_row(text)
@@ -473,28 +723,66 @@ class _StreamTables:
         return self.found
 
 
-def _stream_tables(chunks: list[tuple[int, str]]) -> list[tuple[int, int, ProgressTable]]:
-    """Tables in the concatenated text of one stream's outputs (``(index, text)`` chunks)."""
-    text = "".join(t for _, t in chunks)
-    if "epoch" not in text and "[" not in text:
-        return []
-    starts, pos = [], 0
-    for _, t in chunks:
-        starts.append(pos)
-        pos += len(t)
-    indexes = [i for i, _ in chunks]
-    parser = _StreamTables()
+def _pieces(value: Any) -> Iterator[str]:
+    """The strings of a stream's ``text`` (a string or a list of strings), never joined."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for part in value:
+            if isinstance(part, str):
+                yield part
+
+
+def _stream_lines(chunks: Sequence[tuple[int, Any]]) -> Iterator[tuple[str, list[tuple[int, str]] | int]]:
+    """Each line of one stream with where it came from, reading the outputs piece by piece.
+
+    Yields ``(line, index)`` for a line inside one piece, or ``(line, parts)``
+    with its ``(output index, text)`` parts when it spans pieces or outputs.
+    """
+    parts: list[tuple[int, str]] = []
+    for index, value in chunks:
+        for piece in _pieces(value):
+            start, size = 0, len(piece)
+            while start < size:
+                nl = piece.find("\n", start)
+                if nl < 0:
+                    parts.append((index, piece[start:] if start else piece))
+                    break
+                text = piece[start:nl]
+                if parts:
+                    parts.append((index, text))
+                    yield "".join(t for _, t in parts), parts
+                    parts = []
+                else:
+                    yield text, index
+                start = nl + 1
+    if parts:
+        yield "".join(t for _, t in parts), parts
+
+
+def _origin(raw: str, where: list[tuple[int, str]] | int) -> int:
+    """The output index holding the visible (last redrawn) part of a line."""
+    if isinstance(where, int):
+        return where
+    visible_from = raw.rfind("\r", 0, len(raw.rstrip("\r"))) + 1
     offset = 0
-    for raw in text.split("\n"):
+    for index, text in where:
+        offset += len(text)
+        if offset > visible_from:
+            return index
+    return where[-1][0]
+
+
+def _stream_tables(chunks: list[tuple[int, Any]]) -> list[tuple[int, int, ProgressTable]]:
+    """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
+    parser = _StreamTables()
+    for raw, where in _stream_lines(chunks):
         first = raw[:1]
         if first and (first in "e[(\r\b\x1b" or first.isdigit() or "\r" in raw or "\b" in raw):
-            visible_from = raw.rfind("\r", 0, len(raw.rstrip("\r"))) + 1
-            where = bisect.bisect_right(starts, offset + visible_from) - 1
             try:
-                parser.line(raw, indexes[max(where, 0)])
+                parser.line(raw, _origin(raw, where))
             except Exception:  # an unreadable line is skipped, the stream goes on
                 pass
-        offset += len(raw) + 1
     return parser.finish()
 
 
@@ -529,8 +817,8 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
         try:
             kind = out.get("output_type")
             if kind == "stream":
-                text = _text(out.get("text"))
-                if text:
+                text = out.get("text")
+                if text and isinstance(text, (str, list, tuple)):
                     name = out.get("name")
                     streams.setdefault(name if isinstance(name, str) else "stdout", []).append((index, text))
                 continue
@@ -575,7 +863,7 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
 
 
 def _at(table: ProgressTable, index: int) -> ProgressTable:
-    return ProgressTable(table.columns, table.rows, table.format, index, table.interrupted, table.blank)
+    return dataclasses.replace(table, output_index=index)
 
 
 def _mark_errors(tables: list[ProgressTable], errors: list[int]) -> list[ProgressTable]:
@@ -586,6 +874,5 @@ def _mark_errors(tables: list[ProgressTable], errors: list[int]) -> list[Progres
     for err in errors:
         k = bisect.bisect_left(starts, err) - 1
         if k >= 0 and not tables[k].interrupted:
-            t = tables[k]
-            tables[k] = ProgressTable(t.columns, t.rows, t.format, t.output_index, True, t.blank)
+            tables[k] = dataclasses.replace(tables[k], interrupted=True)
     return tables
