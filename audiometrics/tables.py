@@ -238,14 +238,14 @@ def _table_rows(
     first: str, body: str, header: tuple[str, ...], fmt: str
 ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
     """The body rows placed under ``header`` (short rows by meaning), and notes on them."""
-    if _SPAN.search(first) and any(int(n) > 1 for _, n in _SPAN.findall(first)):
+    if _has_span(first) and any(int(n) > 1 for _, n in _SPAN.findall(first)):
         rows = _rows_one_by_one(body, len(header))
         if not rows:
             return (), ()
         return (), (f"the header has cells spanning several columns or rows: its {len(rows)} rows cannot be "
                     "placed under the right columns and are left out",)
     notes: list[str] = []
-    if _SPAN.search(body):
+    if _has_span(body):
         raw, note = _span_rows(body, len(header))
         if note:
             notes.append(note)
@@ -255,6 +255,11 @@ def _table_rows(
     if short:
         notes.append(short)
     return rows, tuple(notes)
+
+
+def _has_span(markup: str) -> bool:
+    """A ``colspan``/``rowspan`` attribute somewhere in ``markup`` (a substring test first: fast)."""
+    return "span" in markup.lower() and _SPAN.search(markup) is not None
 
 
 def _body_rows(body: str, width: int) -> tuple[tuple[str, ...], ...]:
@@ -430,24 +435,25 @@ _BACKSPACES = re.compile(r"(\x08+)")
 
 
 def _apply_backspaces(line: str) -> str:
-    """``line`` with each ``\\b`` erasing the character before it, in linear time."""
-    kept: list[list] = []  # [text, length kept]: trimmed in place, joined once at the end
-    pieces = _BACKSPACES.split(line)
-    for k, piece in enumerate(pieces):
-        if k % 2 == 0:
-            if piece:
-                kept.append([piece, len(piece)])
-            continue
-        erase = len(piece)
-        while erase and kept:
-            last = kept[-1]
-            if last[1] <= erase:
-                erase -= last[1]
-                kept.pop()
-            else:
-                last[1] -= erase
-                erase = 0
-    return "".join(text if n == len(text) else text[:n] for text, n in kept)
+    """``line`` with each ``\\b`` erasing the character before it, in linear time.
+
+    Read from the right, a run of backspaces erases that many of the nearest
+    characters still shown to its left; each piece of text is cut at most once.
+    """
+    pieces = _BACKSPACES.split(line)  # text, run, text, run, ..., text
+    kept: list[str] = []
+    erase = 0
+    for k in range(len(pieces) - 1, -1, -1):
+        piece = pieces[k]
+        if k % 2:
+            erase += len(piece)
+        elif erase >= len(piece):
+            erase -= len(piece)
+        else:
+            kept.append(piece[: len(piece) - erase] if erase else piece)
+            erase = 0
+    kept.reverse()
+    return "".join(kept)
 
 
 def _visible(line: str) -> str:
@@ -545,6 +551,23 @@ def _prepend(value: str, rest: tuple[int, tuple[str, ...]] | None) -> tuple[int,
     return rest[0] + (1 if _TYPICAL.match(value) else 0), (value, *rest[1])
 
 
+def _laid_out(line: str, tokens: list[str], widths: Sequence[int]) -> bool:
+    """Whether ``tokens`` are the row's values exactly as laid out (none glued, none empty).
+
+    Then no other segmentation exists (a value narrower than its column leaves
+    the next column starting at the next token), so the search is skipped.
+    """
+    if len(tokens) != len(widths):
+        return False
+    pads = []
+    for token, width in zip(tokens, widths):
+        if len(token) >= width + 2:
+            return False
+        pads.append(token + " " * (width + 2 - len(token)))
+    pads[-1] = tokens[-1]
+    return "".join(pads) == line.rstrip()
+
+
 def _console_row(line: str, widths: Sequence[int]) -> tuple[tuple[str, ...], bool] | None:
     """One console row's values and whether it is an early fastai v1 row ending in ``(MM:SS)``."""
     if not line or not line[0].isdigit():
@@ -555,7 +578,7 @@ def _console_row(line: str, widths: Sequence[int]) -> tuple[tuple[str, ...], boo
         if len(tokens) - 1 > len(widths) or not _DIGITS.match(tokens[0]):
             return None
         return (*tokens[:-1], bracket.group(1)), True
-    values = _segment_row(line, widths)
+    values = tokens if _laid_out(line, tokens, widths) else _segment_row(line, widths)
     if values is None:
         if len(tokens) != len(widths):
             return None
@@ -723,32 +746,38 @@ class _StreamTables:
         return self.found
 
 
-def _pieces(value: Any) -> Iterator[str]:
-    """The strings of a stream's ``text`` (a string or a list of strings), never joined."""
+_BLOCK = 4096  # list items (saved lines) joined at a time: C-speed joins, memory bounded by the block
+
+
+def _blocks(value: Any) -> Iterator[str]:
+    """A stream's ``text`` (a string or a list of strings) as a few large strings, never all joined."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, (list, tuple)):
-        for part in value:
-            if isinstance(part, str):
-                yield part
+        for start in range(0, len(value), _BLOCK):
+            part = value[start : start + _BLOCK]
+            try:
+                yield "".join(part)
+            except TypeError:  # a non-string item: skipped
+                yield "".join(item for item in part if isinstance(item, str))
 
 
 def _stream_lines(chunks: Sequence[tuple[int, Any]]) -> Iterator[tuple[str, list[tuple[int, str]] | int]]:
-    """Each line of one stream with where it came from, reading the outputs piece by piece.
+    """Each line of one stream with where it came from, reading the outputs block by block.
 
-    Yields ``(line, index)`` for a line inside one piece, or ``(line, parts)``
-    with its ``(output index, text)`` parts when it spans pieces or outputs.
+    Yields ``(line, index)`` for a line inside one block, or ``(line, parts)``
+    with its ``(output index, text)`` parts when it spans blocks or outputs.
     """
     parts: list[tuple[int, str]] = []
     for index, value in chunks:
-        for piece in _pieces(value):
-            start, size = 0, len(piece)
+        for block in _blocks(value):
+            start, size = 0, len(block)
             while start < size:
-                nl = piece.find("\n", start)
+                nl = block.find("\n", start)
                 if nl < 0:
-                    parts.append((index, piece[start:] if start else piece))
+                    parts.append((index, block[start:] if start else block))
                     break
-                text = piece[start:nl]
+                text = block[start:nl]
                 if parts:
                     parts.append((index, text))
                     yield "".join(t for _, t in parts), parts
@@ -863,7 +892,8 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
 
 
 def _at(table: ProgressTable, index: int) -> ProgressTable:
-    return dataclasses.replace(table, output_index=index)
+    t = table
+    return ProgressTable(t.columns, t.rows, t.format, index, t.interrupted, t.blank, t.notes)
 
 
 def _mark_errors(tables: list[ProgressTable], errors: list[int]) -> list[ProgressTable]:
