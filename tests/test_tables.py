@@ -11,8 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiometrics.model import ProgressTable
-from audiometrics.tables import _body_rows, _plain_rows, _rows_one_by_one, _visible, find_tables
+from audiometrics import tables as tables_module
+from audiometrics.align import align_notebook
+from audiometrics.model import CellAnalysis, CodeCell, LearnerCreated, ProgressTable, TrainingCall
+from audiometrics.pipeline import extract_notebook
+from audiometrics.tables import (
+    _apply_backspaces,
+    _body_rows,
+    _plain_rows,
+    _rows_one_by_one,
+    _visible,
+    find_tables,
+    place_row,
+)
+from tests import nbfactory as nbf
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tables"
 REFERENCE = (
@@ -168,12 +180,13 @@ def test_odd_values_kept_as_text():
     )
 
 
-def test_row_length_mismatch_is_padded_or_truncated():
+def test_row_length_mismatch_is_placed_or_truncated():
     html = joined(load("html_0.2.6_complete_na")[0]["data"]["text/html"])
     short = html.replace("      <td>#na#</td>\n      <td>00:01</td>\n", "", 1)
     long = html.replace("<td>00:01</td>", "<td>00:01</td><td>extra</td>", 1)
     (t,) = find_tables([{"output_type": "display_data", "data": {"text/html": short}}])
-    assert t.rows[0] == ("0", "0.912345", "#na#", "", "")
+    assert t.rows[0] == ("0", "0.912345", "#na#", "", "")  # no time left: fastai v1 (#na#) fills from the left
+    assert len(t.notes) == 1 and t.notes[0].startswith("1 row shorter than the header")
     (t,) = find_tables([{"output_type": "display_data", "data": {"text/html": long}}])
     assert t.rows[0] == ("0", "0.912345", "#na#", "#na#", "00:01")
 
@@ -199,6 +212,11 @@ def test_th_table_drops_empty_cells_so_rows_are_padded():
     # 0.1.18 omits empty values from a row: the row is padded at its end
     (t,) = find_tables(load("html_th_0.1.18_missing_value"))
     assert t.rows == (("1", "0.912345", "0.812500", ""), ("2", "0.612345", "0.850000", ""))
+    # the true row is 1, 0.912345, '', 0.812500: the reading may be wrong, so it is said
+    (note,) = t.notes
+    assert note.startswith("2 rows shorter than the header") and "fastprogress 0.1.x leaves empty values out" in note
+    (t,) = find_tables(load("html_th_0.1.18_complete"))
+    assert t.notes == ()
 
 
 def test_th_table_mid_run_and_interrupted():
@@ -546,7 +564,7 @@ def test_plain_rows_agree_with_the_row_by_row_parse(case):
 @pytest.mark.parametrize(
     "body",
     [
-        "<tr><td>1</td><td>2</td></tr><tr><td>3</td></tr>",  # a short row is padded
+        "<tr><td>1</td><td>2</td></tr><tr><td>3</td></tr>",  # a short row (placed later, by meaning)
         "<tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td><td>5</td></tr>",  # a long one cut
         "<tr><td> 1 </td><td>2</td></tr>",  # values trimmed
         "<tr><td>&lt;1</td><td><b>2</b></td></tr>",  # entities, inner tags
@@ -558,3 +576,252 @@ def test_plain_rows_agree_with_the_row_by_row_parse(case):
 def test_irregular_bodies_take_the_row_by_row_parse(body):
     assert _plain_rows(body, 2) is None
     assert _body_rows(body, 2) == _rows_one_by_one(body, 2)
+
+
+# --------------------------------------------------------------------------- short rows (issue 9, pattern 4)
+
+COLS = ("epoch", "train_loss", "valid_loss", "accuracy", "time")
+
+
+def html_table(columns, rows) -> list[dict]:
+    return nbf.legacy_fit_outputs(columns, rows)
+
+
+def test_short_rows_are_placed_by_meaning_as_fastai_logs_them():
+    # fastai v2 Recorder: epoch, train values unless training was cancelled, valid values
+    # unless validation was cancelled, then the time (fastai/learner.py, _train_mets/_valid_mets)
+    rows = [("0", "00:00"), ("1", "0.500000", "00:01"), ("2", "0.400000", "0.900000", "00:01"),
+            ("3", "0.300000", "0.200000", "0.950000", "00:02")]
+    (t,) = find_tables(html_table(COLS, rows))
+    assert t.rows == (
+        ("0", "", "", "", "00:00"),  # both cancelled (ShortEpochCallback())
+        ("1", "0.500000", "", "", "00:01"),  # validation cancelled: the lone value is the training loss
+        ("2", "", "0.400000", "0.900000", "00:01"),  # training cancelled: valid_loss and the metric
+        ("3", "0.300000", "0.200000", "0.950000", "00:02"),
+    )
+    (note,) = t.notes
+    assert note.startswith("3 rows shorter than the header (") and note.endswith("values placed by meaning")
+    assert "training cancelled" in note and "validation cancelled" in note
+
+
+def test_a_lone_loss_without_metrics_is_the_validation_loss_and_said_so():
+    (t,) = find_tables(html_table(("epoch", "train_loss", "valid_loss", "time"), [("0", "12.395771", "00:00")]))
+    assert t.rows == (("0", "", "12.395771", "00:00"),)
+    (note,) = t.notes
+    assert "taken as valid_loss" in note and "training loss if validation was cancelled" in note
+
+
+def test_a_time_never_lands_in_a_loss_or_metric_column():
+    for row in [("0", "00:00"), ("0", "0:01:02"), ("0", "00:03", "00:04")]:
+        placed, why = place_row(row, COLS)
+        assert placed[-1] == row[-1] and not any(tables_module._TIME.match(v) for v in placed[1:-1]), (row, placed)
+        assert why is not None
+    assert place_row(("0", "0.5", "0.4", "0.3", "00:01"), COLS) == (("0", "0.5", "0.4", "0.3", "00:01"), None)
+
+
+def test_fastai_v1_short_rows_fill_from_the_left():
+    # fastai v1 always logs the training loss; without validation it writes #na# and drops the metrics
+    (t,) = find_tables(html_table(COLS, [("0", "0.912345", "#na#", "00:01")]))
+    assert t.rows == (("0", "0.912345", "#na#", "", "00:01"),)
+    assert "fastai v1" in t.notes[0]
+
+
+def test_train_metrics_layout_uses_the_train_prefix():
+    cols = ("epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "valid_f1", "time")
+    (t,) = find_tables(html_table(cols, [("0", "0.5", "0.6", "00:01"), ("1", "0.4", "0.3", "0.2", "00:01")]))
+    assert t.rows == (("0", "0.5", "0.6", "", "", "", "00:01"), ("1", "", "", "0.4", "0.3", "0.2", "00:01"))
+
+
+def console_line(values, names) -> str:
+    """fastprogress 1.0.3 ConsoleMasterBar.write(line, table=True): values zipped with the padded names."""
+    padded = [n + " " * (8 - len(n)) if len(n) < 8 else n for n in names]
+    return "".join(t + " " * (2 + len(n) - len(t)) for t, n in zip(values, padded))
+
+
+def test_console_short_rows_are_placed_by_meaning():
+    names = list(COLS)
+    text = "  ".join(n + " " * (8 - len(n)) if len(n) < 8 else n for n in names) + "\n"
+    for values in [("0", "00:00"), ("1", "0.400000", "0.900000", "00:01"), ("2", "0.3", "0.2", "0.1", "00:02")]:
+        bar = "\rEpoch 1/3 : |----| 0.00% [0/4 00:00<00:00]"
+        text += bar + "\r" + "\rEpoch 1/3 :" + " " * (len(bar) - 12) + "\r" + console_line(values, names) + "\n"
+    (t,) = find_tables([nbf.stream_output(text)])
+    assert t.rows == (("0", "", "", "", "00:00"), ("1", "", "0.400000", "0.900000", "00:01"), ("2", "0.3", "0.2", "0.1", "00:02"))
+    assert t.notes and t.notes[0].startswith("2 rows shorter")
+    (t,) = find_tables(load("console_0.2.6_v1"))  # '' values in a full row are not a short row
+    assert t.notes == ()
+
+
+def align_one(table, metrics):
+    learner = LearnerCreated(1, "learn", "vision_learner", "resnet18", False, metrics)
+    call = TrainingCall(1, "learn", "fit", len(table.rows), "1e-3", call_text="learn.fit(1)")
+    cells = [CodeCell(0, 1, "", ())]
+    return align_notebook("nb.ipynb", cells, [CellAnalysis((learner, call))], [[table]])
+
+
+def test_no_bar_short_rows_take_their_width_from_metrics():
+    rows = (("0", "12.395771", "00:00"), ("1", "0.4", "0.3", "00:01"), ("2", "00:00"), ("3", "0.5", "0.4", "0.3", "00:01"))
+    table = ProgressTable(None, rows, "list", 0)
+    runs, diags = align_one(table, ("accuracy",))
+    (phase,) = runs[0].phases
+    assert phase.columns == ("epoch", "train_loss", "valid_loss", "accuracy", "time")
+    assert phase.rows == (
+        ("0", "12.395771", "", "", "00:00"),  # one metric: a lone loss can only be the training loss
+        ("1", "", "0.4", "0.3", "00:01"),
+        ("2", "", "", "", "00:00"),
+        ("3", "0.5", "0.4", "0.3", "00:01"),
+    )
+    assert [d.message for d in diags if "shorter than the header" in d.message] == [
+        d.message for d in diags if d.message.startswith("3 rows shorter than the header")
+    ] and len(diags) == 1
+    runs, diags = align_one(ProgressTable(None, (("0", "12.395771", "00:00"),), "list", 0), None)
+    assert runs[0].phases[0].rows == (("0", "", "12.395771", "00:00"),)
+    assert runs[0].phases[0].columns == ("epoch", "train_loss", "valid_loss", "time")
+    assert any("taken as valid_loss" in d.message and "metrics=" in d.message for d in diags)
+
+
+def test_table_notes_become_diagnostics_of_their_cell():
+    table = ProgressTable(COLS, (("0", "", "", "", "00:00"),), "html", 0, notes=("1 row shorter than the header (x)",))
+    runs, diags = align_one(table, ("accuracy",))
+    assert [(d.message, d.cell) for d in diags] == [("1 row shorter than the header (x)", 0)]
+
+
+# --------------------------------------------------------------------------- early fastai v1 (issue 9, pattern 5)
+
+
+def test_early_fastai_v1_bracketed_times_are_read():
+    outputs = load("console_v1_0.1.15_brackets")
+    text = joined(outputs[0]["text"])
+    assert text.startswith("Total time: 00:0") and "0.100812       (00:0" in text
+    (t,) = find_tables(outputs)
+    assert (t.format, t.columns, t.notes) == ("console", ("epoch", "train_loss", "valid_loss", "error_rate", "time"), ())
+    assert [r[:4] for r in t.rows] == [
+        ("1", "1.182160", "0.314141", "0.100812"),
+        ("2", "115578.328125", "0.262418", "0.084574"),  # wider than its column: no glue in this layout
+        ("3", "0.325641", "0.231400", "11.500000"),
+    ]
+    assert all(tables_module._TIME.match(r[4]) for r in t.rows)
+
+
+def test_earliest_fastai_v1_names_with_spaces_become_the_usual_columns():
+    outputs = load("console_v1_0.1.10_brackets")  # fastai 1.0.0-1.0.13: 'train loss', 'valid loss'
+    assert "epoch  train loss  valid loss  accuracy\n" in joined(outputs[1]["text"])
+    (t,) = find_tables(outputs)
+    assert t.columns == ("epoch", "train_loss", "valid_loss", "accuracy", "time")
+    assert [r[:4] for r in t.rows] == [("1", "1.182160", "0.314141", "0.899188"), ("2", "0.498787", "0.262418", "0.915426")]
+    assert t.output_index == 1
+
+
+def test_early_fastai_v1_short_row_and_two_fits():
+    (t,) = find_tables(load("console_v1_0.1.15_two_fits"))  # clear_output() leaves the last fit only
+    assert [r[:4] for r in t.rows] == [("1", "0.280000", "0.220000", "0.070000")]
+    text = "Total time: 00:02\nepoch  train_loss  valid_loss  error_rate\n1      0.280000    (00:01)\n"
+    (t,) = find_tables([nbf.stream_output(text)])
+    assert t.rows == (("1", "0.280000", "", "", "00:01"),)  # v1 always logs the training loss first
+    assert "fastai v1" in t.notes[0]
+
+
+def test_early_fastai_v1_table_goes_through_the_pipeline(tmp_path):
+    cells = [nbf.code_cell(nbf.LEARNER.replace("lwlrap", "error_rate"), count=1),
+             nbf.code_cell("learn.fit_one_cycle(3, 1e-2)", load("console_v1_0.1.15_brackets"), count=2)]
+    result = extract_notebook(nbf.write(tmp_path / "v1.ipynb", nbf.notebook(cells)))
+    (run,) = result.runs
+    (phase,) = run.phases
+    assert phase.recorded_epochs == 3 and phase.columns[-1] == "time"
+    assert not any("empty" in d.message for d in result.diagnostics)
+
+
+# --------------------------------------------------------------------------- spans (issue 14)
+
+
+def span_table(body_rows: list[str]) -> list[dict]:
+    header = "".join(f"<th>{c}</th>" for c in COLS)
+    html = f'<table border="1" class="dataframe"><thead><tr>{header}</tr></thead><tbody>{"".join(body_rows)}</tbody></table>'
+    return [nbf.html_output(html)]
+
+
+def test_rowspan_values_repeat_down_their_column():
+    (t,) = find_tables(span_table([
+        '<tr><td>0</td><td>0.5</td><td>0.4</td><td rowspan="2">0.9</td><td>00:01</td></tr>',
+        "<tr><td>1</td><td>0.3</td><td>0.2</td><td>00:01</td></tr>",
+        "<tr><td>2</td><td>0.1</td><td>0.1</td><td>0.8</td><td>00:01</td></tr>",
+    ]))
+    assert t.rows == (("0", "0.5", "0.4", "0.9", "00:01"), ("1", "0.3", "0.2", "0.9", "00:01"), ("2", "0.1", "0.1", "0.8", "00:01"))
+    assert t.notes == ("1 row takes values from a rowspan cell above, repeated down its column as displayed",)
+
+
+def test_colspan_rows_are_left_out_and_said():
+    (t,) = find_tables(span_table([
+        "<tr><td>0</td><td COLSPAN='2'>0.5</td><td>0.9</td><td>00:01</td></tr>",
+        "<tr><td>1</td><td>0.3</td><td>0.2</td><td>0.9</td><td>00:01</td></tr>",
+    ]))
+    assert t.rows == (("1", "0.3", "0.2", "0.9", "00:01"),)
+    assert "1 row with a cell spanning several columns left out" in t.notes[0]
+    html = joined(span_table([])[0]["data"]["text/html"]).replace("<th>valid_loss</th><th>accuracy</th>", '<th colspan="2">valid</th>')
+    html = html.replace("</tbody>", "<tr><td>0</td><td>0.5</td><td>0.4</td><td>0.9</td><td>00:01</td></tr></tbody>")
+    (t,) = find_tables([nbf.html_output(html)])
+    assert t.rows == () and "the header has cells spanning" in t.notes[0]
+
+
+def test_span_one_is_no_span():
+    (t,) = find_tables(span_table(['<tr><td colspan="1">0</td><td rowspan=1>0.5</td><td>0.4</td><td>0.9</td><td>00:01</td></tr>']))
+    assert t.rows == (("0", "0.5", "0.4", "0.9", "00:01"),) and t.notes == ()
+
+
+# --------------------------------------------------------------------------- bounded work (issue 14)
+
+
+class _CountingPattern:
+    """A compiled regex that counts its ``match`` calls."""
+
+    def __init__(self, pattern):
+        self.pattern, self.calls = pattern, 0
+
+    def match(self, *args):
+        self.calls += 1
+        return self.pattern.match(*args)
+
+
+def test_glued_console_rows_cost_at_most_their_length(monkeypatch):
+    # every split of a digit run into values of >= 10 characters fits the layout: the old
+    # exhaustive search made 2,000 regex calls per 260-character line (~9 s/MB)
+    counter = _CountingPattern(tables_module._TYPICAL)
+    monkeypatch.setattr(tables_module, "_TYPICAL", counter)
+    header = "epoch     " + "  ".join(f"m{i:<8}" for i in range(12)) + "\n"
+    rows = "".join("0" + " " * 9 + "1" * k + "\n" for k in range(10, 250)) * 4
+    find_tables([nbf.stream_output(header + rows)])
+    assert counter.calls <= len(rows) // 2
+    counter.calls = 0
+    find_tables(load("console_1.0.3"))  # real rows still get the full search (glued values resolved)
+    assert 0 < counter.calls < 200
+
+
+def test_stream_memory_stays_below_the_text_size():
+    import tracemalloc
+
+    bar = "\rEpoch 1/3 : |" + "█" * 40 + "| 100.00% [4/4 00:00<00:00]"
+    text = "epoch     train_loss  valid_loss  time    \n" + (bar * 8 + "\n") * 20000  # ~6 MB, one table
+    output = nbf.stream_output(text)
+    del text
+    size = sum(len(line) for line in output["text"])
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        (t,) = find_tables([output])
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert t.rows == ()
+    assert peak < size // 4  # the old join + split held the text two to three times over
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bc", "\b", "\b\b", "é", "xyz"]), max_size=30).map("".join))
+def test_backspaces_erase_like_a_terminal(line):
+    shown: list[str] = []
+    for ch in line:
+        if ch == "\b":
+            if shown:
+                shown.pop()
+        else:
+            shown.append(ch)
+    assert _apply_backspaces(line) == "".join(shown)
