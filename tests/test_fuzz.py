@@ -91,12 +91,15 @@ HTML_TOKENS = [
     'class="fastprogress"', "<div>", "</div>", "<style>", "progress", "</style>", "<p>", "Total time: 00:05 <p>",
     "&amp;", "&#", "&lt;", "0.123456", "00:01", "#na#", "nan", " ", "\n", "\t", "<", "'", '"', "=", "/",
     'style="text-align: right;"', "<th></th>", "<td", "<th", "</td", "</th",
+    'colspan="2"', "rowspan='3'", '<td rowspan="2">', "<td colspan=2>", "<TD ROWSPAN=99999>", "span=",
 ]
 STREAM_TOKENS = [
     "epoch", "epoch     train_loss  valid_loss  lwlrap    time    \n", "  ", "train_loss", "\r", "\b", "\x1b[2K",
     "\x1b[", "\x1b[0;31m", "\n", "0", "1", "12", "0.5", "0.611317", "00:01", "1:02:03", "[", "]", "(#5) ", "'", '"',
     ",", "Epoch 1/3 :", "|", "\u2588", "-", "%", "#na#", "nan", "None", "inf", " ", "\t", "(", ")", "{", "}", "\\",
     "[0, 0.5, 0.4, 0.9, '00:01']\n", "(#5) [0,0.5,0.4,0.9,'00:01']\n",
+    "(00:57)", "Total time: 01:10\n", "epoch  train loss  valid loss  accuracy\n",
+    "1      1.182160    0.314141    0.100812    (00:57)\n", "[0, 12.395771, '00:00']\n", "0         00:00     \n",
 ]
 MIMES = ["text/html", "text/plain", "text/markdown", "image/png", "application/json", "application/vnd.jupyter.widget-view+json"]
 
@@ -449,6 +452,112 @@ def test_generated_tables_are_found_in_noise(tables, data):
         outputs.extend(nbf.legacy_fit_outputs(columns, rows))
     found = find_tables(noisy(outputs, data))
     assert [(t.columns, t.rows) for t in found if not t.blank] == [(tuple(c), tuple(r)) for c, r in tables]
+
+
+# --------------------------------------------------------------------------- short rows, early v1, spans
+
+_SAFE = st.one_of(st.floats(0, 10, allow_nan=False).map(lambda v: f"{v:.6f}"), st.sampled_from(["nan", "inf", "None"]))
+_TIMES = st.tuples(st.integers(0, 59), st.integers(0, 59)).map(lambda t: f"{t[0]:02d}:{t[1]:02d}")
+
+
+@st.composite
+def cancelled_tables(draw):
+    """fastai v2 tables (epoch, train_loss, valid_loss, metrics, time) where some epochs had
+    training and/or validation cancelled: (columns, rows as logged, rows as they should be read)."""
+    metrics = draw(st.lists(_METRIC_NAMES.filter(lambda n: not n.startswith("train")), min_size=1, max_size=3, unique=True))
+    columns = ("epoch", "train_loss", "valid_loss", *metrics, "time")
+    logged, expected = [], []
+    for epoch in range(draw(st.integers(1, 8))):
+        train = [draw(_SAFE)]
+        valid = [draw(_SAFE) for _ in range(1 + len(metrics))]
+        keep_train, keep_valid = draw(st.sampled_from([(True, True), (True, True), (False, True), (True, False), (False, False)]))
+        time = draw(_TIMES)
+        logged.append((str(epoch), *(train if keep_train else []), *(valid if keep_valid else []), time))
+        expected.append((str(epoch), *(train if keep_train else [""]), *(valid if keep_valid else [""] * len(valid)), time))
+    return columns, logged, expected
+
+
+@FUZZ
+@given(st.lists(cancelled_tables(), min_size=1, max_size=3), st.data())
+def test_cancelled_rows_are_placed_by_meaning_in_noise(tables, data):
+    outputs: list[dict] = []
+    for columns, logged, _ in tables:
+        outputs.extend(nbf.legacy_fit_outputs(columns, logged))
+    found = [t for t in find_tables(noisy(outputs, data)) if not t.blank]
+    assert [(t.columns, t.rows) for t in found] == [(c, tuple(e)) for c, _, e in tables]
+    for t, (columns, logged, _) in zip(found, tables):
+        short = sum(len(r) < len(columns) for r in logged)
+        assert [n.split(" ")[0] for n in t.notes] == ([str(short)] if short else [])
+
+
+def _console_table(columns, rows) -> str:
+    """fastprogress 1.0.3 ConsoleMasterBar: padded header, then per epoch a bar, its blanking, the row."""
+    names = [n + " " * (8 - len(n)) if len(n) < 8 else n for n in columns]
+    text = "  ".join(names) + "\n"
+    for k, row in enumerate(rows):
+        prefix = f"\rEpoch {k + 1}/{len(rows)} :"
+        bar = f"{prefix} |{'█' * 10}| 100.00% [4/4 00:00<00:00]"
+        text += bar + "\r" + prefix + " " * (len(bar) - len(prefix)) + "\r"  # on_iter_end blanks the bar
+        text += "".join(t + " " * (2 + len(n) - len(t)) for t, n in zip(row, names)) + "\n"
+    return text
+
+
+@FUZZ
+@given(cancelled_tables(), st.data())
+def test_cancelled_console_rows_are_placed_by_meaning_in_noise(table, data):
+    columns, logged, expected = table
+    outputs = [nbf.stream_output(_console_table(columns, logged))]
+    (found,) = find_tables(noisy(outputs, data))
+    assert (found.columns, found.rows) == (columns, tuple(expected))
+
+
+@FUZZ
+@given(st.lists(_METRIC_NAMES, min_size=1, max_size=3, unique=True), st.lists(st.lists(_SAFE, min_size=2, max_size=6), min_size=1, max_size=6), st.data())
+def test_early_v1_reports_are_found_in_noise(metrics, values, data):
+    # fastai 1.0.x Recorder (names and values padded to the name, joined by two spaces) printed by
+    # fastprogress <= 0.1.15 NBMasterBar.on_iter_end with each write's elapsed time in brackets
+    names = ["epoch", "train_loss", "valid_loss", *metrics]
+    lines = ["  ".join(names)]
+    rows = []
+    for epoch, vals in enumerate(values, start=1):
+        stats = [str(epoch), *vals[: len(names) - 1]]
+        lines.append("  ".join(t + " " * (len(n) - len(t)) for t, n in zip(stats, names)))
+        rows.append(stats)
+    width = max(len(line) for line in lines)
+    time = data.draw(_TIMES)
+    report = "Total time: 00:09\n" + lines[0] + " " * (width - len(lines[0])) + "\n"
+    report += "".join(line + " " * (width - len(line)) + f"  ({time})\n" for line in lines[1:]) + "\n"
+    (found,) = find_tables(noisy([nbf.stream_output(report)], data))
+    assert found.columns == (*names, "time")
+    assert found.rows == tuple((*r, *[""] * (len(names) - len(r)), time) for r in rows)
+
+
+@FUZZ
+@given(st.lists(epoch_tables(), min_size=1, max_size=2), st.data())
+def test_rowspans_read_as_displayed_and_colspans_never_shift(tables, data):
+    outputs, expected = [], []
+    for columns, rows in tables:
+        rows = [list(r) for r in rows]
+        markup_rows = [[f"<td>{v}</td>" for v in r] for r in rows]
+        kept = list(range(len(rows)))
+        for k in range(len(rows) - 1):
+            col = data.draw(st.integers(0, len(columns) - 1))
+            if data.draw(st.booleans()) and markup_rows[k + 1][col] is not None and markup_rows[k][col] is not None:
+                rows[k + 1][col] = rows[k][col]  # a rowspan shows the value in the row below too
+                markup_rows[k][col] = f'<td rowspan="2">{rows[k][col]}</td>'
+                markup_rows[k + 1][col] = None
+        if len(columns) > 2 and data.draw(st.booleans()):
+            k = data.draw(st.integers(0, len(rows) - 1))
+            if None not in markup_rows[k] and "rowspan" not in "".join(markup_rows[k]):
+                markup_rows[k][1:3] = [f"<td colspan='2'>{rows[k][1]}</td>"]
+                kept.remove(k)
+        body = "".join("<tr>" + "".join(c for c in r if c is not None) + "</tr>" for r in markup_rows)
+        header = "".join(f"<th>{c}</th>" for c in columns)
+        html = f'<table border="1" class="dataframe"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+        outputs.append(nbf.html_output(html))
+        expected.append((tuple(columns), tuple(tuple(rows[k]) for k in kept)))
+    found = find_tables(noisy(outputs, data))
+    assert [(t.columns, t.rows) for t in found] == expected
 
 
 noise_cells = st.one_of(
