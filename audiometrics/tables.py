@@ -164,7 +164,7 @@ _CELL = re.compile(r"<t[hd]\b[^<>]*>(.*?)</t[hd]\s*>", re.S | re.I)
 _CELL_TOLERANT = re.compile(r"<t[hd]\b([^<>]*)>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
 _CLOSER = re.compile(r"</t[hd]\s*>", re.I)
 _OPENER = re.compile(r"<t[hd]\b", re.I)
-_SPAN = re.compile(r"""\b(col|row)span\s*=\s*['"]?\s*0*([1-9]\d{0,5})""", re.I)
+_SPAN = re.compile(r"""\b(col|row)span\s*=\s*(?:['"]\s*)?0*([1-9]\d{0,5})""", re.I)
 _INTERRUPTED = re.compile(r"""class\s*=\s*['"][^'"]*progress-bar-interrupted""")
 _FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
 
@@ -604,8 +604,13 @@ def _unpad(values: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]
 
 
 _LIST_LINE = re.compile(r"^(?:\(#\d+\)\s*)?\[(.*)\]$", re.S)
-_LIST_EDGES = re.compile(r"""^\s*\d{1,9}\s*,.*,\s*(['"])(?:\d+:)?\d\d:\d\d\1\s*$""", re.S)
-_FLAT_ITEM = r"""\s*(?:'[^'\\,\n]*'|"[^"\\,\n]*"|[^,'"()\[\]{}\\]*)\s*"""
+_LIST_EDGES = re.compile(r"""^\s*\d{1,9}\s*,(?:.*,)?\s*(['"])(?:\d+:)?\d\d:\d\d\1\s*$""", re.S)
+# One item of a flat list.  Blanks and value characters are disjoint classes and trailing
+# blanks only follow a value, so a failing match backtracks over each blank run a bounded
+# number of times: linear, whatever the line.
+_FLAT_ITEM = (
+    r"""[ \t]*(?:(?:'[^'\\,\n]*'|"[^"\\,\n]*"|[^,'"()\[\]{}\\ \t\n]+(?:[ \t]+[^,'"()\[\]{}\\ \t\n]+)*)[ \t]*)?"""
+)
 _FLAT_LIST = re.compile(_FLAT_ITEM + r"(?:," + _FLAT_ITEM + r")*")
 _LIST_TOKEN = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[()\[\]{}]|,|[^,'"()\[\]{}]+|['"]""", re.S)
 

@@ -825,3 +825,42 @@ def test_backspaces_erase_like_a_terminal(line):
         else:
             shown.append(ch)
     assert _apply_backspaces(line) == "".join(shown)
+
+
+def _split_list_reference(body: str):
+    """The character-by-character splitter the regex fast path replaced (kept as the oracle)."""
+    items, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(body):
+        ch = body[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(body[start:i])
+            start = i + 1
+        i += 1
+    if quote or depth:
+        return None
+    items.append(body[start:])
+    out = []
+    for item in items:
+        item = item.strip()
+        if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+            item = item[1:-1]
+        out.append(item)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["0", "0.5", " ", "  ", "\t", ",", ", ", "'00:01'", '"a"', "'a,b'", "None", "[", "]",
+                                 "(", ")", "{1: 2}", "'", "\\", "'\\''", "tensor(0.5)", "a b", "x\ny"]), max_size=14).map("".join))
+def test_list_splitting_agrees_with_the_character_walk(body):
+    assert tables_module._split_list(body) == _split_list_reference(body)
