@@ -134,6 +134,8 @@ def place_rows(
     rows: Sequence[Sequence[str]], columns: Sequence[str], left: str | None = None
 ) -> tuple[tuple[tuple[str, ...], ...], str | None]:
     """Every row placed by :func:`place_row`, and one note for the table when any was short."""
+    if not rows or set(map(len, rows)) == {len(columns)}:
+        return tuple(rows), None
     placed, reasons = [], []
     for row in rows:
         fixed, why = place_row(row, columns, left) if len(row) != len(columns) else (tuple(row), None)
@@ -160,7 +162,7 @@ def short_rows_note(reasons: Sequence[str]) -> str | None:
 
 # --------------------------------------------------------------------------- HTML
 
-_CELL = re.compile(r"<t[hd]\b[^<>]*>(.*?)</t[hd]\s*>", re.S | re.I)
+_CELL = re.compile(r"<t[hd]\b([^<>]*)>(.*?)</t[hd]\s*>", re.S | re.I)
 _CELL_TOLERANT = re.compile(r"<t[hd]\b([^<>]*)>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
 _CLOSER = re.compile(r"</t[hd]\s*>", re.I)
 _OPENER = re.compile(r"<t[hd]\b", re.I)
@@ -177,23 +179,17 @@ def _cells(row: str) -> list[str]:
 def _raw_cells(row: str) -> list[tuple[str, str]]:
     """(attributes, inner markup) of each cell of one ``<tr`` segment, in linear time.
 
-    Cells with closing tags are matched exactly; when a cell opens after the last
-    closing tag (closing tags left out), every cell ends where the next tag of
-    the table starts instead.  Either way each character is looked at a bounded
-    number of times: the exact pattern is only tried when no opener is left
-    without a closer after it.
+    Cells with closing tags are matched exactly; otherwise (closing tags left
+    out) every cell ends where the next tag of the table starts.  The exact
+    pattern is only tried when a real closing tag follows every opening one, so
+    no cell search runs to the end of the text more than once.
     """
-    closers = list(_CLOSER.finditer(row))
-    openers = len(_OPENER.findall(row))
-    if closers and openers == len(closers) and not _OPENER.search(row, closers[-1].end()):
-        exact = [(m.group(0), m.group(1)) for m in _CELL.finditer(row)]
-        if len(exact) == openers:
-            return [(_opening_attrs(tag), inner) for tag, inner in exact]
-    return [(m.group(1), m.group(2)) for m in _CELL_TOLERANT.finditer(row)]
-
-
-def _opening_attrs(cell: str) -> str:
-    return cell[3 : cell.find(">")]
+    last = max(row.rfind("</td"), row.rfind("</th"), row.rfind("</TD"), row.rfind("</TH"))
+    if last >= 0 and _CLOSER.match(row, last) and not _OPENER.search(row, last):
+        exact = _CELL.findall(row)
+        if len(exact) == row.count("<th") + row.count("<td"):
+            return exact
+    return _CELL_TOLERANT.findall(row)
 
 
 def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]] | None:

@@ -442,6 +442,13 @@ def test_images_are_never_read():
         [{"output_type": "stream", "name": "stdout", "text": "[0, '00:01', " + "[" * 5000 + "]\n"}],
         [{"output_type": "stream", "name": "stdout", "text": "epoch     train_loss\n" + "0" * 100000 + "\n"}],
         [{"output_type": "display_data", "data": {"text/html": "<tr>" * 20000 + "<th>epoch</th>" + "<td>" * 20000}}],
+        # shapes that made a regex rescan the rest of the text from every position (quadratic):
+        # they finish at once when each character is looked at a bounded number of times
+        [{"output_type": "display_data", "data": {"text/html": "<table><tr><th>epoch</th><th>a</th></tr><tr>" + "<td>" * 50000 + "</td x"}}],
+        [{"output_type": "display_data", "data": {"text/html": "<table><tr><th>epoch</th></tr><tr><td colspan=" + " " * 200000 + "x"}}],
+        [{"output_type": "display_data", "data": {"text/html": "<table><tr><th>epoch</th></tr><tr><td>" + "<" * 200000 + "</td></tr>"}}],
+        [{"output_type": "stream", "name": "stdout", "text": "[0, " + " " * 200000 + "(, '00:00']\n[0, a" + " " * 200000 + "(, '00:00']\n"}],
+        [{"output_type": "stream", "name": "stdout", "text": "epoch     a\n" + "A" * 100000 + "\bC" + "\b\bD" * 30000 + "\n"}],
     ],
 )
 def test_never_raises_on_junk(outputs):
