@@ -125,10 +125,10 @@ def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[
     (see :func:`audiometrics.tables.place_row`), so the width is the widest
     layout fastai could print, never the widest row seen.
     """
-    from audiometrics.tables import place_row, short_rows_note
-
     if table.columns is not None:
         return table.columns, None
+    from audiometrics.tables import place_row, short_rows_note
+
     width = max((len(r) for r in table.rows), default=0)
     why = None
     if learner is not None and learner.metrics is not None and width <= len(learner.metrics) + 4:
@@ -247,7 +247,7 @@ def _add_phase(
         columns, why = _columns_for(table, builder.learner)
         if why:
             diagnostics.append(Diagnostic(path, why, cell.index))
-        diagnostics.extend(Diagnostic(path, note, cell.index) for note in table.notes)
+        diagnostics.extend([Diagnostic(path, note, cell.index) for note in table.notes])
         rows = tuple(_fit(row, len(columns)) for row in table.rows)
     phase = Phase(
         number=len(builder.phases) + 1,
@@ -282,10 +282,10 @@ def _add_phase(
 
 def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:
     """``row`` as ``width`` cells: a short header-less row placed by meaning, a long one cut."""
-    from audiometrics.tables import place_row
-
     if len(row) == width:
         return row
+    from audiometrics.tables import place_row
+
     if len(row) < width and width >= 4:  # fastai's no_bar layout: epoch, train_loss, valid_loss, metrics, time
         return place_row(row, ("epoch", "train_loss", "valid_loss", *("metric",) * (width - 4), "time"))[0]
     return (tuple(row) + ("",) * width)[:width]

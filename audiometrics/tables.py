@@ -162,8 +162,10 @@ def short_rows_note(reasons: Sequence[str]) -> str | None:
 
 # --------------------------------------------------------------------------- HTML
 
-_CELL = re.compile(r"<t[hd]\b([^<>]*)>(.*?)</t[hd]\s*>", re.S | re.I)
-_CELL_TOLERANT = re.compile(r"<t[hd]\b([^<>]*)>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
+_CELL = re.compile(r"<t[hd]\b[^<>]*>(.*?)</t[hd]\s*>", re.S | re.I)
+_CELL_TOLERANT = re.compile(r"<t[hd]\b[^<>]*>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
+_CELL_ATTRS = re.compile(r"<t[hd]\b([^<>]*)>(.*?)</t[hd]\s*>", re.S | re.I)
+_CELL_ATTRS_TOLERANT = re.compile(r"<t[hd]\b([^<>]*)>(.*?)(?=</?t[hdr]\b|</table|\Z)", re.S | re.I)
 _CLOSER = re.compile(r"</t[hd]\s*>", re.I)
 _OPENER = re.compile(r"<t[hd]\b", re.I)
 _SPAN = re.compile(r"""\b(col|row)span\s*=\s*(?:['"]\s*)?0*([1-9]\d{0,5})""", re.I)
@@ -173,23 +175,24 @@ _FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
 
 def _cells(row: str) -> list[str]:
     """Displayed cell texts of one ``<tr`` segment (closing tags optional)."""
-    return [_cell_text(raw) for _, raw in _raw_cells(row)]
+    return [_cell_text(raw) for raw in _raw_cells(row, _CELL, _CELL_TOLERANT)]
 
 
-def _raw_cells(row: str) -> list[tuple[str, str]]:
-    """(attributes, inner markup) of each cell of one ``<tr`` segment, in linear time.
+def _raw_cells(row: str, exact: re.Pattern[str], tolerant: re.Pattern[str]) -> list:
+    """``findall`` of one ``<tr`` segment's cells, in linear time.
 
-    Cells with closing tags are matched exactly; otherwise (closing tags left
-    out) every cell ends where the next tag of the table starts.  The exact
-    pattern is only tried when a real closing tag follows every opening one, so
-    no cell search runs to the end of the text more than once.
+    Cells with closing tags are matched exactly (``exact``); otherwise (closing
+    tags left out) every cell ends where the next tag of the table starts
+    (``tolerant``).  The exact pattern is only tried when a real closing tag
+    follows every opening one, so no cell search runs to the end of the text
+    more than once.
     """
     last = max(row.rfind("</td"), row.rfind("</th"), row.rfind("</TD"), row.rfind("</TH"))
     if last >= 0 and _CLOSER.match(row, last) and not _OPENER.search(row, last):
-        exact = _CELL.findall(row)
-        if len(exact) == row.count("<th") + row.count("<td"):
-            return exact
-    return _CELL_TOLERANT.findall(row)
+        found = exact.findall(row)
+        if len(found) == row.count("<th") + row.count("<td"):
+            return found
+    return tolerant.findall(row)
 
 
 def _parse_html_table(markup: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, ...]] | None:
@@ -241,12 +244,13 @@ def _table_rows(
         return (), (f"the header has cells spanning several columns or rows: its {len(rows)} rows cannot be "
                     "placed under the right columns and are left out",)
     notes: list[str] = []
-    if _has_span(body):
+    raw = _plain_rows(body, len(header))  # plain rows have bare <td> cells: no spans
+    if raw is None and _has_span(body):
         raw, note = _span_rows(body, len(header))
         if note:
             notes.append(note)
-    else:
-        raw = _body_rows(body, len(header))
+    elif raw is None:
+        raw = _rows_one_by_one(body, len(header))
     rows, short = place_rows(raw, header, "dropped" if fmt == "html-th" else None)
     if short:
         notes.append(short)
@@ -286,7 +290,7 @@ def _span_rows(body: str, width: int) -> tuple[tuple[tuple[str, ...], ...], str 
     pending: dict[int, list] = {}  # column -> [value, rows still covered]
     dropped = repeated = 0
     for part in body.split("<tr")[1:]:
-        cells = _raw_cells(part)
+        cells = _raw_cells(part, _CELL_ATTRS, _CELL_ATTRS_TOLERANT)
         if not cells and not pending:
             continue
         row: list[str] = []
@@ -750,17 +754,27 @@ class _StreamTables:
 _BLOCK = 4096  # list items (saved lines) joined at a time: C-speed joins, memory bounded by the block
 
 
-def _blocks(value: Any) -> Iterator[str]:
+def _blocks(value: Any) -> list[str] | Iterator[str]:
     """A stream's ``text`` (a string or a list of strings) as a few large strings, never all joined."""
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for start in range(0, len(value), _BLOCK):
-            part = value[start : start + _BLOCK]
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        if len(value) <= _BLOCK:  # the usual case: one join, no slicing
             try:
-                yield "".join(part)
-            except TypeError:  # a non-string item: skipped
-                yield "".join(item for item in part if isinstance(item, str))
+                return ("".join(value),)
+            except TypeError:
+                return ("".join(item for item in value if isinstance(item, str)),)
+        return _large_blocks(value)
+    return ()
+
+
+def _large_blocks(value: list | tuple) -> Iterator[str]:
+    for start in range(0, len(value), _BLOCK):
+        part = value[start : start + _BLOCK]
+        try:
+            yield "".join(part)
+        except TypeError:  # a non-string item: skipped
+            yield "".join(item for item in part if isinstance(item, str))
 
 
 def _stream_lines(chunks: Sequence[tuple[int, Any]]) -> Iterator[tuple[str, list[tuple[int, str]] | int]]:
@@ -803,8 +817,21 @@ def _origin(raw: str, where: list[tuple[int, str]] | int) -> int:
     return where[-1][0]
 
 
+def _may_hold_tables(chunks: list[tuple[int, Any]]) -> bool:
+    """Whether a stream's text has an ``epoch`` header or a ``[`` list at all (C-speed scans)."""
+    tail = ""
+    for _, value in chunks:
+        for block in _blocks(value):
+            if "[" in block or "epoch" in block or (tail and "epoch" in tail + block[:4]):
+                return True
+            tail = block[-4:]
+    return False
+
+
 def _stream_tables(chunks: list[tuple[int, Any]]) -> list[tuple[int, int, ProgressTable]]:
     """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
+    if not _may_hold_tables(chunks):
+        return []
     parser = _StreamTables()
     for raw, where in _stream_lines(chunks):
         first = raw[:1]
