@@ -120,10 +120,13 @@ def _match_cell(
 def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[tuple[str, ...], str | None]:
     """The columns of a table's rows, and a warning about how they were named or placed.
 
-    Header-less (``no_bar``) rows are named from the learner's ``metrics=``: a row
-    with fewer values (training or validation cancelled) is placed by meaning
-    (see :func:`audiometrics.tables.place_row`), so the width is the widest
-    layout fastai could print, never the widest row seen.
+    Header-less (``no_bar``) rows are named from the learner's ``metrics=`` when
+    the widest row confirms them, or is too short to hold a validation loss
+    (every epoch cancelled something); a row with fewer values (training or
+    validation cancelled) is then placed by meaning (see
+    :func:`audiometrics.tables.place_row`).  When every row is shorter than
+    ``metrics=`` says, the metrics are more likely misread than every epoch
+    cancelled: generic names and a warning, as for any mismatch.
     """
     if table.columns is not None:
         return table.columns, None
@@ -131,7 +134,7 @@ def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[
 
     width = max((len(r) for r in table.rows), default=0)
     why = None
-    if learner is not None and learner.metrics is not None and width <= len(learner.metrics) + 4:
+    if learner is not None and learner.metrics is not None and width in (2, 3, len(learner.metrics) + 4):
         names: tuple[str, ...] = ("epoch", "train_loss", "valid_loss", *learner.metrics, "time")
     else:
         unknown = max(width, 4) - 4

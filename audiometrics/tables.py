@@ -12,13 +12,22 @@ v4 JSON) and returns every progress display in output order as a
 ``fasthtml``  fastprogress >= 1.1: ``<table class="fastprogress">`` rendered by fasthtml;
               the same output's ``text/markdown``/``text/plain`` copies are not counted.
 ``console``   ``ConsoleMasterBar`` tables printed on a stream, among ``Epoch 1/5 :``
-              bars, ``\\r`` and ``\\b``.
+              bars, ``\\r`` and ``\\b``; also the report fastprogress <= 0.1.15 printed
+              for fastai 1.0.x (rows ending in ``(00:57)``, no ``time`` column: the
+              bracketed time becomes one).
 ``list``      fastai v2 under ``learn.no_bar()``: ``[0, 0.54, ..., '00:05']`` or fastcore's
               older ``(#5) [0,0.54,...,'00:05']``; no header, ``columns=None``.
+
+Rows with fewer values than the header (training or validation cancelled) are
+placed by meaning (:func:`place_row`); ``rowspan`` values are repeated down their
+column and ``colspan`` rows left out.  Each table says what was done in its
+``notes``.
 
 Speed: image and other binary mime types are never read; an HTML string is only
 parsed (with regular expressions, no HTML parser) after a cheap substring test
 finds ``epoch</th>``, ``class="fastprogress"`` or a ``<progress`` bar in it.
+Streams are read line by line, never joined whole; every pattern is linear in its
+input (no pattern rescans the rest of the text from each position).
 Nothing is ever evaluated; odd or broken input is skipped, never raised on.
 """
 

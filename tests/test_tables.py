@@ -686,6 +686,18 @@ def test_no_bar_short_rows_take_their_width_from_metrics():
     assert any("taken as valid_loss" in d.message and "metrics=" in d.message for d in diags)
 
 
+def test_no_bar_rows_all_narrower_than_metrics_say_are_a_metrics_mismatch():
+    # metrics= names two metrics but no row holds them: the metrics were misread more likely
+    # than every epoch cancelled its training: generic names, values kept in order, a warning
+    rows = (("0", "0.5", "0.4", "0.3", "00:01"), ("1", "0.4", "0.3", "0.2", "00:01"))
+    runs, diags = align_one(ProgressTable(None, rows, "list", 0), ("accuracy", "f1"))
+    (phase,) = runs[0].phases
+    assert phase.columns == ("epoch", "train_loss", "valid_loss", "metric_1", "time") and phase.rows == rows
+    assert any("metrics= names 2 metrics but the rows hold 1" in d.message for d in diags)
+    runs, diags = align_one(ProgressTable(None, (("0", "00:00"),), "list", 0), ("accuracy", "f1"))
+    assert runs[0].phases[0].columns == ("epoch", "train_loss", "valid_loss", "accuracy", "f1", "time")
+
+
 def test_table_notes_become_diagnostics_of_their_cell():
     table = ProgressTable(COLS, (("0", "", "", "", "00:00"),), "html", 0, notes=("1 row shorter than the header (x)",))
     runs, diags = align_one(table, ("accuracy",))
