@@ -710,12 +710,14 @@ class _StreamTables:
             self.listing = None
 
     def line(self, raw: str, index: int) -> None:
+        # Jupyter shows the text after the last carriage return; a terminal overwrites
+        # earlier text in place (a short row over a longer bar keeps the bar's end).
         shown = _visible(raw)
         candidates = [shown]
         if "\r" in raw:
             tail = _last_segment(raw)
             if tail != shown:
-                candidates.append(tail)
+                candidates.insert(0, _visible(tail) if "\b" in tail or "\x1b" in tail else tail)
         for text in candidates:
             if self._try(text, index):
                 return
