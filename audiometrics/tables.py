@@ -196,7 +196,9 @@ def _raw_cells(row: str, exact: re.Pattern[str], tolerant: re.Pattern[str]) -> l
     follows every opening one, so no cell search runs to the end of the text
     more than once.
     """
-    last = max(row.rfind("</td"), row.rfind("</th"), row.rfind("</TD"), row.rfind("</TH"))
+    last = max(row.rfind("</td"), row.rfind("</th"))
+    if last < 0 or "</T" in row[last:]:
+        last = max(last, row.rfind("</TD"), row.rfind("</TH"))
     if last >= 0 and _CLOSER.match(row, last) and not _OPENER.search(row, last):
         found = exact.findall(row)
         if len(found) == row.count("<th") + row.count("<td"):
@@ -252,13 +254,15 @@ def _table_rows(
             return (), ()
         return (), (f"the header has cells spanning several columns or rows: its {len(rows)} rows cannot be "
                     "placed under the right columns and are left out",)
+    raw = _plain_rows(body, len(header))
+    if raw is not None:  # plain rows: bare <td> cells (no spans), exactly as many as the header
+        return raw, ()
     notes: list[str] = []
-    raw = _plain_rows(body, len(header))  # plain rows have bare <td> cells: no spans
-    if raw is None and _has_span(body):
+    if _has_span(body):
         raw, note = _span_rows(body, len(header))
         if note:
             notes.append(note)
-    elif raw is None:
+    else:
         raw = _rows_one_by_one(body, len(header))
     rows, short = place_rows(raw, header, "dropped" if fmt == "html-th" else None)
     if short:
