@@ -99,20 +99,26 @@ def speed(shapes: list[str], mb: float, repeat: int) -> None:
 
 
 def memory(mb: float) -> None:
-    text = shape_text("ascii", int(mb * MB))
-    outputs = [{"output_type": "stream", "name": "stdout", "text": text.splitlines(True)}]
-    del text
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    start = time.perf_counter()
-    tables = find_tables(outputs)
-    elapsed = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    size = sum(len(line) for line in outputs[0]["text"]) / MB
-    print(f"memory: {size:.0f} MB ASCII stream -> peak {peak / MB:.0f} MB above the input "
-          f"({peak / MB / size:.2f}x the text), {len(tables)} tables, {elapsed:.1f} s under tracemalloc")
+    """Peak traced memory of find_tables on an ASCII stream of ``mb`` MB, as a multiple of the text."""
+    bar = "\rEpoch 1/3 : |" + "#" * 40 + "| 100.00% [4/4 00:00<00:00]"
+    for label, text in (
+        ("console log (many tables)", shape_text("ascii", int(mb * MB))),
+        ("progress redraws (one table)", "epoch     train_loss  valid_loss  time    \n"
+         + _repeat(bar * 8 + "\n", int(mb * MB))),
+    ):
+        outputs = [{"output_type": "stream", "name": "stdout", "text": text.splitlines(True)}]
+        del text
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        start = time.perf_counter()
+        tables = find_tables(outputs)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        size = sum(len(line) for line in outputs[0]["text"]) / MB
+        print(f"memory, {label}: {size:.0f} MB of text -> peak {peak / MB:.1f} MB above the input "
+              f"({peak / MB / size:.2f}x the text), {len(tables)} tables, {elapsed:.1f} s under tracemalloc")
+        del outputs, tables
 
 
 def main() -> None:
