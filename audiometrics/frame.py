@@ -143,7 +143,7 @@ def time_to_seconds(text: str) -> float:
 def _arith(node: ast.AST) -> float | None:
     """Evaluate a literal arithmetic expression (numbers, + - * / **) without eval."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
+        return float(node.value) if not isinstance(node.value, int) or node.value.bit_length() <= 1024 else None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _arith(node.operand)
         return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
@@ -179,7 +179,7 @@ def lr_upper(text: str) -> float | None:
     text = text.strip().removesuffix(DEFAULT_LR_SUFFIX.strip()).strip()
     try:
         node = ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice" and not node.keywords:
         values = [_arith(arg) for arg in node.args]

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from audiometrics.source_ast import walk
 from audiometrics.source_convert import as_bool, as_int, as_number, format_number, lr_text
-from audiometrics.source_eval import evaluate
+from audiometrics.source_eval import evaluate, small_ints
 from audiometrics.source_metrics import call_arg as _arg
 from audiometrics.source_metrics import keyword_arg as _kw
 from audiometrics.source_metrics import metric_names
@@ -377,7 +377,8 @@ def training_phases(
         cycle_len = _int_slot(args, 1, ("cycle_len",), None, "cycle length", problems)
         cycle_mult = _int_slot(args, 3, ("cycle_mult",), 2, "cycle multiplier", problems)
         epochs = None
-        if n_cycles is not None and cycle_len is not None and cycle_mult is not None:
+        known = n_cycles is not None and cycle_len is not None and cycle_mult is not None
+        if known and small_ints(n_cycles, cycle_len, cycle_mult, what="the number of epochs of fit_sgdr(...)"):
             epochs = sum(cycle_len * cycle_mult**i for i in range(min(n_cycles, 64)))
         lr_index = 2
     else:
