@@ -98,7 +98,7 @@ def _read_notebook(location: str, name: str, drop_media: bool | None, *, skim: b
     except FileNotFoundError:
         raise NotebookError(name, "no such file") from None
     except IsADirectoryError:
-        raise NotebookError(name, "is a directory, not a notebook file") from None
+        raise NotebookError(name, _directory_reason(location)) from None
     except OSError as exc:
         raise NotebookError(name, f"cannot be read ({exc.strerror or exc})") from None
     hook = _drop_media if drop else None
@@ -109,6 +109,16 @@ def _read_notebook(location: str, name: str, drop_media: bool | None, *, skim: b
     except NotebookError:
         del content
     return _read_notebook(location, name, drop_media, plain=True)
+
+
+def _directory_reason(path: str) -> str:
+    """Why a folder given as a notebook cannot be read: one that cannot be listed was passed on for that."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return f"folder cannot be read ({exc.strerror or exc}): its notebooks were not searched"
+    return "is a directory, not a notebook file"
 
 
 def _map_content(handle, name: str, skim: bool) -> str | bytes | None:
@@ -335,7 +345,12 @@ def _load_json(data: bytes | str, path: str, hook=None) -> Any:
             raise NotebookError(path, "empty file")
     del data
     try:
-        return json.loads(text, object_hook=hook)
+        try:
+            return json.loads(text, object_hook=hook)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer too long for int(): parse again, reading long ones as floats
+            return json.loads(text, object_hook=hook, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         end = _content_end(text)
         runs_to_end = exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos : end]
@@ -346,6 +361,22 @@ def _load_json(data: bytes | str, path: str, hook=None) -> Any:
         raise NotebookError(path, reason) from None
     except RecursionError:
         raise NotebookError(path, "invalid JSON: nested too deeply") from None
+
+
+#: Longest integer literal read as an ``int`` when a document holds a longer one
+#: (Python's limit on int-string conversion, which bounds its quadratic cost).
+_MAX_INT_DIGITS = 4300
+
+
+def _json_int(literal: str) -> int | float:
+    """An integer literal of the JSON text: an int, or a float when too long for :func:`int`.
+
+    JSON numbers are doubles to most readers; a float keeps the magnitude (or is
+    ``inf``), read in linear time. Extraction reads no such number.
+    """
+    if len(literal.lstrip("-")) <= _MAX_INT_DIGITS:
+        return int(literal)
+    return float(literal)
 
 
 def _check_bytes(data: bytes, path: str) -> None:
