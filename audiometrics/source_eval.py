@@ -192,18 +192,37 @@ def _length(x: Any) -> int:
 
 
 def _size_ok(x: Any, budget: _Budget) -> Any:
-    """``x`` itself, when within the size bounds."""
-    if isinstance(x, bool):
+    """``x`` itself, when within the size bounds (the check is charged to ``budget``).
+
+    The bounds: at most :data:`MAX_ITEMS` elements and characters, those of nested
+    containers included (each time a container appears: ``[[0] * 99999] * 99999``
+    is too large, since comparing or hashing it visits them all), and no integer
+    of more than :data:`MAX_INT_BITS` bits.
+    """
+    if x is None or isinstance(x, float):
         return x
-    if isinstance(x, int):
-        if x.bit_length() > MAX_INT_BITS:
+    weight = 0
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        weight += 1
+        if isinstance(v, int):
+            if v.bit_length() > MAX_INT_BITS:
+                raise _TooCostly
+        elif isinstance(v, range):
+            if any(b.bit_length() > MAX_INT_BITS for b in (v.start, v.stop, v.step)):
+                raise _TooCostly
+        elif isinstance(v, (str, bytes)):
+            weight += len(v)
+        elif isinstance(v, (list, tuple, set, frozenset, dict)):
+            if weight + len(v) > MAX_ITEMS:
+                raise _TooCostly
+            stack.extend(v)
+            if isinstance(v, dict):
+                stack.extend(v.values())
+        if weight > MAX_ITEMS:
             raise _TooCostly
-    elif isinstance(x, range):
-        if any(v.bit_length() > MAX_INT_BITS for v in (x.start, x.stop, x.step)):
-            raise _TooCostly
-    elif isinstance(x, (str, bytes, list, tuple, dict, set, frozenset)):
-        if len(x) > MAX_ITEMS:
-            raise _TooCostly
+    budget.charge(weight)
     return x
 
 
@@ -343,6 +362,7 @@ def _sequence(node: ast.List | ast.Tuple | ast.Set, d: int, budget: _Budget) -> 
             items.extend(part)
         else:
             items.append(_ev(elt, d, budget))
+    _size_ok(items, budget)
     if isinstance(node, ast.List):
         return items
     if isinstance(node, ast.Tuple):
@@ -359,7 +379,7 @@ def _dict(node: ast.Dict, d: int, budget: _Budget) -> Any:
             out.update(part)
         else:
             out[_ev(k, d, budget)] = _ev(v, d, budget)
-    return out
+    return _size_ok(out, budget)
 
 
 def _subscript(node: ast.Subscript, d: int, budget: _Budget) -> Any:
@@ -417,7 +437,7 @@ def _call(node: ast.Call, d: int, budget: _Budget) -> Any:
         raise _Fail
     args = [_size_ok(_ev(a, d, budget), budget) for a in node.args]
     _check_call(name, args, budget)
-    return fn(*args)
+    return _size_ok(fn(*args), budget)
 
 
 def _check_call(name: str, args: list[Any], budget: _Budget) -> None:
