@@ -23,7 +23,7 @@ import re
 import threading
 from typing import Any, Callable
 
-__all__ = ["NOPE", "evaluate", "begin_cell", "costly", "escape_for_parser", "small_ints", "steps_taken", "MAX_ITEMS", "MAX_INT_BITS", "MAX_STEPS"]
+__all__ = ["NOPE", "evaluate", "begin_cell", "costly", "escape_for_parser", "small_ints", "steps_taken", "MAX_ITEMS", "MAX_INT_BITS", "MAX_WEIGHT", "MAX_STEPS"]
 
 MAX_ITEMS = 100_000
 """Largest sequence (or string) :func:`evaluate` builds."""
@@ -31,10 +31,14 @@ MAX_ITEMS = 100_000
 MAX_INT_BITS = 4096
 """Largest integer, in bits, :func:`evaluate` computes or computes with."""
 
-MAX_STEPS = 1_000_000
+MAX_WEIGHT = 1_000_000
+"""Largest value :func:`evaluate` builds, counting the elements of nested containers
+(each time one appears) and a step per 16 characters of strings."""
+
+MAX_STEPS = 2_000_000
 """Steps one :func:`evaluate` call may take."""
 
-CELL_STEPS = 20_000_000
+CELL_STEPS = 10_000_000
 """Steps all evaluations between two :func:`begin_cell` calls may take together."""
 
 _MAX_DEPTH = 60
@@ -168,10 +172,11 @@ def _small(node: ast.AST) -> bool:
 class _Budget:
     """Steps one evaluation has taken; raises :class:`_TooCostly` past :data:`MAX_STEPS`."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("steps", "weights")
 
     def __init__(self) -> None:
         self.steps = 0
+        self.weights: dict[int, tuple[Any, int]] = {}  # id(container) -> (container, weight)
 
     def charge(self, n: int) -> None:
         steps = self.steps + n
@@ -194,36 +199,65 @@ def _length(x: Any) -> int:
 def _size_ok(x: Any, budget: _Budget) -> Any:
     """``x`` itself, when within the size bounds (the check is charged to ``budget``).
 
-    The bounds: at most :data:`MAX_ITEMS` elements and characters, those of nested
-    containers included (each time a container appears: ``[[0] * 99999] * 99999``
-    is too large, since comparing or hashing it visits them all), and no integer
-    of more than :data:`MAX_INT_BITS` bits.
+    The bounds: no sequence or string of more than :data:`MAX_ITEMS` elements or
+    characters, no integer of more than :data:`MAX_INT_BITS` bits, and a weight of
+    at most :data:`MAX_WEIGHT`, the elements of nested containers included each
+    time a container appears (``[[0] * 99999] * 99999`` is too heavy: comparing or
+    hashing it visits them all).
     """
-    if x is None or isinstance(x, float):
-        return x
-    weight = 0
-    stack = [x]
-    while stack:
-        v = stack.pop()
-        weight += 1
-        if isinstance(v, int):
-            if v.bit_length() > MAX_INT_BITS:
-                raise _TooCostly
-        elif isinstance(v, range):
-            if any(b.bit_length() > MAX_INT_BITS for b in (v.start, v.stop, v.step)):
-                raise _TooCostly
-        elif isinstance(v, (str, bytes)):
-            weight += len(v)
-        elif isinstance(v, (list, tuple, set, frozenset, dict)):
-            if weight + len(v) > MAX_ITEMS:
-                raise _TooCostly
-            stack.extend(v)
-            if isinstance(v, dict):
-                stack.extend(v.values())
-        if weight > MAX_ITEMS:
-            raise _TooCostly
-    budget.charge(weight)
+    if _weight(x, budget) > MAX_WEIGHT:
+        raise _TooCostly
     return x
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _flat_weight(items: Any) -> int | None:
+    """The weight of a container of only numbers or only strings, found at C speed; None for others."""
+    kinds = set(map(type, items))
+    if kinds <= {int, bool}:
+        if items and max(map(int.bit_length, items)) > MAX_INT_BITS:
+            raise _TooCostly
+    elif kinds == {str}:
+        if max(map(len, items)) > MAX_ITEMS:
+            raise _TooCostly
+        return 1 + len(items) + sum(map(len, items)) // 16
+    elif not kinds <= {float, type(None)}:
+        return None
+    return 1 + len(items)
+
+
+def _weight(x: Any, budget: _Budget) -> int:
+    """The weight of ``x`` (see :func:`_size_ok`); each container is walked once per evaluation."""
+    if isinstance(x, _CONTAINERS):
+        seen = budget.weights.get(id(x))
+        if seen is not None:
+            return seen[1]
+        if len(x) > MAX_ITEMS:
+            raise _TooCostly
+        budget.charge(len(x))
+        items = (*x, *x.values()) if isinstance(x, dict) else x
+        weight = _flat_weight(items)
+        if weight is None:
+            weight = 1
+            for item in items:
+                weight += 1 if item is None or isinstance(item, float) else _weight(item, budget)
+                if weight > MAX_WEIGHT:
+                    raise _TooCostly
+        budget.weights[id(x)] = (x, weight)  # (x kept alive: its id stays its own)
+        return weight
+    if isinstance(x, int):
+        if x.bit_length() > MAX_INT_BITS:
+            raise _TooCostly
+    elif isinstance(x, range):
+        if any(b.bit_length() > MAX_INT_BITS for b in (x.start, x.stop, x.step)):
+            raise _TooCostly
+    elif isinstance(x, (str, bytes)):
+        if len(x) > MAX_ITEMS:
+            raise _TooCostly
+        return 1 + len(x) // 16
+    return 1
 
 
 def _int_bits(x: Any) -> int:
