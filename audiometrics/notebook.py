@@ -335,10 +335,7 @@ def _parse(data: bytes | str, path: str, hook) -> Notebook:
 def _load_json(data: bytes | str, path: str, hook=None) -> Any:
     if isinstance(data, (bytes, bytearray)):
         _check_bytes(data, path)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise NotebookError(path, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
+        text = _decode(data, path)
     else:
         text = data
         if not text or text.isspace():
@@ -379,10 +376,39 @@ def _json_int(literal: str) -> int | float:
     return float(literal)
 
 
+#: Byte-order marks of the encodings other than UTF-8 that JSON text may be in
+#: (a notebook saved through a Windows shell's redirection is UTF-16).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _bom_encoding(data: bytes) -> str:
+    """The encoding a byte-order mark at the start of ``data`` names; UTF-8 (BOM or not) otherwise."""
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            return encoding
+    return "utf-8-sig"
+
+
+def _decode(data: bytes, path: str) -> str:
+    """The text of the file: UTF-8, or UTF-16/32 when it starts with their byte-order mark and a JSON document."""
+    encoding = _bom_encoding(data)
+    if encoding != "utf-8-sig":
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = ""
+        if text.lstrip()[:1] in ("{", "["):
+            return text
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(path, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
+
+
 def _check_bytes(data: bytes, path: str) -> None:
     if not data or data.isspace():
         raise NotebookError(path, "empty file")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and _bom_encoding(data[:4]) == "utf-8-sig":
         raise NotebookError(path, "binary file, not a notebook (contains NUL bytes)")
 
 

@@ -376,3 +376,20 @@ def test_the_payload_script_would_create_the_marker(tmp_path):
     script.write_text(f"open({str(marker)!r}, 'w')\n")
     exec(compile(script.read_text(), str(script), "exec"), {})  # the test's own code, not a notebook's
     assert marker.exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_a_notebook_saved_as_utf16_or_utf32_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    path = fit_notebook(tmp_path, "learn.fit_one_cycle(2, 1e-2)  # é")
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    result = extract_notebook(path)
+    assert len(result.runs) == 1 and result.runs[0].phases[0].learning_rate == "1e-2"
+
+
+def test_nul_bytes_without_a_byte_order_mark_are_still_a_binary_file():
+    from audiometrics.errors import NotebookError
+
+    with pytest.raises(NotebookError, match="binary file"):
+        parse_notebook(b'{"nbformat": 4\x00\x00}')
+    with pytest.raises(NotebookError, match="not UTF-8 text"):
+        parse_notebook(b"\xff\xfe" + b"\x00\xd8")
