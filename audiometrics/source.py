@@ -54,7 +54,7 @@ from audiometrics.model import CellAnalysis, Loop, SourceEvent
 from audiometrics.source_ast import child_nodes
 from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
-from audiometrics.source_eval import NOPE, begin_cell, costly, escape_for_parser, evaluate
+from audiometrics.source_eval import NOPE, begin_cell, end_cell, escape_for_parser, evaluate
 from audiometrics.source_fastai import detect_version, may_tell_version
 from audiometrics.source_magics import ParsedCell, parse_cell
 from audiometrics.source_reach import Reach, is_event_callee, reach
@@ -228,7 +228,7 @@ class _Analyser(CallsMixin):
                         f"internal error while analysing this statement ({type(exc).__name__}: {exc}); skipped",
                     )
         notes.extend(self.out.warnings)
-        notes.extend(f"expression too costly to evaluate statically: {text}; left unknown" for text in costly()[:1])
+        notes.extend(f"expression too costly to evaluate statically: {text}; left unknown" for text in end_cell()[:1])
         return CellAnalysis(tuple(self.out.events), tuple(dict.fromkeys(notes)))  # each note once, in order
 
     # ------------------------------------------------------------------ statements

@@ -7,12 +7,17 @@ builtins are understood; everything else is :data:`NOPE`.
 Every evaluation is bounded: it is charged one step per node and one per
 element it builds, copies, sorts, compares or iterates (``sum(range(n))`` costs
 ``n``), and it may not build a sequence of more than :data:`MAX_ITEMS` elements,
-compute an integer of more than :data:`MAX_INT_BITS` bits, or take more than
-:data:`MAX_STEPS` steps; all evaluations between two :func:`begin_cell` calls
-together may take :data:`CELL_STEPS`. What would exceed a bound is never
-computed: the expression is :data:`NOPE` and is remembered, for the analysis to
-warn about (:func:`costly`), so ``sum(range(10**12))``, ``0.5 in range(10**12)``
-or ``10**10**10`` cost microseconds, not hours.
+a value heavier than :data:`MAX_WEIGHT` (nested elements counted), compute an
+integer of more than :data:`MAX_INT_BITS` bits, or take more than
+:data:`MAX_STEPS` steps; the evaluations of one cell (:func:`begin_cell` to
+:func:`end_cell`) together may take :data:`CELL_STEPS`. What would exceed a
+bound is never computed: the expression is :data:`NOPE` and is remembered, for
+the analysis to warn about (:func:`end_cell`), so ``sum(range(10**12))``,
+``0.5 in range(10**12)`` or ``10**10**10`` cost microseconds, not hours.
+
+Also here, for the analysis: :func:`small_ints` (a guard for arithmetic done
+outside :func:`evaluate`) and :func:`escape_for_parser` (cell text that
+Python's parser would refuse: lone surrogates, NUL).
 """
 
 from __future__ import annotations
@@ -23,7 +28,21 @@ import re
 import threading
 from typing import Any, Callable
 
-__all__ = ["NOPE", "evaluate", "begin_cell", "costly", "escape_for_parser", "small_ints", "steps_taken", "MAX_ITEMS", "MAX_INT_BITS", "MAX_WEIGHT", "MAX_STEPS"]
+__all__ = [
+    "NOPE",
+    "evaluate",
+    "begin_cell",
+    "end_cell",
+    "costly",
+    "small_ints",
+    "escape_for_parser",
+    "steps_taken",
+    "MAX_ITEMS",
+    "MAX_INT_BITS",
+    "MAX_WEIGHT",
+    "MAX_STEPS",
+    "CELL_STEPS",
+]
 
 MAX_ITEMS = 100_000
 """Largest sequence (or string) :func:`evaluate` builds."""
@@ -66,6 +85,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.total = 0  # steps taken by every evaluation in this thread
         self.cell = 0  # steps taken since begin_cell
+        self.in_cell = False  # between begin_cell and end_cell: the cell budget applies
         self.costly: list[str] = []  # texts of expressions left unknown for their cost
 
 
@@ -73,9 +93,16 @@ _STATE = _State()
 
 
 def begin_cell() -> None:
-    """Start a new cell: forget the costly expressions and the steps spent so far."""
+    """Start a cell: forget the costly expressions and steps so far; until :func:`end_cell`, evaluations share :data:`CELL_STEPS`."""
     _STATE.cell = 0
     _STATE.costly = []
+    _STATE.in_cell = True
+
+
+def end_cell() -> list[str]:
+    """End the cell :func:`begin_cell` started; the texts of the expressions it left unknown for their cost."""
+    _STATE.in_cell = False
+    return costly()
 
 
 def costly() -> list[str]:
@@ -132,7 +159,7 @@ def evaluate(node: Any) -> Any:
         return NOPE
     budget = _Budget()
     try:
-        if _STATE.cell > CELL_STEPS:
+        if _STATE.in_cell and _STATE.cell >= CELL_STEPS:
             raise _TooCostly
         got = _ev(node, 0, budget)
         if isinstance(got, range) and _length(got) > _MAX_RANGE:
@@ -180,7 +207,7 @@ class _Budget:
 
     def charge(self, n: int) -> None:
         steps = self.steps + n
-        if steps > MAX_STEPS or _STATE.cell + steps > CELL_STEPS:
+        if steps > MAX_STEPS or (_STATE.in_cell and _STATE.cell + steps > CELL_STEPS):
             raise _TooCostly  # the steps refused are not counted: they were never taken
         self.steps = steps
 
