@@ -62,7 +62,7 @@ class _Walker:
         """The paths ``pattern`` matches (``**``: any number of folders), sorted; unlistable folders included."""
         if "**" not in pattern:
             return sorted(glob.glob(pattern))
-        parts = pattern.split(os.sep)
+        parts = (pattern.replace(os.altsep, os.sep) if os.altsep else pattern).split(os.sep)
         fixed = 0
         while fixed < len(parts) - 1 and not glob.has_magic(parts[fixed]):
             fixed += 1
