@@ -180,6 +180,12 @@ def test_fit_sgdr_with_huge_cycles_is_unknown_not_an_internal_error(tmp_path):
     assert training_calls("learn.fit_sgdr(3, 1, 1e-2)")[0].epochs == 7  # 1 + 2 + 4
 
 
+def test_an_epoch_count_of_5000_digits_in_a_string_is_unknown_not_an_internal_error():
+    (cell,) = analyse_cells([f"{nbf.LEARNER}\nlearn.fit('{'9' * 5000}', 1e-3)\nlearn.fit('12', 1e-3)"])
+    assert not any("internal error" in w for w in cell.warnings)
+    assert [c.epochs for c in cell.events if isinstance(c, TrainingCall)] == [None, 12]
+
+
 def test_many_costly_evaluations_in_one_cell_share_one_budget():
     loop = "for i in range(1000):\n    x = sum(range(999_000 + i))\n"
     before = steps_taken()
