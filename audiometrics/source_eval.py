@@ -509,8 +509,8 @@ def _check_call(name: str, args: list[Any], budget: _Budget) -> None:
         if name in ("list", "tuple", "sorted") and n > MAX_ITEMS:
             raise _TooCostly
         budget.charge(n * (max(1, n.bit_length()) if name == "sorted" else 1))
-    if name == "sum" and (len(args) > 1 and not isinstance(args[1], (int, float)) or isinstance(first, (str, bytes))):
-        raise _Fail  # sum(lists, []) copies quadratically; sum of strings raises
+    if name == "sum" and ((len(args) > 1 and not isinstance(args[1], (int, float))) or isinstance(first, (str, bytes))):
+        raise _Fail  # sum(lists, []) copies quadratically; a sum over a string raises
     if name in ("int", "float") and isinstance(first, (str, bytes)) and len(first) > 100:
         raise _Fail
     if name == "str" and not isinstance(first, (str, int, float, bool)):
