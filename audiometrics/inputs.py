@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import stat
 from collections.abc import Iterable, Iterator
 
 __all__ = ["collect_notebooks"]
@@ -96,7 +97,9 @@ class _Walker:
                     if is_dir and not _hidden(name):
                         found.append((child, k))
                 elif fnmatch.fnmatchcase(name, part) and (part.startswith(".") or not name.startswith(".")):
-                    if k + 1 == len(parts) or is_dir:
+                    if k + 1 == len(parts):
+                        yield child  # (listed: it exists)
+                    elif is_dir:
                         found.append((child, k + 1))
             if part == "**":
                 found.insert(0, (path, k + 1))  # ``**`` standing for no folder at all
@@ -123,6 +126,20 @@ def _list(folder: str) -> list[tuple[str, bool]] | None:
         return None
 
 
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _identity(path: str, st: os.stat_result | None) -> object:
+    """What ``path`` names: its file (device and inode, links followed), or the absolute path of a missing one."""
+    if st is None:
+        return os.path.normcase(os.path.abspath(path))
+    return (st.st_dev, st.st_ino)
+
+
 def collect_notebooks(inputs: Iterable[str]) -> list[str]:
     """Expand ``inputs`` into notebook paths, in input order, each notebook once.
 
@@ -133,14 +150,14 @@ def collect_notebooks(inputs: Iterable[str]) -> list[str]:
     are walked. Anything else is passed through as a file path, so that a
     missing file is reported by the reader with its name; so is a folder that
     cannot be listed. A file reached under several names (links, ``..``) is
-    listed once, under the first name given.
+    listed once, under the first name given (hard links are one file too).
     """
     walker = _Walker()
-    seen: set[str] = set()
+    seen: set[object] = set()
     paths: list[str] = []
 
-    def add(path: str) -> None:
-        key = os.path.normcase(os.path.realpath(path))
+    def add(path: str, st: os.stat_result | None = None) -> None:
+        key = _identity(path, st or _stat(path))
         if key not in seen:
             seen.add(key)
             paths.append(path)
@@ -152,11 +169,12 @@ def collect_notebooks(inputs: Iterable[str]) -> list[str]:
         elif not os.path.exists(item) and _GLOB_CHARS & set(item):
             matches = walker.glob(item)
             for match in matches:
-                if os.path.isdir(match):
+                st = _stat(match)
+                if st is not None and stat.S_ISDIR(st.st_mode):
                     for path in walker.walk(match):
                         add(path)
                 elif ".ipynb_checkpoints" not in match.split(os.sep):
-                    add(match)
+                    add(match, st)
             if not matches:
                 add(item)
         else:
