@@ -230,7 +230,7 @@ def test_the_cli_reports_each_unreadable_folder_and_exits_1(tmp_path, monkeypatc
     nbf.write(tmp_path / "study" / "locked" / "hidden_from_us.ipynb", nbf.notebook(cells))
     _unlistable(monkeypatch, tmp_path / "study" / "locked", tmp_path / "study" / "shut")
     out = tmp_path / "out"
-    result = nbf.cli_runner().invoke(main, ["extract", str(tmp_path / "study"), "--out", str(out), "--no-report"])
+    result = nbf.cli_runner().invoke(main, ["extract", str(tmp_path / "study"), "--out", str(out), "--no-report", "--jobs", "1"])
     assert result.exit_code == 1, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2
