@@ -206,7 +206,7 @@ def test_a_learning_rate_of_a_huge_literal_does_not_break_the_loader():
 
 
 _LEAVES = st.sampled_from(
-    ["0", "1", "2", "3", "7", "64", "-1", "0.5", "1e-3", "10**12", "2**64", "'ab'", "[1, 2]", "(3,)", "True", "None", "x", "{1: 2}"]
+    ["0", "1", "2", "3", "7", "64", "-1", "0.5", "1e-3", "10**12", "10**100", "2**64", "'ab'", "[1, 2]", "(3,)", "True", "None", "x", "{1: 2}"]
 )
 
 
@@ -222,6 +222,8 @@ def _grow(children):
         two.map(lambda t: f"[{t[0]}, *{t[1]}]"),
         two.map(lambda t: f"[{t[0]}] * {t[1]}"),
         two.map(lambda t: f"range({t[0]}, {t[1]})"),
+        two.map(lambda t: f"{t[0]} in range({t[1]})"),
+        st.tuples(st.sampled_from(["sum", "list", "sorted", "max", "len", "tuple"]), children).map(lambda t: f"{t[0]}(range({t[1]}))"),
         two.map(lambda t: f"round({t[0]}, {t[1]})"),
         two.map(lambda t: f"{t[0]}[{t[1]}]"),
         two.map(lambda t: f"[i * {t[1]} for i in {t[0]}]"),
