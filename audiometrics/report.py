@@ -245,6 +245,28 @@ def write_reports(
 
 # --------------------------------------------------------------------------- command
 
+
+def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The CSV's runs as frames (:func:`audiometrics.csv_runs.report_inputs`); refused values warned on stderr."""
+    import warnings
+
+    from audiometrics.csv_runs import report_inputs
+    from audiometrics.errors import LoaderWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LoaderWarning)
+        try:
+            inputs = report_inputs(csv_path)
+        except (ValueError, OSError) as error:
+            raise click.UsageError(str(error)) from None
+    for warning in caught:
+        if issubclass(warning.category, LoaderWarning):
+            click.echo(f"warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return inputs
+
+
 @click.command("report")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -283,17 +305,14 @@ def report_command(
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
-    from audiometrics.frame import load_metrics
     from audiometrics.summarize import MetricError
 
-    try:
-        frame = load_metrics(csv_path)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise click.UsageError(str(error)) from None
+    frame, phases = _read_report_inputs(csv_path)
     try:
         result = write_reports(
             frame,
             out_dir,
+            phases=phases,
             metric=metric,
             lower_is_better=lower_is_better,
             templates_dir=templates_dir,
