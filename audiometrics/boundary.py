@@ -22,6 +22,11 @@ Repairs are per character and deterministic, so a path cleaned here and a path
 cleaned by :func:`clean_text` elsewhere (the CSV's common parent) still match.
 Warnings are :class:`~audiometrics.model.Diagnostic` lines naming the cell;
 identical ones are given once per notebook with the number of places.
+
+:func:`guard_sources` does the same for the code before it is analysed (only
+undecodable text there: ``ast`` refuses it, and the rest of the code must stay
+as written), and :func:`guard_error` for the path and reason of a file that
+failed, so that its error line and the ``--errors`` CSV can be written.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from audiometrics.model import Diagnostic, NotebookResult, Phase, Run
+from audiometrics.errors import NotebookError
+from audiometrics.model import CodeCell, Diagnostic, NotebookResult, Phase, Run
 
-__all__ = ["clean_text", "text_problems", "guard_result", "guard_columns", "reserved_columns"]
+__all__ = ["clean_text", "text_problems", "guard_sources", "guard_result", "guard_error", "guard_columns", "reserved_columns"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE_CONTROL = re.compile("[\t\n\v\f\r\x1c-\x1f\x85]")
@@ -49,12 +55,12 @@ def reserved_columns() -> frozenset[str]:
 
 
 def text_problems(text: str) -> list[str]:
-    """What :func:`clean_text` would repair in ``text``: ``"undecodable text"``, ``"control characters"``."""
+    """What :func:`clean_text` repairs in ``text``, in words (empty when nothing)."""
     problems = []
     if _SURROGATE.search(text):
-        problems.append("undecodable text")
+        problems.append("undecodable text (replaced with U+FFFD)")
     if _SPACE_CONTROL.search(text) or _OTHER_CONTROL.search(text):
-        problems.append("control characters")
+        problems.append("control characters (removed)")
     return problems
 
 
@@ -91,7 +97,7 @@ def _clean(text: str, what: str, notes: _Notes, phase: Phase | None = None) -> s
     if not problems:
         return text
     cleaned = clean_text(text)
-    notes.add(f"{what} {cleaned!r} held {' and '.join(problems)}: replaced with U+FFFD / removed", phase)
+    notes.add(f"{what} {cleaned!r} held {' and '.join(problems)}", phase)
     return cleaned
 
 
@@ -129,7 +135,8 @@ def _guard_phase(phase: Phase, notes: _Notes) -> Phase:
     rows = phase.rows
     if any(not (v.isascii() and v.isprintable()) and text_problems(v) for row in rows for v in row):
         rows = tuple(tuple(clean_text(v) for v in row) for row in rows)
-        notes.add("progress-table values held undecodable text or control characters: replaced with U+FFFD / removed", phase)
+        found = sorted({p for row in phase.rows for v in row for p in text_problems(v)})
+        notes.add(f"progress-table values held {' and '.join(found)}", phase)
     return replace(
         phase,
         columns=columns,
@@ -154,3 +161,27 @@ def guard_result(result: NotebookResult) -> NotebookResult:
     runs = tuple(_guard_run(run, notes) for run in result.runs)
     diagnostics = tuple(replace(d, path=clean_text(d.path), message=clean_text(d.message)) for d in result.diagnostics)
     return NotebookResult(path=path, runs=runs, diagnostics=diagnostics + tuple(notes.diagnostics()))
+
+
+def guard_sources(path: str, cells: Iterable[CodeCell]) -> tuple[list[str], list[Diagnostic]]:
+    """The cells' code ready for analysis: lone surrogates (which ``ast`` refuses) → U+FFFD, warned per cell.
+
+    Nothing else is changed: code keeps its tabs and newlines, and control
+    characters in the names it yields are dealt with by :func:`guard_result`.
+    """
+    sources: list[str] = []
+    notes: list[Diagnostic] = []
+    for cell in cells:
+        source = cell.source
+        if _SURROGATE.search(source):
+            source = _SURROGATE.sub("\ufffd", source)
+            notes.append(Diagnostic(path, "the code held undecodable text: replaced with U+FFFD", cell.index, cell.execution_count))
+        sources.append(source)
+    return sources, notes
+
+
+def guard_error(item: NotebookResult | NotebookError) -> NotebookResult | NotebookError:
+    """A per-file error whose path and reason every output can hold (results pass unchanged)."""
+    if isinstance(item, NotebookError) and (text_problems(item.path) or text_problems(item.reason)):
+        return NotebookError(clean_text(item.path), clean_text(item.reason))
+    return item

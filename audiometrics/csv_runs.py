@@ -79,6 +79,7 @@ def _run_keys(raw: pd.DataFrame) -> list[tuple[str, ...]]:
 
 def _phase(rows: pd.DataFrame, columns: list[str]) -> Phase:
     first = rows.iloc[0]
+    columns = [c for c in columns if (rows[c] != "").any()]  # the columns this phase's table had
     learning_rate, is_default, from_learner = split_learning_rate(str(first["learning_rate"]))
     cell, count = parse_cell(str(first.get("cell", "")))
     call = str(first.get("call", ""))

@@ -13,7 +13,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -325,15 +325,21 @@ def lr_upper(text: str) -> float | None:
 class _Problems:
     """Values the loader refused, per column, reported as one :class:`LoaderWarning` each."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, notebooks: pd.Series | None = None) -> None:
         self.where = where
+        self.notebooks = notebooks
         self.found: list[str] = []
+
+    def _row(self, position: int) -> str:
+        if self.notebooks is None or not str(self.notebooks.iloc[position]):
+            return f"row {position + 1}"
+        return f"row {position + 1} ({self.notebooks.iloc[position]})"
 
     def add(self, column: str, text: pd.Series, refused: pd.Series, what: str) -> None:
         if not refused.any():
             return
         positions = np.flatnonzero(refused.to_numpy())
-        examples = ", ".join(f"row {p + 1}: {str(text.iloc[p])[:40]!r}" for p in positions[:3])
+        examples = ", ".join(f"{self._row(p)}: {str(text.iloc[p])[:40]!r}" for p in positions[:3])
         more = f" and {len(positions) - 3} more" if len(positions) > 3 else ""
         self.found.append(f"column {column!r}: {len(positions)} value(s) {what}, read as missing ({examples}{more})")
 
@@ -443,7 +449,7 @@ def typed_frame(frame: pd.DataFrame, *, where: str = "") -> pd.DataFrame:
     ordinal as ``run_ordinal``; they decide the runs when present.
     """
     out = frame.copy()
-    problems = _Problems(where)
+    problems = _Problems(where, out["notebook"].astype(str) if "notebook" in out.columns else None)
     for column in SCHEMA:
         if column not in out.columns:
             out[column] = ""
@@ -525,6 +531,24 @@ def load_metrics(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
     (:class:`~audiometrics.errors.LoaderWarning`, see :func:`typed_frame`).
     """
     return typed_frame(read_epoch_csv(csv_path, raw_text=raw_text), where=_csv_name(csv_path))
+
+
+def loader_warnings(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """``function(*args, **kwargs)`` and the :class:`~audiometrics.errors.LoaderWarning` messages it gave, as lines.
+
+    For command lines, which print them as ``warning: …`` lines rather than as
+    Python warnings; other warnings pass through.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LoaderWarning)
+        result = function(*args, **kwargs)
+    lines = []
+    for warning in caught:
+        if issubclass(warning.category, LoaderWarning):
+            lines.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return result, lines
 
 
 def frame_from_rows(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> pd.DataFrame:

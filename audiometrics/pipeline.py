@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiometrics.align import align_notebook
-from audiometrics.boundary import guard_result
+from audiometrics.boundary import guard_error, guard_result, guard_sources
 from audiometrics.errors import NotebookError
 from audiometrics.failures import STRICT_REASON
 from audiometrics.inputs import collect_notebooks
@@ -52,11 +52,12 @@ def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
 def _extract(location: str, name: str) -> NotebookResult:
     """Extract the file at ``location``, naming it ``name`` in the result and in errors."""
     notebook = _read_notebook(location, name, drop_media=None, skim=True)  # extraction reads no images
-    analyses = analyse_cells([cell.source for cell in notebook.cells])
+    sources, source_notes = guard_sources(name, notebook.cells)
+    analyses = analyse_cells(sources)
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)
     notes = [Diagnostic(name, note) for note in notebook.notes]
-    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + diagnostics)))
+    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + source_notes + diagnostics)))
 
 
 def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
@@ -120,7 +121,7 @@ def iter_extract(
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
     ):
-        yield outcome
+        yield guard_error(outcome)
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:
@@ -325,12 +326,12 @@ def extract_paths_to_outputs(
         return outcome, [target], []
     outcome = extract_files(paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result)
     written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source, raw_text=raw_csv_text)]
-    report_warnings: list[str] = []
-    from audiometrics.frame import phase_frame
+    from audiometrics.frame import loader_warnings, phase_frame
     from audiometrics.report import write_reports
 
+    frame, report_warnings = loader_warnings(outcome.frame)
     result = write_reports(
-        outcome.frame(),
+        frame,
         out_dir,
         phases=phase_frame(outcome.runs, root=outcome.root),
         metric=metric,

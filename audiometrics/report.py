@@ -248,22 +248,15 @@ def write_reports(
 
 def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The CSV's runs as frames (:func:`audiometrics.csv_runs.report_inputs`); refused values warned on stderr."""
-    import warnings
-
     from audiometrics.csv_runs import report_inputs
-    from audiometrics.errors import LoaderWarning
+    from audiometrics.frame import loader_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LoaderWarning)
-        try:
-            inputs = report_inputs(csv_path)
-        except (ValueError, OSError) as error:
-            raise click.UsageError(str(error)) from None
-    for warning in caught:
-        if issubclass(warning.category, LoaderWarning):
-            click.echo(f"warning: {warning.message}", err=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    try:
+        inputs, lines = loader_warnings(report_inputs, csv_path)
+    except (ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from None
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
     return inputs
 
 
