@@ -186,6 +186,7 @@ def columns_for_keys(keys: Iterable[str], *, with_source: bool = False) -> list[
 #: (after any quotes this module added, so that the neutralising quote round-trips).
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _RESTORE = re.compile(r"'+[=+\-@\t\r]")
+_FORMULA_FIRST = frozenset("'=+-@\t\r")
 
 
 def _is_number(text: str) -> bool:
@@ -198,7 +199,7 @@ def _is_number(text: str) -> bool:
 
 def neutralise_formula(text: str) -> str:
     """``text`` safe to open in a spreadsheet: ``'`` before a formula start (OWASP); numbers untouched."""
-    if text and _FORMULA.match(text) and not _is_number(text):
+    if text and text[0] in _FORMULA_FIRST and _FORMULA.match(text) and not _is_number(text):
         return "'" + text
     return text
 
@@ -209,8 +210,11 @@ def restore_formula(text: str) -> str:
 
 
 def _neutralised(rows: Iterable[dict[str, str]]) -> Iterator[dict[str, str]]:
+    first = _FORMULA_FIRST
     for row in rows:
-        yield {key: neutralise_formula(value) for key, value in row.items()}
+        if any(value and value[0] in first for value in row.values()):
+            row = {key: neutralise_formula(value) for key, value in row.items()}
+        yield row
 
 
 def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False, raw_text: bool = False) -> str:
@@ -364,15 +368,33 @@ def _to_float(series: pd.Series, column: str = "", problems: _Problems | None = 
     return values
 
 
+_WHOLE = re.compile(r"\+?0*(\d{1,18}?)(?:\.0*)?")
+
+
+def _by_value(series: pd.Series, function: Callable[[Any], Any]) -> np.ndarray:
+    """``function`` of every value of ``series``, computed once per distinct value (an object array)."""
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [function(value) for value in uniques]
+    return results[codes]
+
+
+def _whole(value: Any) -> int | None | bool:
+    """A whole number ≥ 0 from text; ``None`` for a missing spelling; ``False`` for nonsense."""
+    text = "" if value is None or value is pd.NA or isinstance(value, float) else str(value).strip()
+    match = _WHOLE.fullmatch(text)
+    if match is not None:
+        return int(match.group(1))
+    return None if text.lower() in _MISSING_TEXT else False
+
+
 def _to_count(series: pd.Series, column: str, problems: _Problems) -> pd.Series:
     """Whole numbers ≥ 0 (``"3"``, ``"3.0"``) as Int64; anything else (``"1.5"``, ``"-1"``, overflow) NA and warned."""
-    text = _stripped(series)
-    digits = text.str.extract(r"^\+?0*(\d+?)(?:\.0*)?$", expand=False)
-    valid = digits.notna() & (digits.str.len() <= 18)
-    values = pd.to_numeric(digits.where(valid), errors="coerce").astype("Int64")
-    missing = text.str.lower().isin(_MISSING_TEXT)
-    problems.add(column, text, ~valid.fillna(False).astype(bool) & ~missing, "that are not whole numbers ≥ 0 (or too large)")
-    return values
+    parsed = _by_value(series, _whole)
+    refused = np.fromiter((v is False for v in parsed), dtype=bool, count=len(parsed))
+    problems.add(column, series.reset_index(drop=True), pd.Series(refused), "that are not whole numbers ≥ 0 (or too large)")
+    values = [None if v is None or v is False else v for v in parsed]
+    return pd.Series(pd.array(values, dtype="Int64"), index=series.index)
 
 
 def _run_starts(frame: pd.DataFrame) -> pd.Series:
@@ -463,11 +485,12 @@ def typed_frame(frame: pd.DataFrame, *, where: str = "") -> pd.DataFrame:
     metric_columns = [c for c in out.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metric_columns:
         out[column] = _to_float(out[column], column, problems)
-    out["time_s"] = out["time"].map(time_to_seconds).astype("float64")
+    out["time_s"] = pd.Series(_by_value(out["time"], time_to_seconds), index=out.index, dtype="float64")
     problems.add("time", out["time"], out["time_s"].isna() & ~out["time"].str.strip().str.lower().isin(_MISSING_TEXT), "that are not epoch times")
     out["run"] = _run_labels(out)
     out["global_epoch"] = out.groupby("run", sort=False).cumcount().astype("int64")
-    out["lr_max"] = out["learning_rate"].map(lambda t: lr_upper(t) if t else None).astype("float64")
+    lr_max = _by_value(out["learning_rate"], lambda t: (lr_upper(t) if t else None))
+    out["lr_max"] = pd.Series(lr_max, index=out.index).astype("float64")
     problems.warn()
     ordered = [*SCHEMA, *sorted(c for c in metric_columns if c not in SCHEMA), *source]
     return out[[*ordered, *DERIVED_COLUMNS]].reset_index(drop=True)
@@ -508,7 +531,9 @@ def read_epoch_csv(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
         raise MetricsFileError(name, f"not a CSV file ({detail})") from None
     if not raw_text:
         raw.columns = [restore_formula(c) for c in raw.columns]
-        raw = raw.apply(lambda column: column.map(restore_formula)) if len(raw) else raw
+        for column in raw.columns:
+            if raw[column].str.startswith("'").any():
+                raw[column] = _by_value(raw[column], restore_formula)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise MetricsFileError(name, f"not an audiometrics epoch CSV (missing columns: {', '.join(missing)})")
