@@ -187,6 +187,8 @@ def columns_for_keys(keys: Iterable[str], *, with_source: bool = False) -> list[
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _RESTORE = re.compile(r"'+[=+\-@\t\r]")
 _FORMULA_FIRST = frozenset("'=+-@\t\r")
+#: The characters that make a spreadsheet read a cell as a formula.
+FORMULA_START = frozenset("=+-@\t\r")
 
 
 def _is_number(text: str) -> bool:

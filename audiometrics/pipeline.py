@@ -158,7 +158,7 @@ class Extraction:
         return notebook_root([*(r.path for r in self.results), *(f.path for f in self.failures)])
 
     def frame(self) -> pd.DataFrame:
-        """The typed epoch table (with a ``notebook`` column), as :func:`load_metrics` returns it."""
+        """The typed epoch table (with the source columns), as :func:`load_metrics` returns it."""
         from audiometrics.frame import frame_from_rows
 
         return frame_from_rows(self.rows(with_source=True), with_source=True)
@@ -220,7 +220,7 @@ def extract(
     ``strict=True`` treats a file with any diagnostic as failed (see
     :func:`extract_files`).
 
-    The frame has the CSV's columns with proper dtypes, a ``notebook`` column
+    The frame has the CSV's columns with proper dtypes, the source columns
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
     (see :func:`audiometrics.load_metrics`).
     """

@@ -144,3 +144,47 @@ def test_guard_columns():
 def test_clean_text():
     assert clean_text("res\ud800net\tx\x1b\u202e") == "res\ufffdnet x"
     assert clean_text("plain text – ü") == "plain text – ü"
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from audiometrics.boundary import guard_result  # noqa: E402
+from audiometrics.csv_runs import runs_from_csv  # noqa: E402
+from audiometrics.frame import FORMULA_START, rows_from_runs, write_csv  # noqa: E402
+from audiometrics.model import NotebookResult, Phase, Run  # noqa: E402
+
+hostile_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | st.sampled_from(
+    ["=1+1", "-00:05", "@x", "+", "'=a", "\ud800", "\x1b[31m", "notebook", "run", "", "model"]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(model=hostile_text, header=hostile_text, cell=hostile_text, name=hostile_text)
+def test_any_notebook_text_is_written_and_read_back_as_the_boundary_left_it(tmp_path, model, header, cell, name):
+    columns = ("epoch", header, "time")
+    phase = Phase(1, "fit", 1, "1e-3", False, 1, columns, (("0", cell, "00:01"),), "learn.fit(1)")
+    result = guard_result(NotebookResult(f"{name}.ipynb", (Run(f"{name}.ipynb", model, False, (phase,)),)))
+    path = tmp_path / "m.csv"
+    rows = rows_from_runs(result.runs, with_source=True)
+    write_csv(path, rows, with_source=True)  # never raises, whatever the notebook held
+    text = path.read_text(encoding="utf-8")
+    for value in (c for line in csv.reader(text.splitlines()) for c in line):
+        assert not value or value[0] not in FORMULA_START or _number(value), value
+    back = runs_from_csv(path)
+    assert _filled(rows_from_runs(back, with_source=True, root="")) == _filled(rows)
+
+
+def _filled(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows without their empty cells (a column no row fills is not in the CSV)."""
+    return [{key: value for key, value in row.items() if value} for row in rows]
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
