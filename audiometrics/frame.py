@@ -406,7 +406,7 @@ def _run_starts(frame: pd.DataFrame) -> pd.Series:
     changes, or the phase number goes down.
     """
     if "run_ordinal" in frame.columns:
-        keys = frame[["notebook", "run_ordinal"]].astype("string").fillna("")
+        keys = frame[[c for c in ("notebook", "run_ordinal") if c in frame.columns]].astype("string").fillna("")
         return (keys != keys.shift()).any(axis=1)
     keys = [c for c in ("notebook", "model", "pretrained") if c in frame.columns]
     key_frame = frame[keys].astype("string").fillna("")
@@ -517,7 +517,7 @@ def read_epoch_csv(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
     """
     name = _csv_name(csv_path)
     try:
-        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_filter=False)
+        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise MetricsFileError(name, "no such file") from None
     except IsADirectoryError:
