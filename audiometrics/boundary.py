@@ -59,8 +59,10 @@ def text_problems(text: str) -> list[str]:
     problems = []
     if _SURROGATE.search(text):
         problems.append("undecodable text (replaced with U+FFFD)")
-    if _SPACE_CONTROL.search(text) or _OTHER_CONTROL.search(text):
+    if _OTHER_CONTROL.search(text):
         problems.append("control characters (removed)")
+    if _SPACE_CONTROL.search(text):
+        problems.append("line breaks or tabs (made spaces)")
     return problems
 
 
