@@ -120,7 +120,7 @@ def _connect(scheduler: str):
 @click.argument("notebooks", nargs=-1, required=True)
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder for the CSV and the reports.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the CSV here instead of OUT/training_metrics_extracted.csv.")
-@click.option("--with-source", is_flag=True, help="Add a notebook column to the CSV.")
+@click.option("--with-source", is_flag=True, help="Add the source columns (notebook, run, cell, call, planned_epochs, interrupted) to the CSV.")
 @click.option("--no-report", is_flag=True, help="Write only the CSV, no markdown summaries or plots.")
 @click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
 @click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
@@ -130,6 +130,7 @@ def _connect(scheduler: str):
 @click.option("--strict", is_flag=True, help="A notebook with any warning counts as failed: no rows, listed with its warnings, exit status 1.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write the failed files as CSV (path,reason) here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings (no progress bar).")
+@click.option("--raw-csv-text", is_flag=True, help="Write CSV text cells that start with = + - @ as they are (not prefixed with ' for spreadsheets).")
 def extract(
     notebooks: tuple[str, ...],
     out_dir: str,
@@ -144,6 +145,7 @@ def extract(
     strict: bool,
     errors_path: str | None,
     quiet: bool,
+    raw_csv_text: bool,
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
@@ -189,6 +191,7 @@ def extract(
             executor=client,
             strict=strict,
             on_result=seen,
+            raw_csv_text=raw_csv_text,
         )
     finally:
         progress.close()

@@ -245,6 +245,21 @@ def write_reports(
 
 # --------------------------------------------------------------------------- command
 
+
+def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The CSV's runs as frames (:func:`audiometrics.csv_runs.report_inputs`); refused values warned on stderr."""
+    from audiometrics.csv_runs import report_inputs
+    from audiometrics.frame import loader_warnings
+
+    try:
+        inputs, lines = loader_warnings(report_inputs, csv_path)
+    except (ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from None
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+    return inputs
+
+
 @click.command("report")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -283,17 +298,14 @@ def report_command(
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
-    from audiometrics.frame import load_metrics
     from audiometrics.summarize import MetricError
 
-    try:
-        frame = load_metrics(csv_path)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise click.UsageError(str(error)) from None
+    frame, phases = _read_report_inputs(csv_path)
     try:
         result = write_reports(
             frame,
             out_dir,
+            phases=phases,
             metric=metric,
             lower_is_better=lower_is_better,
             templates_dir=templates_dir,
