@@ -309,7 +309,8 @@ def test_lone_surrogates_and_odd_bytes_in_sources_and_outputs_are_read_and_analy
     result = extract_notebook(path)
     assert not any("internal error" in str(d) or "cannot parse" in str(d) for d in result.diagnostics)
     (run,) = result.runs
-    assert run.model == "\ud800"  # as written; the Run boundary decides how to show it
+    assert run.model == "\ufffd"  # read as written, then replaced (and said) at the Run boundary
+    assert any("U+FFFD" in str(d) or "undecodable" in str(d) or "surrogate" in str(d) for d in result.diagnostics)
     assert run.phases[0].learning_rate == "1e-2" and len(run.phases[0].rows) == 2
 
 
