@@ -10,21 +10,33 @@
 * :data:`report_command` is the ``audiometrics report CSV`` click command.
 
 Templates are found, by file name, first in ``templates_dir`` (``--templates``),
-then in the installed package ``audiometrics.templates``, then in the checkout's
-top-level ``templates/`` folder. They are rendered with ``StrictUndefined``;
+then, when running from a checkout, in its top-level ``templates/`` folder, then
+in the installed package ``audiometrics.templates``. They are rendered with ``StrictUndefined``;
 every number comes from the summary, formatted by the filters below:
 
 ``num`` (6 decimals, ``n/a`` when missing), ``signed`` (``+0.631``), ``pct``
-(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``code`` (a code
-span), ``cell`` (a markdown table cell: ``|`` escaped, newlines removed),
-``inline`` (newlines removed), ``yesno``.
+(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``, and for
+text:
+
+``md``
+    any notebook-derived text (names, metric columns, call text, statuses,
+    paths): markdown specials, HTML and block syntax escaped, line breaks
+    collapsed, control characters removed (:func:`audiometrics.escaping.md_text`).
+    Safe in headings, paragraphs, list items and table cells.
+``cell``
+    the same as ``md`` (kept for templates written before it).
+``code``
+    a code span with a fence longer than any backtick run inside;
+    ``code(cell=True)`` also escapes ``|`` for a table cell.
+``inline``
+    only for text that is already markdown (the summary's sentences, built with
+    every value escaped): line breaks collapsed, control characters removed.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +47,9 @@ import jinja2
 import pandas as pd
 
 from audiometrics.atomic import write_atomic
+from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.summarize import (
     Summary,
-    _code,
     fmt,
     fmt_duration,
     fmt_percent,
@@ -97,25 +109,23 @@ def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
             candidate = override / name
             if candidate.is_file():
                 return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+        checkout = _checkout_templates() / name
+        # in a checkout, its own templates/ (an editable install elsewhere may map the package to another one)
+        if (_checkout_templates().parent / "pyproject.toml").is_file() and checkout.is_file():
+            return checkout.read_text(encoding="utf-8"), str(checkout), lambda: True
         text = _package_template(name)
         if text is not None:
             return text, None, lambda: True
-        candidate = _checkout_templates() / name
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+        if checkout.is_file():
+            return checkout.read_text(encoding="utf-8"), str(checkout), lambda: True
         return None
 
     return jinja2.FunctionLoader(load)
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = re.sub(r"\s*[\r\n]+\s*", " ", text)
-    return text.replace("|", "\\|")
-
-
 def _inline(value: Any) -> str:
-    return re.sub(r"\s*[\r\n]+\s*", " ", "" if value is None else str(value))
+    """Markdown built by the summary (values already escaped) on one line."""
+    return terminal_text(value, newlines=False)
 
 
 def _yesno(value: Any) -> str:
@@ -137,8 +147,9 @@ def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environ
         pct=fmt_percent,
         ratio=fmt_ratio,
         dur=fmt_duration,
-        code=lambda v: _code(_inline(v)),
-        cell=_cell,
+        md=md_text,
+        code=md_code,
+        cell=md_text,
         inline=_inline,
         yesno=_yesno,
     )
@@ -232,7 +243,7 @@ def write_reports(
     target = Path(out_dir)
     refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary)] if plots else []
     documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
-    result = ReportResult(summary=summary, warnings=[_inline(w.message) for w in summary.warnings])
+    result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():
         path = target / name
         write_atomic(path, text)
