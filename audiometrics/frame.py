@@ -244,6 +244,7 @@ def typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     metric_columns = [c for c in out.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metric_columns:
         out[column] = _to_float(out[column])
+    out = out.copy()  # consolidated again: no fragmentation (PerformanceWarning) with many metric columns
     out["time_s"] = out["time"].map(time_to_seconds).astype("float64")
     out["run"] = _run_labels(out)
     out["global_epoch"] = out.groupby("run", sort=False).cumcount().astype("int64")

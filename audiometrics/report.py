@@ -49,6 +49,7 @@ import pandas as pd
 from audiometrics.atomic import write_atomic
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.summarize import (
+    DataWarning,
     Summary,
     fmt,
     fmt_duration,
@@ -234,22 +235,26 @@ def write_reports(
 
     Returns a :class:`ReportResult`: ``.paths`` (the two documents, then the
     PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
-    stderr). Raises :class:`~audiometrics.summarize.MetricError` for an unknown
+    stderr). The plots are drawn first: one that fails is not referenced by
+    the documents, and one warning names it. Raises :class:`~audiometrics.summarize.MetricError` for an unknown
     ``metric``.
     """
     from audiometrics import plots as plotting
 
     summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
     target = Path(out_dir)
-    refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary)] if plots else []
+    drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
+    refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary) if s.file in drawn.images]
+    if drawn.warning() is not None:
+        summary.warnings.append(DataWarning("plots", drawn.warning()))
     documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
     result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():
         path = target / name
         write_atomic(path, text)
         result.paths.append(path)
-    if plots and refs:
-        for relative in plotting.write_plots(summary, target / PLOTS_DIR):
+    if refs:
+        for relative in plotting.write_plots(summary, target / PLOTS_DIR, drawn):
             result.paths.append(target / relative)
     return result
 
@@ -316,9 +321,9 @@ def report_command(
     except (jinja2.TemplateError, FileNotFoundError) as error:
         raise click.ClickException(f"template error: {error}") from None
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(terminal_text(f"warning: {warning}"), err=True)
     for path in result.paths:
-        click.echo(str(path))
+        click.echo(terminal_text(str(path)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1031,7 +1031,7 @@ def _find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: li
             valid = rows[rows[column].notna()]
             if len(valid) < 2:
                 continue
-            values = valid[column].to_numpy(dtype=float)
+            values = [float(v) for v in valid[column]]  # Python floats: no numpy overflow warnings near 1e308
             recent: list[int] = [0]  # indices of the last SPIKE_WINDOW values outside spikes
             episode: dict[str, Any] | None = None
 

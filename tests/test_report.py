@@ -106,7 +106,8 @@ def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip drawing PNGs (tested in test_plots.py); the markdown still references them."""
     from audiometrics import plots
 
-    monkeypatch.setattr(plots, "write_plots", lambda summary, target: [f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)])
+    monkeypatch.setattr(plots, "draw_plots", lambda summary: plots.Drawn({s.file: b"" for s in plots.plot_specs(summary)}))
+    monkeypatch.setattr(plots, "write_plots", lambda summary, target, *_: [f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
