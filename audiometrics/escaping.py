@@ -14,8 +14,8 @@ value inertly for one output format:
     list items, paragraphs and table cells.
 :func:`md_code`
     a markdown code span whose fence is longer than any backtick run inside;
-    line breaks collapsed, control characters removed; ``cell=True`` escapes
-    ``|`` for a table cell.
+    line breaks collapsed, control characters removed (a blank span when
+    nothing is left); ``cell=True`` escapes ``|`` for a table cell.
 :func:`terminal_text`
     text for a terminal: ESC/CSI/OSC sequences and C0/C1 control characters
     removed (newlines kept unless ``newlines=False``), tabs become spaces.
@@ -102,7 +102,7 @@ def md_code(value: Any, cell: bool = False) -> str:
     """``value`` as a markdown code span (a fence longer than any backtick run in it)."""
     text = _one_line(value)
     if not text:
-        return ""
+        return "` `"  # an empty code span cannot be written; a blank one keeps the sentence's shape
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text[0] == "`" or text[-1] == "`" else ""

@@ -35,6 +35,7 @@ text:
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
 import sys
@@ -100,6 +101,19 @@ def _package_template(name: str) -> str | None:
     return None
 
 
+def _from_file(path: Path) -> tuple[str, str, Any]:
+    """A template file's text, its name, and a check that it has not changed since (for Jinja's cache)."""
+    stamp = path.stat().st_mtime_ns
+
+    def uptodate() -> bool:
+        try:
+            return path.stat().st_mtime_ns == stamp
+        except OSError:
+            return False
+
+    return path.read_text(encoding="utf-8"), str(path), uptodate
+
+
 def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
     override = Path(templates_dir) if templates_dir is not None else None
 
@@ -109,16 +123,16 @@ def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
         if override is not None:
             candidate = override / name
             if candidate.is_file():
-                return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+                return _from_file(candidate)
         checkout = _checkout_templates() / name
         # in a checkout, its own templates/ (an editable install elsewhere may map the package to another one)
         if (_checkout_templates().parent / "pyproject.toml").is_file() and checkout.is_file():
-            return checkout.read_text(encoding="utf-8"), str(checkout), lambda: True
+            return _from_file(checkout)
         text = _package_template(name)
         if text is not None:
             return text, None, lambda: True
         if checkout.is_file():
-            return checkout.read_text(encoding="utf-8"), str(checkout), lambda: True
+            return _from_file(checkout)
         return None
 
     return jinja2.FunctionLoader(load)
@@ -134,6 +148,12 @@ def _yesno(value: Any) -> str:
 
 
 def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
+    return _cached_environment(None if templates_dir is None else os.path.abspath(templates_dir))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
+    """One environment per templates folder, so that compiled templates are reused (Jinja checks file times)."""
     env = jinja2.Environment(
         loader=_loader(templates_dir),
         undefined=jinja2.StrictUndefined,

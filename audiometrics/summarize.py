@@ -577,7 +577,7 @@ def _align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFra
         if len(rows) != count:
             return None
         if count:
-            if not (rows["model"].astype(str) == str(record.model)).all():
+            if not all(str(value) == str(record.model) for value in rows["model"]):
                 return None
             if not (rows["training_phase"].astype("Int64") == _opt_int(record.training_phase)).fillna(False).all():
                 return None
@@ -614,7 +614,7 @@ def _join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
         if count and key not in {(str(r), _opt_int(p)) for r, p in counts.index}:
             return None
     order: list[str] = []
-    for run in [*phases["run"].astype(str), *frame["run"].astype(str)]:
+    for run in [*map(str, phases["run"]), *map(str, frame["run"])]:  # Python strings: pandas drops trailing NULs
         if run not in order:
             order.append(run)
     return order
@@ -708,7 +708,7 @@ def summarize(
     warnings: list[DataWarning] = []
     notes: list[str] = []
 
-    run_order: list[str] = list(dict.fromkeys(frame["run"].astype(str)))
+    run_order: list[str] = list(dict.fromkeys(map(str, frame["run"])))
     phase_table: pd.DataFrame | None = None
     if phases is not None and len(phases):
         aligned = _align_phases(frame, phases)
@@ -746,7 +746,7 @@ def summarize(
     for index, run_id in enumerate(run_order, start=1):
         rows = groups.get(run_id, frame.iloc[0:0])
         run_phases = (
-            phase_table[phase_table["run"].astype(str) == run_id] if phase_table is not None else None
+            phase_table[[str(value) == run_id for value in phase_table["run"]]] if phase_table is not None else None
         )
         runs.append(_summarize_run(index, run_id, rows, run_phases, metric_columns, info, accuracy_column))
     _name_runs(runs)
@@ -827,7 +827,7 @@ def _summarize_run(
             )
     else:
         for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
-            texts = list(dict.fromkeys(phase_rows["learning_rate"].astype(str)))
+            texts = list(dict.fromkeys(map(str, phase_rows["learning_rate"])))
             specs.append(
                 {
                     "number": _opt_int(number),
@@ -1026,7 +1026,7 @@ def _find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: li
     ordered_losses += [c for c in loss_columns if c not in ordered_losses]
     names = {r.id: r.name for r in runs}
     for run in runs:
-        rows = frame[frame["run"].astype(str) == run.id]
+        rows = frame[[str(value) == run.id for value in frame["run"]]]
         for column in ordered_losses:
             valid = rows[rows[column].notna()]
             if len(valid) < 2:
