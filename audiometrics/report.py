@@ -101,13 +101,13 @@ def _package_template(name: str) -> str | None:
     return None
 
 
-def _from_file(path: Path) -> tuple[str, str, Any]:
-    """A template file's text, its name, and a check that it has not changed since (for Jinja's cache)."""
+def _from_file(path: Path, shadow: Path | None = None) -> tuple[str, str, Any]:
+    """A template file's text, its name, and a check for Jinja's cache: unchanged, and no ``shadow`` file appeared."""
     stamp = path.stat().st_mtime_ns
 
     def uptodate() -> bool:
         try:
-            return path.stat().st_mtime_ns == stamp
+            return path.stat().st_mtime_ns == stamp and not (shadow is not None and shadow.is_file())
         except OSError:
             return False
 
@@ -120,19 +120,18 @@ def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
     def load(name: str) -> tuple[str, str | None, Any] | None:
         if ".." in Path(name).parts:
             return None
-        if override is not None:
-            candidate = override / name
-            if candidate.is_file():
-                return _from_file(candidate)
+        candidate = override / name if override is not None else None
+        if candidate is not None and candidate.is_file():
+            return _from_file(candidate)
         checkout = _checkout_templates() / name
         # in a checkout, its own templates/ (an editable install elsewhere may map the package to another one)
         if (_checkout_templates().parent / "pyproject.toml").is_file() and checkout.is_file():
-            return _from_file(checkout)
+            return _from_file(checkout, candidate)
         text = _package_template(name)
         if text is not None:
-            return text, None, lambda: True
+            return text, None, lambda: candidate is None or not candidate.is_file()
         if checkout.is_file():
-            return _from_file(checkout)
+            return _from_file(checkout, candidate)
         return None
 
     return jinja2.FunctionLoader(load)

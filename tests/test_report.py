@@ -348,3 +348,14 @@ def test_reference_study_overview(tmp_path: Path, no_drawing: None) -> None:
     summary = (tmp_path / SUMMARY_NAME).read_text()
     assert duplicate in summary
     assert summary.count("\n## ") == 6  # warnings + five runs
+
+
+def test_reused_templates_notice_an_override_added_or_changed(tmp_path: Path) -> None:
+    summary = summarize(load_metrics(FIXTURES / "study.csv"))
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME].startswith("# Training Metrics Extraction Summary")
+    override = tmp_path / "EXTRACTION_SUMMARY.md.j2"
+    override.write_text("first {{ summary.rows }}\n")
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME] == "first 59\n"
+    override.write_text("second {{ summary.rows }}\n")
+    os.utime(override, ns=(override.stat().st_atime_ns, override.stat().st_mtime_ns + 1_000_000))
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME] == "second 59\n"
