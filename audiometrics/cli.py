@@ -11,12 +11,18 @@ from dataclasses import dataclass
 import click
 
 from audiometrics import __version__
+from audiometrics.escaping import terminal_text
 from audiometrics.model import NotebookResult, Run
 
 __all__ = ["main"]
 
 #: Columns tried, in order, when no main metric is named.
 MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
+
+
+def _say(line: str, err: bool = False) -> None:
+    """Print one line of ours that may hold notebook-derived text, control characters removed."""
+    click.echo(terminal_text(line), err=err)
 
 
 def _count(n: int, noun: str) -> str:
@@ -75,8 +81,8 @@ def _digest_lines(digests: list[RunDigest], metric: str | None) -> list[str]:
         pretrained = "" if digest.pretrained is None else ("Yes" if digest.pretrained else "No")
         table.append(
             [
-                digest.notebook,
-                digest.model or "?",
+                terminal_text(digest.notebook, newlines=False),
+                terminal_text(digest.model, newlines=False) or "?",
                 pretrained,
                 str(digest.phases),
                 str(digest.epochs),
@@ -200,20 +206,20 @@ def extract(
     if errors_path is not None:
         write_errors_csv(errors_path, outcome.failures)
     for diagnostic in outcome.diagnostics:
-        click.echo(f"warning: {diagnostic}", err=True)
+        _say(f"warning: {diagnostic}", err=True)
     for warning in report_warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _say(f"warning: {warning}", err=True)
     per_group = 3 if errors_path is not None and len(outcome.failures) > LISTED_FAILURES else None
     for line in summary_lines(outcome.failures, len(paths), per_group=per_group, errors_path=errors_path):
-        click.echo(line, err=True)
+        _say(line, err=True)
     if not quiet:
         for line in _digest_lines(digests, metric):
-            click.echo(line)
+            _say(line)
         read = len(outcome.results)
         epochs = sum(d.epochs for d in digests)
         extra = [errors_path] if errors_path is not None else []
         shown = [*(str(p) for p in written), *extra]
-        click.echo(
+        _say(
             f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {read} of "
             f"{_count(len(paths), 'notebook')}; wrote "
             + ", ".join(shown[:3])

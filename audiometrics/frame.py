@@ -487,6 +487,7 @@ def typed_frame(frame: pd.DataFrame, *, where: str = "") -> pd.DataFrame:
     metric_columns = [c for c in out.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metric_columns:
         out[column] = _to_float(out[column], column, problems)
+    out = out.copy()  # consolidated again: no fragmentation (PerformanceWarning) with many metric columns
     out["time_s"] = pd.Series(_by_value(out["time"], time_to_seconds), index=out.index, dtype="float64")
     problems.add("time", out["time"], out["time_s"].isna() & ~out["time"].str.strip().str.lower().isin(_MISSING_TEXT), "that are not epoch times")
     out["run"] = _run_labels(out)
