@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from audiometrics.errors import NotebookError
+from audiometrics.escaping import ESCAPE_SEQUENCE
 from audiometrics.model import CodeCell, Diagnostic, NotebookResult, Phase, Run
 
 __all__ = ["clean_text", "text_problems", "guard_sources", "guard_result", "guard_error", "guard_columns", "reserved_columns"]
@@ -71,6 +72,7 @@ def clean_text(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     text = _SURROGATE.sub("\ufffd", text)
+    text = ESCAPE_SEQUENCE.sub("", text)  # a whole terminal sequence goes, not only its ESC
     text = _SPACE_CONTROL.sub(" ", text)
     return _OTHER_CONTROL.sub("", text)
 

@@ -37,7 +37,7 @@ from typing import Any, Callable
 __all__ = ["md_text", "md_code", "terminal_text", "plot_text", "Style", "PLAIN", "MARKDOWN"]
 
 # ESC sequences: CSI (ESC [ … final), OSC/DCS/SOS/PM/APC (… BEL or ESC \), two-character escapes.
-_ESCAPE_SEQUENCE = re.compile(
+ESCAPE_SEQUENCE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]?"
     r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"
     r"|\x1b[ -/]*[0-~]?"
@@ -62,7 +62,7 @@ def _as_text(value: Any) -> str:
 def _clean(text: str) -> str:
     """Surrogates replaced, escape sequences and control characters dropped, tabs as spaces."""
     text = _SURROGATE.sub("\ufffd", text)
-    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = ESCAPE_SEQUENCE.sub("", text)
     return _CONTROL.sub("", text.replace("\t", " "))
 
 

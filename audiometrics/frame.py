@@ -472,6 +472,14 @@ def typed_frame(frame: pd.DataFrame, *, where: str = "") -> pd.DataFrame:
     The source columns (``--with-source``) are typed as well, the CSV's ``run``
     ordinal as ``run_ordinal``; they decide the runs when present.
     """
+    # pandas keeps one block per extension-typed column (string, Int64, boolean) and warns
+    # about fragmentation past 100 of them, even though the columns are built once each.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        return _typed_frame(frame, where)
+
+
+def _typed_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     out = frame.copy()
     problems = _Problems(where, out["notebook"].astype(str) if "notebook" in out.columns else None)
     for column in SCHEMA:
