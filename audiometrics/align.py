@@ -112,6 +112,8 @@ def _match_cell(
     epoch_tables = [t for t in tables if not t.blank]
     if len(epoch_tables) == len(training):
         return list(zip(training, epoch_tables)), None
+    if not epoch_tables:  # no table saved at all: each phase says so
+        return [(e, None) for e in training], None
     silent = [e for e in training if e.epochs != 0]
     if len(silent) < len(training) and len(epoch_tables) == len(silent):
         return list(zip(silent, epoch_tables)), None
@@ -136,10 +138,10 @@ def _match_cell(
     pairs: list[tuple[TrainingCall | None, ProgressTable | None]] = []
     for k in range(max(len(training), len(epoch_tables))):
         pairs.append((training[k] if k < len(training) else None, epoch_tables[k] if k < len(epoch_tables) else None))
+    calls = list(dict.fromkeys(c.call_text or c.method for c in training))
     message = (
         f"{len(epoch_tables)} training table{'s' if len(epoch_tables) != 1 else ''} for {len(training)} training "
-        f"phase{'s' if len(training) != 1 else ''} ({', '.join(c.call_text or c.method for c in training[:3])}"
-        f"{', …' if len(training) > 3 else ''}); matched in order"
+        f"phase{'s' if len(training) != 1 else ''} ({', '.join(calls[:3])}{', …' if len(calls) > 3 else ''}); matched in order"
     )
     return pairs, message
 
@@ -364,7 +366,8 @@ class _Aligner:
     def finish(self) -> tuple[list[Run], list[Diagnostic]]:
         findings = self.findings
         if self.unrun_calls:
-            cells = ", ".join(cell_label(c.index, c.execution_count) for c in self.unrun.values())
+            numbers = [str(index + 1) for index in self.unrun]  # cells that never ran have no count
+            cells = f"cell{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
             s = "s" if self.unrun_calls != 1 else ""
             findings.append(_Finding(None, f"{self.unrun_calls} training call{s} in cells that were never run: {cells}"))
         if self.calls and not self.tables:
