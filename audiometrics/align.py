@@ -233,11 +233,11 @@ class _Aligner:
         # later bindings by name: (position of the cell, the creation, the cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
         for position, (cell, analysis) in enumerate(zip(cells, analyses)):
-            for event in _walk(analysis.events):
+            for event in _walk(analysis.events) if analysis.events else ():
                 if isinstance(event, LearnerCreated) and event.target:
                     self.creations.setdefault(event.target, []).append((position, event, cell))
         self.any_creation = bool(self.creations) or any(
-            isinstance(e, LearnerCreated) for a in analyses for e in _walk(a.events)
+            isinstance(e, LearnerCreated) for a in analyses if a.events for e in _walk(a.events)
         )
 
     def note(self, cell: CodeCell | None, message: str, run: _Run | None = None) -> None:
@@ -248,6 +248,8 @@ class _Aligner:
     def cell(self, position: int, cell: CodeCell, analysis: CellAnalysis, tables: list[ProgressTable]) -> None:
         for warning in analysis.warnings:
             self.note(cell, warning)
+        if not analysis.events and not tables:
+            return  # most cells: nothing to align
         epoch_tables = sum(1 for t in tables if not t.blank)
         self.tables += epoch_tables
         flat, loop_message = _unroll(analysis.events, epoch_tables)
