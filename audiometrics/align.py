@@ -183,7 +183,7 @@ def align_notebook(
         from audiometrics.notebook import cells_never_run
 
         never_run = cells_never_run(cells)
-    aligner = _Aligner(path, cells, analyses)
+    aligner = _Aligner(path, cells, analyses, never_run)
     for position, (cell, analysis, cell_tables) in enumerate(zip(cells, analyses, tables)):
         if cell.index in never_run:
             aligner.skip(cell, analysis)
@@ -218,7 +218,9 @@ class _Finding:
 class _Aligner:
     """Walks a notebook's cells in execution order, building runs and findings."""
 
-    def __init__(self, path: str, cells: Sequence[CodeCell], analyses: Sequence[CellAnalysis]) -> None:
+    def __init__(
+        self, path: str, cells: Sequence[CodeCell], analyses: Sequence[CellAnalysis], never_run: Collection[int]
+    ) -> None:
         self.path = path
         self.findings: list[_Finding] = []
         self.runs: list[_Run] = []  # runs with a phase, in the order of their first phase
@@ -230,10 +232,12 @@ class _Aligner:
         self.tables = 0  # epoch tables found
         self.unrun: dict[int, CodeCell] = {}  # cells that never ran and hold training calls
         self.unrun_calls = 0
-        # later bindings by name: (position of the cell, the creation, the cell)
+        # bindings by name in cells that ran: (position of the cell, the creation, the cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
         for position, (cell, analysis) in enumerate(zip(cells, analyses)):
-            for event in _walk(analysis.events) if analysis.events else ():
+            if not analysis.events or cell.index in never_run:
+                continue
+            for event in _walk(analysis.events):
                 if isinstance(event, LearnerCreated) and event.target:
                     self.creations.setdefault(event.target, []).append((position, event, cell))
         self.any_creation = bool(self.creations) or any(

@@ -442,16 +442,22 @@ def _execution_order(cells: list[CodeCell]) -> tuple[list[CodeCell], str, str | 
         why = f"execution count{'s' if len(repeated) > 1 else ''} {shown} repeat (the kernel was restarted, or a cell copied)"
         differs = "" if in_document_order else ", which differs from execution-count order"
         return ran + tail, "document", f"cells taken in document order ({why}){differs}"
-    if in_document_order:
-        return ran + tail, "execution" if counts and not uncounted else "document", None
-    note = "cells taken in execution order, which differs from document order"
-    if uncounted:
-        shown = ", ".join(cell_label(c.index, None) for c in uncounted[:5]) + (", …" if len(uncounted) > 5 else "")
-        note += (
-            f"; {len(uncounted)} cell{'s' if len(uncounted) > 1 else ''} that ran without an execution count "
-            f"({shown}) taken right after the cell above {'them' if len(uncounted) > 1 else 'it'}"
+    if not counts:  # stripped: document order, every cell as run (nothing to warn about)
+        return ran + tail, "document", None
+    # a ran cell without a count is placed by the cell above it: said when that is a guess
+    # (it shows output, or the counts reorder the cells); a cleared cell in order is not worth a word
+    guessed = [c for c in uncounted if c.outputs or not in_document_order]
+    note = None
+    if guessed:
+        shown = ", ".join(cell_label(c.index, None) for c in guessed[:5]) + (", …" if len(guessed) > 5 else "")
+        note = (
+            f"{len(guessed)} cell{'s' if len(guessed) > 1 else ''} that ran without an execution count ({shown}) "
+            f"taken right after the cell above {'them' if len(guessed) > 1 else 'it'}"
         )
-    return _by_count(ran) + tail, "execution", note
+    if in_document_order:
+        return ran + tail, "document" if uncounted else "execution", note
+    ordered = "cells taken in execution order, which differs from document order"
+    return _by_count(ran) + tail, "execution", f"{ordered}; {note}" if note else ordered
 
 
 def _by_count(cells: list[CodeCell]) -> list[CodeCell]:

@@ -302,3 +302,11 @@ def test_runs_phases_and_diagnostics_carry_execution_counts():
     assert [(p.cell, p.count) for p in runs[0].phases] == [(4, 9)]
     assert [(d.cell, d.count) for d in diags] == [(2, 7), (4, 9)]
     assert str(diags[1]) == "nb.ipynb, In [9] (cell 5): phase 1 (learn.fit_one_cycle(20, 1e-2)) incomplete: 5 of 20 epochs recorded"
+
+
+def test_a_creation_in_a_cell_that_never_ran_explains_no_earlier_training():
+    runs, diags = cells_of((1, [fit(2, "1e-2")], [table(2)]), (None, [learner(model="resnet34")], []))
+    assert [(r.model, r.cell) for r in runs] == [("", None)]
+    assert messages(diags) == [
+        "nb.ipynb, In [1] (cell 1): learn.fit_one_cycle(2, 1e-2) trains a name never bound to a learner: a run of its own, model unknown"
+    ]

@@ -52,11 +52,19 @@ def test_a_cell_that_ran_without_a_count_follows_the_cell_above_it_and_counts_or
     assert "2 cells that ran without an execution count (cell 1, cell 3)" in note
 
 
-def test_mixed_counts_in_document_order_need_no_note():
-    cells = [nbf.code_cell("a", count=1), nbf.code_cell("b", [nbf.stream_output("x\n")], count=None), nbf.code_cell("c", count=0)]
+def test_mixed_counts_in_document_order_warn_once_for_cells_with_output():
+    cells = [
+        nbf.code_cell("a", count=1),
+        nbf.code_cell("b", [nbf.stream_output("x\n")], count=None),
+        nbf.code_cell("c", count=0),
+        nbf.code_cell("d", [nbf.stream_output("x\n")], count=None),
+        nbf.code_cell("e", count=5),
+    ]
     nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
-    assert [(c.source, c.execution_count) for c in nb.cells] == [("a", 1), ("b", None), ("c", None)]
-    assert nb.notes == ()
+    assert [(c.source, c.execution_count) for c in nb.cells] == [("a", 1), ("b", None), ("c", None), ("d", None), ("e", 5)]
+    assert nb.notes == ("2 cells that ran without an execution count (cell 2, cell 4) taken right after the cell above them",)
+    cleared = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=None), nbf.code_cell("c", count=3)]
+    assert parse_notebook(json.dumps(nbf.notebook(cleared, number_cells=False))).notes == ()
 
 
 def test_repeated_counts_after_kernel_restart_fall_back_to_document_order():
