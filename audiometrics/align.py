@@ -232,14 +232,14 @@ class _Aligner:
         self.tables = 0  # epoch tables found
         self.unrun: dict[int, CodeCell] = {}  # cells that never ran and hold training calls
         self.unrun_calls = 0
-        # bindings by name in cells that ran: (position of the cell, the creation, the cell)
+        # the last binding of each name per cell that ran, in document order: (position, creation, cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
-        for position, (cell, analysis) in enumerate(zip(cells, analyses)):
+        for position, (cell, analysis) in sorted(enumerate(zip(cells, analyses)), key=lambda item: item[1][0].index):
             if not analysis.events or cell.index in never_run:
                 continue
-            for event in _walk(analysis.events):
-                if isinstance(event, LearnerCreated) and event.target:
-                    self.creations.setdefault(event.target, []).append((position, event, cell))
+            last = {e.target: e for e in _walk(analysis.events) if isinstance(e, LearnerCreated) and e.target}
+            for target, event in last.items():
+                self.creations.setdefault(target, []).append((position, event, cell))
         self.any_creation = bool(self.creations) or any(
             isinstance(e, LearnerCreated) for a in analyses if a.events for e in _walk(a.events)
         )
@@ -305,25 +305,46 @@ class _Aligner:
             if self.orphan is None:
                 self.orphan = _Run(None, None, None, (cell, "training tables found but no learner creation in the source: model unknown"))
             return self.orphan
+        label = call.call_text or f"{name}.{call.method}(...)"
+        rerun = self._rerun(name, position, cell, label)
+        if rerun is not None:
+            return rerun
         run = self.bound.get(name) or self.by_name.get(name)
         if run is not None:
             return run
-        label = call.call_text or f"{name}.{call.method}(...)"
-        later = next(((e, c) for p, e, c in self.creations.get(name, ()) if p > position), None)
-        if later is not None:
-            event, creation = later
+        message = f"{label} trains a name never bound to a learner: a run of its own, model unknown"
+        if not self.any_creation:
+            message += " (no learner creation in the source)"
+        run = self.by_name[name] = _Run(None, None, None, (cell, message))
+        return run
+
+    def _rerun(self, name: str, position: int, cell: CodeCell, label: str) -> _Run | None:
+        """The run of an earlier execution of the cell creating ``name``, when the training shows one.
+
+        The creation closest above the training cell in the document (or, with none,
+        the next one) normally ran before it; when that cell's count says it ran after
+        the training, it was re-run after training: the training is taken as that
+        cell's earlier execution (most likely), and said.
+        """
+        found = self.creations.get(name, ())
+        above = [entry for entry in found if entry[2].index < cell.index]
+        if above:
+            creation_position, event, creation = above[-1]
+        else:
+            later = [entry for entry in found if entry[0] > position]
+            if not later or name in self.bound:
+                return None
+            creation_position, event, creation = min(later, key=lambda entry: entry[0])
+        if creation_position <= position:
+            return None
+        key = f"{name}\0{creation.index}"
+        if key not in self.by_name:
             message = (
                 f"{label} trains {name} before {cell_label(creation.index, creation.execution_count)} creates it "
                 "(a creation cell re-run after training?): taken as the learner of an earlier run of that cell"
             )
-            run = _Run(event, creation, None, (cell, message))
-        else:
-            message = f"{label} trains a name never bound to a learner: a run of its own, model unknown"
-            if not self.any_creation:
-                message += " (no learner creation in the source)"
-            run = _Run(None, None, None, (cell, message))
-        self.by_name[name] = run
-        return run
+            self.by_name[key] = _Run(event, creation, None, (cell, message))
+        return self.by_name[key]
 
     def start(self, run: _Run) -> None:
         """A run gets its first phase: it is kept, and what is odd about it is said."""

@@ -310,3 +310,28 @@ def test_a_creation_in_a_cell_that_never_ran_explains_no_earlier_training():
     assert messages(diags) == [
         "nb.ipynb, In [1] (cell 1): learn.fit_one_cycle(2, 1e-2) trains a name never bound to a learner: a run of its own, model unknown"
     ]
+
+
+def test_a_creation_cell_re_run_after_the_training_below_it_keeps_that_training():
+    # document: C1 [1], F1 [2], C2 [5] (re-run after F2), F2 [4]: F2 trained C2's earlier execution
+    code = [CodeCell(0, 1, "", ()), CodeCell(1, 2, "", ()), CodeCell(3, 4, "", ()), CodeCell(2, 5, "", ())]
+    analyses = [
+        CellAnalysis((learner(model="resnet18"),)),
+        CellAnalysis((fit(1, "1e-2"),)),
+        CellAnalysis((fit(2, "1e-3"),)),
+        CellAnalysis((learner(model="resnet34"),)),
+    ]
+    runs, diags = align_notebook("nb.ipynb", code, analyses, [[], [table(1)], [table(2)], []])
+    assert [(r.model, r.cell, r.count, [p.learning_rate for p in r.phases]) for r in runs] == [
+        ("resnet18", 0, 1, ["1e-2"]),
+        ("resnet34", 2, None, ["1e-3"]),
+    ]
+    assert messages(diags) == [
+        "nb.ipynb, In [4] (cell 4): run 2: learn.fit_one_cycle(2, 1e-3) trains learn before In [5] (cell 3) creates it "
+        "(a creation cell re-run after training?): taken as the learner of an earlier run of that cell"
+    ]
+    # the same cells run in document order: no doubt, no warning
+    code = [CodeCell(0, 1, "", ()), CodeCell(1, 2, "", ()), CodeCell(2, 3, "", ()), CodeCell(3, 4, "", ())]
+    analyses[2], analyses[3] = analyses[3], analyses[2]
+    runs, diags = align_notebook("nb.ipynb", code, analyses, [[], [table(1)], [], [table(2)]])
+    assert [(r.model, r.count) for r in runs] == [("resnet18", 1), ("resnet34", 3)] and diags == []
