@@ -82,6 +82,8 @@ def _unroll(events: Sequence[SourceEvent], tables: int) -> tuple[list[SourceEven
     tables (rounded up when none does exactly, so that every table still gets an
     iteration); the message says when the tables are matched without that certainty.
     """
+    if not any(isinstance(e, Loop) for e in events):
+        return list(events), None
     unknown = _unknown_loops(events)
     if not unknown:
         return expand_events(events), None
@@ -234,15 +236,21 @@ class _Aligner:
         self.unrun_calls = 0
         # the last binding of each name per cell that ran, in document order: (position, creation, cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
-        for position, (cell, analysis) in sorted(enumerate(zip(cells, analyses)), key=lambda item: item[1][0].index):
-            if not analysis.events or cell.index in never_run:
+        self.any_creation = False
+        for position, (cell, analysis) in enumerate(zip(cells, analyses)):
+            if not analysis.events:
                 continue
-            last = {e.target: e for e in _walk(analysis.events) if isinstance(e, LearnerCreated) and e.target}
-            for target, event in last.items():
-                self.creations.setdefault(target, []).append((position, event, cell))
-        self.any_creation = bool(self.creations) or any(
-            isinstance(e, LearnerCreated) for a in analyses if a.events for e in _walk(a.events)
-        )
+            created = _created(analysis.events)
+            if not created:
+                continue
+            self.any_creation = True
+            last = {e.target: e for e in created}
+            if cell.index not in never_run:
+                for target, event in last.items():
+                    if target:
+                        self.creations.setdefault(target, []).append((position, event, cell))
+        for found in self.creations.values():
+            found.sort(key=lambda entry: entry[2].index)
 
     def note(self, cell: CodeCell | None, message: str, run: _Run | None = None) -> None:
         self.findings.append(_Finding(cell, message, run))
@@ -327,6 +335,8 @@ class _Aligner:
         cell's earlier execution (most likely), and said.
         """
         found = self.creations.get(name, ())
+        if all(entry[0] <= position for entry in found):
+            return None  # every creation of the name ran before this training (the usual case)
         above = [entry for entry in found if entry[2].index < cell.index]
         if above:
             creation_position, event, creation = above[-1]
@@ -418,13 +428,15 @@ class _Aligner:
         return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
 
 
-def _walk(events: Sequence[SourceEvent]):
-    """Every event, loop bodies included, once each."""
+def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
+    """The learner creations among ``events``, loop bodies included, once each."""
+    found: list[LearnerCreated] = []
     for event in events:
-        if isinstance(event, Loop):
-            yield from _walk(event.body)
-        else:
-            yield event
+        if isinstance(event, LearnerCreated):
+            found.append(event)
+        elif isinstance(event, Loop):
+            found.extend(_created(event.body))
+    return found
 
 
 def _call_count(events: Sequence[SourceEvent]) -> int:

@@ -413,8 +413,12 @@ def cells_never_run(cells: Iterable[CodeCell]) -> frozenset[int]:
     cell has an output either: then the notebook was never run.
     """
     cells = list(cells)
-    counted = any(c.execution_count is not None for c in cells)
-    last = max((c.index for c in cells if c.execution_count is not None or c.outputs), default=-1)
+    counted, last = False, -1
+    for cell in cells:
+        if cell.execution_count is not None:
+            counted, last = True, max(last, cell.index)
+        elif cell.outputs:
+            last = max(last, cell.index)
     if not counted and last >= 0:
         return frozenset()
     return frozenset(c.index for c in cells if c.index > last)
