@@ -229,6 +229,7 @@ class _Aligner:
         self.bound: dict[str, _Run] = {}
         self.by_name: dict[str, _Run] = {}  # runs of names trained before any binding
         self.current: _Run | None = None
+        self.bound_here: set[str] = set()  # names bound so far in the cell being aligned
         self.orphan: _Run | None = None
         self.calls = 0  # training calls (a fine_tune is one), run or not
         self.tables = 0  # epoch tables found
@@ -272,11 +273,13 @@ class _Aligner:
         if mismatch:
             self.note(cell, mismatch)
         consumed = 0
+        self.bound_here: set[str] = set()
         for event in flat:
             if isinstance(event, LearnerCreated):
                 self.current = _Run(event, cell, cell.execution_count)
                 if event.target:
                     self.bound[event.target] = self.current
+                    self.bound_here.add(event.target)
             elif isinstance(event, TrainingCall):
                 table = None  # a zero-epoch call that printed no table, or a call whose table is missing
                 if consumed < len(pairs) and pairs[consumed][0] is event:
@@ -313,6 +316,8 @@ class _Aligner:
             if self.orphan is None:
                 self.orphan = _Run(None, None, None, (cell, "training tables found but no learner creation in the source: model unknown"))
             return self.orphan
+        if name in self.bound_here:  # created earlier in this very cell
+            return self.bound[name]
         label = call.call_text or f"{name}.{call.method}(...)"
         rerun = self._rerun(name, position, cell, label)
         if rerun is not None:
@@ -338,11 +343,14 @@ class _Aligner:
         if all(entry[0] <= position for entry in found):
             return None  # every creation of the name ran before this training (the usual case)
         above = [entry for entry in found if entry[2].index < cell.index]
+        bound = self.bound.get(name)
         if above:
             creation_position, event, creation = above[-1]
+            if bound is not None and bound.cell is not None and bound.cell.index > creation.index:
+                return None  # bound by a cell between them in the document, or below: it ran before the training
         else:
             later = [entry for entry in found if entry[0] > position]
-            if not later or name in self.bound:
+            if not later or bound is not None:
                 return None
             creation_position, event, creation = min(later, key=lambda entry: entry[0])
         if creation_position <= position:

@@ -335,3 +335,19 @@ def test_a_creation_cell_re_run_after_the_training_below_it_keeps_that_training(
     analyses[2], analyses[3] = analyses[3], analyses[2]
     runs, diags = align_notebook("nb.ipynb", code, analyses, [[], [table(1)], [], [table(2)]])
     assert [(r.model, r.count) for r in runs] == [("resnet18", 1), ("resnet34", 3)] and diags == []
+
+
+def test_training_right_after_its_creation_in_the_same_cell_is_never_a_re_run():
+    # In [3] creates and trains; the creation cell above it was re-run later (In [5])
+    code = [CodeCell(0, 5, "", ()), CodeCell(1, 3, "", ())]
+    analyses = [CellAnalysis((learner(model="resnet34"),)), CellAnalysis((learner(model="resnet18"), fit(1, "1e-2")))]
+    runs, diags = align_notebook("nb.ipynb", [code[1], code[0]], [analyses[1], analyses[0]], [[table(1)], []])
+    assert [(r.model, r.count) for r in runs] == [("resnet18", 3)] and diags == []
+
+
+def test_a_learner_bound_between_the_creation_above_and_the_training_is_the_one_trained():
+    # document: C [9] (re-run), F [5], C' [4] below F but run right before it: F trained C'
+    code = [CodeCell(2, 4, "", ()), CodeCell(1, 5, "", ()), CodeCell(0, 9, "", ())]
+    analyses = [CellAnalysis((learner(model="resnet50"),)), CellAnalysis((fit(1, "1e-2"),)), CellAnalysis((learner(model="resnet34"),))]
+    runs, diags = align_notebook("nb.ipynb", code, analyses, [[], [table(1)], []])
+    assert [(r.model, r.count) for r in runs] == [("resnet50", 4)] and diags == []
