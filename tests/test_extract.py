@@ -371,3 +371,19 @@ def test_a_loop_of_a_thousand_fits_gives_one_line_per_finding(tmp_path):
         "In [2] (cell 2): 10 training tables for 1000 training phases (learn.fit(1)); matched in order",
         "In [2] (cell 2): phases 11–1000 (learn.fit(1)): no epochs recorded (no table saved)",
     ]
+
+
+def test_cross_validation_folds_are_a_run_each_with_their_own_tables(tmp_path):
+    # pattern 3: the fold count is not known statically; each fold re-creates the learner
+    source = (
+        "for fold, (tr, va) in enumerate(kf.split(df)):\n    dls = get_dls(tr, va)\n"
+        "    learn = vision_learner(dls, resnet34, metrics=lwlrap)\n    learn.lr_find()\n    learn.fit_one_cycle(2, 1e-3)"
+    )
+    outputs = []
+    for k in range(5):
+        outputs += nbf.lr_find_outputs()[:2] + nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(2, start=10 * k))
+    result = extract_notebook(write_nb(tmp_path, [nbf.code_cell(source, outputs)]))
+    assert [(r.model, r.ordinal, [(p.number, p.learning_rate, p.rows[0][0]) for p in r.phases]) for r in result.runs] == [
+        ("resnet34", k + 1, [(1, "1e-3", str(10 * k))]) for k in range(5)
+    ]
+    assert result.diagnostics == ()
