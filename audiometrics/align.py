@@ -22,14 +22,15 @@ still count in the phase numbering of the run they would belong to (they are not
 listed in :attr:`Run.phases`). A cell that ran but kept no output (its output
 cleared) gives empty phases, which keep their numbers.
 
-Diagnostics are grouped per notebook and cell: the same finding for many phases
-or runs is one line (``phases 11–1000 (learn.fit(1)): no epochs recorded``).
+Diagnostics are grouped per notebook: the same finding for many phases or runs
+of a cell is one line (``phases 11–1000 (learn.fit(1)): no epochs recorded``), and
+the same message in :data:`SAME_MESSAGE_CELLS` cells or more is one line naming them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from audiometrics.model import (
     CellAnalysis,
@@ -523,7 +524,30 @@ def _group(path: str, findings: Sequence[_Finding], ordinals: dict[int, int | No
         if times > 1:
             text += f" ({times} times)"
         diagnostics.append(Diagnostic(path, text, cell, count))
-    return diagnostics
+    return _across_cells(diagnostics)
+
+
+#: The same message in at least this many cells is said once for all of them.
+SAME_MESSAGE_CELLS = 3
+
+
+def _across_cells(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic for a message repeated in :data:`SAME_MESSAGE_CELLS` cells or more, at its first cell."""
+    by_message: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_message.setdefault(d.message, []).append(d)
+    if all(len(same) < SAME_MESSAGE_CELLS for same in by_message.values()):
+        return diagnostics
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        same = by_message[d.message]
+        if len(same) < SAME_MESSAGE_CELLS:
+            out.append(d)
+        elif d is same[0]:
+            others = [o.where for o in same[1:]]
+            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            out.append(replace(d, message=f"{d.message} (also in {len(others)} more cells: {shown})"))
+    return out
 
 
 def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:

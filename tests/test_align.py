@@ -351,3 +351,16 @@ def test_a_learner_bound_between_the_creation_above_and_the_training_is_the_one_
     analyses = [CellAnalysis((learner(model="resnet50"),)), CellAnalysis((fit(1, "1e-2"),)), CellAnalysis((learner(model="resnet34"),))]
     runs, diags = align_notebook("nb.ipynb", code, analyses, [[], [table(1)], []])
     assert [(r.model, r.count) for r in runs] == [("resnet50", 4)] and diags == []
+
+
+def test_the_same_message_in_many_cells_is_one_line_naming_them():
+    cells = [([learner()], [])] + [([fit(1, "1e-2")], [table(1)]) for _ in range(5)]
+    code = [CodeCell(i, i + 1, "", ()) for i in range(6)]
+    analyses = [CellAnalysis(tuple(events), ("a note the analysis repeats",) if i else ()) for i, (events, _) in enumerate(cells)]
+    runs, diags = align_notebook("nb.ipynb", code, analyses, [list(t) for _, t in cells])
+    assert messages(diags) == [
+        "nb.ipynb, In [2] (cell 2): a note the analysis repeats (also in 4 more cells: "
+        "In [3] (cell 3), In [4] (cell 4), In [5] (cell 5), In [6] (cell 6))"
+    ]
+    runs, diags = align_notebook("nb.ipynb", code[:3], analyses[:3], [list(t) for _, t in cells[:3]])
+    assert len(diags) == 2  # two cells: said in each
