@@ -46,6 +46,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
+from audiometrics.notebook import cells_never_run
 
 __all__ = ["align_notebook", "expand_events"]
 
@@ -183,8 +184,6 @@ def align_notebook(
     (see the module documentation).
     """
     if never_run is None:
-        from audiometrics.notebook import cells_never_run
-
         never_run = cells_never_run(cells)
     aligner = _Aligner(path, cells, analyses, never_run)
     for position, (cell, analysis, cell_tables) in enumerate(zip(cells, analyses, tables)):
@@ -499,6 +498,8 @@ def _group(path: str, findings: Sequence[_Finding], ordinals: dict[int, int | No
     findings become one, with the number of times. The order is that of each
     group's first finding.
     """
+    if not findings:
+        return []
     by_phase: dict[tuple, list] = {}
     for f in findings:
         cell = f.cell.index if f.cell is not None else None
@@ -533,6 +534,8 @@ SAME_MESSAGE_CELLS = 3
 
 def _across_cells(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """One diagnostic for a message repeated in :data:`SAME_MESSAGE_CELLS` cells or more, at its first cell."""
+    if len(diagnostics) < SAME_MESSAGE_CELLS:
+        return diagnostics
     by_message: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
         by_message.setdefault(d.message, []).append(d)
