@@ -30,12 +30,13 @@ import mmap
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from audiometrics.errors import NotebookError
-from audiometrics.model import CodeCell, Notebook
+from audiometrics.model import CodeCell, Notebook, cell_label
 
-__all__ = ["read_notebook", "parse_notebook", "text_of", "LARGE_FILE_BYTES"]
+__all__ = ["read_notebook", "parse_notebook", "text_of", "cells_never_run", "LARGE_FILE_BYTES"]
 
 #: Files at least this large are memory-mapped, and (with ``drop_media=None``)
 #: parsed with binary payloads dropped.
@@ -446,8 +447,8 @@ def _code_cells(cells: list, path: str) -> list[CodeCell]:
         if not isinstance(outputs, list):
             raise NotebookError(path, f"not a notebook: cell {index} has a malformed 'outputs' list")
         count = cell.get("execution_count")
-        if not isinstance(count, int) or isinstance(count, bool):
-            count = None
+        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            count = None  # never ran, or its count was stripped (some tools write 0)
         code.append(
             CodeCell(
                 index=index,
@@ -459,27 +460,75 @@ def _code_cells(cells: list, path: str) -> list[CodeCell]:
     return code
 
 
-def _execution_order(cells: list[CodeCell]) -> tuple[list[CodeCell], str, str | None]:
-    """Cells that ran, in execution order when the counts allow it.
+def cells_never_run(cells: Iterable[CodeCell]) -> frozenset[int]:
+    """Document indices of the code cells that never ran.
 
-    A cell ran when it has an execution count or outputs. Execution order is used
-    when every such cell has a count and no count repeats (a kernel restart
-    reuses counts, which makes the order unknowable); otherwise document order.
+    A cell shows it ran by an execution count or an output. When some cell has a
+    count, the cells below the last cell that shows it ran never ran (a cell above
+    it with neither ran and had its output cleared). When no cell has a count (they
+    were stripped, as nbdev and course repositories do), every cell ran, unless no
+    cell has an output either: then the notebook was never run.
     """
-    executed = [c for c in cells if c.execution_count is not None or c.outputs]
-    counts = [c.execution_count for c in executed if c.execution_count is not None]
+    cells = list(cells)
+    counted, last = False, -1
+    for cell in cells:
+        if cell.execution_count is not None:
+            counted, last = True, max(last, cell.index)
+        elif cell.outputs:
+            last = max(last, cell.index)
+    if not counted and last >= 0:
+        return frozenset()
+    return frozenset(c.index for c in cells if c.index > last)
+
+
+def _execution_order(cells: list[CodeCell]) -> tuple[list[CodeCell], str, str | None]:
+    """Every code cell, in execution order where the counts tell it, cells that never ran last.
+
+    Cells with a count run in count order; a cell that ran without one (its count
+    stripped, or still running when the notebook was saved) runs right after the
+    cell above it in the document. With no count at all, document order. When a
+    count repeats (two kernel sessions, or a copied cell) the counts cannot order
+    anything: document order, said in a note. Cells that never ran
+    (:func:`cells_never_run`) follow in document order.
+    """
+    never = cells_never_run(cells)
+    ran = [c for c in cells if c.index not in never]
+    tail = [c for c in cells if c.index in never]
+    counts = [c.execution_count for c in ran if c.execution_count is not None]
+    repeated = sorted(n for n, k in Counter(counts).items() if k > 1)
     in_document_order = counts == sorted(counts)
-    missing = sum(1 for c in executed if c.execution_count is None)
-    repeated = [n for n, k in Counter(counts).items() if k > 1]
-    if missing == 0 and not repeated:
-        ordered = sorted(executed, key=lambda c: c.execution_count or 0)
-        if in_document_order:
-            return ordered, "execution", None
-        return ordered, "execution", "cells taken in execution order, which differs from document order"
-    if in_document_order:
-        return executed, "document", None
+    uncounted = [c for c in ran if c.execution_count is None]
     if repeated:
-        why = f"execution count{'s' if len(repeated) > 1 else ''} {', '.join(map(str, sorted(repeated)[:5]))} repeat (kernel restarted)"
-    else:
-        why = f"{missing} executed cell{'s' if missing > 1 else ''} without an execution count"
-    return executed, "document", f"cells taken in document order ({why}), which differs from execution-count order"
+        shown = ", ".join(map(str, repeated[:5])) + (", …" if len(repeated) > 5 else "")
+        why = f"execution count{'s' if len(repeated) > 1 else ''} {shown} repeat (the kernel was restarted, or a cell copied)"
+        differs = "" if in_document_order else ", which differs from execution-count order"
+        return ran + tail, "document", f"cells taken in document order ({why}){differs}"
+    if not counts:  # stripped: document order, every cell as run (nothing to warn about)
+        return ran + tail, "document", None
+    # a ran cell without a count is placed by the cell above it: said when that is a guess
+    # (it shows output, or the counts reorder the cells); a cleared cell in order is not worth a word
+    guessed = [c for c in uncounted if c.outputs or not in_document_order]
+    note = None
+    if guessed:
+        shown = ", ".join(cell_label(c.index, None) for c in guessed[:5]) + (", …" if len(guessed) > 5 else "")
+        note = (
+            f"{len(guessed)} cell{'s' if len(guessed) > 1 else ''} that ran without an execution count ({shown}) "
+            f"taken right after the cell above {'them' if len(guessed) > 1 else 'it'}"
+        )
+    if in_document_order:
+        return ran + tail, "document" if uncounted else "execution", note
+    ordered = "cells taken in execution order, which differs from document order"
+    return _by_count(ran) + tail, "execution", f"{ordered}; {note}" if note else ordered
+
+
+def _by_count(cells: list[CodeCell]) -> list[CodeCell]:
+    """Cells with a count in count order, each followed by the uncounted cells below it in the document."""
+    groups: list[list[CodeCell]] = [[]]
+    for cell in cells:
+        if cell.execution_count is not None:
+            groups.append([cell])
+        else:
+            groups[-1].append(cell)
+    head, rest = groups[0], groups[1:]
+    rest.sort(key=lambda group: group[0].execution_count or 0)
+    return head + [cell for group in rest for cell in group]

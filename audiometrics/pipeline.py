@@ -125,7 +125,7 @@ def iter_extract(
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:
-    notes = [f"cell {d.cell}: {d.message}" if d.cell is not None else d.message for d in result.diagnostics]
+    notes = [f"{d.where}: {d.message}" if d.where else d.message for d in result.diagnostics]
     return NotebookError(result.path, f"{STRICT_REASON}: " + "; ".join(notes))
 
 

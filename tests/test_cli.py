@@ -74,7 +74,7 @@ def test_warnings_name_file_and_cell(tmp_path):
     path = nbf.write(tmp_path / "x.ipynb", nbf.notebook(cells))
     result = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path), "--no-report"])
     assert result.exit_code == 0
-    assert f"warning: {path}, cell 2: phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 5 of 20 epochs recorded" in result.stderr
+    assert f"warning: {path}, In [2] (cell 2): phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 5 of 20 epochs recorded" in result.stderr
 
 
 def test_glob_expanded_by_the_tool(tmp_path):
