@@ -72,7 +72,7 @@ def test_source_columns_keep_runs_of_one_architecture_apart(tmp_path):
     assert df["run_ordinal"].tolist() == [1, 1, 2, 2, 3, 3]
     assert df["run"].tolist() == ["sweep.ipynb: resnet18"] * 2 + ["sweep.ipynb: resnet18 #2"] * 2 + ["sweep.ipynb: resnet18 #3"] * 2
     assert df["global_epoch"].tolist() == [0, 1, 0, 1, 0, 1]
-    assert df["cell"].tolist()[0].endswith("cell 2") and df["cell"].tolist()[2].endswith("cell 4")  # "In [2] (cell 2)" once counts are set
+    assert df["cell"].tolist()[0] == "In [2] (cell 2)" and df["cell"].tolist()[2] == "In [4] (cell 4)"
     assert df["call"].tolist()[0] == "learn.fit_one_cycle(2, 1e-2)"
     assert df["planned_epochs"].tolist() == [2] * 6
     # Without the source columns the loader can only guess, and the guess merges them.
