@@ -47,10 +47,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import re
 import warnings
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from audiometrics.model import CellAnalysis, Loop, SourceEvent
+from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent, TrainingCall
 from audiometrics.source_ast import child_nodes
 from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
@@ -127,14 +128,77 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
         )
     except Exception:  # pragma: no cover - defensive
         version = 2
-    analyser = _Analyser(version)
+    analyser = _Analyser(version, trained_names(seen))
     results = []
     for p in parsed:
         if p is None:  # pragma: no cover - defensive
             results.append(CellAnalysis((), ("cell could not be read",)))
             continue
         results.append(analyser.cell(p))
-    return results
+    return _drop_untrained(results)
+
+
+_TRAINED = re.compile(
+    r"([A-Za-z_][\w.]*)\s*\.\s*(?:fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit(?=\s*\(\s*(?:\d|n_epoch)))\s*\("
+)
+
+
+def trained_names(texts: Iterable[str]) -> frozenset[str]:
+    """The receivers of fastai training methods anywhere in the cells, read from their text.
+
+    ``learn.fit_one_cycle(``, ``m.fine_tune(``, ``learner.lr_find(``, ``model.fit(5``:
+    names the notebook uses as learners, whatever they are bound to (a scikit-learn
+    ``model.fit(X, y)`` does not count). A cheap over-approximation: a binding of such a
+    name from a call the analysis does not know is reported as a learner, and kept
+    when the name is really trained (:func:`_drop_untrained`).
+    """
+    found: set[str] = set()
+    for text in texts:
+        if "fit" in text or "fine_tune" in text or "lr_find" in text:
+            found.update(_TRAINED.findall(text))
+    return frozenset(found)
+
+
+def _drop_untrained(results: list[CellAnalysis]) -> list[CellAnalysis]:
+    """Drop the learners made by unknown calls (``LearnerCreated.known`` False) whose name no
+    training call of the notebook uses: a binding of ``learn_rate = get_lr()`` is no learner."""
+    trained: set[str | None] = set()
+    unknown = False
+
+    def visit(events: Sequence[SourceEvent]) -> None:
+        nonlocal unknown
+        for event in events:
+            if isinstance(event, TrainingCall):
+                trained.add(event.learner)
+            elif isinstance(event, Loop):
+                visit(event.body)
+            elif isinstance(event, LearnerCreated) and not event.known:
+                unknown = True
+
+    for result in results:
+        visit(result.events)
+    if not unknown:
+        return results
+
+    def keep(events: Sequence[SourceEvent]) -> tuple[SourceEvent, ...]:
+        kept: list[SourceEvent] = []
+        for event in events:
+            if isinstance(event, LearnerCreated) and not event.known and event.target not in trained:
+                continue
+            if isinstance(event, Loop):
+                body = keep(event.body)
+                if not body:
+                    continue
+                if len(body) != len(event.body):
+                    event = dataclasses.replace(event, body=body)
+            kept.append(event)
+        return tuple(kept)
+
+    out = []
+    for result in results:
+        events = keep(result.events)
+        out.append(result if len(events) == len(result.events) else dataclasses.replace(result, events=events))
+    return out
 
 
 def _bindable(value: object) -> object:
@@ -146,8 +210,9 @@ def _bindable(value: object) -> object:
 
 
 class _Analyser(CallsMixin):
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, receivers: frozenset[str] = frozenset()) -> None:
         self.version = version
+        self.receivers = receivers  # names the notebook trains (:func:`trained_names`)
         self.globals = Scope()
         self.learners: set[str] = set()
         self.classes: set[str] = set()
@@ -287,7 +352,9 @@ class _Analyser(CallsMixin):
                 self._unbind(t, ctx)
         elif isinstance(node, ast.Return):
             if node.value is not None:
-                self._expr(node.value, ctx, Target(receiver_chain(node.value), ctx.frame.target if ctx.frame else None))
+                frame = ctx.frame
+                pending = frame.pending if frame is not None else None
+                self._expr(node.value, ctx, Target(receiver_chain(node.value), frame.target if frame else None), pending)
             if ctx.frame is not None:
                 raise Jump("return", node, self._value(node.value, ctx))
         elif isinstance(node, ast.Break):
@@ -593,18 +660,26 @@ class _Analyser(CallsMixin):
             final = a if a == b else UNKNOWN
             if final is not original:
                 scope.set(key, final)
+        body_acts, else_acts = self._matters(body_out.events), self._matters(else_out.events)
         chosen, label = body_out, "if"
-        if not body_out.events and else_out.events:
+        if not body_acts and (else_acts or not body_out.events):
             chosen, label = else_out, "else"
         self.out.events.extend(chosen.events)
         self.out.warnings.extend(chosen.warnings)
-        if body_out.events or else_out.events:
+        if body_acts or else_acts:
             cond = normalise(segment(ctx.src, node.test))
-            skipped = " (its other branch is ignored)" if body_out.events and else_out.events else ""
+            skipped = " (its other branch is ignored)" if body_acts and else_acts else ""
             self._warn(
                 self._line(node, ctx),
                 f"condition `{cond}` cannot be resolved statically; assuming the {label} branch runs{skipped}",
             )
+
+    def _matters(self, events: Sequence[SourceEvent]) -> bool:
+        """Whether a branch's events are worth choosing it for: a learner from an unknown call counts
+        only when the notebook trains its name (``learner_path = Path(...)`` is no learner)."""
+        return any(
+            not (isinstance(e, LearnerCreated) and not e.known and e.target not in self.receivers) for e in events
+        )
 
     def _match(self, node: ast.Match, ctx: Ctx) -> None:
         self._expr(node.subject, ctx)
@@ -614,7 +689,7 @@ class _Analyser(CallsMixin):
             with self._collect() as out:
                 self._speculate(case.body, ctx)
             ctx.scope.journal.undo()
-            if out.events:
+            if self._matters(out.events):
                 chosen = out
                 break
         self._forget(stored_names([c for case in node.cases for c in case.body]), ctx)
