@@ -6,8 +6,15 @@ events that matter for extraction, in execution order:
 
 * :class:`~audiometrics.model.LearnerCreated` for ``vision_learner``/``cnn_learner``/
   ``unet_learner``/``Learner``/``tabular_learner``/``text_classifier_learner``/
-  ``language_model_learner``/``collab_learner`` (also module-qualified), fastai
-  v1's ``create_cnn`` and ``load_learner`` (model None);
+  ``language_model_learner``/``collab_learner``/``synth_learner`` (also
+  module-qualified, or through ``partial``), fastai v1's ``create_cnn``/``ConvLearner``/
+  ``Learner.create_unet``, walkwithfastai's ``timm_learner``, ``audio_learner`` and
+  ``load_learner`` (model None); and, with ``known=False`` and no model, for any
+  other call whose result is bound to a name the notebook trains
+  (``learn = get_learner(dls, 'convnext_tiny')``; :func:`trained_names` reads those
+  names from the text of all cells first), unless the call works on a learner
+  (``learn = learn.load('stage-1')``, ``learn = to_fp16(learn)``). Every binding
+  is its own event object, one per iteration of an unrolled loop;
 * :class:`~audiometrics.model.TrainingCall` per table-printing phase of
   ``fit_one_cycle``/``fit``/``fit_flat_cos``/``fit_sgdr``/``fine_tune`` (two
   phases for ``fine_tune``);
@@ -20,6 +27,13 @@ events that matter for extraction, in execution order:
   unrolled (unknown iterable, more than :data:`MAX_UNROLL` iterations, or a
   ``break``); loops over a static iterable are unrolled into plain events with
   the loop variable bound per iteration.
+
+A fit given no learning rate gets what its learner gives it (fastai v2: the
+learner's ``lr=`` or ``learn.lr = ...``, ``lr_from_learner``; the library default
+only for a learner of a known factory that uses it), fastai v1's fits and
+``fine_tune`` their own default; a learner from an unknown factory or
+``load_learner``, or a scheduler callback (``cbs=ParamScheduler(...)``, on the call,
+the factory or ``learn.add_cb``), leaves the rate empty with a warning that says why.
 
 Values flow between cells: a name bound to a literal (``LR = 3e-3``; papermill's
 injected parameters rebinding it later) is substituted as *text*, so learning
@@ -61,9 +75,11 @@ from audiometrics.source_magics import ParsedCell, parse_cell
 from audiometrics.source_reach import Reach, is_event_callee, reach
 from audiometrics.source_scope import (
     ABSENT,
+    LEARNER_KEY,
     Ctx,
     Deferred,
     Jump,
+    LearnerMark,
     Out,
     Scope,
     Target,
@@ -447,6 +463,21 @@ class _Analyser(CallsMixin):
         for name in names:
             ctx.scope.bind(name, UNKNOWN)
 
+    def _forget_but_learners(self, names: set[str], ctx: Ctx) -> None:
+        """:meth:`_forget` after a loop template, keeping what its iterations made of the learners they
+        bind (the factory, the learner's own rate): the fits after the loop train the last one."""
+        kept = []
+        for name in names:
+            mark = ctx.scope.lookup(name + LEARNER_KEY)
+            if isinstance(mark, LearnerMark):
+                kept.append((name + LEARNER_KEY, mark))
+                lr = ctx.scope.lookup(name + ".lr")
+                if lr is not None:
+                    kept.append((name + ".lr", lr))
+        self._forget(names, ctx)
+        for key, entry in kept:
+            ctx.scope.bind(key, entry)
+
     # ------------------------------------------------------------------ definitions
 
     def _def(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: Ctx) -> None:
@@ -608,7 +639,7 @@ class _Analyser(CallsMixin):
         self._forget(assigned, ctx)
         with self._collect() as out:
             self._template(run_body, ctx)
-        self._forget(assigned, ctx)
+        self._forget_but_learners(assigned, ctx)
         self.out.warnings.extend(out.warnings)
         if out.events:
             if count is None and not breaks:
@@ -626,7 +657,7 @@ class _Analyser(CallsMixin):
         self._forget(assigned, ctx)
         with self._collect() as out:
             self._template(lambda c: self._block(node.body, c), ctx)
-        self._forget(assigned, ctx)
+        self._forget_but_learners(assigned, ctx)
         self.out.warnings.extend(out.warnings)
         if out.events:
             self._emit(Loop(line, tuple(out.events), None))

@@ -132,7 +132,10 @@ class CallsMixin:
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
                 name = callee_name(entry.node) or name
-            if name in LEARNER_FACTORIES:
+            bound = self._partial_factory(entry, node, ctx)
+            if bound is not None:
+                self._learner(node, bound[0], ctx, target, pending, bound[1])
+            elif name in LEARNER_FACTORIES:
                 self._learner(node, name, ctx, target, pending)
             elif name.startswith("lr_find"):
                 first = node.args[0] if node.args else None
@@ -171,8 +174,28 @@ class CallsMixin:
             return
         self._emit(ProgressCall(self._line(node, ctx), learner, method))
 
-    def _learner(self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None) -> None:
+    def _partial_factory(self, entry: object, node: ast.Call, ctx: Ctx) -> tuple[str, Args] | None:
+        """``get_learner = partial(vision_learner, dls, metrics=accuracy)``; ``get_learner(resnet34)``:
+        the factory and the arguments of both calls together, or None for any other callee."""
+        if not (isinstance(entry, Value) and entry.known and isinstance(entry.node, ast.Call)):
+            return None
+        bound = entry.node
+        if callee_name(bound.func) != "partial" or not bound.args:
+            return None
+        factory = callee_name(bound.args[0])
+        if factory not in LEARNER_FACTORIES or any(isinstance(a, ast.Starred) for a in bound.args):
+            return None
         args = self._args(node, ctx)
+        keywords = {kw.arg: entry.sub(kw.value) for kw in bound.keywords if kw.arg is not None}
+        keywords.update(args.keywords)
+        opaque = args.opaque or any(kw.arg is None for kw in bound.keywords)
+        return factory, Args(tuple(entry.sub(a) for a in bound.args[1:]) + args.positional, keywords, opaque)
+
+    def _learner(
+        self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None, args: Args | None = None
+    ) -> None:
+        if args is None:
+            args = self._args(node, ctx)
         info = learner_info(factory, args, self.version, frozenset(self.classes))
         text = target.text if target is not None and id(node) in target.calls else None
         self._emit(

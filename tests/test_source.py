@@ -1390,3 +1390,25 @@ def test_trained_names_prepass():
 
     text = "learn.fit_one_cycle(1)\nself.learn.fine_tune(2)\nm.fit(3)\nmodel.fit(X, y)\nlrn.lr_find()\nx.fit_sgdr(1, 1)"
     assert trained_names([text]) == {"learn", "self.learn", "m", "lrn", "x"}
+
+
+def test_partial_of_a_known_factory_is_that_factory():
+    result = last(
+        V2,
+        "get_learner = partial(vision_learner, dls, metrics=accuracy, pretrained=False)",
+        "learn = get_learner(resnet34, lr=1e-2)\nlearn.fit(1)",
+    )
+    assert learners(result) == [LearnerCreated(1, "learn", "vision_learner", "resnet34", False, ("accuracy",))]
+    assert [(t.learning_rate, t.lr_from_learner) for t in trainings(result)] == [("1e-2", True)]
+
+
+def test_fits_after_a_loop_of_creations_train_its_last_learner():
+    def fits(result):
+        loop, after = result.events
+        return [(t.learning_rate, t.lr_from_learner) for t in [loop.body[1], after]]
+
+    unknown = last(V2, "for f in folds:\n    learn = get_learner(dls, f)\n    learn.fit(1)\nlearn.fit(2)")
+    assert fits(unknown) == [("", False)] * 2
+    assert unknown.warnings[-1].startswith("line 4: learning rate of learn.fit(2) unknown")
+    own = last(V2, "for f in folds:\n    learn = vision_learner(dls, resnet18, lr=3e-2)\n    learn.fit(1)\nlearn.fit(2)")
+    assert fits(own) == [("3e-2", True)] * 2
