@@ -155,7 +155,8 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
 
 
 _TRAINED = re.compile(
-    r"([A-Za-z_][\w.]*)\s*\.\s*(?:fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit(?=\s*\(\s*(?:\d|n_epoch|epochs\b)))\s*\("
+    r"([A-Za-z_][\w.]*)\s*\.\s*"  # the receiver, then a fastai training method (fit when given epochs)
+    r"(?:fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit(?=\s*\(\s*(?:\d|n_epoch|epochs\b)))\s*\("
 )
 
 

@@ -226,11 +226,8 @@ class CallsMixin:
         if factory is None:
             factory = normalise(segment(ctx.src, node.func))
         args = self._args(node, ctx)
-        self._emit(
-            LearnerCreated(
-                self._line(node, ctx), text, factory, None, None, metrics_of(args, self.version, frozenset(self.classes)), known=False
-            )
-        )
+        metrics = metrics_of(args, self.version, frozenset(self.classes))
+        self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
         if pending is not None and dotted_ok(text):
             pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
 
@@ -291,7 +288,10 @@ class CallsMixin:
         if scheduler is None and isinstance(mark, LearnerMark) and mark.scheduler is not None:
             scheduler = mark.scheduler
         if scheduler is not None:
-            phases = [dataclasses.replace(p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None) for p in phases]
+            phases = [
+                dataclasses.replace(p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None)
+                for p in phases
+            ]
             self._warn(line, f"learning rate of {call_text} unknown: the scheduler callback {scheduler} sets it{self._via(ctx)}")
         for why in dict.fromkeys(p.lr_unknown for p in phases if p.lr_unknown):
             self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
@@ -411,7 +411,9 @@ class CallsMixin:
             )
         return found
 
-    def _inline(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None) -> None:
+    def _inline(
+        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
+    ) -> None:
         name = entry.node.name
         line = self._line(call, ctx)
         if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:

@@ -332,11 +332,23 @@ def scheduler_in(args: Args) -> str | None:
         value = args.keywords.get(name)
         if not isinstance(value, Value) or not value.known:
             continue
+        spared: set[int] = set()  # ParamScheduler({'mom': ...}) schedules no learning rate
         for node in walk(value.node):
+            if isinstance(node, ast.Call) and _callee(node.func) == "ParamScheduler" and not _schedules_lr(node):
+                spared.add(id(node.func))
             ident = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-            if ident is not None and _SCHEDULER_RE.fullmatch(ident):
+            if ident is not None and id(node) not in spared and _SCHEDULER_RE.fullmatch(ident):
                 return ident
     return None
+
+
+def _schedules_lr(call: ast.Call) -> bool:
+    """Whether ``ParamScheduler(scheds)`` may schedule ``lr``: False only for a literal dict without that key."""
+    scheds = _arg(call, 0, "scheds")
+    if not isinstance(scheds, ast.Dict) or None in scheds.keys:
+        return True
+    keys = [k.value if isinstance(k, ast.Constant) else None for k in scheds.keys]
+    return any(not isinstance(k, str) or k == "lr" for k in keys)
 
 
 def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:

@@ -1383,6 +1383,8 @@ def test_scheduler_callbacks_make_the_rate_unknown():
     assert lrs(added) == [""] and "ParamScheduler" in added.warnings[0]
     v1 = last(V1, "learn = cnn_learner(data, models.resnet18)\nlearn.fit(1, callbacks=[OneCycleScheduler(learn, 1e-2)])")
     assert lrs(v1) == [""]
+    momentum = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.fit(1, 1e-2, cbs=ParamScheduler({'mom': SchedCos(0.9, 0.8)}))")
+    assert lrs(momentum) == ["1e-2"] and momentum.warnings == ()
 
 
 def test_trained_names_prepass():
