@@ -232,11 +232,12 @@ class CallsMixin:
             pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
 
     def _may_be_learner(self, text: str) -> bool:
-        """Whether a binding of ``text`` may be a learner: its name says so, or the notebook trains it."""
+        """Whether a binding of ``text`` may be a learner: its name says so, the notebook trains it, or
+        it was bound to a learner before."""
         root = text.split(".", 1)[0]
         if root != text and (root in self.learners or root in self.receivers):
             return False  # an attribute of a learner (learn.model = ...)
-        return text in self.receivers or "learn" in text.lower()
+        return text in self.receivers or text in self.learners or "learn" in text.lower()
 
     def _same_learner(self, node: ast.Call, text: str) -> bool:
         """Whether the call works on a learner rather than making one: its receiver or an argument is one."""

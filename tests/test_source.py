@@ -1414,3 +1414,9 @@ def test_fits_after_a_loop_of_creations_train_its_last_learner():
     assert unknown.warnings[-1].startswith("line 4: learning rate of learn.fit(2) unknown")
     own = last(V2, "for f in folds:\n    learn = vision_learner(dls, resnet18, lr=3e-2)\n    learn.fit(1)\nlearn.fit(2)")
     assert fits(own) == [("3e-2", True)] * 2
+
+
+def test_rebinding_a_learner_name_from_an_unknown_call_is_a_new_learner():
+    result = last(V2, "m = vision_learner(dls, resnet18)\nm.fit(EPOCHS)\nm = make_model(dls)\nm.fit(EPOCHS)")
+    assert [(e.factory, e.known) for e in learners(result)] == [("vision_learner", True), ("make_model", False)]
+    assert lrs(result) == ["1e-3", ""]
