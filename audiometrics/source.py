@@ -144,20 +144,19 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
         )
     except Exception:  # pragma: no cover - defensive
         version = 2
-    analyser = _Analyser(version, trained_names(seen))
+    analyser = _Analyser(version, list(seen))
     results = []
     for p in parsed:
         if p is None:  # pragma: no cover - defensive
             results.append(CellAnalysis((), ("cell could not be read",)))
             continue
         results.append(analyser.cell(p))
-    return _drop_untrained(results)
+    return _drop_untrained(results) if analyser.unknown_learners else results
 
 
-_TRAINED = re.compile(
-    r"([A-Za-z_][\w.]*)\s*\.\s*"  # the receiver, then a fastai training method (fit when given epochs)
-    r"(?:fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit(?=\s*\(\s*(?:\d|n_epoch|epochs\b)))\s*\("
-)
+_TRAINING_METHOD = re.compile(r"(fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit)\s*\(")
+_FIT_EPOCHS = re.compile(r"\s*(?:\d|n_epoch|epochs\b)")  # fit(5 / fit(n_epoch= / fit(epochs=: not fit(X, y)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 def trained_names(texts: Iterable[str]) -> frozenset[str]:
@@ -170,9 +169,19 @@ def trained_names(texts: Iterable[str]) -> frozenset[str]:
     when the name is really trained (:func:`_drop_untrained`).
     """
     found: set[str] = set()
-    for text in texts:
-        if "fit" in text or "fine_tune" in text or "lr_find" in text:
-            found.update(_TRAINED.findall(text))
+    text = "\n".join(texts)  # one scan: a receiver never spans cells
+    for needle in (".fi", ".lr_find"):  # (str.find is much faster than a regex scan)
+        dot = text.find(needle)
+        while dot >= 0:
+            match = _TRAINING_METHOD.match(text, dot + 1)
+            if match is not None and (match.group(1) != "fit" or _FIT_EPOCHS.match(text, match.end())):
+                start = dot
+                while start > 0 and text[start - 1] in _NAME_CHARS:
+                    start -= 1
+                name = text[start:dot].strip(".")
+                if name and not name[0].isdigit():
+                    found.add(name)
+            dot = text.find(needle, dot + 1)
     return frozenset(found)
 
 
@@ -227,9 +236,11 @@ def _bindable(value: object) -> object:
 
 
 class _Analyser(CallsMixin):
-    def __init__(self, version: int, receivers: frozenset[str] = frozenset()) -> None:
+    def __init__(self, version: int, texts: Sequence[str] = ()) -> None:
         self.version = version
-        self.receivers = receivers  # names the notebook trains (:func:`trained_names`)
+        self.texts = texts  # every cell's text, for :attr:`receivers`
+        self._receivers: frozenset[str] | None = None
+        self.unknown_learners = 0  # LearnerCreated events of unknown calls made (see _drop_untrained)
         self.globals = Scope()
         self.learners: set[str] = set()
         self.classes: set[str] = set()
@@ -244,6 +255,13 @@ class _Analyser(CallsMixin):
         self.loads: dict[ast.AST, frozenset[str]] = {}  # call or function -> the names it loads
         self.breaks: dict[object, bool] = {}  # loop -> whether its body can break
         self.globals.vars["__name__"] = _MAIN
+
+    @property
+    def receivers(self) -> frozenset[str]:
+        """The names the notebook trains (:func:`trained_names` of all cells), read when first needed."""
+        if self._receivers is None:
+            self._receivers = trained_names(self.texts)
+        return self._receivers
 
     # ------------------------------------------------------------------ plumbing
 

@@ -64,8 +64,8 @@ INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | M
 class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
-    Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
-    ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
+    Relies on the analyser's ``version``, ``learners``, ``receivers``, ``unknown_learners``,
+    ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
     ``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
     """
 
@@ -132,17 +132,18 @@ class CallsMixin:
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
                 name = callee_name(entry.node) or name
-            bound = self._partial_factory(entry, node, ctx)
-            if bound is not None:
-                self._learner(node, bound[0], ctx, target, pending, bound[1])
-            elif name in LEARNER_FACTORIES:
+            if name in LEARNER_FACTORIES:
                 self._learner(node, name, ctx, target, pending)
             elif name.startswith("lr_find"):
                 first = node.args[0] if node.args else None
                 learner = self._receiver_name(first, ctx) if first is not None else None
                 self._progress(node, learner, name, ctx)
             else:
-                self._unknown_learner(node, func.id, ctx, target, pending)
+                bound = self._partial_factory(entry, node, ctx)
+                if bound is not None:
+                    self._learner(node, bound[0], ctx, target, pending, bound[1])
+                else:
+                    self._unknown_learner(node, func.id, ctx, target, pending)
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -228,6 +229,7 @@ class CallsMixin:
         args = self._args(node, ctx)
         metrics = metrics_of(args, self.version, frozenset(self.classes))
         self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
+        self.unknown_learners += 1
         if pending is not None and dotted_ok(text):
             pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
 
@@ -237,7 +239,7 @@ class CallsMixin:
         root = text.split(".", 1)[0]
         if root != text and (root in self.learners or root in self.receivers):
             return False  # an attribute of a learner (learn.model = ...)
-        return text in self.receivers or text in self.learners or "learn" in text.lower()
+        return "learn" in text.lower() or text in self.learners or text in self.receivers
 
     def _same_learner(self, node: ast.Call, text: str) -> bool:
         """Whether the call works on a learner rather than making one: its receiver or an argument is one."""
@@ -294,7 +296,8 @@ class CallsMixin:
                 for p in phases
             ]
             self._warn(line, f"learning rate of {call_text} unknown: the scheduler callback {scheduler} sets it{self._via(ctx)}")
-        for why in dict.fromkeys(p.lr_unknown for p in phases if p.lr_unknown):
+        unknown = [p.lr_unknown for p in phases if p.lr_unknown]
+        for why in dict.fromkeys(unknown) if unknown else ():
             self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
         for phase in phases:
             if ctx.no_logging:
