@@ -406,8 +406,11 @@ class _Analyser(CallsMixin):
 
     def _assign(self, targets: Sequence[ast.expr], value: ast.expr, ctx: Ctx) -> None:
         text = target_text(targets[0], ctx.src) if len(targets) >= 1 else None
+        names: tuple[str, ...] = ()
+        if text is None and targets and isinstance(targets[0], (ast.Tuple, ast.List)):
+            names = tuple(t.id for t in targets[0].elts if isinstance(t, ast.Name))
         pending: list[tuple[str, Value]] = []
-        self._expr(value, ctx, Target(receiver_chain(value), text), pending)
+        self._expr(value, ctx, Target(receiver_chain(value), text, names), pending)
         # a call of a notebook function that only computes a value is deferred (see _call):
         # names keep it unevaluated until something looks them up
         val = self._value(value, ctx, lazy=all(isinstance(t, ast.Name) for t in targets))

@@ -219,19 +219,19 @@ class CallsMixin:
         Not for a call on a learner or taking one (``learn = learn.load('stage-1')``,
         ``learn = to_fp16(learn)``): that is the same learner.
         """
-        if target is None or target.text is None or id(node) not in target.calls:
+        if target is None or id(node) not in target.calls:
             return
-        text = target.text
-        if not self._may_be_learner(text) or self._same_learner(node, text):
-            return
-        if factory is None:
-            factory = normalise(segment(ctx.src, node.func))
-        args = self._args(node, ctx)
-        metrics = metrics_of(args, self.version, frozenset(self.classes))
-        self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
-        self.unknown_learners += 1
-        if pending is not None and dotted_ok(text):
-            pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
+        for text in (target.text,) if target.text is not None else target.names:
+            if not self._may_be_learner(text) or self._same_learner(node, text):
+                continue
+            if factory is None:
+                factory = normalise(segment(ctx.src, node.func))
+            args = self._args(node, ctx)
+            metrics = metrics_of(args, self.version, frozenset(self.classes))
+            self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
+            self.unknown_learners += 1
+            if pending is not None and dotted_ok(text):
+                pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
 
     def _may_be_learner(self, text: str) -> bool:
         """Whether a binding of ``text`` may be a learner: its name says so, the notebook trains it, or
@@ -424,6 +424,8 @@ class CallsMixin:
             if self._function_acts(entry, ctx):
                 self._warn(line, f"recursive call of {name}() not followed")
             self.results[id(call)] = OPAQUE_VALUE
+            if name not in ctx.stack:  # too deep to follow: what it returns is not known
+                self._unknown_learner(call, name, ctx, target, pending)
             return
         args = self._args(call, ctx)
         local = Scope(parent=entry.scope)

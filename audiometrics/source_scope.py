@@ -257,6 +257,7 @@ class Target:
 
     calls: frozenset[int]  # ids of the call nodes whose result ends up in the variable
     text: str | None
+    names: tuple[str, ...] = ()  # the names a tuple target unpacks the result into (learn, dls = make())
 
 
 def receiver_chain(node: ast.AST) -> frozenset[int]:

@@ -1420,3 +1420,16 @@ def test_rebinding_a_learner_name_from_an_unknown_call_is_a_new_learner():
     result = last(V2, "m = vision_learner(dls, resnet18)\nm.fit(EPOCHS)\nm = make_model(dls)\nm.fit(EPOCHS)")
     assert [(e.factory, e.known) for e in learners(result)] == [("vision_learner", True), ("make_model", False)]
     assert lrs(result) == ["1e-3", ""]
+
+
+def test_unknown_call_unpacked_into_a_trained_name():
+    result = last(V2, "learn, dls = make_learner(cfg)\nlearn.fit(1)\nx_train, learn_rate = split(df)")
+    assert [(e.target, e.factory, e.known) for e in learners(result)] == [("learn", "make_learner", False)]
+    assert lrs(result) == [""]
+
+
+def test_notebook_function_too_deep_to_inline_is_an_unknown_factory():
+    chain = "\n".join(f"def f{i}():\n    return f{i + 1}()" for i in range(14)) + "\ndef f14():\n    learn = vision_learner(dls, resnet18)\n    learn.lr_find()\n    return learn"
+    result = last(V2, chain, "learn = f0()\nlearn.fit(1)")
+    made = learners(result)
+    assert [(e.target, e.known) for e in made] == [("learn", False)], made
