@@ -27,10 +27,10 @@ from audiometrics.source_scope import (
     MAGIC_RUNNERS,
     MUTATORS,
     Ctx,
-    LearnerMark,
     Deferred,
     Frame,
     Jump,
+    LearnerMark,
     Out,
     Scope,
     Target,
@@ -58,15 +58,16 @@ CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
 """Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
 
 INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | MAGIC_RUNNERS | CALLBACK_ADDERS
-"""Callee names that can produce events or change what a learner's fits do (with ``lr_find*`` and notebook functions)."""
+"""Callee names that can produce events or change what a learner's fits do (with ``lr_find*`` and
+notebook functions)."""
 
 
 class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
     Relies on the analyser's ``version``, ``learners``, ``receivers``, ``unknown_learners``,
-    ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
-    ``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
+    ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/
+    ``_block``/``_value``/``_emit``/``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
     """
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
@@ -295,7 +296,8 @@ class CallsMixin:
                 dataclasses.replace(p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None)
                 for p in phases
             ]
-            self._warn(line, f"learning rate of {call_text} unknown: the scheduler callback {scheduler} sets it{self._via(ctx)}")
+            why = f"the scheduler callback {scheduler} sets it"
+            self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
         unknown = [p.lr_unknown for p in phases if p.lr_unknown]
         for why in dict.fromkeys(unknown) if unknown else ():
             self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
