@@ -243,6 +243,7 @@ class _Analyser(CallsMixin):
         self.unknown_learners = 0  # LearnerCreated events of unknown calls made (see _drop_untrained)
         self.globals = Scope()
         self.learners: set[str] = set()
+        self.aliases: dict[str, str] = {}  # global name -> the learner name it was assigned from (learn2 = learn)
         self.classes: set[str] = set()
         self.out = Out()
         self.budget = _UNROLL_BUDGET
@@ -418,8 +419,18 @@ class _Analyser(CallsMixin):
         val = self._value(value, ctx, lazy=all(isinstance(t, ast.Name) for t in targets))
         for t in targets:
             self._bind(t, val, ctx)
+            if isinstance(t, ast.Name) and ctx.scope is self.globals:
+                self._alias(t.id, value)
         for key, v in pending:
             ctx.scope.bind(key, v)
+
+    def _alias(self, name: str, value: ast.expr) -> None:
+        """``learn2 = learn``: ``learn2`` names the same learner (and run); any other binding ends that."""
+        source = self.aliases.get(value.id, value.id) if isinstance(value, ast.Name) else None
+        if source is not None and source != name and source in self.learners:
+            self.aliases[name] = source
+        else:
+            self.aliases.pop(name, None)
 
     def _augassign(self, node: ast.AugAssign, ctx: Ctx) -> None:
         self._expr(node.value, ctx)

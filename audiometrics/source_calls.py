@@ -110,7 +110,7 @@ class CallsMixin:
             entry, scope = ctx.scope.find(recv.id)
             if scope is not None and scope is not self.globals and isinstance(entry, Value) and entry.origin:
                 return entry.origin
-            return recv.id
+            return self.aliases.get(recv.id, recv.id)
         return dotted(recv)
 
     def _is_learner(self, recv: ast.AST, name: str | None) -> bool:

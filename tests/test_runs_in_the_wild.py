@@ -230,3 +230,16 @@ def test_diagnostics_name_cells_as_jupyter_shows_them(tmp_path):
     result = extract(tmp_path, cells, number_cells=False)
     assert any("In [13] (cell 3)" in str(d) for d in result.diagnostics)
     assert result.runs[0].phases[0].count == 13 and result.runs[0].count == 12 and result.runs[0].ordinal == 1
+
+
+def test_an_alias_of_a_learner_trains_the_same_run(tmp_path):
+    result = extract(tmp_path, [
+        nbf.code_cell(nbf.LEARNER + "\nlearn.fit_one_cycle(1, 1e-2)", fit_outputs(1)),
+        nbf.code_cell("learn2 = learn\nlearn2.fit_one_cycle(2, 3e-3)", fit_outputs(2)),
+        nbf.code_cell("learn2 = vision_learner(dls, resnet34)\nlearn2.fit_one_cycle(1, 1e-3)", fit_outputs(1)),
+    ])
+    assert shape(result) == [
+        ("resnet18", False, [(1, "1e-2", 1), (2, "3e-3", 2)]),
+        ("resnet34", True, [(1, "1e-3", 1)]),
+    ]
+    assert not said(result, "never bound")
