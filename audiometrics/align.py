@@ -1,16 +1,36 @@
-"""Align the progress tables a cell printed with the training calls it executed.
+"""Align the progress tables a cell printed with the training calls it executed, into runs.
 
 Within a cell, the k-th training table belongs to the k-th training phase the
 cell executed (``fine_tune`` executes two). Calls that draw a progress display
 without training (``lr_find``) take a display slot when the tables show one.
 Phase numbers count training phases within a run, so a phase always points at a
-call in the code, even when its table was saved empty.
+call in the code, even when its table was saved empty or not saved at all.
+
+A run is one learner: every execution of a learner creation starts one (each
+iteration of a loop that creates a learner, too), and a training call belongs to
+the learner its receiver was last bound to (a call on no plain name, such as
+``learners[i].fit(...)``, to the learner created last). A creation the analysis
+does not know as a factory (``get_learner(...)``) still starts a run, with model
+and pretrained flag left empty and a warning; a call on a name never bound to a
+learner is a run of its own, warned. When a name is trained before the cell that
+binds it ran (a creation cell re-run after training), the training is taken as
+that cell's earlier execution, warned.
+
+Cells that never ran (see :func:`audiometrics.notebook.cells_never_run`) record
+nothing: their training calls are counted in one diagnostic per notebook, and
+still count in the phase numbering of the run they would belong to (they are not
+listed in :attr:`Run.phases`). A cell that ran but kept no output (its output
+cleared) gives empty phases, which keep their numbers.
+
+Diagnostics are grouped per notebook: the same finding for many phases or runs
+of a cell is one line (``phases 11–1000 (learn.fit(1)): no epochs recorded``), and
+the same message in :data:`SAME_MESSAGE_CELLS` cells or more is one line naming them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 
 from audiometrics.model import (
     CellAnalysis,
@@ -24,19 +44,14 @@ from audiometrics.model import (
     Run,
     SourceEvent,
     TrainingCall,
+    cell_label,
 )
+from audiometrics.notebook import cells_never_run
 
 __all__ = ["align_notebook", "expand_events"]
 
 #: Unrolling limit for loops whose count is known.
 MAX_UNROLL = 10_000
-
-
-@dataclass
-class _RunBuilder:
-    learner: LearnerCreated | None
-    cell: int | None
-    phases: list[Phase] = field(default_factory=list)
 
 
 def expand_events(events: Sequence[SourceEvent], unknown_loop_count: int | None = None) -> list[SourceEvent]:
@@ -62,15 +77,31 @@ def _training_count(events: Sequence[SourceEvent]) -> int:
     return sum(1 for e in events if isinstance(e, TrainingCall))
 
 
-def _solve_unknown_loop(events: Sequence[SourceEvent], tables: int) -> list[SourceEvent] | None:
-    """With one loop of unknown count, the count that explains ``tables`` tables, if any."""
-    if _unknown_loops(events) != 1:
-        return None
+def _unroll(events: Sequence[SourceEvent], tables: int) -> tuple[list[SourceEvent], str | None]:
+    """Events with loops unrolled, a loop of unknown count sized by the cell's ``tables``.
+
+    With one such loop, its count is the one that explains the number of training
+    tables (rounded up when none does exactly, so that every table still gets an
+    iteration); the message says when the tables are matched without that certainty.
+    """
+    if not any(isinstance(e, Loop) for e in events):
+        return list(events), None
+    unknown = _unknown_loops(events)
+    if not unknown:
+        return expand_events(events), None
+    message = "a training loop of unknown length: its tables are matched in order"
+    if unknown != 1:
+        return expand_events(events), message
     without = _training_count(expand_events(events, 0))
     per_iteration = _training_count(expand_events(events, 1)) - without
-    if per_iteration <= 0 or tables < without or (tables - without) % per_iteration:
-        return None
-    return expand_events(events, (tables - without) // per_iteration)
+    if per_iteration <= 0:  # the loop trains nothing: its count changes no table's call
+        return expand_events(events), None
+    if tables < without:
+        return expand_events(events), message
+    iterations, rest = divmod(tables - without, per_iteration)
+    if rest:
+        return expand_events(events, iterations + 1), message
+    return expand_events(events, iterations), None
 
 
 def _match_cell(
@@ -85,6 +116,8 @@ def _match_cell(
     epoch_tables = [t for t in tables if not t.blank]
     if len(epoch_tables) == len(training):
         return list(zip(training, epoch_tables)), None
+    if not epoch_tables:  # no table saved at all: each phase says so
+        return [(e, None) for e in training], None
     silent = [e for e in training if e.epochs != 0]
     if len(silent) < len(training) and len(epoch_tables) == len(silent):
         return list(zip(silent, epoch_tables)), None
@@ -109,10 +142,10 @@ def _match_cell(
     pairs: list[tuple[TrainingCall | None, ProgressTable | None]] = []
     for k in range(max(len(training), len(epoch_tables))):
         pairs.append((training[k] if k < len(training) else None, epoch_tables[k] if k < len(epoch_tables) else None))
+    calls = list(dict.fromkeys(c.call_text or c.method for c in training))
     message = (
         f"{len(epoch_tables)} training table{'s' if len(epoch_tables) != 1 else ''} for {len(training)} training "
-        f"phase{'s' if len(training) != 1 else ''} ({', '.join(c.call_text or c.method for c in training[:3])}"
-        f"{', …' if len(training) > 3 else ''}); matched in order"
+        f"phase{'s' if len(training) != 1 else ''} ({', '.join(calls[:3])}{', …' if len(calls) > 3 else ''}); matched in order"
     )
     return pairs, message
 
@@ -156,131 +189,386 @@ def align_notebook(
     cells: Sequence[CodeCell],
     analyses: Sequence[CellAnalysis],
     tables: Sequence[Sequence[ProgressTable]],
+    *,
+    never_run: Collection[int] | None = None,
 ) -> tuple[list[Run], list[Diagnostic]]:
-    """Build the runs of one notebook from its cells (in execution order), their analyses and tables."""
-    diagnostics: list[Diagnostic] = []
-    builders: list[_RunBuilder] = []
-    by_learner: dict[int, _RunBuilder] = {}
-    bound: dict[str, LearnerCreated] = {}
-    current: LearnerCreated | None = None
-    creation_cell: dict[int, int] = {}
-    orphan: _RunBuilder | None = None
+    """Build the runs of one notebook from its cells (in execution order), their analyses and tables.
 
-    def builder_for(call: TrainingCall | None, cell: int) -> _RunBuilder:
-        nonlocal orphan
-        learner = bound.get(call.learner) if call is not None and call.learner else None
-        if learner is None:
-            learner = current
-        if learner is None:
-            if orphan is None:
-                orphan = _RunBuilder(None, None)
-                builders.append(orphan)
-                diagnostics.append(
-                    Diagnostic(path, "training tables found but no learner creation in the source: model unknown", cell)
-                )
-            return orphan
-        key = id(learner)
-        if key not in by_learner:
-            by_learner[key] = _RunBuilder(learner, creation_cell.get(key))
-            builders.append(by_learner[key])
-        return by_learner[key]
+    ``never_run`` holds the document indices of the cells that never ran (default:
+    :func:`audiometrics.notebook.cells_never_run` of ``cells``). Runs are numbered
+    (:attr:`Run.ordinal`) in the order of their first phase; diagnostics are grouped
+    (see the module documentation).
+    """
+    if never_run is None:
+        never_run = cells_never_run(cells)
+    aligner = _Aligner(path, cells, analyses, never_run)
+    for position, (cell, analysis, cell_tables) in enumerate(zip(cells, analyses, tables)):
+        if cell.index in never_run:
+            aligner.skip(cell, analysis)
+        else:
+            aligner.cell(position, cell, analysis, list(cell_tables))
+    return aligner.finish()
 
-    for cell, analysis, cell_tables in zip(cells, analyses, tables):
+
+@dataclass(eq=False)
+class _Run:
+    """One learner being built: an execution of a creation, or a stand-in for an unknown one."""
+
+    learner: LearnerCreated | None
+    cell: CodeCell | None  # the creation cell
+    count: int | None  # its execution count (None: an earlier execution, whose count is lost)
+    note: tuple[CodeCell, str] | None = None  # how the run was found, said when it is kept
+    phases: list[Phase] = field(default_factory=list)
+    calls: int = 0  # training phases counted so far, run or not (the phase numbering)
+
+
+@dataclass(eq=False)
+class _Finding:
+    """A diagnostic before grouping: ``run``/``phase`` say what its message is about."""
+
+    cell: CodeCell | None
+    message: str  # for a phase finding, what follows "phase N"
+    run: _Run | None = None
+    phase: int | None = None
+    no_table: bool = False  # "no table saved": said once for the notebook when it has no table at all
+
+
+class _Aligner:
+    """Walks a notebook's cells in execution order, building runs and findings."""
+
+    def __init__(
+        self, path: str, cells: Sequence[CodeCell], analyses: Sequence[CellAnalysis], never_run: Collection[int]
+    ) -> None:
+        self.path = path
+        self.findings: list[_Finding] = []
+        self.runs: list[_Run] = []  # runs with a phase, in the order of their first phase
+        self.bound: dict[str, _Run] = {}
+        self.by_name: dict[str, _Run] = {}  # runs of names trained before any binding
+        self.current: _Run | None = None
+        self.bound_here: set[str] = set()  # names bound so far in the cell being aligned
+        self.orphan: _Run | None = None
+        self.calls = 0  # training calls (a fine_tune is one), run or not
+        self.tables = 0  # epoch tables found
+        self.unrun: dict[int, CodeCell] = {}  # cells that never ran and hold training calls
+        self.unrun_calls = 0
+        # the last binding of each name per cell that ran, in document order: (position, creation, cell)
+        self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
+        self.any_creation = False
+        for position, (cell, analysis) in enumerate(zip(cells, analyses)):
+            if not analysis.events:
+                continue
+            created = _created(analysis.events)
+            if not created:
+                continue
+            self.any_creation = True
+            last = {e.target: e for e in created}
+            if cell.index not in never_run:
+                for target, event in last.items():
+                    if target:
+                        self.creations.setdefault(target, []).append((position, event, cell))
+        for found in self.creations.values():
+            found.sort(key=lambda entry: entry[2].index)
+
+    def note(self, cell: CodeCell | None, message: str, run: _Run | None = None) -> None:
+        self.findings.append(_Finding(cell, message, run))
+
+    # ------------------------------------------------------------------ cells
+
+    def cell(self, position: int, cell: CodeCell, analysis: CellAnalysis, tables: list[ProgressTable]) -> None:
         for warning in analysis.warnings:
-            diagnostics.append(Diagnostic(path, warning, cell.index))
-        events = list(analysis.events)
-        table_list = list(cell_tables)
-        epoch_table_count = sum(1 for t in table_list if not t.blank)
-        flat = _solve_unknown_loop(events, epoch_table_count) if _unknown_loops(events) else None
-        if flat is None:
-            if _unknown_loops(events):
-                diagnostics.append(
-                    Diagnostic(path, "a training loop of unknown length: its tables are matched in order", cell.index)
-                )
-            flat = expand_events(events)
-        # Learners created in this cell are bound before its training runs, in order.
-        pairs, mismatch = _match_cell(flat, table_list)
+            self.note(cell, warning)
+        if not analysis.events and not tables:
+            return  # most cells: nothing to align
+        epoch_tables = sum(1 for t in tables if not t.blank)
+        self.tables += epoch_tables
+        flat, loop_message = _unroll(analysis.events, epoch_tables)
+        if loop_message:
+            self.note(cell, loop_message)
+        self.calls += _call_count(flat)
+        pairs, mismatch = _match_cell(flat, tables)
         if mismatch:
-            diagnostics.append(Diagnostic(path, mismatch, cell.index))
-        pending = list(pairs)
+            self.note(cell, mismatch)
         consumed = 0
+        self.bound_here: set[str] = set()
         for event in flat:
             if isinstance(event, LearnerCreated):
-                current = event
-                creation_cell[id(event)] = cell.index
+                self.current = _Run(event, cell, cell.execution_count)
                 if event.target:
-                    bound[event.target] = event
+                    self.bound[event.target] = self.current
+                    self.bound_here.add(event.target)
             elif isinstance(event, TrainingCall):
-                if consumed < len(pending) and pending[consumed][0] is event:
-                    _add_phase(builder_for(event, cell.index), event, pending[consumed][1], cell, path, diagnostics)
+                table = None  # a zero-epoch call that printed no table, or a call whose table is missing
+                if consumed < len(pairs) and pairs[consumed][0] is event:
+                    table = pairs[consumed][1]
                     consumed += 1
-                else:  # a zero-epoch call that printed no table
-                    _add_phase(builder_for(event, cell.index), event, None, cell, path, diagnostics)
+                self.add_phase(self.run_for(event, position, cell), event, table, cell)
         # Tables with no call (more tables than calls) go to the current learner's run.
-        for call, table in pending[consumed:]:
-            _add_phase(builder_for(call, cell.index), call, table, cell, path, diagnostics)
-    runs = [
-        Run(
-            notebook=path,
-            model=(b.learner.model or "") if b.learner else "",
-            pretrained=b.learner.pretrained if b.learner else None,
-            phases=tuple(b.phases),
-            cell=b.cell,
+        for call, table in pairs[consumed:]:
+            self.add_phase(self.run_for(call, position, cell), call, table, cell)
+
+    def skip(self, cell: CodeCell, analysis: CellAnalysis) -> None:
+        """A cell that never ran: its training calls count in the numbering, nothing else."""
+        flat = expand_events(analysis.events)
+        calls = _call_count(flat)
+        if not calls:
+            return
+        self.calls += calls
+        self.unrun_calls += calls
+        self.unrun[cell.index] = cell
+        for event in flat:
+            if isinstance(event, TrainingCall):
+                run = self.bound.get(event.learner) if event.learner else self.current
+                if run is not None:
+                    run.calls += 1
+
+    # ------------------------------------------------------------------ runs
+
+    def run_for(self, call: TrainingCall | None, position: int, cell: CodeCell) -> _Run:
+        """The run a training call (or a table with no call) belongs to."""
+        name = call.learner if call is not None else None
+        if not name:
+            if self.current is not None:
+                return self.current
+            if self.orphan is None:
+                self.orphan = _Run(None, None, None, (cell, "training tables found but no learner creation in the source: model unknown"))
+            return self.orphan
+        if name in self.bound_here:  # created earlier in this very cell
+            return self.bound[name]
+        label = call.call_text or f"{name}.{call.method}(...)"
+        rerun = self._rerun(name, position, cell, label)
+        if rerun is not None:
+            return rerun
+        run = self.bound.get(name) or self.by_name.get(name)
+        if run is not None:
+            return run
+        message = f"{label} trains a name never bound to a learner: a run of its own, model unknown"
+        if not self.any_creation:
+            message += " (no learner creation in the source)"
+        run = self.by_name[name] = _Run(None, None, None, (cell, message))
+        return run
+
+    def _rerun(self, name: str, position: int, cell: CodeCell, label: str) -> _Run | None:
+        """The run of an earlier execution of the cell creating ``name``, when the training shows one.
+
+        The creation closest above the training cell in the document (or, with none,
+        the next one) normally ran before it; when that cell's count says it ran after
+        the training, it was re-run after training: the training is taken as that
+        cell's earlier execution (most likely), and said.
+        """
+        found = self.creations.get(name, ())
+        if all(entry[0] <= position for entry in found):
+            return None  # every creation of the name ran before this training (the usual case)
+        above = [entry for entry in found if entry[2].index < cell.index]
+        bound = self.bound.get(name)
+        if above:
+            creation_position, event, creation = above[-1]
+            if bound is not None and bound.cell is not None and bound.cell.index > creation.index:
+                return None  # bound by a cell between them in the document, or below: it ran before the training
+        else:
+            later = [entry for entry in found if entry[0] > position]
+            if not later or bound is not None:
+                return None
+            creation_position, event, creation = min(later, key=lambda entry: entry[0])
+        if creation_position <= position:
+            return None
+        key = f"{name}\0{creation.index}"
+        if key not in self.by_name:
+            message = (
+                f"{label} trains {name} before {cell_label(creation.index, creation.execution_count)} creates it "
+                "(a creation cell re-run after training?): taken as the learner of an earlier run of that cell"
+            )
+            self.by_name[key] = _Run(event, creation, None, (cell, message))
+        return self.by_name[key]
+
+    def start(self, run: _Run) -> None:
+        """A run gets its first phase: it is kept, and what is odd about it is said."""
+        self.runs.append(run)
+        if run.note is not None:
+            self.note(run.note[0], run.note[1], run)
+        learner = run.learner
+        if learner is not None and not learner.known:
+            self.note(run.cell, f"learner from {learner.factory}(...), not a known factory: model and pretrained left empty", run)
+        elif learner is not None and not learner.model:
+            self.note(run.cell, "model name cannot be resolved statically: left empty", run)
+
+    def add_phase(self, builder: _Run, call: TrainingCall | None, table: ProgressTable | None, cell: CodeCell) -> None:
+        if not builder.phases:
+            self.start(builder)
+        builder.calls += 1
+        columns: tuple[str, ...] = ()
+        rows: tuple[tuple[str, ...], ...] = ()
+        if table is not None:
+            columns, why = _columns_for(table, builder.learner)
+            if why:
+                self.note(cell, why)
+            for note in table.notes:  # how the table's rows were read (short rows, spans)
+                self.note(cell, note)
+            rows = tuple(_fit(row, len(columns)) for row in table.rows)
+        phase = Phase(
+            number=builder.calls,
+            method=call.method if call else "",
+            planned_epochs=call.epochs if call else None,
+            learning_rate=call.learning_rate if call else "",
+            lr_is_default=call.lr_is_default if call else False,
+            cell=cell.index,
+            columns=columns,
+            rows=rows,
+            call_text=call.call_text if call else "",
+            interrupted=bool(table is not None and table.interrupted),
+            lr_from_learner=call.lr_from_learner if call else False,
+            count=cell.execution_count,
         )
-        for b in builders
-        if b.phases
-    ]
-    for run in runs:
-        if not run.model:
-            diagnostics.append(Diagnostic(path, "model name cannot be resolved statically: left empty", run.cell))
-    return runs, diagnostics
+        builder.phases.append(phase)
+        finding = _phase_finding(phase, call, table)
+        if finding is not None:
+            message, no_table = finding
+            self.findings.append(_Finding(cell, message, builder, phase.number, no_table))
+
+    # ------------------------------------------------------------------ the end
+
+    def finish(self) -> tuple[list[Run], list[Diagnostic]]:
+        findings = self.findings
+        if self.unrun_calls:
+            numbers = [str(index + 1) for index in self.unrun]  # cells that never ran have no count
+            cells = f"cell{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
+            s = "s" if self.unrun_calls != 1 else ""
+            findings.append(_Finding(None, f"{self.unrun_calls} training call{s} in cells that were never run: {cells}"))
+        if self.calls and not self.tables:
+            s = "s" if self.calls != 1 else ""
+            findings = [f for f in findings if not f.no_table]
+            findings.append(_Finding(None, f"{self.calls} training call{s} but no progress table in any output: no epochs recorded"))
+        ordinals = {id(run): k for k, run in enumerate(self.runs, 1)}
+        runs = [
+            Run(
+                notebook=self.path,
+                model="" if b.learner is None or not b.learner.known else b.learner.model or "",
+                pretrained=b.learner.pretrained if b.learner is not None and b.learner.known else None,
+                phases=tuple(b.phases),
+                cell=b.cell.index if b.cell is not None else None,
+                count=b.count,
+                ordinal=ordinals[id(b)],
+            )
+            for b in self.runs
+        ]
+        many = len(runs) > 1
+        return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
 
 
-def _add_phase(
-    builder: _RunBuilder,
-    call: TrainingCall | None,
-    table: ProgressTable | None,
-    cell: CodeCell,
-    path: str,
-    diagnostics: list[Diagnostic],
-) -> None:
-    columns: tuple[str, ...] = ()
-    rows: tuple[tuple[str, ...], ...] = ()
-    if table is not None:
-        columns, why = _columns_for(table, builder.learner)
-        if why:
-            diagnostics.append(Diagnostic(path, why, cell.index))
-        diagnostics.extend([Diagnostic(path, note, cell.index) for note in table.notes])
-        rows = tuple(_fit(row, len(columns)) for row in table.rows)
-    phase = Phase(
-        number=len(builder.phases) + 1,
-        method=call.method if call else "",
-        planned_epochs=call.epochs if call else None,
-        learning_rate=call.learning_rate if call else "",
-        lr_is_default=call.lr_is_default if call else False,
-        cell=cell.index,
-        columns=columns,
-        rows=rows,
-        call_text=call.call_text if call else "",
-        interrupted=bool(table is not None and table.interrupted),
-    )
-    builder.phases.append(phase)
+def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
+    """The learner creations among ``events``, loop bodies included, once each."""
+    found: list[LearnerCreated] = []
+    for event in events:
+        if isinstance(event, LearnerCreated):
+            found.append(event)
+        elif isinstance(event, Loop):
+            found.extend(_created(event.body))
+    return found
+
+
+def _call_count(events: Sequence[SourceEvent]) -> int:
+    """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
+    return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _phase_finding(phase: Phase, call: TrainingCall | None, table: ProgressTable | None) -> tuple[str, bool] | None:
+    """What is worth saying about a phase (the text after "phase N"), and whether it is a missing table."""
     label = phase.call_text or phase.method or "a training table"
-    if call is not None and call.epochs == 0 and not rows:
-        return  # nothing planned, nothing recorded: not worth a warning
-    if call is not None and not rows:
+    recorded, planned = phase.recorded_epochs, phase.planned_epochs
+    if call is not None and call.epochs == 0 and not phase.rows:
+        return None  # nothing planned, nothing recorded: not worth a warning
+    if call is not None and not phase.rows:
         why = "no table saved" if table is None else "the saved table is empty"
-        diagnostics.append(Diagnostic(path, f"phase {phase.number} ({label}): no epochs recorded ({why})", cell.index))
-    elif call is None:
-        diagnostics.append(
-            Diagnostic(path, f"phase {phase.number}: {phase.recorded_epochs} epochs with no training call: learning rate unknown", cell.index)
-        )
-    elif phase.incomplete:
-        planned = f" of {phase.planned_epochs}" if phase.planned_epochs is not None else ""
+        return f" ({label}): no epochs recorded ({why})", table is None
+    if call is None:
+        return f": {recorded} epochs with no training call: learning rate unknown", False
+    if phase.incomplete:
+        of = f" of {planned}" if planned is not None else ""
         how = "interrupted" if phase.interrupted else "incomplete"
-        diagnostics.append(
-            Diagnostic(path, f"phase {phase.number} ({label}) {how}: {phase.recorded_epochs}{planned} epochs recorded", cell.index)
-        )
+        return f" ({label}) {how}: {recorded}{of} epochs recorded", False
+    if planned is not None and recorded > planned:
+        return (
+            f" ({label}): {recorded} epochs recorded for {planned} planned "
+            "(an output kept from an earlier version of the cell?): all rows kept"
+        ), False
+    return None
+
+
+def _numbers(values: Sequence[int]) -> str:
+    """``1–3, 5, 7–1000``: sorted, with runs of consecutive numbers as ranges."""
+    ordered = sorted(set(values))
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for value in ordered[1:] + [None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        if value is not None:
+            start = previous = value
+    return ", ".join(parts)
+
+
+def _group(path: str, findings: Sequence[_Finding], ordinals: dict[int, int | None]) -> list[Diagnostic]:
+    """Diagnostics from findings, the same finding for many phases, runs or times said once.
+
+    Findings are grouped per cell: first the phases of one run with the same
+    message, then the runs with the same phases and message; identical other
+    findings become one, with the number of times. The order is that of each
+    group's first finding.
+    """
+    if not findings:
+        return []
+    by_phase: dict[tuple, list] = {}
+    for f in findings:
+        cell = f.cell.index if f.cell is not None else None
+        count = f.cell.execution_count if f.cell is not None else None
+        run = ordinals.get(id(f.run)) if f.run is not None else None
+        by_phase.setdefault((cell, count, run, f.phase is not None, f.message), []).append(f.phase)
+    by_run: dict[tuple, list] = {}
+    for (cell, count, run, phased, message), phases in by_phase.items():
+        shown = (_numbers(phases), len(set(phases)) > 1) if phased else None
+        times = 1 if phased else len(phases)
+        by_run.setdefault((cell, count, shown, message, times), []).append(run)
+    diagnostics = []
+    for (cell, count, shown, message, times), runs in by_run.items():
+        head = []
+        numbered = sorted({r for r in runs if r is not None})
+        if numbered:
+            head.append(f"run{'s' if len(numbered) > 1 else ''} {_numbers(numbered)}")
+        if shown is not None:
+            head.append(f"phase{'s' if shown[1] else ''} {shown[0]}")
+            text = ", ".join(head) + message
+        else:
+            text = f"{', '.join(head)}: {message}" if head else message
+        if times > 1:
+            text += f" ({times} times)"
+        diagnostics.append(Diagnostic(path, text, cell, count))
+    return _across_cells(diagnostics)
+
+
+#: The same message in at least this many cells is said once for all of them.
+SAME_MESSAGE_CELLS = 3
+
+
+def _across_cells(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic for a message repeated in :data:`SAME_MESSAGE_CELLS` cells or more, at its first cell."""
+    if len(diagnostics) < SAME_MESSAGE_CELLS:
+        return diagnostics
+    by_message: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_message.setdefault(d.message, []).append(d)
+    if all(len(same) < SAME_MESSAGE_CELLS for same in by_message.values()):
+        return diagnostics
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        same = by_message[d.message]
+        if len(same) < SAME_MESSAGE_CELLS:
+            out.append(d)
+        elif d is same[0]:
+            others = [o.where for o in same[1:]]
+            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            out.append(replace(d, message=f"{d.message} (also in {len(others)} more cells: {shown})"))
+    return out
 
 
 def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:

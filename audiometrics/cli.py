@@ -11,12 +11,18 @@ from dataclasses import dataclass
 import click
 
 from audiometrics import __version__
+from audiometrics.escaping import terminal_text
 from audiometrics.model import NotebookResult, Run
 
 __all__ = ["main"]
 
 #: Columns tried, in order, when no main metric is named.
 MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
+
+
+def _say(line: str, err: bool = False) -> None:
+    """Print one line of ours that may hold notebook-derived text, control characters removed."""
+    click.echo(terminal_text(line), err=err)
 
 
 def _count(n: int, noun: str) -> str:
@@ -75,8 +81,8 @@ def _digest_lines(digests: list[RunDigest], metric: str | None) -> list[str]:
         pretrained = "" if digest.pretrained is None else ("Yes" if digest.pretrained else "No")
         table.append(
             [
-                digest.notebook,
-                digest.model or "?",
+                terminal_text(digest.notebook, newlines=False),
+                terminal_text(digest.model, newlines=False) or "?",
                 pretrained,
                 str(digest.phases),
                 str(digest.epochs),
@@ -120,7 +126,7 @@ def _connect(scheduler: str):
 @click.argument("notebooks", nargs=-1, required=True)
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder for the CSV and the reports.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the CSV here instead of OUT/training_metrics_extracted.csv.")
-@click.option("--with-source", is_flag=True, help="Add a notebook column to the CSV.")
+@click.option("--with-source", is_flag=True, help="Add the source columns (notebook, run, cell, call, planned_epochs, interrupted) to the CSV.")
 @click.option("--no-report", is_flag=True, help="Write only the CSV, no markdown summaries or plots.")
 @click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
 @click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
@@ -130,6 +136,7 @@ def _connect(scheduler: str):
 @click.option("--strict", is_flag=True, help="A notebook with any warning counts as failed: no rows, listed with its warnings, exit status 1.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write the failed files as CSV (path,reason) here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings (no progress bar).")
+@click.option("--raw-csv-text", is_flag=True, help="Write CSV text cells that start with = + - @ as they are (not prefixed with ' for spreadsheets).")
 def extract(
     notebooks: tuple[str, ...],
     out_dir: str,
@@ -144,6 +151,7 @@ def extract(
     strict: bool,
     errors_path: str | None,
     quiet: bool,
+    raw_csv_text: bool,
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
@@ -189,6 +197,7 @@ def extract(
             executor=client,
             strict=strict,
             on_result=seen,
+            raw_csv_text=raw_csv_text,
         )
     finally:
         progress.close()
@@ -197,20 +206,20 @@ def extract(
     if errors_path is not None:
         write_errors_csv(errors_path, outcome.failures)
     for diagnostic in outcome.diagnostics:
-        click.echo(f"warning: {diagnostic}", err=True)
+        _say(f"warning: {diagnostic}", err=True)
     for warning in report_warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _say(f"warning: {warning}", err=True)
     per_group = 3 if errors_path is not None and len(outcome.failures) > LISTED_FAILURES else None
     for line in summary_lines(outcome.failures, len(paths), per_group=per_group, errors_path=errors_path):
-        click.echo(line, err=True)
+        _say(line, err=True)
     if not quiet:
         for line in _digest_lines(digests, metric):
-            click.echo(line)
+            _say(line)
         read = len(outcome.results)
         epochs = sum(d.epochs for d in digests)
         extra = [errors_path] if errors_path is not None else []
         shown = [*(str(p) for p in written), *extra]
-        click.echo(
+        _say(
             f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {read} of "
             f"{_count(len(paths), 'notebook')}; wrote "
             + ", ".join(shown[:3])

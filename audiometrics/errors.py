@@ -21,3 +21,22 @@ class NotebookError(AudiometricsError):
 
 class TableParseError(AudiometricsError):
     """Markup that looks like a progress table but cannot be read as one."""
+
+
+class MetricsFileError(AudiometricsError, ValueError):
+    """A file that cannot be loaded as an epoch CSV; names the file and the problem.
+
+    A :class:`ValueError` too, so code that caught the loader's earlier errors still works.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.path, self.reason))
+
+
+class LoaderWarning(UserWarning):
+    """A value of an epoch CSV that the loader refused (read as missing): overflow or nonsense."""

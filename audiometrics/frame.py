@@ -11,23 +11,34 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Sequence
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from audiometrics.atomic import atomic_writer, write_atomic
-from audiometrics.model import Run
+from audiometrics.errors import LoaderWarning, MetricsFileError
+from audiometrics.model import Run, cell_label
 
 __all__ = [
     "SCHEMA",
+    "SOURCE_COLUMNS",
     "NON_METRIC_COLUMNS",
     "rows_from_runs",
+    "notebook_root",
     "csv_columns",
     "write_csv",
     "render_csv",
+    "neutralise_formula",
+    "restore_formula",
     "typed_frame",
     "load_metrics",
+    "read_epoch_csv",
+    "frame_from_runs",
+    "phase_frame",
     "lr_upper",
     "time_to_seconds",
 ]
@@ -46,8 +57,16 @@ SCHEMA: tuple[str, ...] = (
     "valid_loss",
 )
 
+#: The columns ``--with-source`` adds after the metric columns, in order (see the README, "The CSV").
+SOURCE_COLUMNS: tuple[str, ...] = ("notebook", "run", "cell", "call", "planned_epochs", "interrupted")
+
+#: The source columns as the loader returns them: the CSV's ``run`` ordinal becomes ``run_ordinal``.
+TYPED_SOURCE_COLUMNS: tuple[str, ...] = ("notebook", "run_ordinal", "cell", "call", "planned_epochs", "interrupted")
+
 #: Columns that are not metric values.
-NON_METRIC_COLUMNS = frozenset({"epoch", "learning_rate", "model", "pretrained", "time", "training_phase", "notebook"})
+NON_METRIC_COLUMNS = frozenset(
+    {"epoch", "learning_rate", "model", "pretrained", "time", "training_phase", *SOURCE_COLUMNS, *TYPED_SOURCE_COLUMNS}
+)
 
 #: Columns added by the loader.
 DERIVED_COLUMNS: tuple[str, ...] = ("time_s", "global_epoch", "run", "lr_max")
@@ -57,93 +76,211 @@ _MISSING_TEXT = frozenset({"", "#na#", "none", "nan", "-nan", "inf", "-inf", "+i
 
 #: Appended to a learning rate the source did not give, which is the library's default.
 DEFAULT_LR_SUFFIX = " (default)"
+#: Appended to a learning rate that is the learner's own (``Learner(..., lr=1e-2)``), not the call's.
+LEARNER_LR_SUFFIX = " (learner)"
 
 
-def learning_rate_text(learning_rate: str, is_default: bool) -> str:
-    """The CSV's learning-rate text: ``"1e-3 (default)"`` for an omitted learning rate."""
-    return f"{learning_rate}{DEFAULT_LR_SUFFIX}" if is_default and learning_rate else learning_rate
+def learning_rate_text(learning_rate: str, is_default: bool, from_learner: bool = False) -> str:
+    """The CSV's learning-rate text: ``"1e-3 (default)"``, ``"1e-2 (learner)"``, or the source text."""
+    if not learning_rate:
+        return learning_rate
+    if is_default:
+        return f"{learning_rate}{DEFAULT_LR_SUFFIX}"
+    return f"{learning_rate}{LEARNER_LR_SUFFIX}" if from_learner else learning_rate
+
+
+def split_learning_rate(text: str) -> tuple[str, bool, bool]:
+    """Undo :func:`learning_rate_text`: ``(source text, is_default, from_learner)``."""
+    if text.endswith(DEFAULT_LR_SUFFIX):
+        return text[: -len(DEFAULT_LR_SUFFIX)], True, False
+    if text.endswith(LEARNER_LR_SUFFIX):
+        return text[: -len(LEARNER_LR_SUFFIX)], False, True
+    return text, False, False
 
 
 def _yes_no(flag: bool | None) -> str:
     return "" if flag is None else ("Yes" if flag else "No")
 
 
-def rows_from_runs(runs: Iterable[Run], *, with_source: bool = False) -> list[dict[str, str]]:
-    """One dict per recorded epoch, keyed by CSV column, values as displayed."""
+def notebook_root(paths: Iterable[str]) -> str | None:
+    """The common parent folder of notebook ``paths`` (absolute), ``None`` when there are none.
+
+    Paths are compared as :func:`audiometrics.boundary.clean_text` writes them, so
+    names repaired at the boundary still sit under the root.
+    """
+    from audiometrics.boundary import clean_text
+
+    folders = [os.path.dirname(os.path.abspath(clean_text(os.fspath(p)))) for p in paths]
+    if not folders:
+        return None
+    try:
+        return os.path.commonpath(folders)
+    except ValueError:  # different drives
+        return None
+
+
+def notebook_name(path: str, root: str | None) -> str:
+    """``path`` relative to ``root`` with ``/`` separators (``root=""``: ``path`` as it is; ``None``: its base name)."""
+    if root == "":
+        return path
+    if root is None:
+        return os.path.basename(path)
+    try:
+        relative = os.path.relpath(os.path.abspath(path), root)
+    except ValueError:  # different drives
+        return os.path.basename(path)
+    return relative.replace(os.sep, "/")
+
+
+def rows_from_runs(runs: Iterable[Run], *, with_source: bool = False, root: str | None = None) -> list[dict[str, str]]:
+    """One dict per recorded epoch, keyed by CSV column, values as displayed.
+
+    With ``with_source`` the rows carry the :data:`SOURCE_COLUMNS`; ``notebook`` is
+    the path relative to ``root`` (see :func:`notebook_root`; ``None``: the common
+    parent of these runs' notebooks; ``""``: the path as recorded).
+    """
+    runs = list(runs)
+    if with_source and root is None:
+        root = notebook_root(run.notebook for run in runs)
     rows: list[dict[str, str]] = []
+    ordinals: dict[str, int] = {}
     for run in runs:
+        ordinals[run.notebook] = ordinals.get(run.notebook, 0) + 1
+        run_fields = {"model": run.model, "pretrained": _yes_no(run.pretrained)}
+        if with_source:
+            run_fields.update(notebook=notebook_name(run.notebook, root), run=str(run.ordinal or ordinals[run.notebook]))
         for phase in run.phases:
+            phase_fields = dict(
+                run_fields,
+                learning_rate=learning_rate_text(phase.learning_rate, phase.lr_is_default, phase.lr_from_learner),
+                training_phase=str(phase.number),
+            )
+            if with_source:
+                phase_fields.update(
+                    cell=cell_label(phase.cell, phase.count),
+                    call=phase.call_text,
+                    planned_epochs="" if phase.planned_epochs is None else str(phase.planned_epochs),
+                    interrupted=_yes_no(phase.interrupted),
+                )
             for values in phase.rows:
                 row = dict(zip(phase.columns, values))
-                row.update(
-                    learning_rate=learning_rate_text(phase.learning_rate, phase.lr_is_default),
-                    model=run.model,
-                    pretrained=_yes_no(run.pretrained),
-                    training_phase=str(phase.number),
-                )
-                if with_source:
-                    row["notebook"] = os.path.basename(run.notebook)
+                row.update(phase_fields)
                 rows.append(row)
     return rows
 
 
 def csv_columns(rows: Iterable[dict[str, str]], *, with_source: bool = False) -> list[str]:
-    """The schema's columns, then other columns found (sorted), then ``notebook``."""
+    """The schema's columns, then other columns found (sorted), then the :data:`SOURCE_COLUMNS`."""
     return columns_for_keys({key for row in rows for key in row}, with_source=with_source)
 
 
 def columns_for_keys(keys: Iterable[str], *, with_source: bool = False) -> list[str]:
     """The CSV columns for rows holding ``keys``: see :func:`csv_columns`."""
-    extra = sorted(set(keys) - set(SCHEMA) - {"notebook"})
-    return [*SCHEMA, *extra, *(["notebook"] if with_source else [])]
+    extra = sorted(set(keys) - set(SCHEMA) - set(SOURCE_COLUMNS))
+    return [*SCHEMA, *extra, *(SOURCE_COLUMNS if with_source else ())]
 
 
-def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> str:
-    """The CSV text for ``rows`` (``\\n`` line endings)."""
+# --------------------------------------------------------------------------- formula injection
+
+#: A cell a spreadsheet would run as a formula: ``=``, ``+``, ``-``, ``@``, tab or CR first
+#: (after any quotes this module added, so that the neutralising quote round-trips).
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+_RESTORE = re.compile(r"'+[=+\-@\t\r]")
+_FORMULA_FIRST = frozenset("'=+-@\t\r")
+#: The characters that make a spreadsheet read a cell as a formula.
+FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` safe to open in a spreadsheet: ``'`` before a formula start (OWASP); numbers untouched."""
+    if text and text[0] in _FORMULA_FIRST and _FORMULA.match(text) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def restore_formula(text: str) -> str:
+    """Undo :func:`neutralise_formula`."""
+    return text[1:] if _RESTORE.match(text) else text
+
+
+def _neutralised(rows: Iterable[dict[str, str]]) -> Iterator[dict[str, str]]:
+    first = _FORMULA_FIRST
+    for row in rows:
+        if any(value and value[0] in first for value in row.values()):
+            row = {key: neutralise_formula(value) for key, value in row.items()}
+        yield row
+
+
+def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False, raw_text: bool = False) -> str:
+    """The CSV text for ``rows`` (``\\n`` line endings); see :func:`write_csv_rows` for ``raw_text``."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=csv_columns(rows, with_source=with_source), lineterminator="\n", restval="")
-    writer.writeheader()
-    writer.writerows(rows)
+    _write_rows(buffer, csv_columns(rows, with_source=with_source), rows, raw_text)
     return buffer.getvalue()
 
 
-def write_csv_rows(path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
-    """Write ``rows`` (any iterable, consumed once, never held) as CSV with ``columns``, atomically."""
+def _write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[dict[str, str]], raw_text: bool) -> None:
+    writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", restval="")
+    writer.writerow({c: c if raw_text else neutralise_formula(c) for c in columns})
+    writer.writerows(rows if raw_text else _neutralised(rows))
+
+
+def write_csv_rows(
+    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[dict[str, str]], *, raw_text: bool = False
+) -> None:
+    """Write ``rows`` (any iterable, consumed once, never held) as CSV with ``columns``, atomically.
+
+    Text that a spreadsheet would take for a formula is prefixed with ``'``
+    (:func:`neutralise_formula`; :func:`load_metrics` removes it again);
+    ``raw_text=True`` writes every value as it is.
+    """
     with atomic_writer(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+        _write_rows(handle, columns, rows, raw_text)
 
 
-def write_csv(path: str | os.PathLike[str], rows: Sequence[dict[str, str]], *, with_source: bool = False) -> None:
-    """Write ``rows`` as CSV to ``path`` atomically."""
-    write_atomic(path, render_csv(rows, with_source=with_source))
+def write_csv(
+    path: str | os.PathLike[str], rows: Sequence[dict[str, str]], *, with_source: bool = False, raw_text: bool = False
+) -> None:
+    """Write ``rows`` as CSV to ``path`` atomically (``raw_text``: see :func:`write_csv_rows`)."""
+    write_atomic(path, render_csv(rows, with_source=with_source, raw_text=raw_text))
 
 
 # --------------------------------------------------------------------------- loader
 
 
+_TIME = re.compile(r"(?:(\d{1,9}):)?(\d{1,9}):(\d{1,2}(?:\.\d{0,9})?)|(\d{1,9}(?:\.\d{0,9})?)")
+
+
 def time_to_seconds(text: str) -> float:
-    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0; NaN for anything else."""
+    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0, ``"7.5"`` → 7.5; NaN for anything else.
+
+    Refused (NaN): negative times (``"-00:05"``), seconds ≥ 60 after a colon, minutes
+    ≥ 60 under an hour field, absurdly long numbers, and any other text.
+    """
     if not isinstance(text, str):
         return math.nan
-    parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3:
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
         return math.nan
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
+    hours, minutes, seconds, alone = match.groups()
+    if alone is not None:
+        return float(alone)
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
         return math.nan
-    seconds = 0.0
-    for number in numbers:
-        seconds = seconds * 60 + number
-    return seconds
+    return (int(hours or 0) * 60 + int(minutes)) * 60 + float(seconds)
 
 
 def _arith(node: ast.AST) -> float | None:
     """Evaluate a literal arithmetic expression (numbers, + - * / **) without eval."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
+        return float(node.value) if not isinstance(node.value, int) or node.value.bit_length() <= 1024 else None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _arith(node.operand)
         return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
@@ -172,14 +309,14 @@ def lr_upper(text: str) -> float | None:
     """The largest learning rate a learning-rate text stands for, or ``None``.
 
     ``"1e-3"`` → 0.001, ``"slice(1e-4, 1e-3)"`` → 0.001, ``"slice(2e-3)"`` → 0.002,
-    ``"[1e-3, 1e-2]"`` → 0.01, ``"1e-3 (default)"`` → 0.001. Parsed with ``ast``, never evaluated.
+    ``"[1e-3, 1e-2]"`` → 0.01, ``"1e-3 (default)"`` and ``"1e-3 (learner)"`` → 0.001. Parsed with ``ast``, never evaluated.
     """
     if not isinstance(text, str) or not text.strip():
         return None
-    text = text.strip().removesuffix(DEFAULT_LR_SUFFIX.strip()).strip()
+    text = text.strip().removesuffix(DEFAULT_LR_SUFFIX.strip()).removesuffix(LEARNER_LR_SUFFIX.strip()).strip()
     try:
         node = ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice" and not node.keywords:
         values = [_arith(arg) for arg in node.args]
@@ -191,82 +328,263 @@ def lr_upper(text: str) -> float | None:
     return _arith(node)
 
 
-def _to_float(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip()
-    missing = text.isna() | text.str.lower().isin(_MISSING_TEXT)
+class _Problems:
+    """Values the loader refused, per column, reported as one :class:`LoaderWarning` each."""
+
+    def __init__(self, where: str, notebooks: pd.Series | None = None) -> None:
+        self.where = where
+        self.notebooks = notebooks
+        self.found: list[str] = []
+
+    def _row(self, position: int) -> str:
+        if self.notebooks is None or not str(self.notebooks.iloc[position]):
+            return f"row {position + 1}"
+        return f"row {position + 1} ({self.notebooks.iloc[position]})"
+
+    def add(self, column: str, text: pd.Series, refused: pd.Series, what: str) -> None:
+        if not refused.any():
+            return
+        positions = np.flatnonzero(refused.to_numpy())
+        examples = ", ".join(f"{self._row(p)}: {str(text.iloc[p])[:40]!r}" for p in positions[:3])
+        more = f" and {len(positions) - 3} more" if len(positions) > 3 else ""
+        self.found.append(f"column {column!r}: {len(positions)} value(s) {what}, read as missing ({examples}{more})")
+
+    def warn(self) -> None:
+        prefix = f"{self.where}: " if self.where else ""
+        for message in self.found:
+            warnings.warn(f"{prefix}{message}", LoaderWarning, stacklevel=4)
+
+
+def _stripped(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip().fillna("")
+
+
+def _to_float(series: pd.Series, column: str = "", problems: _Problems | None = None) -> pd.Series:
+    text = _stripped(series)
+    missing = text.str.lower().isin(_MISSING_TEXT)
     values = pd.to_numeric(text.mask(missing), errors="coerce").astype("float64")
+    refused = ~missing & ~np.isfinite(values)
     values[~np.isfinite(values)] = np.nan
+    if problems is not None:
+        problems.add(column, text, refused, "that are not finite numbers")
     return values
 
 
-def _run_labels(frame: pd.DataFrame) -> pd.Series:
-    """One id per run: a new run starts when notebook, model or pretrained changes, or phases restart."""
-    if frame.empty:
-        return pd.Series([], dtype="string", index=frame.index)
+_WHOLE = re.compile(r"\+?0*(\d{1,18}?)(?:\.0*)?")
+
+
+def _by_value(series: pd.Series, function: Callable[[Any], Any]) -> np.ndarray:
+    """``function`` of every value of ``series``, computed once per distinct value (an object array)."""
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    results[:] = [function(value) for value in uniques]
+    return results[codes]
+
+
+def _whole(value: Any) -> int | None | bool:
+    """A whole number ≥ 0 from text; ``None`` for a missing spelling; ``False`` for nonsense."""
+    text = "" if value is None or value is pd.NA or isinstance(value, float) else str(value).strip()
+    match = _WHOLE.fullmatch(text)
+    if match is not None:
+        return int(match.group(1))
+    return None if text.lower() in _MISSING_TEXT else False
+
+
+def _to_count(series: pd.Series, column: str, problems: _Problems) -> pd.Series:
+    """Whole numbers ≥ 0 (``"3"``, ``"3.0"``) as Int64; anything else (``"1.5"``, ``"-1"``, overflow) NA and warned."""
+    parsed = _by_value(series, _whole)
+    refused = np.fromiter((v is False for v in parsed), dtype=bool, count=len(parsed))
+    problems.add(column, series.reset_index(drop=True), pd.Series(refused), "that are not whole numbers ≥ 0 (or too large)")
+    values = [None if v is None or v is False else v for v in parsed]
+    return pd.Series(pd.array(values, dtype="Int64"), index=series.index)
+
+
+def _run_starts(frame: pd.DataFrame) -> pd.Series:
+    """Where a run starts: at a new (notebook, run ordinal) when the CSV has them, else at a guess.
+
+    The guess (CSVs without source columns): notebook, model or pretrained
+    changes, or the phase number goes down.
+    """
+    if "run_ordinal" in frame.columns:
+        keys = frame[[c for c in ("notebook", "run_ordinal") if c in frame.columns]].astype("string").fillna("")
+        return (keys != keys.shift()).any(axis=1)
     keys = [c for c in ("notebook", "model", "pretrained") if c in frame.columns]
     key_frame = frame[keys].astype("string").fillna("")
     changed = (key_frame != key_frame.shift()).any(axis=1)
     phase = frame["training_phase"]
-    restarted = (phase < phase.shift()).fillna(False).astype(bool)
-    starts = changed | restarted
-    starts.iloc[0] = True
-    number = starts.cumsum()
-    labels: dict[int, str] = {}
+    return changed | (phase < phase.shift()).fillna(False).astype(bool)
+
+
+def _label_runs(firsts: Iterable[tuple[Any, Any, Any]]) -> list[str]:
+    """One label per run from its (notebook, model, pretrained): ``nb: model (pretrained)``, repeats ``#2``, …"""
+    labels: list[str] = []
     seen: dict[str, int] = {}
-    for run_number, first in frame[starts].assign(_n=number[starts]).iterrows():
-        base = str(first.get("model") or "unknown model")
-        if first.get("pretrained") is True:
+    for notebook, model, pretrained in firsts:
+        base = str(model) if isinstance(model, str) and model else "unknown model"
+        if pretrained is True:
             base += " (pretrained)"
-        notebook = first.get("notebook")
         if isinstance(notebook, str) and notebook:
             base = f"{notebook}: {base}"
         seen[base] = seen.get(base, 0) + 1
-        labels[int(first["_n"])] = base if seen[base] == 1 else f"{base} #{seen[base]}"
-    return number.map(labels).astype("string")
+        labels.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
+    return labels
 
 
-def typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def _run_labels(frame: pd.DataFrame) -> pd.Series:
+    """One label per run (see :func:`_run_starts` for what a run is, :func:`_label_runs` for the label)."""
+    if frame.empty:
+        return pd.Series([], dtype="string", index=frame.index)
+    starts = _run_starts(frame)
+    starts.iloc[0] = True
+    number = starts.cumsum()
+    heads = frame[starts]
+    notebooks = heads["notebook"] if "notebook" in heads.columns else [None] * len(heads)
+    labels = _label_runs(zip(notebooks, heads["model"], heads["pretrained"].astype(object)))
+    return number.map(dict(zip(number[starts], labels))).astype("string")
+
+
+def _type_source_columns(out: pd.DataFrame, problems: _Problems) -> list[str]:
+    """Type the :data:`SOURCE_COLUMNS` present; returns the typed names in order."""
+    present = []
+    if "run" in out.columns:
+        out["run_ordinal"] = _to_count(out.pop("run"), "run", problems)
+    for column in TYPED_SOURCE_COLUMNS:
+        if column not in out.columns:
+            continue
+        present.append(column)
+        if column == "planned_epochs":
+            out[column] = _to_count(out[column], column, problems)
+        elif column == "interrupted":
+            out[column] = _stripped(out[column]).str.lower().map({"yes": True, "no": False}).astype("boolean")
+        elif column != "run_ordinal":
+            out[column] = out[column].astype("string").fillna("")
+    return present
+
+
+def typed_frame(frame: pd.DataFrame, *, where: str = "") -> pd.DataFrame:
     """Give a frame of CSV text proper dtypes and add ``time_s``, ``global_epoch``, ``run``, ``lr_max``.
 
     Missing values in any spelling fastai used (``#na#``, empty, ``None``,
-    ``nan``, ``inf``) become NaN in metric columns.
+    ``nan``, ``inf``) become NaN in metric columns. Values that are nonsense
+    for their column (an epoch ``1.5`` or ``99999999999999999999999``, a time
+    ``-00:05``, a metric ``abc``) become missing too, with a
+    :class:`~audiometrics.errors.LoaderWarning` per column naming ``where``.
+    The source columns (``--with-source``) are typed as well, the CSV's ``run``
+    ordinal as ``run_ordinal``; they decide the runs when present.
     """
+    # pandas keeps one block per extension-typed column (string, Int64, boolean) and warns
+    # about fragmentation past 100 of them, even though the columns are built once each.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        return _typed_frame(frame, where)
+
+
+def _typed_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     out = frame.copy()
+    problems = _Problems(where, out["notebook"].astype(str) if "notebook" in out.columns else None)
     for column in SCHEMA:
         if column not in out.columns:
             out[column] = ""
     for column in ("epoch", "training_phase"):
-        out[column] = pd.to_numeric(out[column].astype("string").str.strip().replace("", pd.NA), errors="coerce").astype("Int64")
+        out[column] = _to_count(out[column], column, problems)
     pretrained = out["pretrained"].astype("string").str.strip().str.lower()
     out["pretrained"] = pretrained.map({"yes": True, "no": False, "true": True, "false": False}).astype("boolean")
-    for column in ("learning_rate", "model", "time", *(["notebook"] if "notebook" in out.columns else [])):
+    for column in ("learning_rate", "model", "time"):
         out[column] = out[column].astype("string").fillna("")
+    source = _type_source_columns(out, problems)
     metric_columns = [c for c in out.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metric_columns:
-        out[column] = _to_float(out[column])
-    out["time_s"] = out["time"].map(time_to_seconds).astype("float64")
+        out[column] = _to_float(out[column], column, problems)
+    out = out.copy()  # consolidated again: no fragmentation (PerformanceWarning) with many metric columns
+    out["time_s"] = pd.Series(_by_value(out["time"], time_to_seconds), index=out.index, dtype="float64")
+    problems.add("time", out["time"], out["time_s"].isna() & ~out["time"].str.strip().str.lower().isin(_MISSING_TEXT), "that are not epoch times")
     out["run"] = _run_labels(out)
     out["global_epoch"] = out.groupby("run", sort=False).cumcount().astype("int64")
-    out["lr_max"] = out["learning_rate"].map(lambda t: lr_upper(t) if t else None).astype("float64")
-    ordered = [*SCHEMA, *sorted(c for c in metric_columns if c not in SCHEMA)]
-    if "notebook" in out.columns:
-        ordered.append("notebook")
+    lr_max = _by_value(out["learning_rate"], lambda t: (lr_upper(t) if t else None))
+    out["lr_max"] = pd.Series(lr_max, index=out.index).astype("float64")
+    problems.warn()
+    ordered = [*SCHEMA, *sorted(c for c in metric_columns if c not in SCHEMA), *source]
     return out[[*ordered, *DERIVED_COLUMNS]].reset_index(drop=True)
 
 
-def load_metrics(csv_path: str | os.PathLike[str]) -> pd.DataFrame:
+#: Columns every epoch CSV has.
+REQUIRED_COLUMNS: tuple[str, ...] = ("epoch", "training_phase")
+
+
+def _csv_name(csv_path: Any) -> str:
+    if isinstance(csv_path, (str, os.PathLike)):
+        return os.fspath(csv_path)
+    name = getattr(csv_path, "name", None)
+    return name if isinstance(name, str) else "<the CSV stream>"
+
+
+def read_epoch_csv(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
+    """The epoch CSV at ``csv_path`` (a path or a text stream) as text, every column ``str``.
+
+    Undoes :func:`neutralise_formula` unless ``raw_text``. Raises
+    :class:`~audiometrics.errors.MetricsFileError` naming the file and the problem.
+    """
+    name = _csv_name(csv_path)
+    try:
+        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise MetricsFileError(name, "no such file") from None
+    except IsADirectoryError:
+        raise MetricsFileError(name, "is a folder, not a CSV file") from None
+    except OSError as error:
+        raise MetricsFileError(name, f"cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise MetricsFileError(name, f"not a UTF-8 text file (byte {error.start}: {error.reason})") from None
+    except pd.errors.EmptyDataError:
+        raise MetricsFileError(name, "empty file, not an epoch CSV") from None
+    except (pd.errors.ParserError, ValueError) as error:
+        detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise MetricsFileError(name, f"not a CSV file ({detail})") from None
+    if not raw_text:
+        raw.columns = [restore_formula(c) for c in raw.columns]
+        for column in raw.columns:
+            if raw[column].str.startswith("'").any():
+                raw[column] = _by_value(raw[column], restore_formula)
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise MetricsFileError(name, f"not an audiometrics epoch CSV (missing columns: {', '.join(missing)})")
+    return raw
+
+
+def load_metrics(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
     """Load an epoch CSV written by ``audiometrics extract`` as a typed DataFrame.
 
-    Returns the CSV's columns with dtypes (``epoch``/``training_phase``: Int64,
-    ``pretrained``: boolean, metrics: float64 with NaN for missing values,
-    ``learning_rate``/``model``/``time``: string) plus the derived columns
-    ``time_s``, ``global_epoch``, ``run`` and ``lr_max``.
+    ``csv_path`` is a path or a text stream. Returns the CSV's columns with
+    dtypes (``epoch``/``training_phase``: Int64, ``pretrained``: boolean,
+    metrics: float64 with NaN for missing values, ``learning_rate``/``model``/
+    ``time``: string; the source columns of ``--with-source``, the ``run``
+    ordinal as ``run_ordinal``) plus the derived columns ``time_s``,
+    ``global_epoch``, ``run`` and ``lr_max``. Text the writer neutralised for
+    spreadsheets (``'=…``) is given back as it was, unless ``raw_text``.
+
+    Raises :class:`~audiometrics.errors.MetricsFileError` (a ``ValueError``)
+    naming the file and the problem; refused values are warned
+    (:class:`~audiometrics.errors.LoaderWarning`, see :func:`typed_frame`).
     """
-    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_filter=False)
-    unknown = [c for c in ("epoch", "training_phase") if c not in raw.columns]
-    if unknown:
-        raise ValueError(f"{os.fspath(csv_path)}: not an audiometrics epoch CSV (missing columns: {', '.join(unknown)})")
-    return typed_frame(raw)
+    return typed_frame(read_epoch_csv(csv_path, raw_text=raw_text), where=_csv_name(csv_path))
+
+
+def loader_warnings(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """``function(*args, **kwargs)`` and the :class:`~audiometrics.errors.LoaderWarning` messages it gave, as lines.
+
+    For command lines, which print them as ``warning: …`` lines rather than as
+    Python warnings; other warnings pass through.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LoaderWarning)
+        result = function(*args, **kwargs)
+    lines = []
+    for warning in caught:
+        if issubclass(warning.category, LoaderWarning):
+            lines.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return result, lines
 
 
 def frame_from_rows(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> pd.DataFrame:
@@ -275,6 +593,10 @@ def frame_from_rows(rows: Sequence[dict[str, str]], *, with_source: bool = False
     raw = pd.DataFrame([[row.get(c, "") for c in columns] for row in rows], columns=columns, dtype="object")
     return typed_frame(raw)
 
+
+def frame_from_runs(runs: Sequence[Run], *, root: str | None = None) -> pd.DataFrame:
+    """The typed epoch frame of ``runs`` with the source columns (``root``: see :func:`rows_from_runs`)."""
+    return frame_from_rows(rows_from_runs(runs, with_source=True, root=root), with_source=True)
 
 
 PHASE_COLUMNS: tuple[str, ...] = (
@@ -295,31 +617,22 @@ PHASE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def phase_frame(runs: Sequence[Run]) -> pd.DataFrame:
+def phase_frame(runs: Sequence[Run], *, root: str | None = None) -> pd.DataFrame:
     """One row per phase of every run, including phases that recorded no epoch.
 
     ``run`` uses the same labels :func:`typed_frame` derives from the epoch rows,
-    so the two frames join on ``run`` and ``training_phase``.
+    so the two frames join on ``run`` and ``training_phase``; ``notebook`` is
+    named as :func:`rows_from_runs` names it for the same ``root``.
     """
-    firsts = pd.DataFrame(
-        {
-            "notebook": [os.path.basename(r.notebook) for r in runs],
-            "model": [r.model for r in runs],
-            "pretrained": pd.array([r.pretrained for r in runs], dtype="boolean"),
-            "training_phase": pd.array([r.phases[0].number if r.phases else 1 for r in runs], dtype="Int64"),
-        }
-    )
+    if root is None:
+        root = notebook_root(run.notebook for run in runs)
+    names = [notebook_name(run.notebook, root) for run in runs]
     # Every run starts a new run even when it repeats the previous one's keys.
-    labels = [_run_labels(firsts.iloc[[i]]).iloc[0] for i in range(len(runs))]
-    seen: dict[str, int] = {}
-    unique: list[str] = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    unique = _label_runs((name, run.model, run.pretrained) for name, run in zip(names, runs))
     records = [
         {
             "run": label,
-            "notebook": os.path.basename(run.notebook),
+            "notebook": name,
             "model": run.model,
             "pretrained": run.pretrained,
             "training_phase": phase.number,
@@ -331,9 +644,9 @@ def phase_frame(runs: Sequence[Run]) -> pd.DataFrame:
             "recorded_epochs": phase.recorded_epochs,
             "incomplete": phase.incomplete,
             "interrupted": phase.interrupted,
-            "cell": phase.cell,
+            "cell": phase.cell if phase.cell >= 0 else None,
         }
-        for label, run in zip(unique, runs)
+        for label, name, run in zip(unique, names, runs)
         for phase in run.phases
     ]
     frame = pd.DataFrame.from_records(records, columns=list(PHASE_COLUMNS))

@@ -32,7 +32,7 @@ class CodeCell:
 
 @dataclass(frozen=True)
 class Notebook:
-    """A validated notebook: its code cells in the order they were executed."""
+    """A validated notebook: its code cells in the order they were executed, cells that never ran last."""
 
     path: str
     cells: tuple[CodeCell, ...]

@@ -30,12 +30,13 @@ import mmap
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from audiometrics.errors import NotebookError
-from audiometrics.model import CodeCell, Notebook
+from audiometrics.model import CodeCell, Notebook, cell_label
 
-__all__ = ["read_notebook", "parse_notebook", "text_of", "LARGE_FILE_BYTES"]
+__all__ = ["read_notebook", "parse_notebook", "text_of", "cells_never_run", "LARGE_FILE_BYTES"]
 
 #: Files at least this large are memory-mapped, and (with ``drop_media=None``)
 #: parsed with binary payloads dropped.
@@ -98,7 +99,7 @@ def _read_notebook(location: str, name: str, drop_media: bool | None, *, skim: b
     except FileNotFoundError:
         raise NotebookError(name, "no such file") from None
     except IsADirectoryError:
-        raise NotebookError(name, "is a directory, not a notebook file") from None
+        raise NotebookError(name, _directory_reason(location)) from None
     except OSError as exc:
         raise NotebookError(name, f"cannot be read ({exc.strerror or exc})") from None
     hook = _drop_media if drop else None
@@ -109,6 +110,16 @@ def _read_notebook(location: str, name: str, drop_media: bool | None, *, skim: b
     except NotebookError:
         del content
     return _read_notebook(location, name, drop_media, plain=True)
+
+
+def _directory_reason(path: str) -> str:
+    """Why a folder given as a notebook cannot be read: one that cannot be listed was passed on for that."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return f"folder cannot be read ({exc.strerror or exc}): its notebooks were not searched"
+    return "is a directory, not a notebook file"
 
 
 def _map_content(handle, name: str, skim: bool) -> str | bytes | None:
@@ -325,17 +336,19 @@ def _parse(data: bytes | str, path: str, hook) -> Notebook:
 def _load_json(data: bytes | str, path: str, hook=None) -> Any:
     if isinstance(data, (bytes, bytearray)):
         _check_bytes(data, path)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise NotebookError(path, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
+        text = _decode(data, path)
     else:
         text = data
         if not text or text.isspace():
             raise NotebookError(path, "empty file")
     del data
     try:
-        return json.loads(text, object_hook=hook)
+        try:
+            return json.loads(text, object_hook=hook)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer too long for int(): parse again, reading long ones as floats
+            return json.loads(text, object_hook=hook, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         end = _content_end(text)
         runs_to_end = exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos : end]
@@ -348,10 +361,55 @@ def _load_json(data: bytes | str, path: str, hook=None) -> Any:
         raise NotebookError(path, "invalid JSON: nested too deeply") from None
 
 
+#: Longest integer literal read as an ``int`` when a document holds a longer one
+#: (Python's limit on int-string conversion, which bounds its quadratic cost).
+_MAX_INT_DIGITS = 4300
+
+
+def _json_int(literal: str) -> int | float:
+    """An integer literal of the JSON text: an int, or a float when too long for :func:`int`.
+
+    JSON numbers are doubles to most readers; a float keeps the magnitude (or is
+    ``inf``), read in linear time. Extraction reads no such number.
+    """
+    if len(literal.lstrip("-")) <= _MAX_INT_DIGITS:
+        return int(literal)
+    return float(literal)
+
+
+#: Byte-order marks of the encodings other than UTF-8 that JSON text may be in
+#: (a notebook saved through a Windows shell's redirection is UTF-16).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _bom_encoding(data: bytes) -> str:
+    """The encoding a byte-order mark at the start of ``data`` names; UTF-8 (BOM or not) otherwise."""
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            return encoding
+    return "utf-8-sig"
+
+
+def _decode(data: bytes, path: str) -> str:
+    """The text of the file: UTF-8, or UTF-16/32 when it starts with their byte-order mark and a JSON document."""
+    encoding = _bom_encoding(data)
+    if encoding != "utf-8-sig":
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = ""
+        if text.lstrip()[:1] in ("{", "["):
+            return text
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(path, f"not UTF-8 text (byte {exc.start}): not a notebook") from None
+
+
 def _check_bytes(data: bytes, path: str) -> None:
     if not data or data.isspace():
         raise NotebookError(path, "empty file")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and _bom_encoding(data[:4]) == "utf-8-sig":
         raise NotebookError(path, "binary file, not a notebook (contains NUL bytes)")
 
 
@@ -389,8 +447,8 @@ def _code_cells(cells: list, path: str) -> list[CodeCell]:
         if not isinstance(outputs, list):
             raise NotebookError(path, f"not a notebook: cell {index} has a malformed 'outputs' list")
         count = cell.get("execution_count")
-        if not isinstance(count, int) or isinstance(count, bool):
-            count = None
+        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+            count = None  # never ran, or its count was stripped (some tools write 0)
         code.append(
             CodeCell(
                 index=index,
@@ -402,27 +460,75 @@ def _code_cells(cells: list, path: str) -> list[CodeCell]:
     return code
 
 
-def _execution_order(cells: list[CodeCell]) -> tuple[list[CodeCell], str, str | None]:
-    """Cells that ran, in execution order when the counts allow it.
+def cells_never_run(cells: Iterable[CodeCell]) -> frozenset[int]:
+    """Document indices of the code cells that never ran.
 
-    A cell ran when it has an execution count or outputs. Execution order is used
-    when every such cell has a count and no count repeats (a kernel restart
-    reuses counts, which makes the order unknowable); otherwise document order.
+    A cell shows it ran by an execution count or an output. When some cell has a
+    count, the cells below the last cell that shows it ran never ran (a cell above
+    it with neither ran and had its output cleared). When no cell has a count (they
+    were stripped, as nbdev and course repositories do), every cell ran, unless no
+    cell has an output either: then the notebook was never run.
     """
-    executed = [c for c in cells if c.execution_count is not None or c.outputs]
-    counts = [c.execution_count for c in executed if c.execution_count is not None]
+    cells = list(cells)
+    counted, last = False, -1
+    for cell in cells:
+        if cell.execution_count is not None:
+            counted, last = True, max(last, cell.index)
+        elif cell.outputs:
+            last = max(last, cell.index)
+    if not counted and last >= 0:
+        return frozenset()
+    return frozenset(c.index for c in cells if c.index > last)
+
+
+def _execution_order(cells: list[CodeCell]) -> tuple[list[CodeCell], str, str | None]:
+    """Every code cell, in execution order where the counts tell it, cells that never ran last.
+
+    Cells with a count run in count order; a cell that ran without one (its count
+    stripped, or still running when the notebook was saved) runs right after the
+    cell above it in the document. With no count at all, document order. When a
+    count repeats (two kernel sessions, or a copied cell) the counts cannot order
+    anything: document order, said in a note. Cells that never ran
+    (:func:`cells_never_run`) follow in document order.
+    """
+    never = cells_never_run(cells)
+    ran = [c for c in cells if c.index not in never]
+    tail = [c for c in cells if c.index in never]
+    counts = [c.execution_count for c in ran if c.execution_count is not None]
+    repeated = sorted(n for n, k in Counter(counts).items() if k > 1)
     in_document_order = counts == sorted(counts)
-    missing = sum(1 for c in executed if c.execution_count is None)
-    repeated = [n for n, k in Counter(counts).items() if k > 1]
-    if missing == 0 and not repeated:
-        ordered = sorted(executed, key=lambda c: c.execution_count or 0)
-        if in_document_order:
-            return ordered, "execution", None
-        return ordered, "execution", "cells taken in execution order, which differs from document order"
-    if in_document_order:
-        return executed, "document", None
+    uncounted = [c for c in ran if c.execution_count is None]
     if repeated:
-        why = f"execution count{'s' if len(repeated) > 1 else ''} {', '.join(map(str, sorted(repeated)[:5]))} repeat (kernel restarted)"
-    else:
-        why = f"{missing} executed cell{'s' if missing > 1 else ''} without an execution count"
-    return executed, "document", f"cells taken in document order ({why}), which differs from execution-count order"
+        shown = ", ".join(map(str, repeated[:5])) + (", …" if len(repeated) > 5 else "")
+        why = f"execution count{'s' if len(repeated) > 1 else ''} {shown} repeat (the kernel was restarted, or a cell copied)"
+        differs = "" if in_document_order else ", which differs from execution-count order"
+        return ran + tail, "document", f"cells taken in document order ({why}){differs}"
+    if not counts:  # stripped: document order, every cell as run (nothing to warn about)
+        return ran + tail, "document", None
+    # a ran cell without a count is placed by the cell above it: said when that is a guess
+    # (it shows output, or the counts reorder the cells); a cleared cell in order is not worth a word
+    guessed = [c for c in uncounted if c.outputs or not in_document_order]
+    note = None
+    if guessed:
+        shown = ", ".join(cell_label(c.index, None) for c in guessed[:5]) + (", …" if len(guessed) > 5 else "")
+        note = (
+            f"{len(guessed)} cell{'s' if len(guessed) > 1 else ''} that ran without an execution count ({shown}) "
+            f"taken right after the cell above {'them' if len(guessed) > 1 else 'it'}"
+        )
+    if in_document_order:
+        return ran + tail, "document" if uncounted else "execution", note
+    ordered = "cells taken in execution order, which differs from document order"
+    return _by_count(ran) + tail, "execution", f"{ordered}; {note}" if note else ordered
+
+
+def _by_count(cells: list[CodeCell]) -> list[CodeCell]:
+    """Cells with a count in count order, each followed by the uncounted cells below it in the document."""
+    groups: list[list[CodeCell]] = [[]]
+    for cell in cells:
+        if cell.execution_count is not None:
+            groups.append([cell])
+        else:
+            groups[-1].append(cell)
+    head, rest = groups[0], groups[1:]
+    rest.sort(key=lambda group: group[0].execution_count or 0)
+    return head + [cell for group in rest for cell in group]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiometrics.align import align_notebook
+from audiometrics.boundary import guard_error, guard_result, guard_sources
 from audiometrics.errors import NotebookError
 from audiometrics.failures import STRICT_REASON
 from audiometrics.inputs import collect_notebooks
@@ -51,11 +52,12 @@ def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
 def _extract(location: str, name: str) -> NotebookResult:
     """Extract the file at ``location``, naming it ``name`` in the result and in errors."""
     notebook = _read_notebook(location, name, drop_media=None, skim=True)  # extraction reads no images
-    analyses = analyse_cells([cell.source for cell in notebook.cells])
+    sources, source_notes = guard_sources(name, notebook.cells)
+    analyses = analyse_cells(sources)
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)
     notes = [Diagnostic(name, note) for note in notebook.notes]
-    return NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + diagnostics))
+    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + source_notes + diagnostics)))
 
 
 def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
@@ -119,11 +121,11 @@ def iter_extract(
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
     ):
-        yield outcome
+        yield guard_error(outcome)
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:
-    notes = [f"cell {d.cell}: {d.message}" if d.cell is not None else d.message for d in result.diagnostics]
+    notes = [f"{d.where}: {d.message}" if d.where else d.message for d in result.diagnostics]
     return NotebookError(result.path, f"{STRICT_REASON}: " + "; ".join(notes))
 
 
@@ -146,10 +148,17 @@ class Extraction:
         """Epoch rows as CSV text values, in input order then execution order."""
         from audiometrics.frame import rows_from_runs
 
-        return rows_from_runs(self.runs, with_source=with_source)
+        return rows_from_runs(self.runs, with_source=with_source, root=self.root)
+
+    @property
+    def root(self) -> str | None:
+        """The common parent of every input: the CSV's ``notebook`` column is relative to it."""
+        from audiometrics.frame import notebook_root
+
+        return notebook_root([*(r.path for r in self.results), *(f.path for f in self.failures)])
 
     def frame(self) -> pd.DataFrame:
-        """The typed epoch table (with a ``notebook`` column), as :func:`load_metrics` returns it."""
+        """The typed epoch table (with the source columns), as :func:`load_metrics` returns it."""
         from audiometrics.frame import frame_from_rows
 
         return frame_from_rows(self.rows(with_source=True), with_source=True)
@@ -211,7 +220,7 @@ def extract(
     ``strict=True`` treats a file with any diagnostic as failed (see
     :func:`extract_files`).
 
-    The frame has the CSV's columns with proper dtypes, a ``notebook`` column
+    The frame has the CSV's columns with proper dtypes, the source columns
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
     (see :func:`audiometrics.load_metrics`).
     """
@@ -233,12 +242,13 @@ def write_outputs(
     *,
     csv_path: str | os.PathLike[str] | None = None,
     with_source: bool = False,
+    raw_text: bool = False,
 ) -> Path:
-    """Write the epoch CSV for ``outcome`` atomically; returns its path."""
+    """Write the epoch CSV for ``outcome`` atomically; returns its path (``raw_text``: see :func:`~audiometrics.frame.write_csv_rows`)."""
     from audiometrics.frame import write_csv
 
     target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
-    write_csv(target, outcome.rows(with_source=with_source), with_source=with_source)
+    write_csv(target, outcome.rows(with_source=with_source), with_source=with_source, raw_text=raw_text)
     return target
 
 
@@ -248,6 +258,7 @@ def _extract_to_csv(
     *,
     with_source: bool,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None,
+    raw_text: bool = False,
     **options: Any,
 ) -> Extraction:
     """Extract and write the CSV holding no more than one notebook's rows in memory.
@@ -259,14 +270,15 @@ def _extract_to_csv(
     import json
     import tempfile
 
-    from audiometrics.frame import columns_for_keys, rows_from_runs, write_csv_rows
+    from audiometrics.frame import columns_for_keys, notebook_root, rows_from_runs, write_csv_rows
 
     keys: set[str] = set()
+    root = notebook_root(paths)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
 
         def spool_rows(item: NotebookResult | NotebookError) -> None:
             if isinstance(item, NotebookResult):
-                for row in rows_from_runs(item.runs, with_source=with_source):
+                for row in rows_from_runs(item.runs, with_source=with_source, root=root):
                     keys.update(row)
                     spool.write(json.dumps(row, ensure_ascii=False) + "\n")
             if on_result is not None:
@@ -274,7 +286,7 @@ def _extract_to_csv(
 
         outcome = extract_files(paths, on_result=spool_rows, keep_runs=False, **options)
         spool.seek(0)
-        write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool))
+        write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
     return outcome
 
 
@@ -296,29 +308,32 @@ def extract_paths_to_outputs(
     executor: Any = None,
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
+    raw_csv_text: bool = False,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (and, with ``report``, the summaries and plots) into ``out_dir``.
 
     ``jobs``, ``executor``, ``strict`` and ``on_result``: see :func:`extract_files`.
+    ``raw_csv_text``: write text cells that start like a spreadsheet formula as they are.
     Returns the extraction, the paths written and the report's data-quality warnings.
     """
     paths = collect_notebooks(os.fspath(p) for p in inputs)
     if not report:
         target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
         outcome = _extract_to_csv(
-            paths, target, with_source=with_source, jobs=jobs, executor=executor, strict=strict, on_result=on_result
+            paths, target, with_source=with_source, jobs=jobs, executor=executor, strict=strict, on_result=on_result,
+            raw_text=raw_csv_text,
         )
         return outcome, [target], []
     outcome = extract_files(paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result)
-    written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source)]
-    report_warnings: list[str] = []
-    from audiometrics.frame import phase_frame
+    written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source, raw_text=raw_csv_text)]
+    from audiometrics.frame import loader_warnings, phase_frame
     from audiometrics.report import write_reports
 
+    frame, report_warnings = loader_warnings(outcome.frame)
     result = write_reports(
-        outcome.frame(),
+        frame,
         out_dir,
-        phases=phase_frame(outcome.runs),
+        phases=phase_frame(outcome.runs, root=outcome.root),
         metric=metric,
         lower_is_better=lower_is_better,
         templates_dir=templates_dir,

@@ -19,6 +19,12 @@
 File names are fixed, so a new report overwrites the previous plots. PNGs carry
 no ``Software`` metadata and the default style is used whatever the user's
 matplotlibrc says, so the same input gives byte-identical files on one machine.
+
+Every label that holds a notebook-derived name (run names, metric columns) goes
+through :func:`audiometrics.escaping.plot_text`: never read as mathtext, no
+control characters, one line. :func:`draw_plots` draws each plot on its own, so
+a plot that still fails is left out (and named) without losing the others;
+matplotlib's missing-glyph warnings are silenced around the drawing only.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from __future__ import annotations
 import io
 import math
 import os
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +48,10 @@ from matplotlib.ticker import MaxNLocator
 import pandas as pd
 
 from audiometrics.atomic import write_atomic
+from audiometrics.escaping import plot_text as _label
 from audiometrics.summarize import RunSummary, Summary, fmt, summarize
 
-__all__ = ["PlotSpec", "plot_specs", "write_plots", "LOG_SPAN"]
+__all__ = ["PlotSpec", "Drawn", "plot_specs", "draw_plots", "write_plots", "LOG_SPAN"]
 
 #: A loss panel uses a log scale when max/median of its losses exceeds this.
 LOG_SPAN = 20.0
@@ -118,11 +126,11 @@ def _points(run: RunSummary, column: str) -> tuple[list[int], list[float]]:
     return xs, ys
 
 
-def _save(figure: Figure, path: Path) -> None:
+def _png(figure: Figure) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _shared_starts(runs: list[RunSummary]) -> list[tuple[int, int | None]] | None:
@@ -149,7 +157,7 @@ def _metric_plot(summary: Summary) -> Figure:
     for run in runs:
         colour = _colour(run.index - 1)
         xs, ys = _points(run, metric.name)
-        (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, linestyle=_linestyle(run.index - 1), label=run.name)
+        (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, linestyle=_linestyle(run.index - 1), label=_label(run.name))
         handles.append(line)
         lookup = dict(zip(xs, ys))
         if shared is None:
@@ -177,8 +185,8 @@ def _metric_plot(summary: Summary) -> Figure:
         extra = []
     extra.append(Line2D([], [], color="0.3", linestyle="none", marker="*", markersize=12, markeredgecolor="black", label="best epoch"))
     axes.set_xlabel("epoch, counted across phases (global_epoch)")
-    axes.set_ylabel(f"{metric.name} ({metric.better} is better)")
-    axes.set_title(f"{metric.name} by epoch, all runs")
+    axes.set_ylabel(_label(f"{metric.name} ({metric.better} is better)"))
+    axes.set_title(_label(f"{metric.name} by epoch, all runs"))
     axes.grid(True, alpha=0.3)
     axes.margins(x=0.01)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -188,9 +196,11 @@ def _metric_plot(summary: Summary) -> Figure:
 
 
 def _needs_log(run: RunSummary, summary: Summary) -> bool:
+    values = sorted(v for c in ("train_loss", "valid_loss") for v in run.series.get(c, []) if v is not None and v > 0)
+    if not values:
+        return False  # nothing to draw on a log scale
     if any(s.run == run.name for s in summary.spikes):
         return True
-    values = sorted(v for c in ("train_loss", "valid_loss") for v in run.series.get(c, []) if v is not None and v > 0)
     if len(values) < 3:
         return False
     median = values[len(values) // 2]
@@ -216,7 +226,7 @@ def _loss_plot(summary: Summary) -> Figure:
         log = _needs_log(run, summary)
         if log:
             axes.set_yscale("log")
-        axes.set_title(run.name + ("  (log scale)" if log else ""), fontsize=10)
+        axes.set_title(_label(run.name) + ("  (log scale)" if log else ""), fontsize=10)
         axes.set_xlabel("epoch (global)", fontsize=9)
         axes.set_ylabel("loss", fontsize=9)
         axes.tick_params(labelsize=8)
@@ -254,18 +264,18 @@ def _bar_plot(summary: Summary) -> Figure:
         for bar, value in zip(bars, values):
             if value == value:
                 axes.annotate(fmt(value), (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
-    axes.set_yticks(positions, [f"#{e.rank}{'=' if e.tied else ''}  {e.run}" for e in entries], fontsize=9)
+    axes.set_yticks(positions, [_label(f"#{e.rank}{'=' if e.tied else ''}  {e.run}") for e in entries], fontsize=9)
     axes.set_ylim(len(entries) - 0.5, -0.5)  # first rank on top, no empty margin
     low = min([*best, *(f for f in final if f == f), 0.0])
     high = max([*best, *(f for f in final if f == f)])
     span = (high - low) or 1.0
     axes.set_xlim(low, high + 0.16 * span)
-    axes.set_xlabel(f"{metric.name} ({metric.better} is better)")
-    axes.set_title(f"Best and final {metric.name} per run (ranked by best)")
+    axes.set_xlabel(_label(f"{metric.name} ({metric.better} is better)"))
+    axes.set_title(_label(f"Best and final {metric.name} per run (ranked by best)"))
     axes.grid(True, axis="x", alpha=0.3)
     legend = [
-        Patch(facecolor="0.55", edgecolor="black", linewidth=0.5, label=f"best {metric.name}"),
-        Patch(facecolor="0.55", alpha=0.45, hatch="//", edgecolor="black", linewidth=0.5, label=f"final {metric.name}"),
+        Patch(facecolor="0.55", edgecolor="black", linewidth=0.5, label=_label(f"best {metric.name}")),
+        Patch(facecolor="0.55", alpha=0.45, hatch="//", edgecolor="black", linewidth=0.5, label=_label(f"final {metric.name}")),
     ]
     _legend_below(figure, legend, 2)
     return figure
@@ -278,22 +288,55 @@ _DRAW = {
 }
 
 
-def write_plots(source: Summary | pd.DataFrame, plots_dir: str | os.PathLike[str]) -> list[str]:
-    """Draw the plots of :func:`plot_specs` into ``plots_dir``.
+@dataclass
+class Drawn:
+    """What :func:`draw_plots` drew: PNG bytes by file name, and the plots that failed."""
+
+    images: dict[str, bytes] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # file name → "ValueError: …"
+
+    def warning(self) -> str | None:
+        """One line naming the plots that could not be drawn, or ``None``."""
+        if not self.failed:
+            return None
+        reasons = "; ".join(f"{name} ({reason})" for name, reason in self.failed.items())
+        return f"plots not drawn, so the documents do not show them: {reasons}"
+
+
+def draw_plots(summary: Summary) -> Drawn:
+    """Draw every plot of :func:`plot_specs` in memory; one that raises is recorded in ``.failed``."""
+    drawn = Drawn()
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph .* missing from", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support", category=UserWarning)
+        # values near the float limits overflow in matplotlib's limit arithmetic; such a plot fails (below) or is drawn
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"matplotlib\.")
+        matplotlib.style.use("default")
+        matplotlib.rcParams["svg.hashsalt"] = "audiometrics"
+        for spec in plot_specs(summary):
+            try:
+                drawn.images[spec.file] = _png(_DRAW[spec.file](summary))
+            except Exception as error:  # noqa: BLE001 - a plot that fails must not lose the other outputs
+                message = " ".join(str(error).split())[:200]
+                drawn.failed[spec.file] = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return drawn
+
+
+def write_plots(source: Summary | pd.DataFrame, plots_dir: str | os.PathLike[str], drawn: Drawn | None = None) -> list[str]:
+    """Draw the plots of :func:`plot_specs` into ``plots_dir`` (those that could be drawn).
 
     ``source`` is a :class:`~audiometrics.summarize.Summary` or a typed epoch
-    frame (summarized with the default main metric). Returns the paths written,
+    frame (summarized with the default main metric); ``drawn`` reuses the
+    images of an earlier :func:`draw_plots`. Returns the paths written,
     relative to ``plots_dir``'s parent with ``/`` separators (``plots/metric_by_epoch.png``),
     which is how the markdown next to ``plots_dir`` references them.
     """
     summary = source if isinstance(source, Summary) else summarize(source)
+    if drawn is None:
+        drawn = draw_plots(summary)
     target = Path(plots_dir)
     written: list[str] = []
-    with matplotlib.rc_context():
-        matplotlib.style.use("default")
-        matplotlib.rcParams["svg.hashsalt"] = "audiometrics"
-        for spec in plot_specs(summary):
-            figure = _DRAW[spec.file](summary)
-            _save(figure, target / spec.file)
-            written.append(f"{target.name}/{spec.file}")
+    for file, image in drawn.images.items():
+        write_atomic(target / file, image)
+        written.append(f"{target.name}/{file}")
     return written

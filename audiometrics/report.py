@@ -10,21 +10,34 @@
 * :data:`report_command` is the ``audiometrics report CSV`` click command.
 
 Templates are found, by file name, first in ``templates_dir`` (``--templates``),
-then in the installed package ``audiometrics.templates``, then in the checkout's
-top-level ``templates/`` folder. They are rendered with ``StrictUndefined``;
+then, when running from a checkout, in its top-level ``templates/`` folder, then
+in the installed package ``audiometrics.templates``. They are rendered with ``StrictUndefined``;
 every number comes from the summary, formatted by the filters below:
 
 ``num`` (6 decimals, ``n/a`` when missing), ``signed`` (``+0.631``), ``pct``
-(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``code`` (a code
-span), ``cell`` (a markdown table cell: ``|`` escaped, newlines removed),
-``inline`` (newlines removed), ``yesno``.
+(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``, and for
+text:
+
+``md``
+    any notebook-derived text (names, metric columns, call text, statuses,
+    paths): markdown specials, HTML and block syntax escaped, line breaks
+    collapsed, control characters removed (:func:`audiometrics.escaping.md_text`).
+    Safe in headings, paragraphs, list items and table cells.
+``cell``
+    the same as ``md`` (kept for templates written before it).
+``code``
+    a code span with a fence longer than any backtick run inside;
+    ``code(cell=True)`` also escapes ``|`` for a table cell.
+``inline``
+    only for text that is already markdown (the summary's sentences, built with
+    every value escaped): line breaks collapsed, control characters removed.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +48,10 @@ import jinja2
 import pandas as pd
 
 from audiometrics.atomic import write_atomic
+from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.summarize import (
+    DataWarning,
     Summary,
-    _code,
     fmt,
     fmt_duration,
     fmt_percent,
@@ -87,35 +101,45 @@ def _package_template(name: str) -> str | None:
     return None
 
 
+def _from_file(path: Path, shadow: Path | None = None) -> tuple[str, str, Any]:
+    """A template file's text, its name, and a check for Jinja's cache: unchanged, and no ``shadow`` file appeared."""
+    stamp = path.stat().st_mtime_ns
+
+    def uptodate() -> bool:
+        try:
+            return path.stat().st_mtime_ns == stamp and not (shadow is not None and shadow.is_file())
+        except OSError:
+            return False
+
+    return path.read_text(encoding="utf-8"), str(path), uptodate
+
+
 def _loader(templates_dir: str | os.PathLike[str] | None) -> jinja2.BaseLoader:
     override = Path(templates_dir) if templates_dir is not None else None
 
     def load(name: str) -> tuple[str, str | None, Any] | None:
         if ".." in Path(name).parts:
             return None
-        if override is not None:
-            candidate = override / name
-            if candidate.is_file():
-                return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+        candidate = override / name if override is not None else None
+        if candidate is not None and candidate.is_file():
+            return _from_file(candidate)
+        checkout = _checkout_templates() / name
+        # in a checkout, its own templates/ (an editable install elsewhere may map the package to another one)
+        if (_checkout_templates().parent / "pyproject.toml").is_file() and checkout.is_file():
+            return _from_file(checkout, candidate)
         text = _package_template(name)
         if text is not None:
-            return text, None, lambda: True
-        candidate = _checkout_templates() / name
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8"), str(candidate), lambda: True
+            return text, None, lambda: candidate is None or not candidate.is_file()
+        if checkout.is_file():
+            return _from_file(checkout, candidate)
         return None
 
     return jinja2.FunctionLoader(load)
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = re.sub(r"\s*[\r\n]+\s*", " ", text)
-    return text.replace("|", "\\|")
-
-
 def _inline(value: Any) -> str:
-    return re.sub(r"\s*[\r\n]+\s*", " ", "" if value is None else str(value))
+    """Markdown built by the summary (values already escaped) on one line."""
+    return terminal_text(value, newlines=False)
 
 
 def _yesno(value: Any) -> str:
@@ -123,6 +147,12 @@ def _yesno(value: Any) -> str:
 
 
 def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
+    return _cached_environment(None if templates_dir is None else os.path.abspath(templates_dir))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
+    """One environment per templates folder, so that compiled templates are reused (Jinja checks file times)."""
     env = jinja2.Environment(
         loader=_loader(templates_dir),
         undefined=jinja2.StrictUndefined,
@@ -137,8 +167,9 @@ def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environ
         pct=fmt_percent,
         ratio=fmt_ratio,
         dur=fmt_duration,
-        code=lambda v: _code(_inline(v)),
-        cell=_cell,
+        md=md_text,
+        code=md_code,
+        cell=md_text,
         inline=_inline,
         yesno=_yesno,
     )
@@ -223,27 +254,46 @@ def write_reports(
 
     Returns a :class:`ReportResult`: ``.paths`` (the two documents, then the
     PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
-    stderr). Raises :class:`~audiometrics.summarize.MetricError` for an unknown
+    stderr). The plots are drawn first: one that fails is not referenced by
+    the documents, and one warning names it. Raises :class:`~audiometrics.summarize.MetricError` for an unknown
     ``metric``.
     """
     from audiometrics import plots as plotting
 
     summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
     target = Path(out_dir)
-    refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary)] if plots else []
+    drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
+    refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary) if s.file in drawn.images]
+    if drawn.warning() is not None:
+        summary.warnings.append(DataWarning("plots", drawn.warning()))
     documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
-    result = ReportResult(summary=summary, warnings=[_inline(w.message) for w in summary.warnings])
+    result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():
         path = target / name
         write_atomic(path, text)
         result.paths.append(path)
-    if plots and refs:
-        for relative in plotting.write_plots(summary, target / PLOTS_DIR):
+    if refs:
+        for relative in plotting.write_plots(summary, target / PLOTS_DIR, drawn):
             result.paths.append(target / relative)
     return result
 
 
 # --------------------------------------------------------------------------- command
+
+
+def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The CSV's runs as frames (:func:`audiometrics.csv_runs.report_inputs`); refused values warned on stderr."""
+    from audiometrics.csv_runs import report_inputs
+    from audiometrics.frame import loader_warnings
+
+    try:
+        inputs, lines = loader_warnings(report_inputs, csv_path)
+    except (ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from None
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+    return inputs
+
 
 @click.command("report")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
@@ -283,17 +333,14 @@ def report_command(
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
-    from audiometrics.frame import load_metrics
     from audiometrics.summarize import MetricError
 
-    try:
-        frame = load_metrics(csv_path)
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise click.UsageError(str(error)) from None
+    frame, phases = _read_report_inputs(csv_path)
     try:
         result = write_reports(
             frame,
             out_dir,
+            phases=phases,
             metric=metric,
             lower_is_better=lower_is_better,
             templates_dir=templates_dir,
@@ -305,9 +352,9 @@ def report_command(
     except (jinja2.TemplateError, FileNotFoundError) as error:
         raise click.ClickException(f"template error: {error}") from None
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(terminal_text(f"warning: {warning}"), err=True)
     for path in result.paths:
-        click.echo(str(path))
+        click.echo(terminal_text(str(path)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,8 +6,15 @@ events that matter for extraction, in execution order:
 
 * :class:`~audiometrics.model.LearnerCreated` for ``vision_learner``/``cnn_learner``/
   ``unet_learner``/``Learner``/``tabular_learner``/``text_classifier_learner``/
-  ``language_model_learner``/``collab_learner`` (also module-qualified), fastai
-  v1's ``create_cnn`` and ``load_learner`` (model None);
+  ``language_model_learner``/``collab_learner``/``synth_learner`` (also
+  module-qualified, or through ``partial``), fastai v1's ``create_cnn``/``ConvLearner``/
+  ``Learner.create_unet``, walkwithfastai's ``timm_learner``, ``audio_learner`` and
+  ``load_learner`` (model None); and, with ``known=False`` and no model, for any
+  other call whose result is bound to a name the notebook trains
+  (``learn = get_learner(dls, 'convnext_tiny')``; :func:`trained_names` reads those
+  names from the text of all cells first), unless the call works on a learner
+  (``learn = learn.load('stage-1')``, ``learn = to_fp16(learn)``). Every binding
+  is its own event object, one per iteration of an unrolled loop;
 * :class:`~audiometrics.model.TrainingCall` per table-printing phase of
   ``fit_one_cycle``/``fit``/``fit_flat_cos``/``fit_sgdr``/``fine_tune`` (two
   phases for ``fine_tune``);
@@ -20,6 +27,13 @@ events that matter for extraction, in execution order:
   unrolled (unknown iterable, more than :data:`MAX_UNROLL` iterations, or a
   ``break``); loops over a static iterable are unrolled into plain events with
   the loop variable bound per iteration.
+
+A fit given no learning rate gets what its learner gives it (fastai v2: the
+learner's ``lr=`` or ``learn.lr = ...``, ``lr_from_learner``; the library default
+only for a learner of a known factory that uses it), fastai v1's fits and
+``fine_tune`` their own default; a learner from an unknown factory or
+``load_learner``, or a scheduler callback (``cbs=ParamScheduler(...)``, on the call,
+the factory or ``learn.add_cb``), leaves the rate empty with a warning that says why.
 
 Values flow between cells: a name bound to a literal (``LR = 3e-3``; papermill's
 injected parameters rebinding it later) is substituted as *text*, so learning
@@ -47,22 +61,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import re
 import warnings
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from audiometrics.model import CellAnalysis, Loop, SourceEvent
+from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent, TrainingCall
 from audiometrics.source_ast import child_nodes
 from audiometrics.source_calls import CallsMixin
 from audiometrics.source_convert import iter_items
-from audiometrics.source_eval import NOPE, evaluate
+from audiometrics.source_eval import NOPE, begin_cell, end_cell, escape_for_parser, evaluate
 from audiometrics.source_fastai import detect_version, may_tell_version
 from audiometrics.source_magics import ParsedCell, parse_cell
 from audiometrics.source_reach import Reach, is_event_callee, reach
 from audiometrics.source_scope import (
     ABSENT,
+    LEARNER_KEY,
     Ctx,
     Deferred,
     Jump,
+    LearnerMark,
     Out,
     Scope,
     Target,
@@ -114,7 +131,7 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
     # cells repeat (``learn.lr_find()``): each text is parsed once; the analysis only reads trees
     seen: dict[str, ParsedCell | None] = {}
     for src in sources:
-        text = src if isinstance(src, str) else ""
+        text = escape_for_parser(src) if isinstance(src, str) else ""
         if text not in seen:
             try:
                 seen[text] = parse_cell(text)
@@ -127,14 +144,87 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
         )
     except Exception:  # pragma: no cover - defensive
         version = 2
-    analyser = _Analyser(version)
+    analyser = _Analyser(version, list(seen))
     results = []
     for p in parsed:
         if p is None:  # pragma: no cover - defensive
             results.append(CellAnalysis((), ("cell could not be read",)))
             continue
         results.append(analyser.cell(p))
-    return results
+    return _drop_untrained(results) if analyser.unknown_learners else results
+
+
+_TRAINING_METHOD = re.compile(r"(fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit)\s*\(")
+_FIT_EPOCHS = re.compile(r"\s*(?:\d|n_epoch|epochs\b)")  # fit(5 / fit(n_epoch= / fit(epochs=: not fit(X, y)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def trained_names(texts: Iterable[str]) -> frozenset[str]:
+    """The receivers of fastai training methods anywhere in the cells, read from their text.
+
+    ``learn.fit_one_cycle(``, ``m.fine_tune(``, ``learner.lr_find(``, ``model.fit(5``:
+    names the notebook uses as learners, whatever they are bound to (a scikit-learn
+    ``model.fit(X, y)`` does not count). A cheap over-approximation: a binding of such a
+    name from a call the analysis does not know is reported as a learner, and kept
+    when the name is really trained (:func:`_drop_untrained`).
+    """
+    found: set[str] = set()
+    text = "\n".join(texts)  # one scan: a receiver never spans cells
+    for needle in (".fi", ".lr_find"):  # (str.find is much faster than a regex scan)
+        dot = text.find(needle)
+        while dot >= 0:
+            match = _TRAINING_METHOD.match(text, dot + 1)
+            if match is not None and (match.group(1) != "fit" or _FIT_EPOCHS.match(text, match.end())):
+                start = dot
+                while start > 0 and text[start - 1] in _NAME_CHARS:
+                    start -= 1
+                name = text[start:dot].strip(".")
+                if name and not name[0].isdigit():
+                    found.add(name)
+            dot = text.find(needle, dot + 1)
+    return frozenset(found)
+
+
+def _drop_untrained(results: list[CellAnalysis]) -> list[CellAnalysis]:
+    """Drop the learners made by unknown calls (``LearnerCreated.known`` False) whose name no
+    training call of the notebook uses: a binding of ``learn_rate = get_lr()`` is no learner."""
+    trained: set[str | None] = set()
+    unknown = False
+
+    def visit(events: Sequence[SourceEvent]) -> None:
+        nonlocal unknown
+        for event in events:
+            if isinstance(event, TrainingCall):
+                trained.add(event.learner)
+            elif isinstance(event, Loop):
+                visit(event.body)
+            elif isinstance(event, LearnerCreated) and not event.known:
+                unknown = True
+
+    for result in results:
+        visit(result.events)
+    if not unknown:
+        return results
+
+    def keep(events: Sequence[SourceEvent]) -> tuple[SourceEvent, ...]:
+        kept: list[SourceEvent] = []
+        for event in events:
+            if isinstance(event, LearnerCreated) and not event.known and event.target not in trained:
+                continue
+            if isinstance(event, Loop):
+                body = keep(event.body)
+                if not body:
+                    continue
+                if len(body) != len(event.body):
+                    event = dataclasses.replace(event, body=body)
+            kept.append(event)
+        return tuple(kept)
+
+    out = []
+    for result in results:
+        events = keep(result.events)
+        out.append(result if len(events) == len(result.events) else dataclasses.replace(result, events=events))
+    return out
 
 
 def _bindable(value: object) -> object:
@@ -146,10 +236,14 @@ def _bindable(value: object) -> object:
 
 
 class _Analyser(CallsMixin):
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, texts: Sequence[str] = ()) -> None:
         self.version = version
+        self.texts = texts  # every cell's text, for :attr:`receivers`
+        self._receivers: frozenset[str] | None = None
+        self.unknown_learners = 0  # LearnerCreated events of unknown calls made (see _drop_untrained)
         self.globals = Scope()
         self.learners: set[str] = set()
+        self.aliases: dict[str, str] = {}  # global name -> the learner name it was assigned from (learn2 = learn)
         self.classes: set[str] = set()
         self.out = Out()
         self.budget = _UNROLL_BUDGET
@@ -162,6 +256,13 @@ class _Analyser(CallsMixin):
         self.loads: dict[ast.AST, frozenset[str]] = {}  # call or function -> the names it loads
         self.breaks: dict[object, bool] = {}  # loop -> whether its body can break
         self.globals.vars["__name__"] = _MAIN
+
+    @property
+    def receivers(self) -> frozenset[str]:
+        """The names the notebook trains (:func:`trained_names` of all cells), read when first needed."""
+        if self._receivers is None:
+            self._receivers = trained_names(self.texts)
+        return self._receivers
 
     # ------------------------------------------------------------------ plumbing
 
@@ -211,6 +312,7 @@ class _Analyser(CallsMixin):
         self.results = {}
         self.keep = []
         notes = list(parsed.warnings)
+        begin_cell()
         if parsed.tree is not None:
             ctx = Ctx(scope=self.globals, src=parsed.text)
             for stmt in parsed.tree.body:
@@ -227,6 +329,7 @@ class _Analyser(CallsMixin):
                         f"internal error while analysing this statement ({type(exc).__name__}: {exc}); skipped",
                     )
         notes.extend(self.out.warnings)
+        notes.extend(f"expression too costly to evaluate statically: {text}; left unknown" for text in end_cell()[:1])
         return CellAnalysis(tuple(self.out.events), tuple(dict.fromkeys(notes)))  # each note once, in order
 
     # ------------------------------------------------------------------ statements
@@ -287,7 +390,9 @@ class _Analyser(CallsMixin):
                 self._unbind(t, ctx)
         elif isinstance(node, ast.Return):
             if node.value is not None:
-                self._expr(node.value, ctx, Target(receiver_chain(node.value), ctx.frame.target if ctx.frame else None))
+                frame = ctx.frame
+                pending = frame.pending if frame is not None else None
+                self._expr(node.value, ctx, Target(receiver_chain(node.value), frame.target if frame else None), pending)
             if ctx.frame is not None:
                 raise Jump("return", node, self._value(node.value, ctx))
         elif isinstance(node, ast.Break):
@@ -304,15 +409,28 @@ class _Analyser(CallsMixin):
 
     def _assign(self, targets: Sequence[ast.expr], value: ast.expr, ctx: Ctx) -> None:
         text = target_text(targets[0], ctx.src) if len(targets) >= 1 else None
+        names: tuple[str, ...] = ()
+        if text is None and targets and isinstance(targets[0], (ast.Tuple, ast.List)):
+            names = tuple(t.id for t in targets[0].elts if isinstance(t, ast.Name))
         pending: list[tuple[str, Value]] = []
-        self._expr(value, ctx, Target(receiver_chain(value), text), pending)
+        self._expr(value, ctx, Target(receiver_chain(value), text, names), pending)
         # a call of a notebook function that only computes a value is deferred (see _call):
         # names keep it unevaluated until something looks them up
         val = self._value(value, ctx, lazy=all(isinstance(t, ast.Name) for t in targets))
         for t in targets:
             self._bind(t, val, ctx)
+            if isinstance(t, ast.Name) and ctx.scope is self.globals:
+                self._alias(t.id, value)
         for key, v in pending:
             ctx.scope.bind(key, v)
+
+    def _alias(self, name: str, value: ast.expr) -> None:
+        """``learn2 = learn``: ``learn2`` names the same learner (and run); any other binding ends that."""
+        source = self.aliases.get(value.id, value.id) if isinstance(value, ast.Name) else None
+        if source is not None and source != name and source in self.learners:
+            self.aliases[name] = source
+        else:
+            self.aliases.pop(name, None)
 
     def _augassign(self, node: ast.AugAssign, ctx: Ctx) -> None:
         self._expr(node.value, ctx)
@@ -379,6 +497,21 @@ class _Analyser(CallsMixin):
     def _forget(self, names: set[str], ctx: Ctx) -> None:
         for name in names:
             ctx.scope.bind(name, UNKNOWN)
+
+    def _forget_but_learners(self, names: set[str], ctx: Ctx) -> None:
+        """:meth:`_forget` after a loop template, keeping what its iterations made of the learners they
+        bind (the factory, the learner's own rate): the fits after the loop train the last one."""
+        kept = []
+        for name in names:
+            mark = ctx.scope.lookup(name + LEARNER_KEY)
+            if isinstance(mark, LearnerMark):
+                kept.append((name + LEARNER_KEY, mark))
+                lr = ctx.scope.lookup(name + ".lr")
+                if lr is not None:
+                    kept.append((name + ".lr", lr))
+        self._forget(names, ctx)
+        for key, entry in kept:
+            ctx.scope.bind(key, entry)
 
     # ------------------------------------------------------------------ definitions
 
@@ -541,7 +674,7 @@ class _Analyser(CallsMixin):
         self._forget(assigned, ctx)
         with self._collect() as out:
             self._template(run_body, ctx)
-        self._forget(assigned, ctx)
+        self._forget_but_learners(assigned, ctx)
         self.out.warnings.extend(out.warnings)
         if out.events:
             if count is None and not breaks:
@@ -559,7 +692,7 @@ class _Analyser(CallsMixin):
         self._forget(assigned, ctx)
         with self._collect() as out:
             self._template(lambda c: self._block(node.body, c), ctx)
-        self._forget(assigned, ctx)
+        self._forget_but_learners(assigned, ctx)
         self.out.warnings.extend(out.warnings)
         if out.events:
             self._emit(Loop(line, tuple(out.events), None))
@@ -593,18 +726,26 @@ class _Analyser(CallsMixin):
             final = a if a == b else UNKNOWN
             if final is not original:
                 scope.set(key, final)
+        body_acts, else_acts = self._matters(body_out.events), self._matters(else_out.events)
         chosen, label = body_out, "if"
-        if not body_out.events and else_out.events:
+        if not body_acts and (else_acts or not body_out.events):
             chosen, label = else_out, "else"
         self.out.events.extend(chosen.events)
         self.out.warnings.extend(chosen.warnings)
-        if body_out.events or else_out.events:
+        if body_acts or else_acts:
             cond = normalise(segment(ctx.src, node.test))
-            skipped = " (its other branch is ignored)" if body_out.events and else_out.events else ""
+            skipped = " (its other branch is ignored)" if body_acts and else_acts else ""
             self._warn(
                 self._line(node, ctx),
                 f"condition `{cond}` cannot be resolved statically; assuming the {label} branch runs{skipped}",
             )
+
+    def _matters(self, events: Sequence[SourceEvent]) -> bool:
+        """Whether a branch's events are worth choosing it for: a learner from an unknown call counts
+        only when the notebook trains its name (``learner_path = Path(...)`` is no learner)."""
+        return any(
+            not (isinstance(e, LearnerCreated) and not e.known and e.target not in self.receivers) for e in events
+        )
 
     def _match(self, node: ast.Match, ctx: Ctx) -> None:
         self._expr(node.subject, ctx)
@@ -614,7 +755,7 @@ class _Analyser(CallsMixin):
             with self._collect() as out:
                 self._speculate(case.body, ctx)
             ctx.scope.journal.undo()
-            if out.events:
+            if self._matters(out.events):
                 chosen = out
                 break
         self._forget(stored_names([c for case in node.cases for c in case.body]), ctx)

@@ -14,18 +14,23 @@ from audiometrics.source_fastai import (
     LEARNER_FACTORIES,
     TRAINING_METHODS,
     Args,
+    LearnerLr,
     is_training_fit,
     learner_info,
+    metrics_of,
+    scheduler_in,
     training_phases,
 )
 from audiometrics.source_magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
 from audiometrics.source_scope import (
+    LEARNER_KEY,
     MAGIC_RUNNERS,
     MUTATORS,
     Ctx,
     Deferred,
     Frame,
     Jump,
+    LearnerMark,
     Out,
     Scope,
     Target,
@@ -49,16 +54,20 @@ from audiometrics.source_values import (
 MAX_INLINE_DEPTH = 12
 """Deepest chain of notebook functions inlined into each other."""
 
-INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | MAGIC_RUNNERS
-"""Callee names that can produce events (with ``lr_find*`` and notebook functions)."""
+CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
+"""Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
+
+INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | MAGIC_RUNNERS | CALLBACK_ADDERS
+"""Callee names that can produce events or change what a learner's fits do (with ``lr_find*`` and
+notebook functions)."""
 
 
 class CallsMixin:
     """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
 
-    Relies on the analyser's ``version``, ``learners``, ``classes``, ``results``,
-    ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/``_block``/``_value``/``_emit``/
-    ``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
+    Relies on the analyser's ``version``, ``learners``, ``receivers``, ``unknown_learners``,
+    ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/
+    ``_block``/``_value``/``_emit``/``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
     """
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
@@ -101,7 +110,7 @@ class CallsMixin:
             entry, scope = ctx.scope.find(recv.id)
             if scope is not None and scope is not self.globals and isinstance(entry, Value) and entry.origin:
                 return entry.origin
-            return recv.id
+            return self.aliases.get(recv.id, recv.id)
         return dotted(recv)
 
     def _is_learner(self, recv: ast.AST, name: str | None) -> bool:
@@ -116,9 +125,10 @@ class CallsMixin:
             entry = ctx.scope.lookup(func.id)
             if isinstance(entry, FunctionEntry):
                 if self._function_acts(entry, ctx):
-                    self._inline(entry, node, ctx, target)
+                    self._inline(entry, node, ctx, target, pending)
                 else:
                     self._defer(entry, node, ctx, target)
+                    self._unknown_learner(node, func.id, ctx, target, pending)  # it cannot build a known learner
                 return
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
@@ -129,6 +139,12 @@ class CallsMixin:
                 first = node.args[0] if node.args else None
                 learner = self._receiver_name(first, ctx) if first is not None else None
                 self._progress(node, learner, name, ctx)
+            else:
+                bound = self._partial_factory(entry, node, ctx)
+                if bound is not None:
+                    self._learner(node, bound[0], ctx, target, pending, bound[1])
+                else:
+                    self._unknown_learner(node, func.id, ctx, target, pending)
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -150,14 +166,38 @@ class CallsMixin:
             key = dotted(recv)
             if key is not None:
                 ctx.scope.bind(key, UNKNOWN)
+        elif attr in CALLBACK_ADDERS:
+            self._added_callbacks(node, recv, ctx)
+        else:
+            self._unknown_learner(node, None, ctx, target, pending)
 
     def _progress(self, node: ast.Call, learner: str | None, method: str, ctx: Ctx) -> None:
         if ctx.no_bar:
             return
         self._emit(ProgressCall(self._line(node, ctx), learner, method))
 
-    def _learner(self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None) -> None:
+    def _partial_factory(self, entry: object, node: ast.Call, ctx: Ctx) -> tuple[str, Args] | None:
+        """``get_learner = partial(vision_learner, dls, metrics=accuracy)``; ``get_learner(resnet34)``:
+        the factory and the arguments of both calls together, or None for any other callee."""
+        if not (isinstance(entry, Value) and entry.known and isinstance(entry.node, ast.Call)):
+            return None
+        bound = entry.node
+        if callee_name(bound.func) != "partial" or not bound.args:
+            return None
+        factory = callee_name(bound.args[0])
+        if factory not in LEARNER_FACTORIES or any(isinstance(a, ast.Starred) for a in bound.args):
+            return None
         args = self._args(node, ctx)
+        keywords = {kw.arg: entry.sub(kw.value) for kw in bound.keywords if kw.arg is not None}
+        keywords.update(args.keywords)
+        opaque = args.opaque or any(kw.arg is None for kw in bound.keywords)
+        return factory, Args(tuple(entry.sub(a) for a in bound.args[1:]) + args.positional, keywords, opaque)
+
+    def _learner(
+        self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None, args: Args | None = None
+    ) -> None:
+        if args is None:
+            args = self._args(node, ctx)
         info = learner_info(factory, args, self.version, frozenset(self.classes))
         text = target.text if target is not None and id(node) in target.calls else None
         self._emit(
@@ -165,8 +205,77 @@ class CallsMixin:
         )
         if text is not None:
             self.learners.add(text)
-            if pending is not None and info.lr is not None and dotted_ok(text):
-                pending.append((f"{text}.lr", info.lr))
+            if pending is not None and dotted_ok(text):
+                pending.append((text + LEARNER_KEY, LearnerMark(factory, True, info.default_lr, info.scheduler)))
+                if info.lr is not None:
+                    pending.append((f"{text}.lr", info.lr))
+
+    def _unknown_learner(
+        self, node: ast.Call, factory: str | None, ctx: Ctx, target: Target | None, pending: list | None
+    ) -> None:
+        """A call the analysis does not know, bound to a name the notebook may train: a learner of unknown
+        model (kept by :func:`~audiometrics.source.analyse_cells` only when that name is trained).
+        ``factory`` is the callee as written (None: read it from the call).
+
+        Not for a call on a learner or taking one (``learn = learn.load('stage-1')``,
+        ``learn = to_fp16(learn)``): that is the same learner.
+        """
+        if target is None or id(node) not in target.calls:
+            return
+        for text in (target.text,) if target.text is not None else target.names:
+            if not self._may_be_learner(text) or self._same_learner(node, text):
+                continue
+            if factory is None:
+                factory = normalise(segment(ctx.src, node.func))
+            args = self._args(node, ctx)
+            metrics = metrics_of(args, self.version, frozenset(self.classes))
+            self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
+            self.unknown_learners += 1
+            if pending is not None and dotted_ok(text):
+                pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
+
+    def _may_be_learner(self, text: str) -> bool:
+        """Whether a binding of ``text`` may be a learner: its name says so, the notebook trains it, or
+        it was bound to a learner before."""
+        root = text.split(".", 1)[0]
+        if root != text and (root in self.learners or root in self.receivers):
+            return False  # an attribute of a learner (learn.model = ...)
+        return "learn" in text.lower() or text in self.learners or text in self.receivers
+
+    def _same_learner(self, node: ast.Call, text: str) -> bool:
+        """Whether the call works on a learner rather than making one: its receiver or an argument is one."""
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            base = func.value
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if isinstance(base, ast.Call):
+                return True  # a method of a call's result: the call itself was judged (get_learner(...).to_fp16())
+            if isinstance(base, ast.Name) and self._a_learner(base.id, text):
+                return True
+        for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+            key = dotted(arg.value if isinstance(arg, ast.Starred) else arg)
+            if key is not None and self._a_learner(key, text):
+                return True
+        return False
+
+    def _a_learner(self, name: str, text: str) -> bool:
+        return name == text or name in self.learners or name in self.receivers
+
+    def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
+        """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""
+        learner = self._receiver_name(recv, ctx)
+        if learner is None or not dotted_ok(learner):
+            return
+        args = self._args(node, ctx)
+        cbs = Args((), {"cbs": args.positional[0]} if args.positional else dict(args.keywords))
+        scheduler = scheduler_in(cbs)
+        if scheduler is None:
+            return
+        mark = ctx.scope.lookup(learner + LEARNER_KEY)
+        if not isinstance(mark, LearnerMark):
+            mark = LearnerMark(learner, True, True)
+        ctx.scope.bind(learner + LEARNER_KEY, dataclasses.replace(mark, scheduler=scheduler))
 
     def _training(self, node: ast.Call, method: str, recv: ast.AST, ctx: Ctx) -> None:
         args = self._args(node, ctx)
@@ -175,16 +284,23 @@ class CallsMixin:
             return  # model.fit(X, y) of scikit-learn/keras
         line = self._line(node, ctx)
         call_text = normalise(segment(ctx.src, node))
-        default_lr = None
-        if learner is not None:
-            entry = ctx.scope.lookup(f"{learner}.lr")
-            if entry is UNKNOWN:
-                default_lr = OPAQUE_VALUE
-            elif isinstance(entry, Value):
-                default_lr = entry
-        phases, problems = training_phases(method, args, self.version, default_lr)
+        mark = ctx.scope.lookup(learner + LEARNER_KEY) if learner is not None else None
+        phases, problems = training_phases(method, args, self.version, self._learner_lr(learner, mark, ctx))
         for what in problems:
             self._warn(line, f"{what} of {call_text} cannot be resolved statically{self._via(ctx)}")
+        scheduler = scheduler_in(args)
+        if scheduler is None and isinstance(mark, LearnerMark) and mark.scheduler is not None:
+            scheduler = mark.scheduler
+        if scheduler is not None:
+            phases = [
+                dataclasses.replace(p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None)
+                for p in phases
+            ]
+            why = f"the scheduler callback {scheduler} sets it"
+            self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
+        unknown = [p.lr_unknown for p in phases if p.lr_unknown]
+        for why in dict.fromkeys(unknown) if unknown else ():
+            self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
         for phase in phases:
             if ctx.no_logging:
                 if not ctx.no_bar:
@@ -200,10 +316,26 @@ class CallsMixin:
                     lr_is_default=phase.lr_is_default,
                     part=phase.part,
                     call_text=call_text,
+                    lr_from_learner=phase.lr_from_learner,
                 )
             )
         if ctx.no_logging:
             self._warn(line, f"{call_text} runs under no_logging() and prints no table{self._via(ctx)}")
+
+    @staticmethod
+    def _learner_lr(learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
+        """The rate a fit on ``learner`` without one falls back to (None: the library default)."""
+        if learner is None:
+            return None
+        entry = ctx.scope.lookup(f"{learner}.lr")
+        if entry is UNKNOWN:
+            return LearnerLr(OPAQUE_VALUE)
+        if isinstance(entry, Value):
+            return LearnerLr(entry)
+        if isinstance(mark, LearnerMark):
+            why = mark.why_unknown() if mark.scheduler is None else None  # (a scheduler is said by the caller)
+            return LearnerLr(None, why) if why else None
+        return None
 
     def _ipython_magic(self, node: ast.Call, ctx: Ctx) -> None:
         """``get_ipython().run_line_magic('time', 'learn.fit(1)')`` as written by nbconvert."""
@@ -285,13 +417,17 @@ class CallsMixin:
             )
         return found
 
-    def _inline(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
+    def _inline(
+        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
+    ) -> None:
         name = entry.node.name
         line = self._line(call, ctx)
         if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
             if self._function_acts(entry, ctx):
                 self._warn(line, f"recursive call of {name}() not followed")
             self.results[id(call)] = OPAQUE_VALUE
+            if name not in ctx.stack:  # too deep to follow: what it returns is not known
+                self._unknown_learner(call, name, ctx, target, pending)
             return
         args = self._args(call, ctx)
         local = Scope(parent=entry.scope)
@@ -345,6 +481,13 @@ class CallsMixin:
                 events = [renamed(e, local_name, outer_text) for e in events]
                 if local_name in self.learners:
                     self.learners.add(outer_text)
+                if dotted_ok(outer_text):  # what the function knew of its learner goes with it
+                    for suffix in (LEARNER_KEY, ".lr"):
+                        known = local.vars.get(local_name + suffix)
+                        if known is not None:
+                            frame.pending.append((outer_text + suffix, settled(known)))
+        if pending is not None and outer_text is not None and not frame.nested_return:
+            pending.extend(frame.pending)
         self.out.events.extend(events)
         self.out.warnings.extend(out.warnings)
         if frame.nested_return:

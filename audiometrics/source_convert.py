@@ -136,7 +136,7 @@ def as_int(value: Value | None) -> int | None:
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    if isinstance(v, str) and re.fullmatch(r"\s*\d+\s*", v):
+    if isinstance(v, str) and re.fullmatch(r"\s*\d{1,100}\s*", v):  # (int() refuses over 4300 digits)
         return int(v)
     return None
 

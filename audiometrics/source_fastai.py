@@ -15,7 +15,7 @@ from typing import Iterable
 
 from audiometrics.source_ast import walk
 from audiometrics.source_convert import as_bool, as_int, as_number, format_number, lr_text
-from audiometrics.source_eval import evaluate
+from audiometrics.source_eval import evaluate, small_ints
 from audiometrics.source_metrics import call_arg as _arg
 from audiometrics.source_metrics import keyword_arg as _kw
 from audiometrics.source_metrics import metric_names
@@ -35,7 +35,12 @@ LEARNER_FACTORIES = frozenset(
         "language_model_learner",
         "collab_learner",
         "create_cnn",  # fastai v1's old name of cnn_learner
+        "create_unet",  # fastai v1's ``Learner.create_unet``, the old name of unet_learner
+        "ConvLearner",  # fastai 1.0.0-1.0.1x's name of cnn_learner
         "load_learner",  # a learner too, but of unknown architecture
+        "synth_learner",  # fastai.test_utils: a Learner of a RegModel
+        "timm_learner",  # walkwithfastai (wwf.vision.timm): cnn_learner for timm names
+        "audio_learner",  # audio libraries on fastai: signature not verified, arch read by name or position
     }
 )
 _ARCH_FACTORIES = {
@@ -43,10 +48,19 @@ _ARCH_FACTORIES = {
     "vision_learner": (("arch",), True),
     "cnn_learner": (("arch", "base_arch"), True),
     "create_cnn": (("arch", "base_arch"), True),
+    "ConvLearner": (("arch", "base_arch"), True),
     "unet_learner": (("arch",), True),
+    "create_unet": (("arch",), True),
     "text_classifier_learner": (("arch",), True),
     "language_model_learner": (("arch",), True),
+    "timm_learner": (("arch",), True),
+    "audio_learner": (("arch",), None),
 }
+_OWN_DEFAULT_LR = frozenset({"load_learner", "audio_learner"})
+"""Factories whose learner's default learning rate is not known to be the library's
+(an exported learner keeps the rate it was built with)."""
+_SCHEDULER_RE = re.compile(r"\w*Scheduler")
+_CALLBACK_KWS = ("cbs", "callbacks", "callback_fns")
 
 TRAINING_METHODS = frozenset({"fit_one_cycle", "fit", "fit_flat_cos", "fit_sgdr", "fine_tune"})
 INFERENCE_METHODS = frozenset({"get_preds", "tta", "validate", "show_results"})
@@ -293,30 +307,71 @@ class LearnerInfo:
     pretrained: bool | None
     metrics: tuple[str, ...] | None
     lr: Value | None  # the learner's own ``lr=`` (default of later fits), None if not given
+    default_lr: bool = True  # without ``lr=``, its fits' default is the library's
+    scheduler: str | None = None  # a scheduler callback it is built with (its fits' rate is the scheduler's)
+
+
+def metrics_of(args: Args, version: int, classes: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
+    """Metric column names of a learner built with ``args`` (``()`` without ``metrics=``, None when unknown)."""
+    metrics_arg = args.get(None, ("metrics",))
+    if metrics_arg is MISSING:
+        return ()
+    if metrics_arg is None:
+        return None
+    return metric_names(metrics_arg, version, classes)  # type: ignore[arg-type]
+
+
+def scheduler_in(args: Args) -> str | None:
+    """The name of an lr scheduler callback among a call's callbacks (``cbs=[ParamScheduler(...)]``), if any.
+
+    Fastai's ``ParamScheduler``/``OneCycleScheduler``/``GeneralScheduler``/... set the
+    learning rate of every batch, whatever rate the fit is given; other callbacks
+    (``SaveModelCallback``) leave it alone.
+    """
+    for name in _CALLBACK_KWS:
+        value = args.keywords.get(name)
+        if not isinstance(value, Value) or not value.known:
+            continue
+        spared: set[int] = set()  # ParamScheduler({'mom': ...}) schedules no learning rate
+        for node in walk(value.node):
+            if isinstance(node, ast.Call) and _callee(node.func) == "ParamScheduler" and not _schedules_lr(node):
+                spared.add(id(node.func))
+            ident = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if ident is not None and id(node) not in spared and _SCHEDULER_RE.fullmatch(ident):
+                return ident
+    return None
+
+
+def _schedules_lr(call: ast.Call) -> bool:
+    """Whether ``ParamScheduler(scheds)`` may schedule ``lr``: False only for a literal dict without that key."""
+    scheds = _arg(call, 0, "scheds")
+    if not isinstance(scheds, ast.Dict) or None in scheds.keys:
+        return True
+    keys = [k.value if isinstance(k, ast.Constant) else None for k in scheds.keys]
+    return any(not isinstance(k, str) or k == "lr" for k in keys)
 
 
 def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
-    """Architecture, pretrained flag, metric names and ``lr=`` of a learner factory call."""
+    """Architecture, pretrained flag, metric names, ``lr=`` and scheduler callbacks of a learner factory call."""
     lr = args.keywords.get("lr")
-    metrics_arg = args.get(None, ("metrics",))
-    if metrics_arg is MISSING:
-        metrics: tuple[str, ...] | None = ()
-    elif metrics_arg is None:
-        metrics = None
-    else:
-        metrics = metric_names(metrics_arg, version, classes)  # type: ignore[arg-type]
+    metrics = metrics_of(args, version, classes)
+    scheduler = scheduler_in(args)
     if factory == "load_learner":
-        return LearnerInfo(None, None, None, None)
+        return LearnerInfo(None, None, None, None, False, scheduler)
     if factory in ("tabular_learner", "collab_learner"):
         # no architecture argument; these models always start from random weights
-        return LearnerInfo(None, False, metrics, lr)
-    if factory == "Learner":
-        model_arg = args.get(1, ("model",))
-        if isinstance(model_arg, Value):
+        return LearnerInfo(None, False, metrics, lr, True, scheduler)
+    if factory in ("Learner", "synth_learner"):
+        model_arg = args.get(1 if factory == "Learner" else 5, ("model",))
+        if isinstance(model_arg, Value) and model_arg.text != "None":
             model, flag = model_of(model_arg, instance=True)
+        elif factory == "synth_learner" and (model_arg is MISSING or isinstance(model_arg, Value)):
+            model, flag = "RegModel", False  # synth_learner(model=None) builds a fresh RegModel
         else:
             model, flag = None, None
-        return LearnerInfo(model, flag, metrics, lr)
+        if factory == "synth_learner" and lr is None and len(args.positional) > 3:
+            lr = args.positional[3]  # synth_learner(n_trn, n_val, cuda, lr, ...)
+        return LearnerInfo(model, flag, metrics, lr, True, scheduler)
     names, default = _ARCH_FACTORIES.get(factory, (("arch",), None))
     arch = args.get(1, names)
     model = model_of(arch, instance=False)[0] if isinstance(arch, Value) else None
@@ -327,7 +382,7 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
         pretrained = None
     else:
         pretrained = as_bool(flag_arg)  # type: ignore[arg-type]
-    return LearnerInfo(model, pretrained, metrics, lr)
+    return LearnerInfo(model, pretrained, metrics, lr, factory not in _OWN_DEFAULT_LR, scheduler)
 
 
 # --------------------------------------------------------------------------- training
@@ -339,6 +394,21 @@ class PhaseSpec:
     learning_rate: str
     lr_is_default: bool = False
     part: str | None = None
+    lr_from_learner: bool = False  # the receiver's own rate (``Learner(lr=1e-2)``, ``learn.lr = ...``)
+    lr_unknown: str | None = None  # why an omitted rate is unknown (the learner's factory is not known)
+
+
+@dataclass(frozen=True)
+class LearnerLr:
+    """What a fit without a learning rate falls back to, from its receiver (fastai v2's ``self.lr``).
+
+    ``value``: the learner's own rate (``lr=`` of its factory, ``learn.lr = ...``);
+    ``unknown``: why the rate is not known (a learner from an unknown factory). Neither:
+    the library default.
+    """
+
+    value: Value | None = None
+    unknown: str | None = None
 
 
 _EPOCH_KWS = ("n_epoch", "epochs", "cyc_len")
@@ -359,14 +429,16 @@ def training_phases(
     method: str,
     args: Args,
     version: int,
-    default_lr: Value | None,
+    default_lr: LearnerLr | None,
 ) -> tuple[list[PhaseSpec], list[str]]:
     """The table-printing phases of a training call, and problems as message stems.
 
     Messages are ``"learning rate"``/``"number of epochs"``/... : the caller
     words them (``line 3: learning rate of learn.fit(5, lr) cannot be resolved
-    statically``). ``default_lr`` is the receiver's own ``lr`` (a learner built
-    with ``lr=`` or ``learn.lr = ...``); None: the library default.
+    statically``). ``default_lr`` is what the receiver gives a fit without a rate
+    (fastai v2's ``fit``/``fit_one_cycle``/``fit_flat_cos``/``fit_sgdr`` use the
+    learner's ``lr``; ``fine_tune`` and every fastai v1 method have their own
+    default); None: the library default.
     """
     problems: list[str] = []
     if method == "fine_tune":
@@ -377,7 +449,8 @@ def training_phases(
         cycle_len = _int_slot(args, 1, ("cycle_len",), None, "cycle length", problems)
         cycle_mult = _int_slot(args, 3, ("cycle_mult",), 2, "cycle multiplier", problems)
         epochs = None
-        if n_cycles is not None and cycle_len is not None and cycle_mult is not None:
+        known = n_cycles is not None and cycle_len is not None and cycle_mult is not None
+        if known and small_ints(n_cycles, cycle_len, cycle_mult, what="the number of epochs of fit_sgdr(...)"):
             epochs = sum(cycle_len * cycle_mult**i for i in range(min(n_cycles, 64)))
         lr_index = 2
     else:
@@ -385,8 +458,7 @@ def training_phases(
         lr_index = 1
 
     lr_arg = args.get(lr_index, _LR_KWS)
-    text, is_default = _lr(lr_arg, version, default_lr, problems)
-    return [PhaseSpec(epochs, text, is_default)], problems
+    return [_lr(lr_arg, epochs, version, default_lr, problems)], problems
 
 
 def _int_slot(
@@ -408,34 +480,40 @@ def _int_slot(
     return value
 
 
-def _default_lr(version: int, default_lr: Value | None, problems: list[str]) -> str:
+def _default_lr(epochs: int | None, version: int, default_lr: LearnerLr | None, problems: list[str]) -> PhaseSpec:
+    """The phase of a fit given no learning rate: the method's default (v1), the learner's, or the library's."""
     if version == 1:
-        return V1_DEFAULT_LR
+        return PhaseSpec(epochs, V1_DEFAULT_LR, True)  # v1's fit methods default to defaults.lr, not the learner's
     if default_lr is None:
-        return V2_DEFAULT_LR
-    text = lr_text(default_lr)
+        return PhaseSpec(epochs, V2_DEFAULT_LR, True)
+    if default_lr.value is None:
+        if default_lr.unknown is None:
+            return PhaseSpec(epochs, V2_DEFAULT_LR, True)
+        return PhaseSpec(epochs, "", lr_unknown=default_lr.unknown)
+    text = lr_text(default_lr.value)
     if text is None:
         problems.append("learning rate")
-        return ""
-    return text
+        return PhaseSpec(epochs, "")
+    return PhaseSpec(epochs, text, lr_from_learner=True)
 
 
 def _lr(
     arg: Value | _Missing | None,
+    epochs: int | None,
     version: int,
-    default_lr: Value | None,
+    default_lr: LearnerLr | None,
     problems: list[str],
-) -> tuple[str, bool]:
+) -> PhaseSpec:
     if arg is MISSING or (isinstance(arg, Value) and arg.text == "None"):
-        return _default_lr(version, default_lr, problems), True
+        return _default_lr(epochs, version, default_lr, problems)
     if arg is None:
         problems.append("learning rate")
-        return "", False
+        return PhaseSpec(epochs, "")
     text = lr_text(arg)  # type: ignore[arg-type]
     if text is None:
         problems.append("learning rate")
-        return "", False
-    return text, False
+        return PhaseSpec(epochs, "")
+    return PhaseSpec(epochs, text)
 
 
 def _fine_tune(args: Args, problems: list[str]) -> list[PhaseSpec]:

@@ -200,6 +200,38 @@ class Frame:
     target: str | None = None  # the variable the call's result is assigned to
     returns: list = field(default_factory=list)
     nested_return: bool = False
+    pending: list = field(default_factory=list)  # bindings under ``target`` once the call's result is bound
+
+
+LEARNER_KEY = ".<learner>"
+"""Suffix of the scope key (``learn.<learner>``) that holds a bound learner's :class:`LearnerMark`;
+no Python name reads it, and rebinding ``learn`` drops it."""
+
+
+@dataclass(frozen=True)
+class LearnerMark:
+    """What the analysis knows of the learner a name is bound to, for its fits' default learning rate.
+
+    ``factory`` is the call as written (``get_learner``); ``default_lr`` says whether the
+    factory leaves the library default learning rate (``Learner(lr=defaults.lr)``);
+    ``known`` whether the factory is one the analysis knows; ``scheduler`` names a
+    scheduler callback the learner was built with (``cbs=ParamScheduler(...)``).
+    """
+
+    factory: str
+    known: bool
+    default_lr: bool
+    scheduler: str | None = None
+
+    def why_unknown(self) -> str | None:
+        """Why a fit without a learning rate has an unknown one, or None when it has the default."""
+        if self.scheduler is not None:
+            return f"the learner was built with the scheduler callback {self.scheduler}"
+        if not self.known:
+            return f"the learner comes from {self.factory}(...), not a known factory"
+        if not self.default_lr:
+            return f"the learner comes from {self.factory}(...), whose default learning rate is not known"
+        return None
 
 
 @dataclass(frozen=True)
@@ -225,6 +257,7 @@ class Target:
 
     calls: frozenset[int]  # ids of the call nodes whose result ends up in the variable
     text: str | None
+    names: tuple[str, ...] = ()  # the names a tuple target unpacks the result into (learn, dls = make())
 
 
 def receiver_chain(node: ast.AST) -> frozenset[int]:

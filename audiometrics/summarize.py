@@ -75,13 +75,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from audiometrics.errors import AudiometricsError
+from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_code, md_text
 from audiometrics.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS, lr_upper, typed_frame
 
 __all__ = [
@@ -225,15 +226,8 @@ def fmt_lr(text: str) -> str:
 
 
 def _lr_words(text: str) -> str:
-    """A learning rate for a sentence: a code span, or ``not resolved``."""
-    return _code(text) if text else "not resolved"
-
-
-def _code(text: str) -> str:
-    """A markdown code span for ``text`` (longer fence when it holds backticks)."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """A learning rate for a markdown sentence: a code span, or ``not resolved``."""
+    return md_code(text) if text else "not resolved"
 
 
 # --------------------------------------------------------------------------- data
@@ -375,9 +369,14 @@ class DataWarning:
     """A data-quality problem; ``str()`` is the one-line message."""
 
     kind: str
-    message: str
+    message: str  # plain text (the terminal's line)
     runs: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    markdown: str = ""  # the same sentence for the documents, every notebook value escaped
+
+    def __post_init__(self) -> None:
+        if not self.markdown:
+            self.markdown = md_text(self.message)
 
     def __str__(self) -> str:
         return self.message
@@ -398,7 +397,15 @@ class Spike:
 
 @dataclass
 class Summary:
-    """Everything the reports show, computed from the epoch table."""
+    """Everything the reports show, computed from the epoch table.
+
+    Names, metric columns, learning rates and other notebook-derived values are
+    kept as plain text in the data fields (runs, phases, ranking entries, insight
+    tables, :attr:`DataWarning.message`); the sentences meant only for the
+    documents (``ranking_line``, ``notes``, insight titles, texts and bullets,
+    recommendations, :attr:`DataWarning.markdown`, ``PhaseSummary.notes``) are
+    markdown with every such value escaped (:mod:`audiometrics.escaping`).
+    """
 
     metric: MetricInfo | None
     accuracy_column: str | None
@@ -570,7 +577,7 @@ def _align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFra
         if len(rows) != count:
             return None
         if count:
-            if not (rows["model"].astype(str) == str(record.model)).all():
+            if not all(str(value) == str(record.model) for value in rows["model"]):
                 return None
             if not (rows["training_phase"].astype("Int64") == _opt_int(record.training_phase)).fillna(False).all():
                 return None
@@ -607,7 +614,7 @@ def _join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
         if count and key not in {(str(r), _opt_int(p)) for r, p in counts.index}:
             return None
     order: list[str] = []
-    for run in [*phases["run"].astype(str), *frame["run"].astype(str)]:
+    for run in [*map(str, phases["run"]), *map(str, frame["run"])]:  # Python strings: pandas drops trailing NULs
         if run not in order:
             order.append(run)
     return order
@@ -701,7 +708,7 @@ def summarize(
     warnings: list[DataWarning] = []
     notes: list[str] = []
 
-    run_order: list[str] = list(dict.fromkeys(frame["run"].astype(str)))
+    run_order: list[str] = list(dict.fromkeys(map(str, frame["run"])))
     phase_table: pd.DataFrame | None = None
     if phases is not None and len(phases):
         aligned = _align_phases(frame, phases)
@@ -725,7 +732,7 @@ def summarize(
     info = choose_metric(frame, metric, lower_is_better)
     if info is not None and info.direction == "assumed":
         notes.append(
-            f"The direction of `{info.name}` is not known; higher is taken as better "
+            f"The direction of {md_code(info.name)} is not known; higher is taken as better "
             "(use --lower-is-better if it is not)."
         )
     metric_columns = [c for c in _metric_columns(frame) if frame[c].notna().any()]
@@ -739,7 +746,7 @@ def summarize(
     for index, run_id in enumerate(run_order, start=1):
         rows = groups.get(run_id, frame.iloc[0:0])
         run_phases = (
-            phase_table[phase_table["run"].astype(str) == run_id] if phase_table is not None else None
+            phase_table[[str(value) == run_id for value in phase_table["run"]]] if phase_table is not None else None
         )
         runs.append(_summarize_run(index, run_id, rows, run_phases, metric_columns, info, accuracy_column))
     _name_runs(runs)
@@ -820,7 +827,7 @@ def _summarize_run(
             )
     else:
         for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
-            texts = list(dict.fromkeys(phase_rows["learning_rate"].astype(str)))
+            texts = list(dict.fromkeys(map(str, phase_rows["learning_rate"])))
             specs.append(
                 {
                     "number": _opt_int(number),
@@ -996,9 +1003,9 @@ def _rank(runs: list[RunSummary], info: MetricInfo | None) -> tuple[list[RankEnt
                 behind=abs(leader - run.best.value),  # type: ignore[union-attr]
             )
         )
-    line = ordered[0].name
+    line = md_text(ordered[0].name)
     for position in range(1, len(ordered)):
-        line += (" ≈ " if shown[position] == shown[position - 1] else " > ") + ordered[position].name
+        line += (" ≈ " if shown[position] == shown[position - 1] else " > ") + md_text(ordered[position].name)
     return entries, line
 
 
@@ -1019,12 +1026,12 @@ def _find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: li
     ordered_losses += [c for c in loss_columns if c not in ordered_losses]
     names = {r.id: r.name for r in runs}
     for run in runs:
-        rows = frame[frame["run"].astype(str) == run.id]
+        rows = frame[[str(value) == run.id for value in frame["run"]]]
         for column in ordered_losses:
             valid = rows[rows[column].notna()]
             if len(valid) < 2:
                 continue
-            values = valid[column].to_numpy(dtype=float)
+            values = [float(v) for v in valid[column]]  # Python floats: no numpy overflow warnings near 1e308
             recent: list[int] = [0]  # indices of the last SPIKE_WINDOW values outside spikes
             episode: dict[str, Any] | None = None
 
@@ -1067,9 +1074,9 @@ def _find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: li
     return spikes
 
 
-def _spike_message(spike: Spike) -> str:
+def _spike_message(spike: Spike, s: Style = PLAIN) -> str:
     text = (
-        f"{spike.column} of {spike.run} jumped by more than an order of magnitude: {fmt(spike.start.value)} at "
+        f"{s(spike.column)} of {s(spike.run)} jumped by more than an order of magnitude: {fmt(spike.start.value)} at "
         f"{spike.start.where} against {fmt(spike.baseline)} shortly before ({spike.baseline_at.where})"
     )
     if spike.peak.global_epoch != spike.start.global_epoch:
@@ -1080,8 +1087,13 @@ def _spike_message(spike: Spike) -> str:
     else:
         text += ", and it never came back"
     if spike.learning_rate:
-        text += f" (learning rate {_code(spike.learning_rate)})"
+        text += f" (learning rate {s.code(spike.learning_rate)})"
     return text
+
+
+def _warn(kind: str, build: Callable[[Style], str], runs: list[str] | None = None, data: dict[str, Any] | None = None) -> DataWarning:
+    """A warning whose message ``build(style)`` gives as plain text and as markdown."""
+    return DataWarning(kind, build(PLAIN), list(runs or []), dict(data or {}), build(MARKDOWN))
 
 
 def _warnings(
@@ -1126,11 +1138,11 @@ def _warnings(
                 return _where_phases(rows[[k is not None and k in shared_keys for k in keys]])
 
             out.append(
-                DataWarning(
+                _warn(
                     "duplicate_rows",
-                    f"{small.name} and {large.name} share {shared} of {small.name}'s {small.epochs} epoch rows "
-                    f"value for value, time included ({where(small, small_keys)} of {small.name}; "
-                    f"{where(large, large_keys)} of {large.name}, which has {large.epochs} rows): a copied notebook "
+                    lambda s: f"{s(small.name)} and {s(large.name)} share {shared} of {s(small.name)}'s {small.epochs} epoch rows "
+                    f"value for value, time included ({where(small, small_keys)} of {s(small.name)}; "
+                    f"{where(large, large_keys)} of {s(large.name)}, which has {large.epochs} rows): a copied notebook "
                     "or an extraction mix-up; do not compare these runs until it is explained",
                     [small.name, large.name],
                     {"shared": shared, "rows": small.epochs, "other_rows": large.epochs},
@@ -1141,12 +1153,12 @@ def _warnings(
     for run in runs:
         for phase in run.phases:
             if phase.empty:
-                out.append(DataWarning("empty_phase", f"{run.name}, phase {_text(phase.number)}: {phase.status}", [run.name]))
+                out.append(_warn("empty_phase", lambda s: f"{s(run.name)}, phase {_text(phase.number)}: {s(phase.status)}", [run.name]))
             elif phase.incomplete:
                 out.append(
-                    DataWarning(
+                    _warn(
                         "incomplete_phase",
-                        f"{run.name}, phase {_text(phase.number)}: {phase.status}",
+                        lambda s: f"{s(run.name)}, phase {_text(phase.number)}: {s(phase.status)}",
                         [run.name],
                         {"recorded": phase.recorded_epochs, "planned": phase.planned_epochs},
                     )
@@ -1155,7 +1167,7 @@ def _warnings(
         if run.epochs == 0 and run.phases and not all(p.empty for p in run.phases):
             continue
         if run.epochs == 0 and not run.phases:
-            out.append(DataWarning("empty_phase", f"{run.name}: no epochs recorded", [run.name]))
+            out.append(_warn("empty_phase", lambda s: f"{s(run.name)}: no epochs recorded", [run.name]))
 
     # epoch numbering restarting inside a phase
     for run in runs:
@@ -1175,9 +1187,9 @@ def _warnings(
             if len(segments) > 1:
                 spans = ", then ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else f"{s[0]}" for s in segments)
                 out.append(
-                    DataWarning(
+                    _warn(
                         "epoch_restart",
-                        f"{run.name}, phase {_text(_opt_int(number))}: the epoch numbering restarts ({spans}), so its "
+                        lambda s: f"{s(run.name)}, phase {_text(_opt_int(number))}: the epoch numbering restarts ({spans}), so its "
                         f"{len(phase_rows)} rows probably come from {len(segments)} training calls merged into one phase",
                         [run.name],
                         {"phase": (run.name, _opt_int(number)), "segments": len(segments)},
@@ -1186,7 +1198,7 @@ def _warnings(
 
     # divergence spikes
     for spike in spikes:
-        out.append(DataWarning("spike", _spike_message(spike), [spike.run], {"phase": (spike.run, spike.start.phase)}))
+        out.append(_warn("spike", lambda s: _spike_message(spike, s), [spike.run], {"phase": (spike.run, spike.start.phase)}))
 
     # metrics present in some runs and missing in others
     for column in metric_columns:
@@ -1194,10 +1206,10 @@ def _warnings(
         lacking = [r for r in with_rows if column not in r.columns]
         if having and lacking:
             out.append(
-                DataWarning(
+                _warn(
                     "missing_metric",
-                    f"{column} is recorded for {len(having)} of {len(with_rows)} runs; missing for "
-                    f"{_join([r.name for r in lacking])}, so comparisons on {column} leave "
+                    lambda s: f"{s(column)} is recorded for {len(having)} of {len(with_rows)} runs; missing for "
+                    f"{_join([s(r.name) for r in lacking])}, so comparisons on {s(column)} leave "
                     + ("it" if len(lacking) == 1 else "them")
                     + " out",
                     [r.name for r in lacking],
@@ -1209,9 +1221,9 @@ def _warnings(
             missing = int(rows[column].isna().sum())
             if missing:
                 out.append(
-                    DataWarning(
+                    _warn(
                         "missing_metric",
-                        f"{column} is missing in {missing} of {run.epochs} epoch rows of {run.name} "
+                        lambda s: f"{s(column)} is missing in {missing} of {run.epochs} epoch rows of {s(run.name)} "
                         f"({_where_phases(rows[rows[column].isna()])})",
                         [run.name],
                     )
@@ -1223,9 +1235,9 @@ def _warnings(
         if missing:
             numbers = [p.number for p in missing if p.number is not None]
             out.append(
-                DataWarning(
+                _warn(
                     "missing_lr",
-                    f"{run.name}: the learning rate of {'phase' if len(numbers) == 1 else 'phases'} {_ranges(numbers)} "
+                    lambda s: f"{s(run.name)}: the learning rate of {'phase' if len(numbers) == 1 else 'phases'} {_ranges(numbers)} "
                     "could not be resolved (empty learning_rate)",
                     [run.name],
                 )
@@ -1237,11 +1249,11 @@ def _warnings(
                 malformed.setdefault(phase.learning_rate, []).append((run, phase))
     for text, uses in malformed.items():
         hint = " (a closing parenthesis is missing)" if text.count("(") > text.count(")") else ""
-        where = _join([f"{run.name} phase {_text(phase.number)}" for run, phase in uses])
         out.append(
-            DataWarning(
+            _warn(
                 "malformed_lr",
-                f"learning rate {_code(text)} cannot be parsed{hint}; used by {where}",
+                lambda s: f"learning rate {s.code(text)} cannot be parsed{hint}; used by "
+                + _join([f"{s(run.name)} phase {_text(phase.number)}" for run, phase in uses]),
                 sorted({run.name for run, _ in uses}, key=[r.name for r in runs].index),
             )
         )
@@ -1254,7 +1266,7 @@ def _attach_phase_notes(runs: list[RunSummary], warnings: list[DataWarning]) -> 
     for warning in warnings:
         key = warning.data.get("phase")
         if key is not None and tuple(key) in phases:
-            phases[tuple(key)].notes.append(warning.message)
+            phases[tuple(key)].notes.append(warning.markdown)
 
 
 # --------------------------------------------------------------------------- insights
@@ -1262,12 +1274,13 @@ def _attach_phase_notes(runs: list[RunSummary], warnings: list[DataWarning]) -> 
 
 def _caveat(runs: Sequence[RunSummary], warnings: list[DataWarning]) -> str:
     """`` Caveat: …`` naming the runs whose numbers are in doubt (incomplete phases, shared rows), or ``""``."""
+    e = MARKDOWN
     parts: list[str] = []
     for run in runs:
         if any(p.incomplete or p.empty for p in run.phases):
-            parts.append(f"{run.name} has incomplete phases")
+            parts.append(f"{e(run.name)} has incomplete phases")
         if any(w.kind == "duplicate_rows" and run.name in w.runs for w in warnings):
-            parts.append(f"{run.name} shares epoch rows with another run")
+            parts.append(f"{e(run.name)} shares epoch rows with another run")
     return f" Caveat: {_join(list(dict.fromkeys(parts)))}." if parts else ""
 
 
@@ -1282,6 +1295,8 @@ def _insights(
         return []
     out: list[Insight] = []
     m = info.name
+    e = MARKDOWN
+    em, eacc = e(m), e(accuracy_column)
     lower = info.lower_is_better
     scored = [r for r in runs if r.best is not None]
 
@@ -1294,7 +1309,7 @@ def _insights(
     if len(families) >= 2:
         ordered = sorted(families.items(), key=lambda kv: (kv[1].best.value if lower else -kv[1].best.value, kv[1].index))  # type: ignore[union-attr]
         top_family, top = ordered[0]
-        bullets = [f"best {family}: {run.name}, {m} {fmt(run.best.value)}" for family, run in ordered]  # type: ignore[union-attr]
+        bullets = [f"best {family}: {e(run.name)}, {em} {fmt(run.best.value)}" for family, run in ordered]  # type: ignore[union-attr]
         comparisons = []
         data: dict[str, Any] = {"families": {f: {"run": r.name, "best": r.best.value} for f, r in ordered}, "ratios": {}}  # type: ignore[union-attr]
         for family, run in ordered[1:]:
@@ -1308,11 +1323,11 @@ def _insights(
             elif ratio is not None:
                 comparisons.append(
                     f"{fmt_ratio(ratio)} {'lower' if lower else 'higher'} than the best {family} run "
-                    f"({fmt(a)} vs {fmt(b)} for {run.name})"
+                    f"({fmt(a)} vs {fmt(b)} for {e(run.name)})"
                 )
             else:
                 comparisons.append(f"{fmt(abs(a - b))} better than the best {family} run ({fmt(a)} vs {fmt(b)})")
-        text = f"{top_family} runs lead on {m}: the best, {top.name} ({fmt(top.best.value)}), is " + "; ".join(comparisons) + "."  # type: ignore[union-attr]
+        text = f"{top_family} runs lead on {em}: the best, {e(top.name)} ({fmt(top.best.value)}), is " + "; ".join(comparisons) + "."  # type: ignore[union-attr]
         counts = Counter(r.family for r in scored)
         text += " Runs per family: " + ", ".join(f"{f} {counts[f]}" for f, _ in ordered) + "."
         out.append(Insight("families", "Architecture families", text, bullets, data=data))
@@ -1352,13 +1367,13 @@ def _insights(
 
             parts = []
             if pre.final and scratch.final:
-                parts.append(effect(final_pct, pre.final.value, scratch.final.value, f"final {m}"))
-            parts.append(effect(best_pct, pre.best.value, scratch.best.value, f"best {m}"))  # type: ignore[union-attr]
+                parts.append(effect(final_pct, pre.final.value, scratch.final.value, f"final {em}"))
+            parts.append(effect(best_pct, pre.best.value, scratch.best.value, f"best {em}"))  # type: ignore[union-attr]
             helped = best_pct is not None and abs(best_pct) >= SAME_PERCENT and ((best_pct < 0) == lower)
             hurt = best_pct is not None and abs(best_pct) >= SAME_PERCENT and not helped
             verdict = "helped" if helped else ("hurt" if hurt else "made little difference")
             data[model]["verdict"] = verdict
-            bullets.append(f"{model}: pretrained weights {verdict}: they " + " and ".join(parts) + "." + _caveat([pre, scratch], warnings))
+            bullets.append(f"{e(model)}: pretrained weights {verdict}: they " + " and ".join(parts) + "." + _caveat([pre, scratch], warnings))
         out.append(
             Insight(
                 "pretrained",
@@ -1385,9 +1400,9 @@ def _insights(
                     if main_says_a != acc_says_a:
                         win, lose = (a, b) if acc_says_a else (b, a)
                         reversed_pairs.append(
-                            f"{win.name} has the higher {accuracy_column} ({fmt(win.accuracy_best.value)} vs "  # type: ignore[union-attr]
-                            f"{fmt(lose.accuracy_best.value)}) but the {'higher' if lower else 'lower'} {m} "  # type: ignore[union-attr]
-                            f"({fmt(win.best.value)} vs {fmt(lose.best.value)} for {lose.name})"  # type: ignore[union-attr]
+                            f"{e(win.name)} has the higher {eacc} ({fmt(win.accuracy_best.value)} vs "  # type: ignore[union-attr]
+                            f"{fmt(lose.accuracy_best.value)}) but the {'higher' if lower else 'lower'} {em} "  # type: ignore[union-attr]
+                            f"({fmt(win.best.value)} vs {fmt(lose.best.value)} for {e(lose.name)})"  # type: ignore[union-attr]
                         )
             acc_values = [r.accuracy_best.value for r in both]  # type: ignore[union-attr]
             main_values = [r.best.value for r in both]  # type: ignore[union-attr]
@@ -1397,18 +1412,18 @@ def _insights(
             if reversed_pairs or saturated:
                 parts = []
                 if reversed_pairs:
-                    parts.append(f"Ranking by best {accuracy_column} differs from ranking by best {m}.")
+                    parts.append(f"Ranking by best {eacc} differs from ranking by best {em}.")
                 if saturated:
                     parts.append(
-                        f"{accuracy_column} barely separates the runs: the best values span {fmt(acc_spread)} "
-                        f"({fmt(min(acc_values))} to {fmt(max(acc_values))}) while {m} spans {fmt(main_spread)} "
-                        f"({fmt(min(main_values))} to {fmt(max(main_values))}), so a high {accuracy_column} says "
-                        f"little about {m} here."
+                        f"{eacc} barely separates the runs: the best values span {fmt(acc_spread)} "
+                        f"({fmt(min(acc_values))} to {fmt(max(acc_values))}) while {em} spans {fmt(main_spread)} "
+                        f"({fmt(min(main_values))} to {fmt(max(main_values))}), so a high {eacc} says "
+                        f"little about {em} here."
                     )
                 out.append(
                     Insight(
                         "metric_disagreement",
-                        f"{accuracy_column} vs {m}",
+                        f"{eacc} vs {em}",
                         " ".join(parts),
                         reversed_pairs,
                         data={
@@ -1416,6 +1431,7 @@ def _insights(
                             "saturated": saturated,
                             "accuracy_spread": acc_spread,
                             "metric_spread": main_spread,
+                            "column": accuracy_column,
                         },
                     )
                 )
@@ -1431,17 +1447,17 @@ def _insights(
         worse = [r for r in improving if r not in better and r.improvement != 0]
         if not worse and len(better) == len(improving):
             if len(improving) == 1:
-                text = f"{improving[0].name} improved {m} from the first to the final epoch."
+                text = f"{e(improving[0].name)} improved {em} from the first to the final epoch."
             else:
-                text = f"{'Both' if len(improving) == 2 else 'All ' + str(len(improving))} runs improved {m} from the first to the final epoch."
+                text = f"{'Both' if len(improving) == 2 else 'All ' + str(len(improving))} runs improved {em} from the first to the final epoch."
         else:
-            text = f"{len(better)} of {len(improving)} runs improved {m} from the first to the final epoch"
+            text = f"{len(better)} of {len(improving)} runs improved {em} from the first to the final epoch"
             if worse:
-                text += "; " + _join([f"{r.name} ended worse than it started ({fmt_signed(r.improvement)})" for r in worse])
+                text += "; " + _join([f"{e(r.name)} ended worse than it started ({fmt_signed(r.improvement)})" for r in worse])
             text += "."
         top = max(improving, key=lambda r: (-r.improvement if lower else r.improvement, -r.index))  # type: ignore[operator]
         if len(improving) > 1:
-            text += f" The largest change: {top.name}, {fmt_signed(top.improvement)} ({fmt(top.first.value)} → {fmt(top.final.value)})."  # type: ignore[union-attr]
+            text += f" The largest change: {e(top.name)}, {fmt_signed(top.improvement)} ({fmt(top.first.value)} → {fmt(top.final.value)})."  # type: ignore[union-attr]
         out.append(
             Insight(
                 "improvement",
@@ -1469,7 +1485,7 @@ def _insights(
             if p is not best_phase and (p.change > 0) == lower and p.change != 0 and abs(p.change) >= WORSE_FRACTION * spread  # type: ignore[operator]
         ]
         text = (
-            f"{run.name}: phase {_text(best_phase.number)} (lr {_lr_words(best_phase.learning_rate)}) moved {m} the most, "
+            f"{e(run.name)}: phase {_text(best_phase.number)} (lr {_lr_words(best_phase.learning_rate)}) moved {em} the most, "
             f"{fmt_signed(best_phase.change)} ({fmt(best_phase.start_value)} → {fmt(best_phase.end_value)})"
         )
         if hurting:
@@ -1486,8 +1502,8 @@ def _insights(
             Insight(
                 "schedule",
                 "Learning-rate schedule",
-                f"Change in {m} over each phase (from the end of the previous phase to the end of this one); "
-                f"a phase \"made it worse\" when it lost at least {WORSE_FRACTION:.0%} of the run's {m} range:",
+                f"Change in {em} over each phase (from the end of the previous phase to the end of this one); "
+                f"a phase \"made it worse\" when it lost at least {WORSE_FRACTION:.0%} of the run's {em} range:",
                 bullets,
                 data=schedule_data,
             )
@@ -1504,20 +1520,20 @@ def _insights(
         slowest = max(timed, key=lambda r: (r.time_per_epoch_s, -r.index))  # type: ignore[arg-type,return-value]
         if len(timed) == 1:
             text = (
-                f"{fastest.name} trained {fastest.epochs} epochs in {fmt_duration(fastest.total_time_s)} "
+                f"{e(fastest.name)} trained {fastest.epochs} epochs in {fmt_duration(fastest.total_time_s)} "
                 f"({fmt_duration(fastest.time_per_epoch_s)} per epoch)."
             )
         else:
-            text = f"{fastest.name} is the fastest per epoch ({fmt_duration(fastest.time_per_epoch_s)})"
+            text = f"{e(fastest.name)} is the fastest per epoch ({fmt_duration(fastest.time_per_epoch_s)})"
             if fastest.time_per_epoch_s:
                 ratio = slowest.time_per_epoch_s / fastest.time_per_epoch_s  # type: ignore[operator]
-                text += f"; {slowest.name} is the slowest ({fmt_duration(slowest.time_per_epoch_s)}, {fmt_ratio(ratio)} as long)"
+                text += f"; {e(slowest.name)} is the slowest ({fmt_duration(slowest.time_per_epoch_s)}, {fmt_ratio(ratio)} as long)"
             text += "."
         if ranking and len(timed) > 1:
             winner = next(r for r in runs if r.name == ranking[0].run)
             if winner.total_time_s is not None:
                 text += (
-                    f" The best run, {winner.name}, trained {winner.epochs} epochs in {fmt_duration(winner.total_time_s)} "
+                    f" The best run, {e(winner.name)}, trained {winner.epochs} epochs in {fmt_duration(winner.total_time_s)} "
                     f"({fmt_duration(winner.time_per_epoch_s)} per epoch)."
                 )
         if len(timed) > 1:
@@ -1541,8 +1557,8 @@ def _insights(
             Insight(
                 "still_improving",
                 "Best value at the last epoch",
-                f"These runs reached their best {m} at their last recorded epoch, so they may not have finished improving:",
-                [f"{r.name}: {fmt(r.best.value)} at {r.best.where} (epoch {r.epochs} of {r.epochs})" for r in late],  # type: ignore[union-attr]
+                f"These runs reached their best {em} at their last recorded epoch, so they may not have finished improving:",
+                [f"{e(r.name)}: {fmt(r.best.value)} at {r.best.where} (epoch {r.epochs} of {r.epochs})" for r in late],  # type: ignore[union-attr]
                 data={"runs": [r.name for r in late]},
             )
         )
@@ -1561,21 +1577,22 @@ def _recommendations(
     spikes: list[Spike],
 ) -> list[str]:
     out: list[str] = []
+    e = MARKDOWN
     kinds = {i.kind: i for i in insights}
     duplicates = [w for w in warnings if w.kind == "duplicate_rows"]
     if info is not None and ranking:
-        m = info.name
+        em = e(info.name)
         leader = ranking[0]
         if len(ranking) >= 2:
             second = ranking[1]
             if fmt(second.best) == fmt(leader.best):
-                out.append(f"{leader.run} and {second.run} tie on best {m} ({fmt(leader.best)}); compare them on another metric or more runs before choosing.")
+                out.append(f"{e(leader.run)} and {e(second.run)} tie on best {em} ({fmt(leader.best)}); compare them on another metric or more runs before choosing.")
             else:
                 pct = _pct(leader.best, second.best)
                 out.append(
-                    f"Use {leader.run}: its best {m} {fmt(leader.best)} is "
+                    f"Use {e(leader.run)}: its best {em} {fmt(leader.best)} is "
                     f"{fmt(abs(leader.best - second.best))} ({fmt_percent(pct)}) "
-                    f"{'below' if info.lower_is_better else 'above'} the runner-up, {second.run} ({fmt(second.best)})."
+                    f"{'below' if info.lower_is_better else 'above'} the runner-up, {e(second.run)} ({fmt(second.best)})."
                     + _caveat([r for r in runs if r.name in (leader.run, second.run)], warnings)
                 )
         families = kinds.get("families")
@@ -1594,29 +1611,29 @@ def _recommendations(
                 pct = data["best_percent"]
                 if data["verdict"] == "hurt":
                     out.append(
-                        f"Train {model} from scratch: pretrained weights lowered its best {m} by {fmt_percent(pct)}"
-                        + (f" and its final {m} by {fmt_percent(data['final_percent'])}" if data["final_percent"] is not None else "")
+                        f"Train {e(model)} from scratch: pretrained weights lowered its best {em} by {fmt_percent(pct)}"
+                        + (f" and its final {em} by {fmt_percent(data['final_percent'])}" if data["final_percent"] is not None else "")
                         + "."
                         if not info.lower_is_better
-                        else f"Train {model} from scratch: pretrained weights made its best {m} {fmt_percent(pct)} worse."
+                        else f"Train {e(model)} from scratch: pretrained weights made its best {em} {fmt_percent(pct)} worse."
                     )
                 elif data["verdict"] == "helped":
-                    out.append(f"Use pretrained weights for {model}: they improved its best {m} by {fmt_percent(pct)}.")
+                    out.append(f"Use pretrained weights for {e(model)}: they improved its best {em} by {fmt_percent(pct)}.")
         disagreement = kinds.get("metric_disagreement")
         if disagreement is not None:
-            column = disagreement.title.split(" vs ")[0]
+            column = e(disagreement.data["column"])
             reason = []
             if disagreement.data["saturated"]:
-                reason.append(f"{column} spans only {fmt(disagreement.data['accuracy_spread'])} across runs against {fmt(disagreement.data['metric_spread'])} for {m}")
+                reason.append(f"{column} spans only {fmt(disagreement.data['accuracy_spread'])} across runs against {fmt(disagreement.data['metric_spread'])} for {em}")
             if disagreement.data["reversed_pairs"]:
                 reason.append(f"{_plural(disagreement.data['reversed_pairs'], 'pair')} of runs are ordered differently by the two")
-            out.append(f"Select models and checkpoints by {m}, not {column}: " + "; ".join(reason) + ".")
+            out.append(f"Select models and checkpoints by {em}, not {column}: " + "; ".join(reason) + ".")
         late = kinds.get("still_improving")
         if late is not None:
             out.append(
-                f"Train {_join(late.data['runs'])} longer: "
+                f"Train {_join([e(name) for name in late.data['runs']])} longer: "
                 + ("its" if len(late.data["runs"]) == 1 else "each one's")
-                + f" best {m} came at the last recorded epoch."
+                + f" best {em} came at the last recorded epoch."
             )
     seen_spikes: set[tuple[str, int | None]] = set()
     for spike in spikes:
@@ -1624,14 +1641,14 @@ def _recommendations(
         if key in seen_spikes:
             continue
         seen_spikes.add(key)
-        lr = f" ({_code(spike.learning_rate)})" if spike.learning_rate else ""
+        lr = f" ({e.code(spike.learning_rate)})" if spike.learning_rate else ""
         out.append(
-            f"Lower the learning rate{lr} of {spike.run} phase {_text(spike.start.phase)}: {spike.column} jumped from "
+            f"Lower the learning rate{lr} of {e(spike.run)} phase {_text(spike.start.phase)}: {e(spike.column)} jumped from "
             f"{fmt(spike.baseline)} to {fmt(spike.peak.value)}; a divergence like this wastes epochs and can hide a better model."
         )
     for warning in duplicates:
         out.append(
-            f"Check {warning.runs[0]} and {warning.runs[1]} before relying on either: they share "
+            f"Check {e(warning.runs[0])} and {e(warning.runs[1])} before relying on either: they share "
             f"{warning.data['shared']} of {warning.data['rows']} epoch rows value for value."
         )
     unfinished = [(r, p) for r in runs for p in r.phases if p.incomplete or p.empty]
@@ -1639,7 +1656,7 @@ def _recommendations(
         out.append(
             "Re-run or finish the incomplete phases before comparing their runs: "
             + "; ".join(
-                f"{r.name} phase {_text(p.number)}: "
+                f"{e(r.name)} phase {_text(p.number)}: "
                 + (
                     f"{p.recorded_epochs} of {p.planned_epochs} epochs recorded"
                     if p.planned_epochs is not None
@@ -1654,7 +1671,7 @@ def _recommendations(
     if restarts:
         out.append(
             "Re-extract the notebooks with `audiometrics extract`: "
-            + _join(sorted({w.runs[0] for w in restarts}, key=[r.name for r in runs].index))
+            + _join([e(name) for name in sorted({w.runs[0] for w in restarts}, key=[r.name for r in runs].index)])
             + (" has a phase" if len({w.runs[0] for w in restarts}) == 1 else " have phases")
             + " whose epoch numbering restarts, so the phases and learning rates recorded for them are probably wrong."
         )

@@ -38,7 +38,7 @@ def test_with_source_and_csv_path(tmp_path):
     result = runner().invoke(main, ["extract", str(path), "--csv", str(target), "--with-source", "--no-report", "-q"])
     assert result.exit_code == 0
     header = target.read_text().splitlines()[0]
-    assert header.endswith(",notebook")
+    assert header.endswith(",notebook,run,cell,call,planned_epochs,interrupted")
     assert result.stdout == ""
 
 
@@ -74,7 +74,7 @@ def test_warnings_name_file_and_cell(tmp_path):
     path = nbf.write(tmp_path / "x.ipynb", nbf.notebook(cells))
     result = runner().invoke(main, ["extract", str(path), "--out", str(tmp_path), "--no-report"])
     assert result.exit_code == 0
-    assert f"warning: {path}, cell 2: phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 5 of 20 epochs recorded" in result.stderr
+    assert f"warning: {path}, In [2] (cell 2): phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 5 of 20 epochs recorded" in result.stderr
 
 
 def test_glob_expanded_by_the_tool(tmp_path):
@@ -116,7 +116,7 @@ def test_csv_only_run_streams_rows_and_writes_the_same_csv(tmp_path):
     assert all(result.runs == () for result in streamed.results)  # no rows held
     assert [str(f) for f in streamed.failures] == [str(f) for f in kept.failures]
     header = (tmp_path / "a" / "training_metrics_extracted.csv").read_text().splitlines()[0]
-    assert header.endswith(",f1_score,notebook")
+    assert header.endswith(",f1_score,notebook,run,cell,call,planned_epochs,interrupted")
 
 
 def test_run_lines_are_the_same_with_and_without_report(tmp_path):

@@ -250,3 +250,140 @@ def test_notebook_error_survives_pickling():
 
     error = pickle.loads(pickle.dumps(NotebookError("a b.ipynb", "truncated JSON")))
     assert (error.path, error.reason, str(error)) == ("a b.ipynb", "truncated JSON", "a b.ipynb: truncated JSON")
+
+
+# --------------------------------------------------------------------------- issue 9: runs you can trust
+
+
+def diagnostics_of(result):
+    """The diagnostics as printed, without the file name."""
+    return [f"{d.where}: {d.message}" if d.where else d.message for d in result.diagnostics]
+
+
+def test_stripped_execution_counts_keep_the_silent_learner_cell(tmp_path):
+    # pattern 2: nbdev/course repositories strip counts; the learner cell prints nothing
+    cells = [
+        nbf.markdown_cell("# train"),
+        nbf.code_cell(LEARNER),
+        fit_cell("learn.fit_one_cycle(2, 1e-2)", 2),
+        fit_cell("learn.fit_one_cycle(3, 1e-3)", 3),
+    ]
+    path = write_nb(tmp_path, cells, number_cells=False)
+    result = extract_notebook(path)
+    assert [(r.model, r.pretrained, r.cell, r.count) for r in result.runs] == [("resnet18", False, 1, None)]
+    assert [(p.number, p.learning_rate, p.recorded_epochs, p.count) for p in result.runs[0].phases] == [(1, "1e-2", 2, None), (2, "1e-3", 3, None)]
+    assert result.diagnostics == ()
+
+
+def test_mixed_counts_order_what_they_can_and_warn_once(tmp_path):
+    cells = [
+        nbf.code_cell(LEARNER, count=1),
+        fit_cell("learn.fit_one_cycle(2, 1e-2)", 2) | {"execution_count": 4},
+        fit_cell("learn.fit_one_cycle(1, 1e-1)", 1) | {"execution_count": 2},
+        fit_cell("learn.fit_one_cycle(3, 1e-3)", 3),  # ran without a count, right after the cell above
+    ]
+    result = extract_notebook(write_nb(tmp_path, cells, number_cells=False))
+    # In [2], then the uncounted cell below it, then In [4]
+    assert [(p.number, p.learning_rate) for p in result.runs[0].phases] == [(1, "1e-1"), (2, "1e-3"), (3, "1e-2")]
+    (note,) = result.diagnostics
+    assert note.cell is None and "1 cell that ran without an execution count (cell 4)" in note.message
+
+
+def test_a_fit_on_a_name_never_bound_is_its_own_run(tmp_path):
+    # pattern 1: it used to fall silently into the latest run
+    cells = [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(2, 1e-2)", 2), fit_cell("learn1.fit_one_cycle(1, 1e-3)", 1)]
+    result = extract_notebook(write_nb(tmp_path, cells))
+    assert [(r.model, r.ordinal, [p.number for p in r.phases]) for r in result.runs] == [("resnet18", 1, [1]), ("", 2, [1])]
+    assert diagnostics_of(result) == [
+        "In [3] (cell 3): run 2: learn1.fit_one_cycle(1, 1e-3) trains a name never bound to a learner: a run of its own, model unknown"
+    ]
+
+
+def test_a_learner_per_loop_iteration_is_a_run_per_iteration(tmp_path):
+    # pattern 3, unknown count (the list is not known statically) and static count
+    source = "for arch in archs:\n    learn = vision_learner(dls, arch, metrics=lwlrap)\n    learn.fit_one_cycle(2, 1e-2)"
+    outputs = [o for k in range(3) for o in nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(2, start=10 * k))]
+    result = extract_notebook(write_nb(tmp_path, [nbf.code_cell(source, outputs)]))
+    assert [(r.ordinal, [(p.number, p.rows[0][0]) for p in r.phases]) for r in result.runs] == [(1, [(1, "0")]), (2, [(1, "10")]), (3, [(1, "20")])]
+    assert diagnostics_of(result) == ["In [1] (cell 1): runs 1–3: model name cannot be resolved statically: left empty"]
+    source = "for arch in [resnet18, resnet34]:\n    learn = vision_learner(dls, arch, metrics=lwlrap)\n    learn.fit_one_cycle(2, 1e-2)"
+    result = extract_notebook(write_nb(tmp_path, [nbf.code_cell(source, outputs[:4])]))
+    assert [(r.model, [p.number for p in r.phases]) for r in result.runs] == [("resnet18", [1]), ("resnet34", [1])]
+
+
+def test_a_creation_cell_re_run_after_training_keeps_its_learner_and_warns(tmp_path):
+    cells = [nbf.code_cell(LEARNER, count=3), fit_cell("learn.fit_one_cycle(2, 1e-2)", 2) | {"execution_count": 2}]
+    result = extract_notebook(write_nb(tmp_path, cells, number_cells=False))
+    assert [(r.model, r.pretrained, r.cell) for r in result.runs] == [("resnet18", False, 0)]
+    assert any("re-run after training" in d.message and d.count == 2 for d in result.diagnostics)
+
+
+def test_more_rows_than_the_call_planned_are_flagged(tmp_path):
+    # pattern 7: a stale output from an earlier version of the cell
+    result = extract_notebook(write_nb(tmp_path, [nbf.code_cell(LEARNER), fit_cell("learn.fit_one_cycle(5, 1e-2)", 10)]))
+    assert result.runs[0].phases[0].recorded_epochs == 10
+    assert diagnostics_of(result) == [
+        "In [2] (cell 2): phase 1 (learn.fit_one_cycle(5, 1e-2)): 10 epochs recorded for 5 planned "
+        "(an output kept from an earlier version of the cell?): all rows kept"
+    ]
+
+
+def test_calls_in_cells_never_run_are_said_and_a_cleared_cell_keeps_the_numbering(tmp_path):
+    # pattern 8
+    cells = [
+        nbf.code_cell(LEARNER, count=1),
+        fit_cell("learn.fit_one_cycle(1, 1e-1)", 1) | {"execution_count": 2},
+        nbf.code_cell("learn.fit_one_cycle(1, 1e-2)"),  # cleared
+        fit_cell("learn.fit_one_cycle(1, 3e-3)", 1) | {"execution_count": 4},
+        nbf.markdown_cell("## more"),
+        nbf.code_cell("learn.fit_one_cycle(1, 1e-3)"),  # never ran
+        nbf.code_cell("learn.save('x')"),
+        nbf.code_cell("learn.fine_tune(2)"),  # never ran
+    ]
+    path = write_nb(tmp_path, cells, number_cells=False)
+    result = extract_notebook(path)
+    assert [(p.number, p.learning_rate, p.recorded_epochs) for p in result.runs[0].phases] == [(1, "1e-1", 1), (2, "1e-2", 0), (3, "3e-3", 1)]
+    assert diagnostics_of(result) == [
+        "cell 3: phase 2 (learn.fit_one_cycle(1, 1e-2)): no epochs recorded (no table saved)",
+        "2 training calls in cells that were never run: cells 6, 8",
+    ]
+
+
+def test_an_unexecuted_notebook_warns_and_fails_with_strict(tmp_path):
+    cells = [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(5, 1e-2)"), nbf.code_cell("learn.fit_one_cycle(5, 1e-3)")]
+    path = write_nb(tmp_path, cells, number_cells=False)
+    result = extract_notebook(path)
+    assert result.runs == ()
+    assert diagnostics_of(result) == [
+        "2 training calls in cells that were never run: cells 2, 3",
+        "2 training calls but no progress table in any output: no epochs recorded",
+    ]
+    outcome = extract_files([path], strict=True)
+    assert outcome.results == [] and "no progress table" in outcome.failures[0].reason
+
+
+def test_a_loop_of_a_thousand_fits_gives_one_line_per_finding(tmp_path):
+    # pattern 9
+    cells = [nbf.code_cell(LEARNER), fit_cell("for i in range(1000):\n    learn.fit(1)", *[1] * 10)]
+    result = extract_notebook(write_nb(tmp_path, cells))
+    assert len(result.runs[0].phases) == 1000
+    assert diagnostics_of(result) == [
+        "In [2] (cell 2): 10 training tables for 1000 training phases (learn.fit(1)); matched in order",
+        "In [2] (cell 2): phases 11–1000 (learn.fit(1)): no epochs recorded (no table saved)",
+    ]
+
+
+def test_cross_validation_folds_are_a_run_each_with_their_own_tables(tmp_path):
+    # pattern 3: the fold count is not known statically; each fold re-creates the learner
+    source = (
+        "for fold, (tr, va) in enumerate(kf.split(df)):\n    dls = get_dls(tr, va)\n"
+        "    learn = vision_learner(dls, resnet34, metrics=lwlrap)\n    learn.lr_find()\n    learn.fit_one_cycle(2, 1e-3)"
+    )
+    outputs = []
+    for k in range(5):
+        outputs += nbf.lr_find_outputs()[:2] + nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(2, start=10 * k))
+    result = extract_notebook(write_nb(tmp_path, [nbf.code_cell(source, outputs)]))
+    assert [(r.model, r.ordinal, [(p.number, p.learning_rate, p.rows[0][0]) for p in r.phases]) for r in result.runs] == [
+        ("resnet34", k + 1, [(1, "1e-3", str(10 * k))]) for k in range(5)
+    ]
+    assert result.diagnostics == ()

@@ -33,7 +33,7 @@ def clean_notebook(path):
 
 
 def warned_notebook(path):
-    """Three of twenty planned epochs: an 'incomplete' warning on cell 1."""
+    """Three of twenty planned epochs: an 'incomplete' warning on In [2] (cell 2)."""
     cells = [nbf.code_cell(LEARNER), nbf.code_cell("learn.fit_one_cycle(20, 3e-3)", nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(3)))]
     return str(nbf.write(path, nbf.notebook(cells)))
 
@@ -133,7 +133,7 @@ def test_strict_turns_a_warned_file_into_a_failure_without_rows(tmp_path):
     assert len(strict.rows()) == 2 and not strict.diagnostics
     (failure,) = strict.failures
     assert failure.path == warned
-    assert failure.reason == f"{STRICT_REASON}: cell 1: phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 3 of 20 epochs recorded"
+    assert failure.reason == f"{STRICT_REASON}: In [2] (cell 2): phase 1 (learn.fit_one_cycle(20, 3e-3)) incomplete: 3 of 20 epochs recorded"
 
 
 def test_strict_in_extract(tmp_path):
@@ -192,7 +192,7 @@ def test_cli_strict_fails_a_warned_file_and_leaves_out_its_rows(tmp_path):
     errors = tmp_path / "errors.csv"
     strict = runner().invoke(main, ["extract", clean, warned, "--out", str(out), "--no-report", "--strict", "--errors", str(errors)])
     assert strict.exit_code == 1
-    assert f"error: {warned}: {STRICT_REASON}: cell 1: phase 1" in strict.stderr
+    assert f"error: {warned}: {STRICT_REASON}: In [2] (cell 2): phase 1" in strict.stderr
     assert "warning: " not in strict.stderr  # the warning is the failure's reason now
     assert len((out / "training_metrics_extracted.csv").read_text().splitlines()) == 3
     assert list(csv.DictReader(errors.open()))[0]["path"] == warned

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audiometrics.errors import NotebookError
-from audiometrics.notebook import parse_notebook, read_notebook
+from audiometrics.notebook import cells_never_run, parse_notebook, read_notebook
 from tests import nbfactory as nbf
 
 
@@ -37,16 +37,34 @@ def test_execution_order_used_and_reported_when_it_differs():
     assert any("execution order" in n for n in nb.notes)
 
 
-def test_document_order_when_a_count_is_missing_and_said_when_counts_disagree():
+def test_a_cell_that_ran_without_a_count_follows_the_cell_above_it_and_counts_order_the_rest():
+    # issue 9, pattern 2: counts order the cells they can; the uncounted cell keeps its place
     cells = [
         nbf.code_cell("a", [nbf.stream_output("hi\n")], count=None),
         nbf.code_cell("b", count=5),
+        nbf.code_cell("b2", [nbf.stream_output("hi\n")], count=None),
         nbf.code_cell("c", count=2),
     ]
     nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
-    assert [c.source for c in nb.cells] == ["a", "b", "c"]
-    assert nb.order == "document"
-    assert any("document order" in n for n in nb.notes)
+    assert [c.source for c in nb.cells] == ["a", "c", "b", "b2"]
+    assert nb.order == "execution"
+    (note,) = nb.notes
+    assert "2 cells that ran without an execution count (cell 1, cell 3)" in note
+
+
+def test_mixed_counts_in_document_order_warn_once_for_cells_with_output():
+    cells = [
+        nbf.code_cell("a", count=1),
+        nbf.code_cell("b", [nbf.stream_output("x\n")], count=None),
+        nbf.code_cell("c", count=0),
+        nbf.code_cell("d", [nbf.stream_output("x\n")], count=None),
+        nbf.code_cell("e", count=5),
+    ]
+    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    assert [(c.source, c.execution_count) for c in nb.cells] == [("a", 1), ("b", None), ("c", None), ("d", None), ("e", 5)]
+    assert nb.notes == ("2 cells that ran without an execution count (cell 2, cell 4) taken right after the cell above them",)
+    cleared = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=None), nbf.code_cell("c", count=3)]
+    assert parse_notebook(json.dumps(nbf.notebook(cleared, number_cells=False))).notes == ()
 
 
 def test_repeated_counts_after_kernel_restart_fall_back_to_document_order():
@@ -56,10 +74,35 @@ def test_repeated_counts_after_kernel_restart_fall_back_to_document_order():
     assert any("restart" in n for n in nb.notes)
 
 
-def test_unexecuted_cells_are_left_out():
-    cells = [nbf.code_cell("ran", count=1), nbf.code_cell("never ran", count=None)]
+def test_a_repeated_count_is_said_even_in_document_order():
+    cells = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=1), nbf.code_cell("c", count=2)]
+    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["a", "b", "c"]
+    assert any("execution count 1 repeat" in n for n in nb.notes)
+
+
+def test_cells_that_never_ran_come_last():
+    cells = [
+        nbf.code_cell("cleared above", count=None),
+        nbf.code_cell("second", count=2),
+        nbf.code_cell("cleared", count=None),
+        nbf.code_cell("first", count=1),
+        nbf.code_cell("never ran 2", count=None),
+    ]
     nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)))
-    assert [c.source for c in nb.cells] == ["ran"]
+    assert [c.source for c in nb.cells] == ["cleared above", "first", "second", "cleared", "never ran 2"]
+    assert cells_never_run(nb.cells) == {4}
+
+
+def test_stripped_counts_mean_every_cell_ran_unless_no_cell_has_an_output():
+    # issue 9, pattern 2: nbdev strips counts; a learner cell prints nothing but ran
+    stripped = [nbf.code_cell("learn = make()", count=None), nbf.code_cell("learn.fit(1)", [nbf.stream_output("x\n")], count=None), nbf.code_cell("tail", count=None)]
+    nb = parse_notebook(json.dumps(nbf.notebook(stripped, number_cells=False)))
+    assert [c.source for c in nb.cells] == ["learn = make()", "learn.fit(1)", "tail"]
+    assert cells_never_run(nb.cells) == frozenset() and nb.notes == ()
+    unexecuted = [nbf.code_cell("learn = make()", count=None), nbf.code_cell("learn.fit(1)", count=None)]
+    nb = parse_notebook(json.dumps(nbf.notebook(unexecuted, number_cells=False)))
+    assert cells_never_run(nb.cells) == {0, 1}
 
 
 def test_v3_notebook_is_converted(tmp_path):

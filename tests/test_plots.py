@@ -96,3 +96,55 @@ def test_many_or_few_runs(tmp_path: Path, runs: int) -> None:
     combined = pd.concat(parts, ignore_index=True)[[c for c in frame.columns if c not in ("run", "global_epoch", "time_s", "lr_max")]]
     written = write_plots(combined.astype(str).replace({"nan": "", "<NA>": ""}), tmp_path / "plots")
     assert len(written) == 3
+
+
+def _hostile_frame():
+    import io
+
+    header = "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss"
+    lines = [header]
+    for model in ("res$\\frac$net", "a$b$c \x1b[31m漢字🎉", "$x^2$"):
+        lines += [f',{e},1e-3,0.{e + 1},"{model}",No,00:01,0.{9 - e},1,0.{8 - e}' for e in range(3)]
+    return load_metrics(io.StringIO("\n".join(lines) + "\n"))
+
+
+def test_names_are_never_mathtext_and_draw_without_warnings(tmp_path: Path) -> None:
+    import warnings
+
+    from audiometrics.plots import draw_plots
+
+    summary = summarize(_hostile_frame())
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        drawn = draw_plots(summary)
+    assert drawn.failed == {} and drawn.warning() is None
+    assert list(drawn.images) == [p.split("/")[1] for p in ALL]
+    assert [str(w.message) for w in seen] == []
+
+
+def test_a_plot_that_fails_is_not_referenced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiometrics import plots
+    from audiometrics.report import OVERVIEW_NAME, write_reports
+
+    def broken(summary):
+        raise ValueError("mathtext\nexploded")
+
+    monkeypatch.setitem(plots._DRAW, "losses_by_epoch.png", broken)
+    result = write_reports(load_metrics(FIXTURES / "study.csv"), tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in result.paths][2:] == [ALL[0], ALL[2]]
+    assert not (tmp_path / "plots" / "losses_by_epoch.png").exists()
+    overview = (tmp_path / OVERVIEW_NAME).read_text()
+    assert "losses_by_epoch.png" not in overview.split("## Data-quality warnings")[0]
+    assert "](plots/losses_by_epoch.png)" not in overview
+    assert "](plots/metric_by_epoch.png)" in overview
+    said = [w for w in result.warnings if "plots not drawn" in w]
+    assert said == ["plots not drawn, so the documents do not show them: losses_by_epoch.png (ValueError: mathtext exploded)"]
+
+
+def test_no_log_scale_without_positive_losses() -> None:
+    import io
+
+    header = "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss"
+    rows = [f",{e},1e-3,0.{e + 1},m,No,00:01,{v},1,{v}" for e, v in enumerate(["-0.5", "-0.1", "-9", "0"])]
+    summary = summarize(load_metrics(io.StringIO("\n".join([header, *rows]) + "\n")))
+    assert [_needs_log(run, summary) for run in summary.runs] == [False]

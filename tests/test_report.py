@@ -106,7 +106,8 @@ def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip drawing PNGs (tested in test_plots.py); the markdown still references them."""
     from audiometrics import plots
 
-    monkeypatch.setattr(plots, "write_plots", lambda summary, target: [f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)])
+    monkeypatch.setattr(plots, "draw_plots", lambda summary: plots.Drawn({s.file: b"" for s in plots.plot_specs(summary)}))
+    monkeypatch.setattr(plots, "write_plots", lambda summary, target, *_: [f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -347,3 +348,14 @@ def test_reference_study_overview(tmp_path: Path, no_drawing: None) -> None:
     summary = (tmp_path / SUMMARY_NAME).read_text()
     assert duplicate in summary
     assert summary.count("\n## ") == 6  # warnings + five runs
+
+
+def test_reused_templates_notice_an_override_added_or_changed(tmp_path: Path) -> None:
+    summary = summarize(load_metrics(FIXTURES / "study.csv"))
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME].startswith("# Training Metrics Extraction Summary")
+    override = tmp_path / "EXTRACTION_SUMMARY.md.j2"
+    override.write_text("first {{ summary.rows }}\n")
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME] == "first 59\n"
+    override.write_text("second {{ summary.rows }}\n")
+    os.utime(override, ns=(override.stat().st_atime_ns, override.stat().st_mtime_ns + 1_000_000))
+    assert render_reports(summary, tmp_path)[OVERVIEW_NAME] == "second 59\n"

@@ -466,7 +466,8 @@ def test_learner_lr_is_the_default_of_its_fits():
     src = "learn = vision_learner(dls, resnet18, lr=1e-2)\nlearn.fit_one_cycle(1)\nlearn.lr = 3e-3\nlearn.fit_one_cycle(1)\nlearn = vision_learner(dls, resnet18)\nlearn.fit_one_cycle(1)"
     result = last(V2, src)
     assert lrs(result) == ["1e-2", "3e-3", "1e-3"]
-    assert all(t.lr_is_default for t in trainings(result))
+    # the learner's own rate (lr= of its factory, learn.lr = ...) is not the library default
+    assert [(t.lr_is_default, t.lr_from_learner) for t in trainings(result)] == [(False, True), (False, True), (True, False)]
 
 
 def test_fine_tune_defaults():
@@ -1214,3 +1215,221 @@ def test_fast_traversal_visits_what_ast_does():
     assert sorted(map(id, walk(tree))) == sorted(map(id, every))
     for node in every:
         assert child_nodes(node) == [c for c in ast.iter_child_nodes(node) if not isinstance(c, contexts)]
+
+
+# --------------------------------------------------------------------------- issue 9: runs you can trust
+
+
+def test_known_factories_of_fastai_and_its_ecosystem():
+    cases = [
+        (V1, "learn = Learner.create_unet(data, models.resnet34, metrics=dice)", "create_unet", "resnet34", True),
+        (V1, "learn = ConvLearner(data, models.resnet34, metrics=error_rate)", "ConvLearner", "resnet34", True),
+        (V2, "learn = text_classifier_learner(dls, AWD_LSTM, drop_mult=0.5)", "text_classifier_learner", "AWD_LSTM", True),
+        (V2, "learn = language_model_learner(dls, AWD_LSTM, pretrained=False)", "language_model_learner", "AWD_LSTM", False),
+        (V2, "learn = tabular_learner(dls, layers=[200, 100])", "tabular_learner", None, False),
+        (V2, "learn = collab_learner(dls, n_factors=50, y_range=(0, 5.5))", "collab_learner", None, False),
+        (V2, "learn = synth_learner(lr=1e-2)", "synth_learner", "RegModel", False),
+        (V2, "learn = synth_learner(model=Net())", "synth_learner", "Net", None),
+        (V2, "learn = timm_learner(dls, 'efficientnet_b3', pretrained=False)", "timm_learner", "efficientnet_b3", False),
+        (V2, "learn = audio_learner(dls, resnet18)", "audio_learner", "resnet18", None),
+        (V2, "learn = unet_learner(dls, resnet34)", "unet_learner", "resnet34", True),
+    ]
+    for header, cell, factory, model, pretrained in cases:
+        got = only_learner(header, cell + "\nlearn.fit(1)")
+        assert (got.factory, got.model, got.pretrained, got.known) == (factory, model, pretrained, True), cell
+
+
+def test_unknown_call_bound_to_a_trained_name_is_a_learner_of_unknown_model():
+    cells = [
+        V2,
+        "learn = vision_learner(dls, resnet18)\nlearn.fit_one_cycle(1, 1e-3)",
+        "learn = get_learner(dls, 'convnext_tiny', metrics=[accuracy])\nlearn.fit_one_cycle(1, 1e-3)",
+        "model = exp.create_cls_learner(cfg)\nmodel.fine_tune(1)",
+    ]
+    results = analyse(*cells)
+    assert learners(results[2]) == [LearnerCreated(1, "learn", "get_learner", None, None, ("accuracy",), known=False)]
+    assert learners(results[3]) == [LearnerCreated(1, "model", "exp.create_cls_learner", None, None, (), known=False)]
+    assert [t.learner for t in trainings(results[2]) + trainings(results[3])] == ["learn", "model", "model"]
+
+
+def test_unknown_calls_that_are_not_learners_leave_no_event():
+    result = last(
+        V2,
+        "learn_rate = get_lr()\nlearner_path = Path('models')\ndls = get_dls(64)\nlearn.model = nn.DataParallel(learn.model)\n"
+        "model = RandomForestClassifier()\nmodel.fit(X, y)\nif big:\n    learner_kw = dict(a=1)\nelse:\n    learner_kw = dict(a=2)",
+    )
+    assert result.events == ()
+    assert result.warnings == ()
+
+
+def test_a_learner_from_an_unknown_call_in_an_undecidable_branch_is_said():
+    result = last(V2, "if big:\n    learn = get_big(dls)\nelse:\n    learn = get_small(dls)\nlearn.fit(1, 1e-3)")
+    assert [(e.factory, e.known) for e in learners(result)] == [("get_big", False)]
+    assert any("cannot be resolved statically; assuming the if branch runs" in w for w in result.warnings)
+
+
+def test_methods_of_a_learner_never_make_a_new_one():
+    result = last(
+        V2,
+        "learn = vision_learner(dls, resnet18)\nlearn.fit(1)\nlearn = learn.load('stage-1')\nlearn = learn.to_fp16()\n"
+        "learn = to_fp16(learn)\nlearn.unfreeze()\nlearn.lr_find()\nlearn.fit(1)",
+    )
+    assert [type(e).__name__ for e in result.events] == ["LearnerCreated", "TrainingCall", "ProgressCall", "TrainingCall"]
+    result = last(V2, "learn = get_learner(dls).to_fp16()\nlearn.fit(1)")
+    assert [(e.factory, e.known) for e in learners(result)] == [("get_learner", False)]
+
+
+def test_every_unknown_creation_is_its_own_event():
+    result = last(V2, "for arch in ['a', 'b']:\n    learn = make(dls, arch)\n    learn.fit(1)")
+    made = learners(result)
+    assert len(made) == 2 and made[0] is not made[1] and not made[0].known
+
+
+def test_notebook_function_returning_an_unknown_learner():
+    deferred = analyse(V2, "def get_learner(arch):\n    return timm_stuff.make(dls, arch)", "learn = get_learner('vit')\nlearn.fit(1)")
+    assert [(e.target, e.factory, e.known) for e in learners(deferred[-1])] == [("learn", "get_learner", False)]
+    inlined = analyse(
+        V2,
+        "def get_learner(arch):\n    m = timm_stuff.make(dls, arch)\n    m.lr_find()\n    return m",
+        "learn = get_learner('vit')\nlearn.fit(1)",
+    )
+    assert [(e.target, e.factory, e.known) for e in learners(inlined[-1])] == [("learn", "timm_stuff.make", False)]
+    assert lrs(inlined[-1]) == [""]
+
+
+def test_notebook_function_returning_a_known_learner_keeps_its_model_and_rate():
+    result = last(V2, "def get_learner(arch):\n    return vision_learner(dls, arch, lr=3e-2)", "learn = get_learner(resnet18)\nlearn.fit(1)")
+    assert [(e.model, e.known) for e in learners(result)] == [("resnet18", True)]
+    assert [(t.learning_rate, t.lr_from_learner, t.lr_is_default) for t in trainings(result)] == [("3e-2", True, False)]
+
+
+def test_training_on_a_name_never_bound_keeps_its_name():
+    result = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.fit(1)\nlearn1.fit(2)\nm.fit(3)")
+    assert [(t.learner, t.epochs) for t in trainings(result)] == [("learn", 1), ("learn1", 2), ("m", 3)]
+
+
+def _loop_shape(result: CellAnalysis):
+    (loop,) = result.events
+    assert isinstance(loop, Loop)
+    return loop.count, [type(e).__name__ for e in loop.body]
+
+
+def test_loops_creating_a_learner_per_iteration():
+    static = last(V2, "for fold in range(5):\n    learn = vision_learner(dls, resnet18)\n    learn.fit_one_cycle(1)")
+    assert [type(e).__name__ for e in static.events] == ["LearnerCreated", "TrainingCall"] * 5
+    archs = last(V2, "for arch in [resnet18, resnet34]:\n    learn = vision_learner(dls, arch)\n    learn.fit_one_cycle(1)")
+    assert [e.model for e in learners(archs)] == ["resnet18", "resnet34"]
+    named = last(V2, "ARCHS = ['convnext_tiny', 'resnet50']", "for arch in ARCHS:\n    learn = vision_learner(dls, arch)\n    learn.fit(1)")
+    assert [e.model for e in learners(named)] == ["convnext_tiny", "resnet50"]
+    folds = last(V2, "for fold, (trn, val) in enumerate(kf.split(df)):\n    learn = vision_learner(dls, resnet18)\n    learn.fit(1)")
+    assert _loop_shape(folds) == (None, ["LearnerCreated", "TrainingCall"])
+    unknown = last(V2, "for fold in folds:\n    learn = get_learner(dls, fold)\n    learn.fit(1)")
+    assert _loop_shape(unknown) == (None, ["LearnerCreated", "TrainingCall"])
+    loop = last(V2, "i = 0\nwhile i < n:\n    learn = vision_learner(dls, resnet18)\n    learn.fit(1)\n    i += 1")
+    assert _loop_shape(loop) == (None, ["LearnerCreated", "TrainingCall"])
+
+
+def test_notebook_function_per_fold_in_a_loop():
+    train_fold = "def train_fold(i):\n    learn = vision_learner(get_dls(i), resnet34)\n    learn.fine_tune(2)\n    return learn"
+    static = last(V2, train_fold, "for i in range(3):\n    train_fold(i)")
+    assert [type(e).__name__ for e in static.events] == ["LearnerCreated", "TrainingCall", "TrainingCall"] * 3
+    assert len({id(e) for e in learners(static)}) == 3
+    unknown = last(V2, train_fold, "for i in range(n_folds):\n    learn = train_fold(i)")
+    assert _loop_shape(unknown) == (None, ["LearnerCreated", "TrainingCall", "TrainingCall"])
+    assert unknown.events[0].body[0].target == "learn"
+
+
+def test_learner_rate_is_the_default_of_later_fits_v2():
+    for cell in ["learn = Learner(dls, Net(), lr=1e-2)", "learn = synth_learner(lr=1e-2)", "learn = cnn_learner(dls, resnet18, lr=1e-2)"]:
+        result = last(V2, cell + "\nlearn.fit(1)\nlearn.fit_one_cycle(2)\nlearn.fit_flat_cos(1)\nlearn.fit_sgdr(1, 1)")
+        assert [(t.learning_rate, t.lr_from_learner, t.lr_is_default) for t in trainings(result)] == [("1e-2", True, False)] * 4
+        # fine_tune has its own default (base_lr=2e-3), whatever the learner's rate
+        tune = last(V2, cell + "\nlearn.fine_tune(1)")
+        assert [(t.learning_rate, t.lr_is_default, t.lr_from_learner) for t in trainings(tune)] == [
+            ("slice(2e-3)", True, False),
+            ("slice(1e-5, 1e-3)", True, False),
+        ]
+
+
+def test_fastai_v1_fits_use_their_own_default_whatever_the_learner():
+    result = last(V1, "learn = get_learner(data)\nlearn.fit_one_cycle(1)\nlearn.fit(1)")
+    assert [(t.learning_rate, t.lr_is_default) for t in trainings(result)] == [("slice(3e-3)", True)] * 2
+    assert result.warnings == ()
+
+
+def test_learner_from_an_unknown_factory_has_no_default_rate():
+    result = last(V2, "learn = get_learner(dls, 'convnext_tiny')\nlearn.fit(1)\nlearn.fit(1, 1e-2)\nlearn.fine_tune(1)")
+    assert [(t.learning_rate, t.lr_is_default) for t in trainings(result)] == [
+        ("", False), ("1e-2", False), ("slice(2e-3)", True), ("slice(1e-5, 1e-3)", True)
+    ]
+    assert result.warnings == (
+        "line 2: learning rate of learn.fit(1) unknown: the learner comes from get_learner(...), not a known factory",
+    )
+    loaded = last(V2, "learn = load_learner('export.pkl')\nlearn.fit_one_cycle(1)")
+    assert lrs(loaded) == [""] and "whose default learning rate is not known" in loaded.warnings[0]
+
+
+def test_scheduler_callbacks_make_the_rate_unknown():
+    result = last(
+        V2,
+        "learn = vision_learner(dls, resnet18)\nlearn.fit(3, cbs=[ParamScheduler({'lr': sched})])\nlearn.fit(3, 1e-2, cbs=OneCycleScheduler(1e-2))\n"
+        "learn.fit(3, cbs=SaveModelCallback())",
+    )
+    assert [(t.learning_rate, t.lr_is_default) for t in trainings(result)] == [("", False), ("", False), ("1e-3", True)]
+    assert result.warnings[0] == "line 2: learning rate of learn.fit(3, cbs=[ParamScheduler({'lr': sched})]) unknown: the scheduler callback ParamScheduler sets it"
+    built = last(V2, "learn = Learner(dls, Net(), cbs=[ParamScheduler(s)])\nlearn.fit(1)")
+    assert lrs(built) == [""]
+    added = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.add_cb(ParamScheduler(s))\nlearn.fit(1)")
+    assert lrs(added) == [""] and "ParamScheduler" in added.warnings[0]
+    v1 = last(V1, "learn = cnn_learner(data, models.resnet18)\nlearn.fit(1, callbacks=[OneCycleScheduler(learn, 1e-2)])")
+    assert lrs(v1) == [""]
+    momentum = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.fit(1, 1e-2, cbs=ParamScheduler({'mom': SchedCos(0.9, 0.8)}))")
+    assert lrs(momentum) == ["1e-2"] and momentum.warnings == ()
+
+
+def test_trained_names_prepass():
+    from audiometrics.source import trained_names
+
+    text = "learn.fit_one_cycle(1)\nself.learn.fine_tune(2)\nm.fit(3)\nmodel.fit(X, y, epochs=3)\nlrn.lr_find()\nx.fit_sgdr(1, 1)\nk.fit(epochs=2)"
+    assert trained_names([text]) == {"learn", "self.learn", "m", "lrn", "x", "k"}
+
+
+def test_partial_of_a_known_factory_is_that_factory():
+    result = last(
+        V2,
+        "get_learner = partial(vision_learner, dls, metrics=accuracy, pretrained=False)",
+        "learn = get_learner(resnet34, lr=1e-2)\nlearn.fit(1)",
+    )
+    assert learners(result) == [LearnerCreated(1, "learn", "vision_learner", "resnet34", False, ("accuracy",))]
+    assert [(t.learning_rate, t.lr_from_learner) for t in trainings(result)] == [("1e-2", True)]
+
+
+def test_fits_after_a_loop_of_creations_train_its_last_learner():
+    def fits(result):
+        loop, after = result.events
+        return [(t.learning_rate, t.lr_from_learner) for t in [loop.body[1], after]]
+
+    unknown = last(V2, "for f in folds:\n    learn = get_learner(dls, f)\n    learn.fit(1)\nlearn.fit(2)")
+    assert fits(unknown) == [("", False)] * 2
+    assert unknown.warnings[-1].startswith("line 4: learning rate of learn.fit(2) unknown")
+    own = last(V2, "for f in folds:\n    learn = vision_learner(dls, resnet18, lr=3e-2)\n    learn.fit(1)\nlearn.fit(2)")
+    assert fits(own) == [("3e-2", True)] * 2
+
+
+def test_rebinding_a_learner_name_from_an_unknown_call_is_a_new_learner():
+    result = last(V2, "m = vision_learner(dls, resnet18)\nm.fit(EPOCHS)\nm = make_model(dls)\nm.fit(EPOCHS)")
+    assert [(e.factory, e.known) for e in learners(result)] == [("vision_learner", True), ("make_model", False)]
+    assert lrs(result) == ["1e-3", ""]
+
+
+def test_unknown_call_unpacked_into_a_trained_name():
+    result = last(V2, "learn, dls = make_learner(cfg)\nlearn.fit(1)\nx_train, learn_rate = split(df)")
+    assert [(e.target, e.factory, e.known) for e in learners(result)] == [("learn", "make_learner", False)]
+    assert lrs(result) == [""]
+
+
+def test_notebook_function_too_deep_to_inline_is_an_unknown_factory():
+    chain = "\n".join(f"def f{i}():\n    return f{i + 1}()" for i in range(14)) + "\ndef f14():\n    learn = vision_learner(dls, resnet18)\n    learn.lr_find()\n    return learn"
+    result = last(V2, chain, "learn = f0()\nlearn.fit(1)")
+    made = learners(result)
+    assert [(e.target, e.known) for e in made] == [("learn", False)], made

@@ -1,0 +1,150 @@
+"""Making notebook-derived text safe for each output format.
+
+Every name, header, cell, call text, learning rate, path or message that comes
+from a notebook is untrusted: it may hold markdown syntax, HTML, backticks,
+newlines, control characters or lone surrogates. The helpers here render such a
+value inertly for one output format:
+
+:func:`md_text`
+    inline markdown text: markdown specials backslash-escaped (``\\ ` * [ ] | ~ $``,
+    ``_`` where it could start or end emphasis, ``#`` where it could start or end
+    a heading), ``<`` and ``&`` as entities, block syntax at the start of the
+    value (``#``, ``>``, ``-``, ``+``, ``=``, ``1.``) escaped, line breaks
+    collapsed to one space, control characters removed. Safe in headings,
+    list items, paragraphs and table cells.
+:func:`md_code`
+    a markdown code span whose fence is longer than any backtick run inside;
+    line breaks collapsed, control characters removed (a blank span when
+    nothing is left); ``cell=True`` escapes ``|`` for a table cell.
+:func:`terminal_text`
+    text for a terminal: ESC/CSI/OSC sequences and C0/C1 control characters
+    removed (newlines kept unless ``newlines=False``), tabs become spaces.
+:func:`plot_text`
+    a matplotlib label: control characters removed, line breaks collapsed,
+    ``$`` escaped so that it is never read as mathtext.
+
+:class:`Style`, with the instances :data:`PLAIN` and :data:`MARKDOWN`, lets one
+message builder produce both the terminal text and the markdown text of a
+sentence: ``style(value)`` is an inline value, ``style.code(value)`` a code span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["md_text", "md_code", "terminal_text", "plot_text", "Style", "PLAIN", "MARKDOWN"]
+
+# ESC sequences: CSI (ESC [ … final), OSC/DCS/SOS/PM/APC (… BEL or ESC \), two-character escapes.
+ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+)
+_LINE_BREAKS = re.compile(r"\s*(?:\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])\s*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+_ALWAYS = {"\\": "\\\\", "`": "\\`", "*": "\\*", "[": "\\[", "]": "\\]", "|": "\\|", "~": "\\~", "$": "\\$",
+           "<": "&lt;", "&": "&amp;"}
+_SPECIAL = re.compile(r"[\\`*\[\]|~$<&_#]")
+# Block syntax a value could start at the beginning of a line: quote, list item, setext underline or
+# thematic break, ordered list item ("*" and "_" are escaped everywhere).
+_BLOCK_START = re.compile(r"^(?:>|[-+](?=\s|$)|[-=]+\s*$|\d{1,9}(?=[.)](?:\s|$)))")
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _clean(text: str) -> str:
+    """Surrogates replaced, escape sequences and control characters dropped, tabs as spaces."""
+    text = _SURROGATE.sub("\ufffd", text)
+    text = ESCAPE_SEQUENCE.sub("", text)
+    return _CONTROL.sub("", text.replace("\t", " "))
+
+
+def _one_line(value: Any) -> str:
+    text = _SURROGATE.sub("\ufffd", _as_text(value))
+    return _clean(_LINE_BREAKS.sub(" ", text)).strip()
+
+
+def _escape_special(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        char, at = match.group(), match.start()
+        if char in _ALWAYS:
+            return _ALWAYS[char]
+        before = text[at - 1] if at else " "
+        after = text[at + 1] if at + 1 < len(text) else " "
+        if char == "_":  # intraword underscores never open or close emphasis
+            return "_" if before.isalnum() and after.isalnum() else "\\_"
+        # "#": escaped where it could open a heading or close one (a run of # at the end after a space)
+        if at == 0 or text[at:].strip("#").strip() == "" and (before.isspace() or before == "#"):
+            return "\\#"
+        return "#"
+
+    return _SPECIAL.sub(replace, text)
+
+
+def md_text(value: Any) -> str:
+    """``value`` as inert inline markdown (see the module docstring)."""
+    text = _escape_special(_one_line(value))
+    block = _BLOCK_START.match(text)
+    if block:
+        end = block.end()
+        text = text[:end] + "\\" + text[end:] if block.group().isdigit() else "\\" + text
+    return text
+
+
+def md_code(value: Any, cell: bool = False) -> str:
+    """``value`` as a markdown code span (a fence longer than any backtick run in it)."""
+    text = _one_line(value)
+    if not text:
+        return "` `"  # an empty code span cannot be written; a blank one keeps the sentence's shape
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span
+
+
+def terminal_text(value: Any, newlines: bool = True) -> str:
+    """``value`` without escape sequences or control characters, for printing to a terminal."""
+    text = _as_text(value)
+    if not newlines:
+        return _one_line(text)
+    return "\n".join(_clean(line) for line in _SURROGATE.sub("\ufffd", text).replace("\r\n", "\n").split("\n"))
+
+
+def plot_text(value: Any) -> str:
+    """``value`` as a matplotlib label that is never parsed as mathtext."""
+    return _one_line(value).replace("$", "\\$")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a message builder renders untrusted values: ``style(value)``, ``style.code(value)``."""
+
+    text: Callable[[Any], str]
+    code_span: Callable[[Any], str]
+
+    def __call__(self, value: Any) -> str:
+        return self.text(value)
+
+    def code(self, value: Any) -> str:
+        return self.code_span(value)
+
+
+def _plain_code(value: Any) -> str:
+    text = _as_text(value)
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+#: Values as they are (terminal messages are cleaned when printed).
+PLAIN = Style(_as_text, _plain_code)
+#: Values escaped for markdown.
+MARKDOWN = Style(md_text, md_code)
