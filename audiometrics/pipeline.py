@@ -341,11 +341,16 @@ class OutputOptions:
             found.append((os.fspath(self.errors_path), False))
         return found
 
+    @property
+    def owns_out_dir(self) -> bool:
+        """Whether the set holds the default outputs of ``out_dir`` (then it replaces the previous run's there)."""
+        return self.report or self.csv_path is None
+
     def root(self) -> Path | None:
-        """The output folder of the set: ``out_dir`` when something goes there, else the CSV's folder."""
+        """The output folder of the set: ``out_dir`` when it :attr:`owns_out_dir`, else the CSV's folder."""
         from audiometrics.atomic import is_special
 
-        if self.report or self.csv_path is None:
+        if self.owns_out_dir:
             return self.out_dir
         inside = [Path(p) for p, _ in self.finals() if not is_special(p)]
         return inside[0].parent if inside else None
@@ -423,7 +428,7 @@ def _write_set(
     written = [options.csv_target]
     warnings_: list[str] = []
     root = options.root()
-    owned = root == options.out_dir  # a folder of outputs, not just where --csv goes
+    owned = options.owns_out_dir  # else only where --csv goes: no manifest, nothing removed
     with OutputSet(root, legacy=_legacy_outputs() if owned else (), manifest=owned, on_wait=on_wait) as outputs:
         write_csv_to(outputs.path(options.csv_target))
         if options.report:

@@ -560,3 +560,43 @@ def test_readme_makes_a_virtual_environment_before_the_two_commands_and_ci_runs_
     assert test_command.replace("pip install -e", "pip install -q -e") in ci
     assert main_command.split(" && ")[1].split(" --out ")[0] in ci
     assert "pip install 'audiometrics[" not in readme  # fails from a clone
+
+
+def test_a_named_csv_without_reports_never_removes_anything_beside_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("EXTRACTION_SUMMARY.md", "training_metrics_summary.md", "older.csv"):
+        (tmp_path / name).write_text("the user's")
+    assert extract(notebook(tmp_path / "a.ipynb"), "--csv", "older.csv", "--no-report", "-q").exit_code == 0
+    assert extract(notebook(tmp_path / "a.ipynb"), "--csv", "new.csv", "--no-report", "-q").exit_code == 0
+    assert (tmp_path / "EXTRACTION_SUMMARY.md").read_text() == "the user's"
+    assert (tmp_path / "older.csv").read_text().startswith("accuracy_multi,") and (tmp_path / "new.csv").exists()
+    assert not (tmp_path / MANIFEST_NAME).exists() and leftovers(tmp_path) == []
+
+
+def test_a_csv_outside_out_joins_the_set_but_not_the_manifest(tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere" / "m.csv"
+    result = extract(notebook(tmp_path / "a.ipynb"), "--out", str(out), "--csv", str(elsewhere), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert elsewhere.read_text().startswith("accuracy_multi,")
+    assert "m.csv" in (out / "EXTRACTION_SUMMARY.md").read_text()
+    assert CSV not in snapshot(out) and "m.csv" not in snapshot(out)[MANIFEST_NAME].decode()
+    assert leftovers(tmp_path) == []
+
+
+def test_library_writes_go_through_links_and_into_fifos(tmp_path):
+    from audiometrics.atomic import write_atomic
+
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_atomic(fifo, "through")
+    reader.join(10)
+    assert received == ["through"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
