@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from audiometrics.errors import AudiometricsError
@@ -295,7 +295,10 @@ def recover(root: str | os.PathLike[str]) -> bool:
     journal = base / JOURNAL_NAME
     finished = False
     if journal.exists():
-        data = json.loads(journal.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(journal.read_text(encoding="utf-8"))
+        except ValueError:  # cannot happen (written atomically), but must not block every later run
+            data = {}
         for source, destination in data.get("moves", []):
             if os.path.lexists(source):
                 Path(destination).parent.mkdir(parents=True, exist_ok=True)
@@ -322,10 +325,16 @@ def _unlink_stale(path: Path, root: Path) -> None:
     _remove_empty_dirs(path.parent, root)
 
 
+def _below(name: str) -> bool:
+    """Whether a manifest entry is a plain relative name below the folder (a crafted one must reach nothing else)."""
+    path = PurePosixPath(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
+
+
 def _read_manifest(root: Path) -> set[str] | None:
     try:
         data = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
-        return {str(name) for name in data.get("files", [])}
+        return {str(name) for name in data.get("files", []) if _below(str(name))}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, AttributeError, TypeError):
@@ -432,6 +441,8 @@ class OutputSet:
             if self._on_wait is not None:
                 self._on_wait(os.fspath(self.root))
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        except OSError:  # a filesystem without locks (some network mounts): write unlocked
+            self._unlock()
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:

@@ -600,3 +600,24 @@ def test_library_writes_go_through_links_and_into_fifos(tmp_path):
     write_atomic(fifo, "through")
     reader.join(10)
     assert received == ["through"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_the_library_raises_a_typed_error_naming_the_destination(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError) as caught:
+        with OutputSet(blocker / "out") as outputs:
+            outputs.path(blocker / "out" / "a.txt").write_text("a")
+            outputs.commit()
+    assert caught.value.path == str(blocker / "out") and caught.value.reason == "not a directory"
+    assert blocker.read_text() == "x"
+
+
+def test_a_crafted_manifest_cannot_remove_files_outside_the_folder(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (out / MANIFEST_NAME).write_text('{"files": ["../victim.txt", "%s"]}' % victim)
+    assert extract(notebook(tmp_path / "a.ipynb"), "--out", str(out), "--no-report", "-q").exit_code == 0
+    assert victim.read_text() == "keep"
