@@ -461,8 +461,9 @@ class OutputSet:
 
     def path(self, final: str | os.PathLike[str]) -> Path:
         """A fresh path (its folder exists) to write the output ``final`` into."""
-        staging = self._start()
         name = os.fspath(final)
+        self._current = name
+        staging = self._start()
         self._current = name
         relative = self._relative(name)
         staged = staging / (relative if relative is not None else f"_other/{len(self._entries)}")

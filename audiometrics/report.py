@@ -3,10 +3,11 @@
 * :func:`render_reports` lays a summary out with the Jinja templates and returns
   ``{file name: markdown}`` for ``training_metrics_summary.md`` (per run, per
   phase) and ``EXTRACTION_SUMMARY.md`` (the findings overview).
-* :func:`write_reports` summarizes an epoch frame, writes both documents
-  atomically and the ``plots/`` folder, and returns a :class:`ReportResult`
-  with the paths written and the data-quality warnings (one line each) for the
-  caller to print.
+* :func:`write_reports` summarizes an epoch frame, writes both documents and
+  the ``plots/`` folder as one set (:class:`~audiometrics.atomic.OutputSet`;
+  :func:`stage_reports` adds them to a caller's set), and returns a
+  :class:`ReportResult` with the paths written and the data-quality warnings
+  (one line each) for the caller to print.
 * :data:`report_command` is the ``audiometrics report CSV`` click command.
 
 Templates are found, by file name, first in ``templates_dir`` (``--templates``),

@@ -621,3 +621,27 @@ def test_a_crafted_manifest_cannot_remove_files_outside_the_folder(tmp_path):
     (out / MANIFEST_NAME).write_text('{"files": ["../victim.txt", "%s"]}' % victim)
     assert extract(notebook(tmp_path / "a.ipynb"), "--out", str(out), "--no-report", "-q").exit_code == 0
     assert victim.read_text() == "keep"
+
+
+def test_ctrl_c_between_two_renames_still_completes_the_set(tmp_path, monkeypatch):
+    root = tmp_path / "out"
+    with OutputSet(root) as outputs:
+        for name in ("a.txt", "b.txt"):
+            outputs.path(root / name).write_text("old")
+        outputs.commit()
+    real_replace, interrupted = os.replace, []
+
+    def interrupt_once(src, dst):
+        if str(dst).endswith("b.txt") and not interrupted:
+            interrupted.append(dst)
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", interrupt_once)
+    with pytest.raises(KeyboardInterrupt):
+        with OutputSet(root) as outputs:
+            for name in ("a.txt", "b.txt"):
+                outputs.path(root / name).write_text("new")
+            outputs.commit()
+    assert interrupted and (root / "a.txt").read_text() == (root / "b.txt").read_text() == "new"
+    assert leftovers(root) == []
