@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import os
 import sys
-
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -68,11 +70,13 @@ def run_digest(run: Run) -> RunDigest:
     )
 
 
-def _digest_lines(digests: list[RunDigest], metric: str | None) -> list[str]:
+def _digest_lines(digests: list[RunDigest], metric: str | None, lower_is_better: bool | None = None) -> list[str]:
     """One line per run: notebook, model, pretrained, phases, epochs, best and final main metric."""
     if metric is None:
         metric = next((m for m in MAIN_METRIC_FALLBACKS if any(m in d.metrics for d in digests)), None)
     lower = metric is not None and ("loss" in metric or "error" in metric)
+    if lower_is_better is not None:
+        lower = lower_is_better
     table = [["notebook", "model", "pretrained", "phases", "epochs", f"best {metric or '-'}", f"final {metric or '-'}"]]
     for digest in digests:
         values = digest.metrics.get(metric) if metric else None
@@ -113,9 +117,9 @@ def _connect(scheduler: str):
     try:
         from distributed import Client
     except ImportError:
-        raise click.UsageError(
-            "--scheduler needs Dask distributed: pip install 'audiometrics[dask]'"
-        ) from None
+        from audiometrics.hints import install_hint
+
+        raise click.UsageError(f"--scheduler needs Dask distributed: {install_hint('dask')}") from None
     try:
         return Client(scheduler)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
@@ -130,6 +134,7 @@ def _connect(scheduler: str):
 @click.option("--no-report", is_flag=True, help="Write only the CSV, no markdown summaries or plots.")
 @click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
 @click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
+@click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, exists=True), help="Folder of templates overriding the built-in ones by file name.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes reading notebooks in parallel (default: one per CPU; 1: no pool).")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on a Dask cluster (e.g. tcp://host:8786) instead of local processes; needs audiometrics[dask] and the files at the same paths on every worker.")
@@ -145,6 +150,7 @@ def extract(
     no_report: bool,
     metric: str | None,
     lower_is_better: bool | None,
+    force_direction: bool,
     templates_dir: str | None,
     jobs: int | None,
     scheduler: str | None,
@@ -162,18 +168,60 @@ def extract(
 
     Exit status: 0 when every file was read, 1 when any file failed (the others
     are still extracted; with --strict, a file with warnings counts as failed),
-    2 for usage errors.
+    when no file could be read (nothing is written then) or when an output cannot
+    be written (the previous outputs are left as they were), 2 for usage errors.
+
+    The outputs (CSV, documents, plots/, --errors) are replaced as one set; a
+    second run into the same --out waits for the first to finish writing.
     """
-    from audiometrics.pipeline import extract_paths_to_outputs
-    from audiometrics.failures import summary_lines, write_errors_csv
     from audiometrics.inputs import collect_notebooks
-    from audiometrics.progress import Progress
+    from audiometrics.pipeline import OutputOptions, check_outputs
 
     if jobs is not None and scheduler is not None:
         raise click.UsageError("--jobs and --scheduler cannot be used together (the cluster's workers do the work)")
+    if metric is not None and not metric.strip():
+        raise click.UsageError("--metric needs a metric column name")
+    options = OutputOptions(
+        Path(out_dir),
+        Path(csv_path) if csv_path is not None else None,
+        Path(errors_path) if errors_path is not None else None,
+        with_source, not no_report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text,
+    )
+    with _user_errors():
+        check_outputs(options)
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
+    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet)
+    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet)
+    if outcome.failures or not written:
+        sys.exit(1)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the library's typed errors into one line and an exit status (2 usage, 1 output)."""
+    from audiometrics.atomic import OutputError
+    from audiometrics.options import DirectionError
+    from audiometrics.summarize import MetricError
+
+    try:
+        yield
+    except DirectionError as error:
+        better = "lower" if error.known_lower else "higher"
+        raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
+    except MetricError as error:
+        raise click.UsageError(str(error)) from None
+    except OutputError as error:
+        _say(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+def _run_extract(paths, options, jobs, scheduler, strict, quiet):
+    """Extract ``paths`` and write the outputs with a progress bar; returns what the summary needs."""
+    from audiometrics.pipeline import extract_paths_to_outputs
+    from audiometrics.progress import Progress
+
     client = _connect(scheduler) if scheduler is not None else None
     progress = Progress(len(paths), enabled=False if quiet else None)
     digests: list[RunDigest] = []
@@ -183,50 +231,65 @@ def extract(
         if isinstance(item, NotebookResult):
             digests.extend(run_digest(run) for run in item.runs)
 
+    def waiting(root: str) -> None:
+        _say(f"waiting: another audiometrics run is writing into {root}", err=True)
+
     try:
-        outcome, written, report_warnings = extract_paths_to_outputs(
-            paths,
-            out_dir,
-            csv_path=csv_path,
-            with_source=with_source,
-            report=not no_report,
-            metric=metric,
-            lower_is_better=lower_is_better,
-            templates_dir=templates_dir,
-            jobs=jobs,
-            executor=client,
-            strict=strict,
-            on_result=seen,
-            raw_csv_text=raw_csv_text,
-        )
+        with _user_errors():
+            outcome, written, report_warnings = extract_paths_to_outputs(
+                paths,
+                options.out_dir,
+                csv_path=options.csv_path,
+                errors_path=options.errors_path,
+                with_source=options.with_source,
+                report=options.report,
+                metric=options.metric,
+                lower_is_better=options.lower_is_better,
+                force_direction=options.force_direction,
+                templates_dir=options.templates_dir,
+                jobs=jobs,
+                executor=client,
+                strict=strict,
+                on_result=seen,
+                on_wait=waiting,
+                raw_csv_text=options.raw_csv_text,
+            )
     finally:
         progress.close()
         if client is not None:
             client.close()
-    if errors_path is not None:
-        write_errors_csv(errors_path, outcome.failures)
+    return outcome, written, report_warnings, digests
+
+
+def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool) -> None:
+    """Warnings and failures on stderr; the run lines and what was written on stdout (stderr when the CSV is there)."""
+    from audiometrics.atomic import describe, is_stdout
+    from audiometrics.failures import summary_lines
+
+    errors_path = os.fspath(options.errors_path) if options.errors_path is not None else None
     for diagnostic in outcome.diagnostics:
         _say(f"warning: {diagnostic}", err=True)
     for warning in report_warnings:
         _say(f"warning: {warning}", err=True)
-    per_group = 3 if errors_path is not None and len(outcome.failures) > LISTED_FAILURES else None
-    for line in summary_lines(outcome.failures, len(paths), per_group=per_group, errors_path=errors_path):
+    listed = errors_path if written else None
+    per_group = 3 if listed is not None and len(outcome.failures) > LISTED_FAILURES else None
+    for line in summary_lines(outcome.failures, total, per_group=per_group, errors_path=listed):
         _say(line, err=True)
-    if not quiet:
-        for line in _digest_lines(digests, metric):
-            _say(line)
-        read = len(outcome.results)
-        epochs = sum(d.epochs for d in digests)
-        extra = [errors_path] if errors_path is not None else []
-        shown = [*(str(p) for p in written), *extra]
-        _say(
-            f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {read} of "
-            f"{_count(len(paths), 'notebook')}; wrote "
-            + ", ".join(shown[:3])
-            + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
-        )
-    if outcome.failures:
-        sys.exit(1)
+    if not written:
+        _say(f"error: no notebook could be read; nothing written (the outputs in {options.out_dir} are unchanged)", err=True)
+        return
+    if quiet:
+        return
+    to_stderr = is_stdout(options.csv_target)
+    for line in _digest_lines(digests, outcome.metric, options.lower_is_better):
+        _say(line, err=to_stderr)
+    epochs = sum(d.epochs for d in digests)
+    shown = [describe(p) for p in written] + ([errors_path] if errors_path is not None else [])
+    _say(
+        f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {len(outcome.results)} of "
+        f"{_count(total, 'notebook')}; wrote " + ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else ""),
+        err=to_stderr,
+    )
 
 
 def _register_optional_commands() -> None:

@@ -135,6 +135,8 @@ class Extraction:
 
     results: list[NotebookResult] = field(default_factory=list)
     failures: list[NotebookError] = field(default_factory=list)
+    #: The main metric the outputs used (set by :func:`extract_paths_to_outputs`).
+    metric: str | None = None
 
     @property
     def runs(self) -> list[Run]:
@@ -252,6 +254,52 @@ def write_outputs(
     return target
 
 
+def _extract_spooled(
+    paths: Sequence[str],
+    spool: Any,
+    *,
+    with_source: bool,
+    on_result: Callable[[NotebookResult | NotebookError], Any] | None,
+    **options: Any,
+) -> tuple[Extraction, set[str], list[str]]:
+    """Extract ``paths`` writing each notebook's rows to ``spool`` (JSON lines) as they arrive.
+
+    Returns the extraction (diagnostics and failures, no runs), the row keys
+    seen and the metric columns holding values.
+    """
+    import json
+
+    from audiometrics.frame import notebook_root, rows_from_runs
+    from audiometrics.options import available_metrics
+
+    keys: set[str] = set()
+    metrics: set[str] = set()
+    root = notebook_root(paths)
+
+    def spool_rows(item: NotebookResult | NotebookError) -> None:
+        if isinstance(item, NotebookResult):
+            rows = rows_from_runs(item.runs, with_source=with_source, root=root)
+            for row in rows:
+                keys.update(row)
+                spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+            metrics.update(available_metrics(rows))
+        if on_result is not None:
+            on_result(item)
+
+    outcome = extract_files(paths, on_result=spool_rows, keep_runs=False, **options)
+    return outcome, keys, sorted(metrics)
+
+
+def _stage_spooled_csv(target: Path, spool: Any, keys: set[str], *, with_source: bool, raw_text: bool = False) -> None:
+    """Write the spooled rows (see :func:`_extract_spooled`) as the CSV file ``target``."""
+    import json
+
+    from audiometrics.frame import columns_for_keys, write_csv_rows
+
+    spool.seek(0)
+    write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
+
+
 def _extract_to_csv(
     paths: Sequence[str],
     target: Path,
@@ -267,26 +315,11 @@ def _extract_to_csv(
     only known at the end), then stream into the CSV; the returned extraction
     keeps diagnostics and failures, not runs.
     """
-    import json
     import tempfile
 
-    from audiometrics.frame import columns_for_keys, notebook_root, rows_from_runs, write_csv_rows
-
-    keys: set[str] = set()
-    root = notebook_root(paths)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-
-        def spool_rows(item: NotebookResult | NotebookError) -> None:
-            if isinstance(item, NotebookResult):
-                for row in rows_from_runs(item.runs, with_source=with_source, root=root):
-                    keys.update(row)
-                    spool.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if on_result is not None:
-                on_result(item)
-
-        outcome = extract_files(paths, on_result=spool_rows, keep_runs=False, **options)
-        spool.seek(0)
-        write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
+        outcome, keys, _ = _extract_spooled(paths, spool, with_source=with_source, on_result=on_result, **options)
+        _stage_spooled_csv(target, spool, keys, with_source=with_source, raw_text=raw_text)
     return outcome
 
 
@@ -294,53 +327,202 @@ def _extract_to_csv(
 _SAID_BY_EXTRACTION = frozenset({"empty_phase", "incomplete_phase", "missing_lr"})
 
 
+@dataclass
+class OutputOptions:
+    """Where and what :func:`extract_paths_to_outputs` writes, and how reports rank runs."""
+
+    out_dir: Path
+    csv_path: Path | None = None
+    errors_path: Path | None = None
+    with_source: bool = False
+    report: bool = True
+    metric: str | None = None
+    lower_is_better: bool | None = None
+    force_direction: bool = False
+    templates_dir: str | os.PathLike[str] | None = None
+    raw_csv_text: bool = False  # text cells that start like a spreadsheet formula written as they are
+
+    @property
+    def csv_target(self) -> Path:
+        return self.csv_path if self.csv_path is not None else self.out_dir / DEFAULT_CSV_NAME
+
+    def finals(self) -> list[tuple[str, bool]]:
+        """Every destination with whether it is a folder, for :func:`check_outputs`."""
+        found = [(os.fspath(self.out_dir), True)] if self.report else []
+        found.append((os.fspath(self.csv_target), False))
+        if self.errors_path is not None:
+            found.append((os.fspath(self.errors_path), False))
+        return found
+
+    @property
+    def owns_out_dir(self) -> bool:
+        """Whether the set holds the default outputs of ``out_dir`` (then it replaces the previous run's there)."""
+        return self.report or self.csv_path is None
+
+    def root(self) -> Path | None:
+        """The output folder of the set: ``out_dir`` when it :attr:`owns_out_dir`, else the CSV's folder."""
+        from audiometrics.atomic import is_special
+
+        if self.owns_out_dir:
+            return self.out_dir
+        inside = [Path(p) for p, _ in self.finals() if not is_special(p)]
+        return inside[0].parent if inside else None
+
+
+def check_outputs(options: OutputOptions) -> None:
+    """Check before any work what can be checked of the destinations and the metric options.
+
+    Raises :class:`~audiometrics.atomic.OutputError` for a destination that
+    cannot be written and :class:`~audiometrics.options.DirectionError` for a
+    named metric whose known direction ``lower_is_better`` reverses without
+    ``force_direction``.
+    """
+    from audiometrics.atomic import check_destination
+    from audiometrics.options import check_direction
+
+    for path, directory in options.finals():
+        check_destination(path, directory=directory)
+    if options.metric is not None:
+        check_direction(options.metric.strip(), options.lower_is_better, force=options.force_direction)
+
+
+def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | None, list[str]]:
+    """The main metric (resolved against the columns with values) and warnings; raises MetricError."""
+    from audiometrics.options import check_direction, default_metric, resolve_metric
+
+    if options.metric is not None and available:
+        name = resolve_metric(options.metric, available)
+    elif options.metric is not None:
+        return None, [f"no metric values were extracted: main metric {options.metric!r} not used"]
+    else:
+        name = default_metric(available)
+    warning = check_direction(name, options.lower_is_better, force=options.force_direction) if name else None
+    return name, [warning] if warning else []
+
+
+def _legacy_outputs() -> list[str]:
+    from audiometrics.report import OVERVIEW_NAME, PLOT_FILES, PLOTS_DIR, SUMMARY_NAME
+
+    return [DEFAULT_CSV_NAME, SUMMARY_NAME, OVERVIEW_NAME, *(f"{PLOTS_DIR}/{name}" for name in PLOT_FILES)]
+
+
+def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, metric: str | None) -> tuple[list[Path], list[str]]:
+    from audiometrics.atomic import describe
+    from audiometrics.frame import loader_warnings, phase_frame
+    from audiometrics.report import stage_reports
+
+    csv_name = "standard output" if describe(options.csv_target) == "standard output" else options.csv_target.name
+    frame, loader_lines = loader_warnings(outcome.frame)
+    result = stage_reports(
+        outputs,
+        frame,
+        options.out_dir,
+        phases=phase_frame(outcome.runs, root=outcome.root),
+        metric=metric if options.metric is not None else None,  # the default is the report's own choice
+        lower_is_better=options.lower_is_better,
+        templates_dir=options.templates_dir,
+        csv_name=csv_name,
+    )
+    # Phase problems were already reported by the extraction, per file and cell.
+    kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
+    return result.paths, loader_lines + [line for line, kind in zip(result.warnings, kinds) if kind not in _SAID_BY_EXTRACTION]
+
+
+def _write_set(
+    options: OutputOptions,
+    outcome: Extraction,
+    write_csv_to: Callable[[Path], None],
+    metric: str | None,
+    on_wait: Callable[[str], None] | None,
+) -> tuple[list[Path], list[str]]:
+    """Write the CSV, the reports and the errors CSV as one set (see :class:`~audiometrics.atomic.OutputSet`)."""
+    from audiometrics.atomic import OutputSet
+    from audiometrics.failures import render_errors_csv
+
+    written = [options.csv_target]
+    warnings_: list[str] = []
+    root = options.root()
+    owned = options.owns_out_dir  # else only where --csv goes: no manifest, nothing removed
+    with OutputSet(root, legacy=_legacy_outputs() if owned else (), manifest=owned, on_wait=on_wait) as outputs:
+        write_csv_to(outputs.path(options.csv_target))
+        if options.report:
+            paths, warnings_ = _stage_reports(outputs, outcome, options, metric)
+            written.extend(paths)
+        if options.errors_path is not None:
+            outputs.path(options.errors_path).write_text(render_errors_csv(outcome.failures), encoding="utf-8")
+        outputs.commit()
+    return written, warnings_
+
+
 def extract_paths_to_outputs(
     inputs: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
     csv_path: str | os.PathLike[str] | None = None,
+    errors_path: str | os.PathLike[str] | None = None,
     with_source: bool = False,
     report: bool = True,
     metric: str | None = None,
     lower_is_better: bool | None = None,
+    force_direction: bool = False,
     templates_dir: str | os.PathLike[str] | None = None,
     jobs: int | None = 1,
     executor: Any = None,
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
+    on_wait: Callable[[str], None] | None = None,
     raw_csv_text: bool = False,
 ) -> tuple[Extraction, list[Path], list[str]]:
-    """Extract ``inputs`` and write the CSV (and, with ``report``, the summaries and plots) into ``out_dir``.
+    """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
-    ``jobs``, ``executor``, ``strict`` and ``on_result``: see :func:`extract_files`.
-    ``raw_csv_text``: write text cells that start like a spreadsheet formula as they are.
-    Returns the extraction, the paths written and the report's data-quality warnings.
+    The outputs are written as one set (:class:`~audiometrics.atomic.OutputSet`):
+    all of them or none, replacing the previous run's set in ``out_dir``. When no
+    input could be read (every one failed) nothing is written and the list of
+    paths is empty. ``metric`` is matched to the extracted columns ignoring case;
+    a ``lower_is_better`` that reverses the metric's known direction needs
+    ``force_direction`` (then it is warned). ``on_wait`` is called when another
+    run holds ``out_dir``'s lock (this one waits). ``jobs``, ``executor``,
+    ``strict`` and ``on_result``: see :func:`extract_files`. ``raw_csv_text``:
+    write text cells that start like a spreadsheet formula as they are.
+
+    Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
+    be written; the previous outputs are left as they were) and
+    :class:`~audiometrics.summarize.MetricError` (a metric the data does not
+    have, or a reversal without ``force_direction``; nothing written). Returns
+    the extraction (``.metric``: the main metric used), the paths written and
+    the warnings of the reports.
     """
-    paths = collect_notebooks(os.fspath(p) for p in inputs)
-    if not report:
-        target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
-        outcome = _extract_to_csv(
-            paths, target, with_source=with_source, jobs=jobs, executor=executor, strict=strict, on_result=on_result,
-            raw_text=raw_csv_text,
-        )
-        return outcome, [target], []
-    outcome = extract_files(paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result)
-    written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source, raw_text=raw_csv_text)]
-    from audiometrics.frame import loader_warnings, phase_frame
-    from audiometrics.report import write_reports
+    import tempfile
 
-    frame, report_warnings = loader_warnings(outcome.frame)
-    result = write_reports(
-        frame,
-        out_dir,
-        phases=phase_frame(outcome.runs, root=outcome.root),
-        metric=metric,
-        lower_is_better=lower_is_better,
-        templates_dir=templates_dir,
-        csv_name=written[0].name,
+    options = OutputOptions(
+        Path(out_dir),
+        Path(csv_path) if csv_path is not None else None,
+        Path(errors_path) if errors_path is not None else None,
+        with_source, report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text,
     )
-    written.extend(result.paths)
-    # Phase problems were already reported by the extraction, per file and cell.
-    kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
-    report_warnings.extend(line for line, kind in zip(result.warnings, kinds) if kind not in _SAID_BY_EXTRACTION)
-    return outcome, written, report_warnings
+    check_outputs(options)
+    paths = collect_notebooks(os.fspath(p) for p in inputs)
+    run = {"jobs": jobs, "executor": executor, "strict": strict, "on_result": on_result}
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        if report:
+            outcome = extract_files(paths, **run)
+            available = available_metrics_of(outcome, with_source)
+            keys: set[str] = set()
+        else:
+            outcome, keys, available = _extract_spooled(paths, spool, with_source=with_source, **run)
+        if paths and not outcome.results:
+            return outcome, [], []
+        outcome.metric, notes = _main_metric(options, available)
+        if report:
+            write = lambda target: write_outputs(outcome, target.parent, csv_path=target, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
+        else:
+            write = lambda target: _stage_spooled_csv(target, spool, keys, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
+        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait)
+    return outcome, written, notes + report_warnings
+
+
+def available_metrics_of(outcome: Extraction, with_source: bool = False) -> list[str]:
+    """Metric columns with values in ``outcome``'s rows (see :func:`audiometrics.options.available_metrics`)."""
+    from audiometrics.options import available_metrics
+
+    return available_metrics(outcome.rows(with_source=with_source))

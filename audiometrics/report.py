@@ -3,10 +3,11 @@
 * :func:`render_reports` lays a summary out with the Jinja templates and returns
   ``{file name: markdown}`` for ``training_metrics_summary.md`` (per run, per
   phase) and ``EXTRACTION_SUMMARY.md`` (the findings overview).
-* :func:`write_reports` summarizes an epoch frame, writes both documents
-  atomically and the ``plots/`` folder, and returns a :class:`ReportResult`
-  with the paths written and the data-quality warnings (one line each) for the
-  caller to print.
+* :func:`write_reports` summarizes an epoch frame, writes both documents and
+  the ``plots/`` folder as one set (:class:`~audiometrics.atomic.OutputSet`;
+  :func:`stage_reports` adds them to a caller's set), and returns a
+  :class:`ReportResult` with the paths written and the data-quality warnings
+  (one line each) for the caller to print.
 * :data:`report_command` is the ``audiometrics report CSV`` click command.
 
 Templates are found, by file name, first in ``templates_dir`` (``--templates``),
@@ -47,7 +48,6 @@ import click
 import jinja2
 import pandas as pd
 
-from audiometrics.atomic import write_atomic
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.summarize import (
     DataWarning,
@@ -67,6 +67,7 @@ __all__ = [
     "ReportResult",
     "render_reports",
     "write_reports",
+    "stage_reports",
     "report_command",
 ]
 
@@ -79,6 +80,8 @@ TEMPLATE_NAMES: dict[str, str] = {
 }
 DEFAULT_CSV_NAME = "training_metrics_extracted.csv"
 PLOTS_DIR = "plots"
+#: The file names :func:`audiometrics.plots.write_plots` can write (files of an earlier run without a manifest).
+PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.png")
 
 
 # --------------------------------------------------------------------------- templates
@@ -239,6 +242,11 @@ def render_reports(
     return out
 
 
+def _report_output(name: str) -> bool:
+    """Whether ``name`` (relative to the output folder) is one of the files a report writes."""
+    return name in TEMPLATE_NAMES or name.startswith(f"{PLOTS_DIR}/")
+
+
 def write_reports(
     frame: pd.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -249,14 +257,55 @@ def write_reports(
     templates_dir: str | os.PathLike[str] | None = None,
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
+    on_wait: Any = None,
 ) -> ReportResult:
     """Summarize ``frame`` and write both markdown documents (and ``plots/``) into ``out_dir``.
 
-    Returns a :class:`ReportResult`: ``.paths`` (the two documents, then the
-    PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
+    The documents and plots are written as one set
+    (:class:`~audiometrics.atomic.OutputSet`): they replace the previous report's
+    (old plots included) all at once, and other files in ``out_dir`` are left
+    alone. Returns a :class:`ReportResult`: ``.paths`` (the two documents, then
+    the PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
     stderr). The plots are drawn first: one that fails is not referenced by
-    the documents, and one warning names it. Raises :class:`~audiometrics.summarize.MetricError` for an unknown
-    ``metric``.
+    the documents, and one warning names it. Raises
+    :class:`~audiometrics.summarize.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
+    be written (nothing is then changed).
+    """
+    from audiometrics.atomic import OutputSet
+
+    legacy = [*TEMPLATE_NAMES, *(f"{PLOTS_DIR}/{name}" for name in PLOT_FILES)]
+    with OutputSet(out_dir, replaces=_report_output, legacy=legacy, on_wait=on_wait) as outputs:
+        result = stage_reports(
+            outputs,
+            frame,
+            out_dir,
+            phases=phases,
+            metric=metric,
+            lower_is_better=lower_is_better,
+            templates_dir=templates_dir,
+            csv_name=csv_name,
+            plots=plots,
+        )
+        outputs.commit()
+    return result
+
+
+def stage_reports(
+    outputs: Any,
+    frame: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    phases: pd.DataFrame | None = None,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    csv_name: str = DEFAULT_CSV_NAME,
+    plots: bool = True,
+) -> ReportResult:
+    """Render the reports of ``frame`` into the :class:`~audiometrics.atomic.OutputSet` ``outputs``.
+
+    Like :func:`write_reports` (the paths are those in ``out_dir`` after the
+    set's commit), but the caller commits, with its other outputs.
     """
     from audiometrics import plots as plotting
 
@@ -270,10 +319,12 @@ def write_reports(
     result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():
         path = target / name
-        write_atomic(path, text)
+        outputs.path(path).write_bytes(text.encode("utf-8", "replace"))  # a lone surrogate must not lose the set
         result.paths.append(path)
     if refs:
-        for relative in plotting.write_plots(summary, target / PLOTS_DIR, drawn):
+        scratch = outputs.scratch(PLOTS_DIR)
+        for relative in plotting.write_plots(summary, scratch, drawn):
+            outputs.adopt(target / relative, scratch.parent / relative)
             result.paths.append(target / relative)
     return result
 
@@ -319,6 +370,7 @@ def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | Non
     type=click.Path(file_okay=False, exists=True),
     help="Folder of templates overriding the built-in ones by file name.",
 )
+@click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
 @click.option("--no-plots", is_flag=True, help="Write only the markdown documents.")
 def report_command(
     csv_path: str,
@@ -326,6 +378,7 @@ def report_command(
     metric: str | None,
     lower_is_better: bool | None,
     templates_dir: str | None,
+    force_direction: bool,
     no_plots: bool,
 ) -> None:
     """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.
@@ -333,24 +386,40 @@ def report_command(
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
+    from audiometrics.atomic import OutputError
+    from audiometrics.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.options import DirectionError, check_direction, default_metric, resolve_metric
     from audiometrics.summarize import MetricError
 
     frame, phases = _read_report_inputs(csv_path)
     try:
+        metrics = [c for c in frame.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
+        available = [c for c in metrics if frame[c].notna().any()]
+        name = resolve_metric(metric, metrics) if metric is not None else default_metric(available)
+        notes = [check_direction(name, lower_is_better, force=force_direction)] if name else []
         result = write_reports(
             frame,
             out_dir,
             phases=phases,
-            metric=metric,
+            metric=name if metric is not None else None,
             lower_is_better=lower_is_better,
             templates_dir=templates_dir,
             csv_name=os.path.basename(csv_path),
             plots=not no_plots,
+            on_wait=lambda root: click.echo(f"waiting: another audiometrics run is writing into {root}", err=True),
         )
     except MetricError as error:
+        if isinstance(error, DirectionError):
+            better = "lower" if error.known_lower else "higher"
+            raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
         raise click.UsageError(str(error)) from None
     except (jinja2.TemplateError, FileNotFoundError) as error:
         raise click.ClickException(f"template error: {error}") from None
+    except OutputError as error:
+        raise click.ClickException(str(error)) from None
+    for note in notes:
+        if note:
+            click.echo(f"warning: {note}", err=True)
     for warning in result.warnings:
         click.echo(terminal_text(f"warning: {warning}"), err=True)
     for path in result.paths:

@@ -66,7 +66,7 @@ DEFAULT_SEED = 42
 
 #: Modules the runs need: papermill here, the others in the kernel that runs the notebook.
 TRAINING_MODULES = ("papermill", "ipykernel", "torch", "fastai", "timm")
-TRAIN_EXTRA_HINT = "pip install 'audiometrics[train]'"
+TRAIN_EXTRA_HINT = "pip install 'audiometrics[train]'"  # for an installed package; hints.install_hint says it from a checkout too
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -395,7 +395,9 @@ def train_command(
         raise click.UsageError("give --data DIR (train_curated.csv and train_curated/*.wav) or --smoke")
     missing = missing_training_modules(("papermill",) if kernel_name else TRAINING_MODULES)
     if missing:
-        raise click.ClickException(f"audiometrics train needs {', '.join(missing)}: {TRAIN_EXTRA_HINT}")
+        from audiometrics.hints import install_hint
+
+        raise click.ClickException(f"audiometrics train needs {', '.join(missing)}: {install_hint('train')}")
     try:
         source = notebook_path()
     except FileNotFoundError as exc:

@@ -171,7 +171,7 @@ def test_cli_errors_csv_is_written_when_nothing_failed(tmp_path):
 
 
 def test_cli_many_failures_are_summarised_when_written_to_a_file(tmp_path):
-    paths = [str(tmp_path / f"gone{i}.ipynb") for i in range(25)]
+    paths = [str(tmp_path / f"gone{i}.ipynb") for i in range(25)] + [clean_notebook(tmp_path / "g.ipynb")]  # one readable
     errors = tmp_path / "errors.csv"
     result = runner().invoke(main, ["extract", *paths, "--out", str(tmp_path / "o"), "--no-report", "--errors", str(errors), "-j", "1"])
     assert result.exit_code == 1

@@ -187,7 +187,7 @@ def _unlistable(monkeypatch, *folders):
     refused = {os.path.realpath(f) for f in folders}
 
     def scandir(path="."):
-        if os.path.realpath(os.fspath(path)) in refused:
+        if not isinstance(path, int) and os.path.realpath(os.fspath(path)) in refused:  # shutil.rmtree passes fds
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 

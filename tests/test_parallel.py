@@ -292,7 +292,7 @@ def test_cli_scheduler_without_dask_says_how_to_install(corpus, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     result = runner().invoke(main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:1", "--no-report"])
     assert result.exit_code == 2
-    assert "audiometrics[dask]" in result.stderr
+    assert "[dask]'" in result.stderr and "pip install" in result.stderr
 
 
 # --------------------------------------------------------------------------- Dask

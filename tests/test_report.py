@@ -103,11 +103,16 @@ CASES = {
 
 @pytest.fixture
 def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Skip drawing PNGs (tested in test_plots.py); the markdown still references them."""
+    """Skip drawing PNGs (tested in test_plots.py): empty files stand for them; the markdown still references them."""
     from audiometrics import plots
 
     monkeypatch.setattr(plots, "draw_plots", lambda summary: plots.Drawn({s.file: b"" for s in plots.plot_specs(summary)}))
-    monkeypatch.setattr(plots, "write_plots", lambda summary, target, *_: [f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)])
+
+    def fake(summary, target, *_):
+        Path(target).mkdir(parents=True, exist_ok=True)
+        return [(Path(target) / s.file).write_bytes(b"") and "" or f"{Path(target).name}/{s.file}" for s in plots.plot_specs(summary)]
+
+    monkeypatch.setattr(plots, "write_plots", fake)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
