@@ -31,19 +31,19 @@ _LAZY = {
     "extract_notebook": "audiometrics.pipeline",
     "extract_files": "audiometrics.pipeline",
     "iter_extract": "audiometrics.pipeline",
-    "load_metrics": "audiometrics.frame",
+    "load_metrics": "audiometrics.epochs.frame",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
 }
 
 # Imported eagerly (numpy only): the function shares its name with its submodule,
 # and a lazy export would be shadowed by the submodule once anything imports it.
-from audiometrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
+from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
     from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
-    from audiometrics.frame import load_metrics
+    from audiometrics.epochs.frame import load_metrics
 
 
 def __getattr__(name: str) -> Any:

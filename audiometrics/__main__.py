@@ -1,5 +1,5 @@
 """``python -m audiometrics`` runs the command line."""
 
-from audiometrics.cli import main
+from audiometrics.cli.main import main
 
 main(prog_name="audiometrics")

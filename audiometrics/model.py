@@ -1,8 +1,8 @@
 """Plain data passed between the pipeline stages.
 
-read notebook (:mod:`audiometrics.notebook`) → find tables (:mod:`audiometrics.tables`)
-→ analyse source (:mod:`audiometrics.source`) → align (:mod:`audiometrics.align`)
-→ table (:mod:`audiometrics.frame`).
+read notebook (:mod:`audiometrics.read.notebook`) → find tables (:mod:`audiometrics.tables.find`)
+→ analyse source (:mod:`audiometrics.analysis.analyser`) → align (:mod:`audiometrics.runs.align`)
+→ table (:mod:`audiometrics.epochs.frame`).
 
 Every type here is an immutable value; no stage mutates another stage's output.
 """

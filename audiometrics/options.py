@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from audiometrics.summarize import METRIC_FALLBACKS, MetricError, metric_direction
+from audiometrics.report.summarize import METRIC_FALLBACKS, MetricError, metric_direction
 
 __all__ = [
     "DirectionError",
@@ -41,7 +41,7 @@ def _has_value(text: str) -> bool:
 
 def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
     """Metric columns of epoch ``rows`` (CSV text values) holding at least one finite number, sorted."""
-    from audiometrics.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
 
     found: set[str] = set()
     for row in rows:
@@ -52,7 +52,7 @@ def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
 def resolve_metric(name: str, available: Iterable[str]) -> str:
     """The column of ``available`` that ``name`` means: the same name, else the one equal ignoring case.
 
-    Raises :class:`~audiometrics.summarize.MetricError` (listing ``available``)
+    Raises :class:`~audiometrics.report.summarize.MetricError` (listing ``available``)
     when there is none, or when several differ only in case.
     """
     columns = list(available)
@@ -67,7 +67,7 @@ def resolve_metric(name: str, available: Iterable[str]) -> str:
 
 
 def default_metric(available: Iterable[str]) -> str | None:
-    """The main metric reports use when none is named (as :func:`audiometrics.summarize.choose_metric`)."""
+    """The main metric reports use when none is named (as :func:`audiometrics.report.summarize.choose_metric`)."""
     columns = set(available)
     ordered = [c for c in METRIC_FALLBACKS if c in columns]
     ordered += sorted(c for c in columns if c not in METRIC_FALLBACKS and c != "train_loss")

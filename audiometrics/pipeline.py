@@ -12,15 +12,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audiometrics.align import align_notebook
-from audiometrics.boundary import guard_error, guard_result, guard_sources
+from audiometrics.runs.align import align_notebook
+from audiometrics.runs.boundary import guard_error, guard_result, guard_sources
 from audiometrics.errors import NotebookError
 from audiometrics.failures import STRICT_REASON
-from audiometrics.inputs import collect_notebooks
+from audiometrics.read.inputs import collect_notebooks
 from audiometrics.model import Diagnostic, NotebookResult, Run
-from audiometrics.notebook import _read_notebook
-from audiometrics.source import analyse_cells
-from audiometrics.tables import find_tables
+from audiometrics.read.notebook import _read_notebook
+from audiometrics.analysis.analyser import analyse_cells
+from audiometrics.tables.find import find_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -148,20 +148,20 @@ class Extraction:
 
     def rows(self, *, with_source: bool = False) -> list[dict[str, str]]:
         """Epoch rows as CSV text values, in input order then execution order."""
-        from audiometrics.frame import rows_from_runs
+        from audiometrics.epochs.frame import rows_from_runs
 
         return rows_from_runs(self.runs, with_source=with_source, root=self.root)
 
     @property
     def root(self) -> str | None:
         """The common parent of every input: the CSV's ``notebook`` column is relative to it."""
-        from audiometrics.frame import notebook_root
+        from audiometrics.epochs.frame import notebook_root
 
         return notebook_root([*(r.path for r in self.results), *(f.path for f in self.failures)])
 
     def frame(self) -> pd.DataFrame:
         """The typed epoch table (with the source columns), as :func:`load_metrics` returns it."""
-        from audiometrics.frame import frame_from_rows
+        from audiometrics.epochs.frame import frame_from_rows
 
         return frame_from_rows(self.rows(with_source=True), with_source=True)
 
@@ -246,8 +246,8 @@ def write_outputs(
     with_source: bool = False,
     raw_text: bool = False,
 ) -> Path:
-    """Write the epoch CSV for ``outcome`` atomically; returns its path (``raw_text``: see :func:`~audiometrics.frame.write_csv_rows`)."""
-    from audiometrics.frame import write_csv
+    """Write the epoch CSV for ``outcome`` atomically; returns its path (``raw_text``: see :func:`~audiometrics.epochs.frame.write_csv_rows`)."""
+    from audiometrics.epochs.frame import write_csv
 
     target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
     write_csv(target, outcome.rows(with_source=with_source), with_source=with_source, raw_text=raw_text)
@@ -269,7 +269,7 @@ def _extract_spooled(
     """
     import json
 
-    from audiometrics.frame import notebook_root, rows_from_runs
+    from audiometrics.epochs.frame import notebook_root, rows_from_runs
     from audiometrics.options import available_metrics
 
     keys: set[str] = set()
@@ -294,7 +294,7 @@ def _stage_spooled_csv(target: Path, spool: Any, keys: set[str], *, with_source:
     """Write the spooled rows (see :func:`_extract_spooled`) as the CSV file ``target``."""
     import json
 
-    from audiometrics.frame import columns_for_keys, write_csv_rows
+    from audiometrics.epochs.frame import columns_for_keys, write_csv_rows
 
     spool.seek(0)
     write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
@@ -401,15 +401,15 @@ def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | No
 
 
 def _legacy_outputs() -> list[str]:
-    from audiometrics.report import OVERVIEW_NAME, PLOT_FILES, PLOTS_DIR, SUMMARY_NAME
+    from audiometrics.report.render import OVERVIEW_NAME, PLOT_FILES, PLOTS_DIR, SUMMARY_NAME
 
     return [DEFAULT_CSV_NAME, SUMMARY_NAME, OVERVIEW_NAME, *(f"{PLOTS_DIR}/{name}" for name in PLOT_FILES)]
 
 
 def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, metric: str | None) -> tuple[list[Path], list[str]]:
     from audiometrics.atomic import describe
-    from audiometrics.frame import loader_warnings, phase_frame
-    from audiometrics.report import stage_reports
+    from audiometrics.epochs.frame import loader_warnings, phase_frame
+    from audiometrics.report.render import stage_reports
 
     csv_name = "standard output" if describe(options.csv_target) == "standard output" else options.csv_target.name
     frame, loader_lines = loader_warnings(outcome.frame)
@@ -487,7 +487,7 @@ def extract_paths_to_outputs(
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
     be written; the previous outputs are left as they were) and
-    :class:`~audiometrics.summarize.MetricError` (a metric the data does not
+    :class:`~audiometrics.report.summarize.MetricError` (a metric the data does not
     have, or a reversal without ``force_direction``; nothing written). Returns
     the extraction (``.metric``: the main metric used), the paths written and
     the warnings of the reports.

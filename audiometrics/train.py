@@ -306,7 +306,7 @@ def _kernel_warning(kernel_name: str | None) -> str | None:
 
 def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     """Extraction and report of the executed notebooks; False when a notebook could not be read."""
-    from audiometrics.cli import _run_lines
+    from audiometrics.cli.main import _run_lines
     from audiometrics.pipeline import extract_paths_to_outputs
 
     outcome, written, report_warnings = extract_paths_to_outputs([os.fspath(p) for p in paths], os.fspath(out_dir))

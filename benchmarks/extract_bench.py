@@ -156,10 +156,10 @@ def build_corpus(directory: Path, files: int, corpus: str = "synthetic", *, name
 
 def stage_costs(path: Path, repeat: int) -> dict[str, float]:
     """Best-of-``repeat`` milliseconds of each extraction stage on one notebook, and json.load's."""
-    from audiometrics.align import align_notebook
-    from audiometrics.notebook import _read_notebook
-    from audiometrics.source import analyse_cells
-    from audiometrics.tables import find_tables
+    from audiometrics.runs.align import align_notebook
+    from audiometrics.read.notebook import _read_notebook
+    from audiometrics.analysis.analyser import analyse_cells
+    from audiometrics.tables.find import find_tables
 
     name = str(path)
     notebook = _read_notebook(name, name, None, skim=True)
@@ -298,7 +298,7 @@ elif mode == "collect":
     from audiometrics.pipeline import extract_files
     rows = len(extract_files(paths, jobs=jobs).rows())
 else:
-    from audiometrics.cli import main
+    from audiometrics.cli.main import main
     sys.argv = ["audiometrics", "extract", *paths, "--out", sys.argv[5], "--no-report", "-q", "--jobs", str(jobs)]
     try:
         main()

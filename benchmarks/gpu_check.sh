@@ -118,8 +118,8 @@ EOF
   timeout 90 python3 - <<'EOF' || { echo "large timing failed"; status=1; }
 import os, statistics, time
 import numpy as np, torch
-from audiometrics.lwlrap import lwlrap
-from audiometrics.torch_metrics import lwlrap_torch
+from audiometrics.metrics.lwlrap import lwlrap
+from audiometrics.metrics.lwlrap_torch import lwlrap_torch
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 n, c = int(os.environ["BIG_N"]), 80
 rng = np.random.default_rng(1)

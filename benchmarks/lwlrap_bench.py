@@ -7,12 +7,12 @@ Run from the repository root::
 For each size (random normal scores, 1-3 positive labels per row, fixed seed)
 it prints the median wall time of:
 
-* ``audiometrics.lwlrap``            this package (numpy);
+* ``audiometrics.metrics.lwlrap``            this package (numpy);
 * ``sklearn weighted LRAP``          ``label_ranking_average_precision_score(..., sample_weight=truth.sum(1))``;
 * ``reference per-sample loop``      the competition's ``_one_sample_positive_class_precisions``
                                      loop, timed on a subset and scaled linearly when N is large;
 * ``np.argsort (floor)``             a bare ``np.argsort(scores, axis=1)``;
-* ``lwlrap_torch cpu`` / ``cuda``    :mod:`audiometrics.torch_metrics` when torch is importable
+* ``lwlrap_torch cpu`` / ``cuda``    :mod:`audiometrics.metrics.lwlrap_torch` when torch is importable
                                      (and CUDA available), on float32 tensors already on the device;
 
 plus the ratios sklearn/ours and ours/argsort (those two are timed in
@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from audiometrics.lwlrap import lwlrap  # noqa: E402
+from audiometrics.metrics.lwlrap import lwlrap  # noqa: E402
 
 
 def make_data(n: int, c: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +122,7 @@ def main() -> None:
     try:
         import torch
 
-        from audiometrics.torch_metrics import lwlrap_torch
+        from audiometrics.metrics.lwlrap_torch import lwlrap_torch
     except ImportError:
         torch = None
     if torch is not None and args.torch_threads:
@@ -147,7 +147,7 @@ def main() -> None:
         t_ours, t_argsort = interleaved_median_times(
             [lambda: lwlrap(truth, scores), lambda: np.argsort(scores, axis=1)], args.repeats
         )
-        print(f"  {'audiometrics.lwlrap':34s}{fmt(t_ours)}   value {ours_value:.12f}")
+        print(f"  {'audiometrics.metrics.lwlrap':34s}{fmt(t_ours)}   value {ours_value:.12f}")
 
         if label_ranking_average_precision_score is not None:
             weights = truth.sum(axis=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audiometrics.align import align_notebook, expand_events
+from audiometrics.runs.align import align_notebook, expand_events
 from audiometrics.model import (
     CellAnalysis,
     CodeCell,

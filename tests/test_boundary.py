@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from audiometrics.boundary import clean_text, guard_columns
-from audiometrics.cli import main
+from audiometrics.runs.boundary import clean_text, guard_columns
+from audiometrics.cli.main import main
 from audiometrics.errors import LoaderWarning
-from audiometrics.frame import load_metrics
+from audiometrics.epochs.frame import load_metrics
 from tests import nbfactory as nbf
 
 runner = nbf.cli_runner
@@ -151,9 +151,9 @@ def test_clean_text():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from audiometrics.boundary import guard_result  # noqa: E402
-from audiometrics.csv_runs import runs_from_csv  # noqa: E402
-from audiometrics.frame import FORMULA_START, rows_from_runs, write_csv  # noqa: E402
+from audiometrics.runs.boundary import guard_result  # noqa: E402
+from audiometrics.epochs.csv_runs import runs_from_csv  # noqa: E402
+from audiometrics.epochs.frame import FORMULA_START, rows_from_runs, write_csv  # noqa: E402
 from audiometrics.model import NotebookResult, Phase, Run  # noqa: E402
 
 hostile_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | st.sampled_from(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-from audiometrics.cli import main
-from audiometrics.frame import SCHEMA
+from audiometrics.cli.main import main
+from audiometrics.epochs.frame import SCHEMA
 from tests import nbfactory as nbf
 
 LEARNER = nbf.LEARNER

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from audiometrics.cli import main
-from audiometrics.csv_runs import parse_cell, runs_from_csv
+from audiometrics.cli.main import main
+from audiometrics.epochs.csv_runs import parse_cell, runs_from_csv
 from audiometrics.errors import LoaderWarning, MetricsFileError
-from audiometrics.frame import (
+from audiometrics.epochs.frame import (
     SCHEMA,
     SOURCE_COLUMNS,
     learning_rate_text,

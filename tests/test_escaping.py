@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from audiometrics.escaping import md_code, md_text, plot_text, terminal_text
-from audiometrics.frame import NON_METRIC_COLUMNS, frame_from_rows, lr_upper, phase_frame, rows_from_runs, time_to_seconds
+from audiometrics.epochs.frame import NON_METRIC_COLUMNS, frame_from_rows, lr_upper, phase_frame, rows_from_runs, time_to_seconds
 from audiometrics.model import Phase as TrainingPhase
 from audiometrics.model import Run
-from audiometrics.report import OVERVIEW_NAME, SUMMARY_NAME, render_reports
-from audiometrics.summarize import ACCURACY_COLUMNS, METRIC_FALLBACKS, architecture_family, metric_direction, summarize
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports
+from audiometrics.report.summarize import ACCURACY_COLUMNS, METRIC_FALLBACKS, architecture_family, metric_direction, summarize
 from tests import nbfactory
 
 ROOT = Path(__file__).resolve().parents[1]

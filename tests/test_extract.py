@@ -15,7 +15,7 @@ import pytest
 
 from audiometrics import extract
 from audiometrics.pipeline import extract_files, extract_notebook
-from audiometrics.frame import SCHEMA, render_csv
+from audiometrics.epochs.frame import SCHEMA, render_csv
 from tests import nbfactory as nbf
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -56,7 +56,7 @@ def test_reference_notebook_matches_expected_csv():
 
 
 def _rows(result):
-    from audiometrics.frame import rows_from_runs
+    from audiometrics.epochs.frame import rows_from_runs
 
     return rows_from_runs(result.runs)
 
@@ -217,7 +217,7 @@ def test_import_without_optional_dependencies():
         sys.meta_path.insert(0, Block())
         import audiometrics
         from audiometrics import extract, load_metrics, lwlrap
-        import audiometrics.cli
+        import audiometrics.cli.main
         print('ok')
         """
     )
@@ -234,7 +234,7 @@ def test_omitted_learning_rate_is_the_library_default_and_says_so(tmp_path):
 
 def test_public_names_are_functions_whatever_the_import_order():
     code = (
-        "import audiometrics.pipeline, audiometrics.frame, audiometrics.lwlrap\n"
+        "import audiometrics.pipeline, audiometrics.epochs.frame, audiometrics.metrics.lwlrap\n"
         "from audiometrics import extract, extract_notebook, load_metrics, lwlrap\n"
         "assert all(callable(f) and not hasattr(f, '__path__') for f in (extract, extract_notebook, load_metrics, lwlrap))\n"
         "assert type(extract).__name__ == 'function'\n"

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from audiometrics.cli import main
+from audiometrics.cli.main import main
 from audiometrics.errors import NotebookError
 from audiometrics.pipeline import extract, extract_files
 from audiometrics.failures import (

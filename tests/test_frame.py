@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from audiometrics import load_metrics
-from audiometrics.frame import (
+from audiometrics.epochs.frame import (
     SCHEMA,
     lr_upper,
     phase_frame,

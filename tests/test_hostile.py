@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiometrics import source_eval
+from audiometrics.analysis import evaluate as source_eval
 from audiometrics.model import LearnerCreated, Loop, TrainingCall
-from audiometrics.notebook import parse_notebook, read_notebook
+from audiometrics.read.notebook import parse_notebook, read_notebook
 from audiometrics.pipeline import extract_notebook
-from audiometrics.source import analyse_cells
-from audiometrics.source_eval import CELL_STEPS, NOPE, evaluate, steps_taken
-from audiometrics.source_values import parse_expr
+from audiometrics.analysis.analyser import analyse_cells
+from audiometrics.analysis.evaluate import CELL_STEPS, NOPE, evaluate, steps_taken
+from audiometrics.analysis.values import parse_expr
 from tests import nbfactory as nbf
 
 IMPORTS = "from fastai.vision.all import *"
@@ -197,7 +197,7 @@ def test_many_costly_evaluations_in_one_cell_share_one_budget():
 
 
 def test_a_learning_rate_of_a_huge_literal_does_not_break_the_loader():
-    from audiometrics.frame import lr_upper
+    from audiometrics.epochs.frame import lr_upper
 
     assert lr_upper("1" + "0" * 400) is None
     assert lr_upper("0x" + "f" * 5000) is None
@@ -282,7 +282,7 @@ def test_a_5000_digit_integer_anywhere_in_the_json_is_read(tmp_path):
 
 
 def test_long_integers_are_kept_as_numbers():
-    from audiometrics.notebook import _load_json
+    from audiometrics.read.notebook import _load_json
 
     got = _load_json(b'{"a": ' + b"1" * 5000 + b', "b": 12, "c": -' + b"2" * 400 + b"}", "x")
     assert got["a"] == float("1" * 5000) and got["b"] == 12 and got["c"] == -int("2" * 400)
@@ -325,7 +325,7 @@ def test_a_mathtext_model_name_flows_through_analysis(tmp_path):
 
 
 def test_escaping_for_the_parser_keeps_string_values():
-    from audiometrics.source_eval import escape_for_parser
+    from audiometrics.analysis.evaluate import escape_for_parser
 
     text = "x = 'a\x00\ud800b'  # \udfff"
     escaped = escape_for_parser(text)

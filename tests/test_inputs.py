@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audiometrics.inputs import collect_notebooks
+from audiometrics.read.inputs import collect_notebooks
 
 
 def touch(path):
@@ -125,7 +125,7 @@ def _collect_in_subprocess(args, cwd):
     import subprocess
     import sys
 
-    code = "import json, sys; from audiometrics.inputs import collect_notebooks; print(json.dumps(collect_notebooks(sys.argv[1:])))"
+    code = "import json, sys; from audiometrics.read.inputs import collect_notebooks; print(json.dumps(collect_notebooks(sys.argv[1:])))"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
     try:
         done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
@@ -207,7 +207,7 @@ def test_a_folder_that_cannot_be_listed_is_passed_on_in_place_of_its_notebooks(t
 
 def test_reading_a_folder_that_cannot_be_listed_says_so(tree, monkeypatch):
     from audiometrics.errors import NotebookError
-    from audiometrics.notebook import read_notebook
+    from audiometrics.read.notebook import read_notebook
 
     with pytest.raises(NotebookError, match="is a directory, not a notebook file"):
         read_notebook(tree / "sub")
@@ -217,7 +217,7 @@ def test_reading_a_folder_that_cannot_be_listed_says_so(tree, monkeypatch):
 
 
 def test_the_cli_reports_each_unreadable_folder_and_exits_1(tmp_path, monkeypatch):
-    from audiometrics.cli import main
+    from audiometrics.cli.main import main
     from tests import nbfactory as nbf
 
     cells = [

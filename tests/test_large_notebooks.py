@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiometrics import notebook as nbmod
+from audiometrics.read import notebook as nbmod
 from audiometrics.errors import NotebookError
 from audiometrics.pipeline import extract_notebook
-from audiometrics.notebook import LARGE_FILE_BYTES, read_notebook
+from audiometrics.read.notebook import LARGE_FILE_BYTES, read_notebook
 from tests import nbfactory as nbf
 
 LEARNER = nbf.LEARNER

@@ -1,4 +1,4 @@
-"""Tests of audiometrics.lwlrap against scikit-learn and a slow reference."""
+"""Tests of audiometrics.metrics.lwlrap against scikit-learn and a slow reference."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from audiometrics.lwlrap import lwlrap, per_class_lwlrap
+from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
 from tests import nbfactory as nbf
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
@@ -293,7 +293,7 @@ def test_property_vs_slow(problem):
 
 def test_import_does_not_pull_torch():
     code = (
-        "import sys, audiometrics, audiometrics.score; "
+        "import sys, audiometrics, audiometrics.metrics.score; "
         "from audiometrics import lwlrap, per_class_lwlrap; "
         "lwlrap([[1, 0]], [[0.2, 0.1]]); "
         "assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
@@ -303,7 +303,7 @@ def test_import_does_not_pull_torch():
 
 @pytest.mark.parametrize(
     "first",
-    ["import audiometrics.score", "from audiometrics import per_class_lwlrap", "import audiometrics.lwlrap", "pass"],
+    ["import audiometrics.metrics.score", "from audiometrics import per_class_lwlrap", "import audiometrics.metrics.lwlrap", "pass"],
 )
 def test_package_lwlrap_callable_whatever_the_import_order(first):
     code = (

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audiometrics.errors import NotebookError
-from audiometrics.notebook import cells_never_run, parse_notebook, read_notebook
+from audiometrics.read.notebook import cells_never_run, parse_notebook, read_notebook
 from tests import nbfactory as nbf
 
 

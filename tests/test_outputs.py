@@ -18,7 +18,7 @@ import pytest
 
 from audiometrics import atomic
 from audiometrics.atomic import JOURNAL_NAME, MANIFEST_NAME, STAGING_PREFIX, OutputError, OutputSet, recover
-from audiometrics.cli import main
+from audiometrics.cli.main import main
 from tests import nbfactory as nbf
 
 runner = nbf.cli_runner

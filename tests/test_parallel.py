@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from audiometrics import parallel
-from audiometrics.cli import main
+from audiometrics.cli.main import main
 from audiometrics.errors import NotebookError
 from audiometrics.pipeline import extract, extract_files, iter_extract
 from audiometrics.parallel import MAX_CHUNK_BYTES, MAX_CHUNK_ITEMS, map_ordered, plan_chunks

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from audiometrics.frame import load_metrics
-from audiometrics.plots import _needs_log, plot_specs, write_plots
-from audiometrics.summarize import summarize
+from audiometrics.epochs.frame import load_metrics
+from audiometrics.report.plots import _needs_log, plot_specs, write_plots
+from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, needs_seed
 
 ALL = ["plots/metric_by_epoch.png", "plots/losses_by_epoch.png", "plots/best_final_metric.png"]
@@ -72,8 +72,8 @@ def test_reference_study_plots(tmp_path: Path) -> None:
 def test_no_pyplot_import(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from audiometrics.frame import load_metrics\n"
-        "from audiometrics.plots import write_plots\n"
+        "from audiometrics.epochs.frame import load_metrics\n"
+        "from audiometrics.report.plots import write_plots\n"
         f"write_plots(load_metrics({str(FIXTURES / 'study.csv')!r}), {str(tmp_path / 'plots')!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )
@@ -111,7 +111,7 @@ def _hostile_frame():
 def test_names_are_never_mathtext_and_draw_without_warnings(tmp_path: Path) -> None:
     import warnings
 
-    from audiometrics.plots import draw_plots
+    from audiometrics.report.plots import draw_plots
 
     summary = summarize(_hostile_frame())
     with warnings.catch_warnings(record=True) as seen:
@@ -123,8 +123,8 @@ def test_names_are_never_mathtext_and_draw_without_warnings(tmp_path: Path) -> N
 
 
 def test_a_plot_that_fails_is_not_referenced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from audiometrics import plots
-    from audiometrics.report import OVERVIEW_NAME, write_reports
+    from audiometrics.report import plots
+    from audiometrics.report.render import OVERVIEW_NAME, write_reports
 
     def broken(summary):
         raise ValueError("mathtext\nexploded")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from audiometrics import progress as progress_module
-from audiometrics.cli import main
+from audiometrics.cli.main import main
 from audiometrics.errors import NotebookError
 from audiometrics.model import NotebookResult, Phase, Run
 from audiometrics.progress import HANDFUL, Progress

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from audiometrics.frame import frame_from_rows, load_metrics, phase_frame, rows_from_runs
+from audiometrics.epochs.frame import frame_from_rows, load_metrics, phase_frame, rows_from_runs
 from audiometrics.model import Phase, Run
-from audiometrics.report import OVERVIEW_NAME, SUMMARY_NAME, render_reports, report_command, write_reports
-from audiometrics.summarize import MetricError, summarize
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, report_command, write_reports
+from audiometrics.report.summarize import MetricError, summarize
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "report"
 SEED_CSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-outputs" / "training_metrics_extracted.csv"
@@ -104,8 +104,7 @@ CASES = {
 @pytest.fixture
 def no_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip drawing PNGs (tested in test_plots.py): empty files stand for them; the markdown still references them."""
-    from audiometrics import plots
-
+    from audiometrics.report import plots
     monkeypatch.setattr(plots, "draw_plots", lambda summary: plots.Drawn({s.file: b"" for s in plots.plot_specs(summary)}))
 
     def fake(summary, target, *_):

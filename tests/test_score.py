@@ -1,4 +1,4 @@
-"""Tests of audiometrics.score (submission scoring and the `score` command)."""
+"""Tests of audiometrics.metrics.score (submission scoring and the `score` command)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from audiometrics.lwlrap import lwlrap, per_class_lwlrap
-from audiometrics.score import (
+from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
+from audiometrics.metrics.score import (
     ScoreResult,
     score_command,
     score_files,

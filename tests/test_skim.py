@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiometrics import notebook as nbmod
+from audiometrics.read import notebook as nbmod
 from audiometrics.errors import NotebookError
-from audiometrics.notebook import _read_notebook, _without_images, read_notebook
+from audiometrics.read.notebook import _read_notebook, _without_images, read_notebook
 from audiometrics.pipeline import extract_notebook
 from tests import nbfactory as nbf
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`audiometrics.source` (static analysis of notebook code cells)."""
+"""Tests of :mod:`audiometrics.analysis.analyser` (static analysis of notebook code cells)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall, TrainingCall
-from audiometrics.source import MAX_UNROLL, analyse_cells
-from audiometrics import source_text
-from audiometrics.source_fastai import _V1_NAMES, _V2_NAMES, detect_version, may_tell_version
-from audiometrics.source_metrics import camel2snake, class2attr
-from audiometrics.source_magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
-from audiometrics.source_convert import format_number, iter_items, lr_text
-from audiometrics.source_text import parse_expr, segment
-from audiometrics.source_values import _leaf_tree, finish, normalise, value_from_text
+from audiometrics.analysis.analyser import MAX_UNROLL, analyse_cells
+from audiometrics.analysis import text as source_text
+from audiometrics.frameworks.fastai import _V1_NAMES, _V2_NAMES, detect_version, may_tell_version
+from audiometrics.analysis.metric_names import camel2snake, class2attr
+from audiometrics.analysis.magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
+from audiometrics.analysis.convert import format_number, iter_items, lr_text
+from audiometrics.analysis.text import parse_expr, segment
+from audiometrics.analysis.values import _leaf_tree, finish, normalise, value_from_text
 
 _REF_NAME = "reference/notebooks/cnn-2d-basic-solution-powered-by-fast-ai.ipynb"
 _ROOT = Path(__file__).resolve().parents[1]
@@ -1120,7 +1120,7 @@ def test_audiometrics_own_fastai_metric_is_named(source, names):
 
 
 def test_reach_reads_calls_rebindings_and_effects_from_syntax():
-    from audiometrics.source_reach import reach
+    from audiometrics.analysis.reach import reach
 
     tree = ast.parse(
         "import numpy as np\n"
@@ -1178,7 +1178,7 @@ def test_values_of_notebook_function_calls_are_computed_when_read(cells, expecte
 
 
 def test_a_value_never_read_is_never_computed(monkeypatch):
-    from audiometrics.source_calls import CallsMixin
+    from audiometrics.analysis.calls import CallsMixin
 
     inlined: list[str] = []
     real = CallsMixin._inline
@@ -1204,7 +1204,7 @@ def test_pure_recursion_is_not_reported():
 
 
 def test_fast_traversal_visits_what_ast_does():
-    from audiometrics.source_ast import child_nodes, walk
+    from audiometrics.analysis.walk import child_nodes, walk
 
     notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "fat2019_training.ipynb").read_text())
     code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
@@ -1388,7 +1388,7 @@ def test_scheduler_callbacks_make_the_rate_unknown():
 
 
 def test_trained_names_prepass():
-    from audiometrics.source import trained_names
+    from audiometrics.analysis.analyser import trained_names
 
     text = "learn.fit_one_cycle(1)\nself.learn.fine_tune(2)\nm.fit(3)\nmodel.fit(X, y, epochs=3)\nlrn.lr_find()\nx.fit_sgdr(1, 1)\nk.fit(epochs=2)"
     assert trained_names([text]) == {"learn", "self.learn", "m", "lrn", "x", "k"}

@@ -7,8 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from audiometrics.frame import load_metrics
-from audiometrics.summarize import (
+from audiometrics.epochs.frame import load_metrics
+from audiometrics.report.summarize import (
     MetricError,
     architecture_family,
     choose_metric,
@@ -330,7 +330,7 @@ def test_phase_frame_in_another_order_joins_on_labels() -> None:
 
 
 def test_receiver_is_left_out_of_phase_status() -> None:
-    from audiometrics.summarize import _phase_status
+    from audiometrics.report.summarize import _phase_status
 
     assert _phase_status("fit_one_cycle", "learn.fit_one_cycle(20, 3e-3)", 20, 5, False, "3e-3") == (
         "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"

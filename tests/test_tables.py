@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiometrics import tables as tables_module
-from audiometrics.align import align_notebook
+from audiometrics.tables import find as tables_module
+from audiometrics.runs.align import align_notebook
 from audiometrics.model import CellAnalysis, CodeCell, LearnerCreated, ProgressTable, TrainingCall
 from audiometrics.pipeline import extract_notebook
-from audiometrics.tables import (
+from audiometrics.tables.find import (
     _apply_backspaces,
     _body_rows,
     _plain_rows,

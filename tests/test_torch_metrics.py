@@ -1,4 +1,4 @@
-"""Tests of audiometrics.torch_metrics (skipped when torch is not installed)."""
+"""Tests of audiometrics.metrics.lwlrap_torch (skipped when torch is not installed)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import audiometrics.torch_metrics as tm  # noqa: E402
-from audiometrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
-from audiometrics.torch_metrics import (  # noqa: E402
+import audiometrics.metrics.lwlrap_torch as tm  # noqa: E402
+from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
+from audiometrics.metrics.lwlrap_torch import (  # noqa: E402
     lwlrap_metric,
     lwlrap_torch,
     per_class_lwlrap_torch,
@@ -304,7 +304,7 @@ def test_fastai_learner_records_exact_lwlrap(device):
 
 def test_import_does_not_pull_fastai():
     code = (
-        "import sys, audiometrics.torch_metrics as tm; "
+        "import sys, audiometrics.metrics.lwlrap_torch as tm; "
         "tm.lwlrap_torch([[1, 0]], [[0.2, 0.1]]); "
         "assert 'fastai' not in sys.modules; print('ok')"
     )

@@ -295,7 +295,7 @@ def test_import_and_help_without_papermill():
         result = CliRunner().invoke(audiometrics.train.train_command, ["--help"])
         assert result.exit_code == 0, result.output
         assert "--smoke" in result.output and "--pretrained" in result.output
-        from audiometrics.cli import main
+        from audiometrics.cli.main import main
         if "train" in main.commands:
             result = CliRunner().invoke(main, ["train", "--help"])
             assert result.exit_code == 0, result.output

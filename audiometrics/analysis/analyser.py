@@ -49,9 +49,9 @@ bodies are followed; ``except`` handlers, class bodies and lambdas are not.
 Work is skipped where it cannot change the result: code that can neither emit an
 event nor change a binding that outlives it (a loop over files calling audio
 helpers, a dropped ``show_batch()`` call) is not walked, as
-:mod:`~audiometrics.source_reach` tells from its syntax and what its names are bound
+:mod:`~audiometrics.analysis.reach` tells from its syntax and what its names are bound
 to; and a call of a notebook function that only computes a value is inlined when
-that value is first read (a :class:`~audiometrics.source_scope.Deferred` binding,
+that value is first read (a :class:`~audiometrics.analysis.scope.Deferred` binding,
 computed before anything it reads is rebound), so a value nobody reads is never
 computed.
 """
@@ -66,14 +66,14 @@ import warnings
 from typing import Iterable, Iterator, Sequence
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent, TrainingCall
-from audiometrics.source_ast import child_nodes
-from audiometrics.source_calls import CallsMixin
-from audiometrics.source_convert import iter_items
-from audiometrics.source_eval import NOPE, begin_cell, end_cell, escape_for_parser, evaluate
-from audiometrics.source_fastai import detect_version, may_tell_version
-from audiometrics.source_magics import ParsedCell, parse_cell
-from audiometrics.source_reach import Reach, is_event_callee, reach
-from audiometrics.source_scope import (
+from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.calls import CallsMixin
+from audiometrics.analysis.convert import iter_items
+from audiometrics.analysis.evaluate import NOPE, begin_cell, end_cell, escape_for_parser, evaluate
+from audiometrics.frameworks.fastai import detect_version, may_tell_version
+from audiometrics.analysis.magics import ParsedCell, parse_cell
+from audiometrics.analysis.reach import Reach, is_event_callee, reach
+from audiometrics.analysis.scope import (
     ABSENT,
     LEARNER_KEY,
     Ctx,
@@ -89,8 +89,8 @@ from audiometrics.source_scope import (
     stored_names,
     target_text,
 )
-from audiometrics.source_values import callee as callee_name
-from audiometrics.source_values import (
+from audiometrics.analysis.values import callee as callee_name
+from audiometrics.analysis.values import (
     OPAQUE_VALUE,
     UNKNOWN,
     Alias,
@@ -562,7 +562,7 @@ class _Analyser(CallsMixin):
                 ctx.frame.nested_return = True
 
     def _stored(self, key: object, nodes: Sequence[ast.AST]) -> frozenset[str]:
-        """:func:`~audiometrics.source_scope.stored_names` of ``nodes``, read once per ``key``."""
+        """:func:`~audiometrics.analysis.scope.stored_names` of ``nodes``, read once per ``key``."""
         found = self.stored.get(key)
         if found is None:
             found = self.stored[key] = frozenset(stored_names(nodes))
@@ -609,7 +609,7 @@ class _Analyser(CallsMixin):
 
         :meth:`_acts` on its body (its parameters and the names it rebinds as
         ``local``, its names resolved where it was defined), or effects on names not
-        its own (:meth:`~audiometrics.source_reach.Reach.has_effects`). Memoised per statement.
+        its own (:meth:`~audiometrics.analysis.reach.Reach.has_effects`). Memoised per statement.
         """
         node = entry.node
         key = (node, id(entry.scope))

@@ -1,11 +1,11 @@
 """The reading of an epoch table: runs, phases, best/final, rankings, insights, warnings.
 
-:func:`summarize` turns the typed epoch frame (:func:`audiometrics.frame.load_metrics`)
-and, optionally, the phase frame (:func:`audiometrics.frame.phase_frame`, which
+:func:`summarize` turns the typed epoch frame (:func:`audiometrics.epochs.frame.load_metrics`)
+and, optionally, the phase frame (:func:`audiometrics.epochs.frame.phase_frame`, which
 knows planned epochs and phases that recorded nothing) into a :class:`Summary`:
 plain dataclasses holding numbers, texts and lists. Every number a report shows
 is computed here; the templates (``templates/*.md.j2``) only lay it out, and the
-plots (:mod:`audiometrics.plots`) draw the series kept here.
+plots (:mod:`audiometrics.report.plots`) draw the series kept here.
 
 Nothing here reads or writes files, and nothing depends on the clock or on
 dictionary/set iteration order: the same input gives the same summary.
@@ -66,7 +66,7 @@ Data-quality warnings
     * ``missing_metric``: a metric recorded for some runs and not for others,
       or missing in some rows of a run that has it.
     * ``missing_lr`` / ``malformed_lr``: an empty learning rate, or a learning
-      rate text that cannot be parsed (:func:`audiometrics.frame.lr_upper`).
+      rate text that cannot be parsed (:func:`audiometrics.epochs.frame.lr_upper`).
     * ``phase_mismatch``: a phase frame was given that does not match the rows.
 """
 
@@ -83,7 +83,7 @@ import pandas as pd
 
 from audiometrics.errors import AudiometricsError
 from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_code, md_text
-from audiometrics.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS, lr_upper, typed_frame
+from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS, lr_upper, typed_frame
 
 __all__ = [
     "ARCHITECTURE_FAMILIES",
@@ -695,9 +695,9 @@ def summarize(
 ) -> Summary:
     """Compute the reading of an epoch table (see the module docstring for the rules).
 
-    ``frame`` is the typed epoch table (:func:`~audiometrics.frame.load_metrics`;
+    ``frame`` is the typed epoch table (:func:`~audiometrics.epochs.frame.load_metrics`;
     a frame of CSV text is typed first). ``phases`` is the optional phase frame
-    (:func:`~audiometrics.frame.phase_frame`) that adds planned epochs, the
+    (:func:`~audiometrics.epochs.frame.phase_frame`) that adds planned epochs, the
     training calls, and phases or runs that recorded no epoch.
 
     Raises :class:`MetricError` when ``metric`` is not a column of the table.

@@ -1,6 +1,6 @@
 """Evaluate literal-ish Python expressions from their :mod:`ast`, never executing code.
 
-Used by :mod:`audiometrics.source` for epochs, flags, subscripts and
+Used by :mod:`audiometrics.analysis.analyser` for epochs, flags, subscripts and
 conditions. Only constants, containers, arithmetic, comparisons and a few pure
 builtins are understood; everything else is :data:`NOPE`.
 

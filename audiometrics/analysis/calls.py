@@ -1,4 +1,4 @@
-"""Calls seen by :mod:`audiometrics.source`: learners, training, progress displays, inlining."""
+"""Calls seen by :mod:`audiometrics.analysis.analyser`: learners, training, progress displays, inlining."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import ast
 import dataclasses
 
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
-from audiometrics.source_ast import walk
-from audiometrics.source_convert import iter_items
-from audiometrics.source_eval import NOPE, evaluate
-from audiometrics.source_fastai import (
+from audiometrics.analysis.walk import walk
+from audiometrics.analysis.convert import iter_items
+from audiometrics.analysis.evaluate import NOPE, evaluate
+from audiometrics.frameworks.fastai import (
     INFERENCE_METHODS,
     LEARNER_FACTORIES,
     TRAINING_METHODS,
@@ -21,8 +21,8 @@ from audiometrics.source_fastai import (
     scheduler_in,
     training_phases,
 )
-from audiometrics.source_magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
-from audiometrics.source_scope import (
+from audiometrics.analysis.magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
+from audiometrics.analysis.scope import (
     LEARNER_KEY,
     MAGIC_RUNNERS,
     MUTATORS,
@@ -38,8 +38,8 @@ from audiometrics.source_scope import (
     renamed,
     settled,
 )
-from audiometrics.source_values import callee as callee_name
-from audiometrics.source_values import (
+from audiometrics.analysis.values import callee as callee_name
+from audiometrics.analysis.values import (
     OPAQUE_VALUE,
     UNKNOWN,
     Alias,
@@ -63,7 +63,7 @@ notebook functions)."""
 
 
 class CallsMixin:
-    """Event-producing calls; mixed into the analyser of :mod:`audiometrics.source`.
+    """Event-producing calls; mixed into the analyser of :mod:`audiometrics.analysis.analyser`.
 
     Relies on the analyser's ``version``, ``learners``, ``receivers``, ``unknown_learners``,
     ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/
@@ -214,7 +214,7 @@ class CallsMixin:
         self, node: ast.Call, factory: str | None, ctx: Ctx, target: Target | None, pending: list | None
     ) -> None:
         """A call the analysis does not know, bound to a name the notebook may train: a learner of unknown
-        model (kept by :func:`~audiometrics.source.analyse_cells` only when that name is trained).
+        model (kept by :func:`~audiometrics.analysis.analyser.analyse_cells` only when that name is trained).
         ``factory`` is the callee as written (None: read it from the call).
 
         Not for a call on a learner or taking one (``learn = learn.load('stage-1')``,
@@ -379,7 +379,7 @@ class CallsMixin:
     def _defer(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
         """Leave a call of a function that cannot emit or change anything (only computes a
         value) to be inlined when its value is wanted: ``self.results`` gets a
-        :class:`~audiometrics.source_scope.Deferred` reading the names the call and the
+        :class:`~audiometrics.analysis.scope.Deferred` reading the names the call and the
         functions it reaches load."""
 
         def compute() -> Value:

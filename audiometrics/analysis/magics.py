@@ -16,7 +16,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
-from audiometrics.source_values import OPAQUE
+from audiometrics.analysis.values import OPAQUE
 
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "mprun"})
 """Cell magics whose body is Python run in the kernel."""

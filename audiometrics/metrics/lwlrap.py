@@ -21,7 +21,7 @@ sort of the score matrix and a few linear passes, so it runs within a small
 factor of a bare ``np.argsort(scores, axis=1)``.
 
 This module depends on numpy only (never on torch); see
-:mod:`audiometrics.torch_metrics` for the torch / fastai version.
+:mod:`audiometrics.metrics.lwlrap_torch` for the torch / fastai version.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def per_class_lwlrap(truth: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     Examples
     --------
     >>> import numpy as np
-    >>> from audiometrics.lwlrap import per_class_lwlrap
+    >>> from audiometrics.metrics.lwlrap import per_class_lwlrap
     >>> truth = np.array([[1, 0, 0], [0, 0, 1], [1, 0, 1]])
     >>> scores = np.array([[0.75, 0.5, 1.0], [1.0, 0.2, 0.1], [0.9, 0.1, 0.3]])
     >>> per_class, weights = per_class_lwlrap(truth, scores)
@@ -237,11 +237,11 @@ def lwlrap(truth: Any, scores: Any) -> float:
     See Also
     --------
     per_class_lwlrap : Per-class breakdown and weights.
-    audiometrics.torch_metrics.lwlrap_torch : Same metric on torch tensors.
+    audiometrics.metrics.lwlrap_torch.lwlrap_torch : Same metric on torch tensors.
 
     Examples
     --------
-    >>> from audiometrics.lwlrap import lwlrap
+    >>> from audiometrics.metrics.lwlrap import lwlrap
     >>> truth = [[1, 0, 0], [0, 0, 1]]
     >>> scores = [[0.75, 0.5, 1.0], [1.0, 0.2, 0.1]]
     >>> round(lwlrap(truth, scores), 4)

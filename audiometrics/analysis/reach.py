@@ -1,6 +1,6 @@
 """What a piece of notebook code can call and change, read once from its syntax.
 
-The analyser of :mod:`audiometrics.source` does not walk code that can neither
+The analyser of :mod:`audiometrics.analysis.analyser` does not walk code that can neither
 emit an event nor change a binding that outlives it (a loop over files calling
 audio helpers, ``show_batch()``); deciding that takes the calls in the code,
 which this module reads in one walk, kept per function body or loop for the
@@ -14,10 +14,10 @@ import ast
 from dataclasses import dataclass
 from typing import Sequence
 
-from audiometrics.source_ast import walk
-from audiometrics.source_calls import INTERESTING_CALLS
-from audiometrics.source_scope import MUTATORS
-from audiometrics.source_values import dotted
+from audiometrics.analysis.walk import walk
+from audiometrics.analysis.calls import INTERESTING_CALLS
+from audiometrics.analysis.scope import MUTATORS
+from audiometrics.analysis.values import dotted
 
 __all__ = ["Reach", "reach", "is_event_callee"]
 

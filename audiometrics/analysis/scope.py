@@ -1,4 +1,4 @@
-"""Plumbing of :mod:`audiometrics.source`: scopes with an undo journal, walk context, AST helpers."""
+"""Plumbing of :mod:`audiometrics.analysis.analyser`: scopes with an undo journal, walk context, AST helpers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.source_ast import child_nodes
-from audiometrics.source_values import dotted, normalise, segment
+from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.values import dotted, normalise, segment
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",

@@ -34,7 +34,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from audiometrics.lwlrap import per_class_lwlrap
+from audiometrics.metrics.lwlrap import per_class_lwlrap
 
 __all__ = [
     "ScoreResult",

@@ -1,4 +1,4 @@
-"""Markdown reports from a :class:`~audiometrics.summarize.Summary`, and the ``report`` command.
+"""Markdown reports from a :class:`~audiometrics.report.summarize.Summary`, and the ``report`` command.
 
 * :func:`render_reports` lays a summary out with the Jinja templates and returns
   ``{file name: markdown}`` for ``training_metrics_summary.md`` (per run, per
@@ -49,7 +49,7 @@ import jinja2
 import pandas as pd
 
 from audiometrics.escaping import md_code, md_text, terminal_text
-from audiometrics.summarize import (
+from audiometrics.report.summarize import (
     DataWarning,
     Summary,
     fmt,
@@ -80,7 +80,7 @@ TEMPLATE_NAMES: dict[str, str] = {
 }
 DEFAULT_CSV_NAME = "training_metrics_extracted.csv"
 PLOTS_DIR = "plots"
-#: The file names :func:`audiometrics.plots.write_plots` can write (files of an earlier run without a manifest).
+#: The file names :func:`audiometrics.report.plots.write_plots` can write (files of an earlier run without a manifest).
 PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.png")
 
 
@@ -88,7 +88,7 @@ PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.p
 
 
 def _checkout_templates() -> Path:
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def _package_template(name: str) -> str | None:
@@ -222,7 +222,7 @@ def render_reports(
 ) -> dict[str, str]:
     """Render both documents: ``{"training_metrics_summary.md": ..., "EXTRACTION_SUMMARY.md": ...}``.
 
-    ``plots`` are the images the overview embeds (:func:`audiometrics.plots.plot_specs`
+    ``plots`` are the images the overview embeds (:func:`audiometrics.report.plots.plot_specs`
     gives them for a summary); none when omitted.
     """
     env = _environment(templates_dir)
@@ -268,7 +268,7 @@ def write_reports(
     the PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
     stderr). The plots are drawn first: one that fails is not referenced by
     the documents, and one warning names it. Raises
-    :class:`~audiometrics.summarize.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
+    :class:`~audiometrics.report.summarize.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
     be written (nothing is then changed).
     """
     from audiometrics.atomic import OutputSet
@@ -307,8 +307,7 @@ def stage_reports(
     Like :func:`write_reports` (the paths are those in ``out_dir`` after the
     set's commit), but the caller commits, with its other outputs.
     """
-    from audiometrics import plots as plotting
-
+    from audiometrics.report import plots as plotting
     summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
     target = Path(out_dir)
     drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
@@ -333,9 +332,9 @@ def stage_reports(
 
 
 def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The CSV's runs as frames (:func:`audiometrics.csv_runs.report_inputs`); refused values warned on stderr."""
-    from audiometrics.csv_runs import report_inputs
-    from audiometrics.frame import loader_warnings
+    """The CSV's runs as frames (:func:`audiometrics.epochs.csv_runs.report_inputs`); refused values warned on stderr."""
+    from audiometrics.epochs.csv_runs import report_inputs
+    from audiometrics.epochs.frame import loader_warnings
 
     try:
         inputs, lines = loader_warnings(report_inputs, csv_path)
@@ -387,9 +386,9 @@ def report_command(
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
     from audiometrics.atomic import OutputError
-    from audiometrics.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
     from audiometrics.options import DirectionError, check_direction, default_metric, resolve_metric
-    from audiometrics.summarize import MetricError
+    from audiometrics.report.summarize import MetricError
 
     frame, phases = _read_report_inputs(csv_path)
     try:

@@ -105,10 +105,10 @@ def _yes_no(flag: bool | None) -> str:
 def notebook_root(paths: Iterable[str]) -> str | None:
     """The common parent folder of notebook ``paths`` (absolute), ``None`` when there are none.
 
-    Paths are compared as :func:`audiometrics.boundary.clean_text` writes them, so
+    Paths are compared as :func:`audiometrics.runs.boundary.clean_text` writes them, so
     names repaired at the boundary still sit under the root.
     """
-    from audiometrics.boundary import clean_text
+    from audiometrics.runs.boundary import clean_text
 
     folders = [os.path.dirname(os.path.abspath(clean_text(os.fspath(p)))) for p in paths]
     if not folders:

@@ -1,4 +1,4 @@
-"""Static values for :mod:`audiometrics.source`: bindings, substitution, folding.
+"""Static values for :mod:`audiometrics.analysis.analyser`: bindings, substitution, folding.
 
 Nothing here executes notebook code. An expression is kept as its *source text*
 (whitespace-normalised) so that literals keep the spelling the author used
@@ -17,9 +17,9 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from audiometrics.source_ast import child_nodes, walk
-from audiometrics.source_eval import NOPE, evaluate
-from audiometrics.source_text import (
+from audiometrics.analysis.walk import child_nodes, walk
+from audiometrics.analysis.evaluate import NOPE, evaluate
+from audiometrics.analysis.text import (
     IDENTIFIER,
     MAX_TEXT,
     Positions,

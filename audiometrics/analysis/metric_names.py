@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import re
 
-from audiometrics.source_eval import NOPE, evaluate
-from audiometrics.source_values import OPAQUE, Value, callee as _callee
+from audiometrics.analysis.evaluate import NOPE, evaluate
+from audiometrics.analysis.values import OPAQUE, Value, callee as _callee
 
 
 def keyword_arg(call: ast.Call, name: str) -> ast.expr | None:
@@ -156,7 +156,7 @@ def _metric_name(value: Value, node: ast.AST, version: int, classes: frozenset[s
             got = evaluate(value.sub(func)) if func is not None else NOPE
             return got if isinstance(got, str) else None
         return _function_name(func)
-    if callee == "lwlrap_metric":  # audiometrics.torch_metrics.lwlrap_metric(chunk_size=None, name="lwlrap")
+    if callee == "lwlrap_metric":  # audiometrics.metrics.lwlrap_torch.lwlrap_metric(chunk_size=None, name="lwlrap")
         given = _given_name(value, call_arg(node, 1, "name"))
         return "lwlrap" if given is _UNSET else given  # type: ignore[return-value]
     if callee == "mk_metric" and node.args:

@@ -1,6 +1,6 @@
 """What fastai (v1 and v2), timm and torchvision do with the arguments we read.
 
-Pure functions over :class:`~audiometrics.source_values.Value` objects: which
+Pure functions over :class:`~audiometrics.analysis.values.Value` objects: which
 architecture a learner factory gets, whether it is pretrained, which metric
 columns fastai will print, and the phases (epochs, learning rate) a training
 call prints a table for. Facts are taken from fastai 2.8 / 1.0 sources.
@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from audiometrics.source_ast import walk
-from audiometrics.source_convert import as_bool, as_int, as_number, format_number, lr_text
-from audiometrics.source_eval import evaluate, small_ints
-from audiometrics.source_metrics import call_arg as _arg
-from audiometrics.source_metrics import keyword_arg as _kw
-from audiometrics.source_metrics import metric_names
-from audiometrics.source_values import OPAQUE, Value
-from audiometrics.source_values import callee as _callee
+from audiometrics.analysis.walk import walk
+from audiometrics.analysis.convert import as_bool, as_int, as_number, format_number, lr_text
+from audiometrics.analysis.evaluate import evaluate, small_ints
+from audiometrics.analysis.metric_names import call_arg as _arg
+from audiometrics.analysis.metric_names import keyword_arg as _kw
+from audiometrics.analysis.metric_names import metric_names
+from audiometrics.analysis.values import OPAQUE, Value
+from audiometrics.analysis.values import callee as _callee
 
 # --------------------------------------------------------------------------- names
 

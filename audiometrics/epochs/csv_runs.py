@@ -1,6 +1,6 @@
 """The epoch CSV read back as Runs: the one adapter ``report`` uses.
 
-:func:`runs_from_frame` turns the CSV's text (as :func:`~audiometrics.frame.read_epoch_csv`
+:func:`runs_from_frame` turns the CSV's text (as :func:`~audiometrics.epochs.frame.read_epoch_csv`
 gives it) into the :class:`~audiometrics.model.Run` values extraction produced, so
 that the summaries are computed from the same runs whether they come straight
 from the notebooks (``extract``) or from a CSV (``report``):
@@ -10,7 +10,7 @@ from the notebooks (``extract``) or from a CSV (``report``):
   with the same ``training_phase``; ``cell`` (``In [13] (cell 5)``), ``call``,
   ``planned_epochs`` and ``interrupted`` come back on the phase, the
   ``(default)``/``(learner)`` mark of ``learning_rate`` on its flags.
-* **Without them**: runs are guessed as :func:`~audiometrics.frame.load_metrics`
+* **Without them**: runs are guessed as :func:`~audiometrics.epochs.frame.load_metrics`
   guesses them (a new run where notebook, model or pretrained change, or the
   phase number goes down), and nothing is known of planned epochs or calls.
 
@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from audiometrics.errors import LoaderWarning
-from audiometrics.frame import (
+from audiometrics.epochs.frame import (
     SOURCE_COLUMNS,
     frame_from_runs,
     phase_frame,
@@ -129,7 +129,7 @@ def runs_from_frame(raw: pd.DataFrame) -> list[Run]:
 
 
 def runs_from_csv(csv_path: Any, *, raw_text: bool = False) -> list[Run]:
-    """The runs of the epoch CSV at ``csv_path`` (errors: see :func:`~audiometrics.frame.read_epoch_csv`)."""
+    """The runs of the epoch CSV at ``csv_path`` (errors: see :func:`~audiometrics.epochs.frame.read_epoch_csv`)."""
     return runs_from_frame(read_epoch_csv(csv_path, raw_text=raw_text))
 
 
@@ -137,11 +137,11 @@ def report_inputs(csv_path: Any, *, raw_text: bool = False) -> tuple[pd.DataFram
     """The epoch frame and phase frame ``report`` summarises for the CSV at ``csv_path``.
 
     With the source columns, both come from :func:`runs_from_frame` through the
-    functions ``extract`` uses (:func:`~audiometrics.frame.frame_from_runs`,
-    :func:`~audiometrics.frame.phase_frame`), so the documents are the same as
+    functions ``extract`` uses (:func:`~audiometrics.epochs.frame.frame_from_runs`,
+    :func:`~audiometrics.epochs.frame.phase_frame`), so the documents are the same as
     ``extract``'s; without them, the typed frame and no phase frame.
     """
-    from audiometrics.frame import _csv_name
+    from audiometrics.epochs.frame import _csv_name
 
     raw = read_epoch_csv(csv_path, raw_text=raw_text)
     if not has_source_columns(raw):

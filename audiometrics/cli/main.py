@@ -174,7 +174,7 @@ def extract(
     The outputs (CSV, documents, plots/, --errors) are replaced as one set; a
     second run into the same --out waits for the first to finish writing.
     """
-    from audiometrics.inputs import collect_notebooks
+    from audiometrics.read.inputs import collect_notebooks
     from audiometrics.pipeline import OutputOptions, check_outputs
 
     if jobs is not None and scheduler is not None:
@@ -203,7 +203,7 @@ def _user_errors() -> Iterator[None]:
     """Turn the library's typed errors into one line and an exit status (2 usage, 1 output)."""
     from audiometrics.atomic import OutputError
     from audiometrics.options import DirectionError
-    from audiometrics.summarize import MetricError
+    from audiometrics.report.summarize import MetricError
 
     try:
         yield
@@ -297,8 +297,8 @@ def _register_optional_commands() -> None:
     from importlib import import_module
 
     for module, attribute in (
-        ("audiometrics.report", "report_command"),
-        ("audiometrics.score", "score_command"),
+        ("audiometrics.report.render", "report_command"),
+        ("audiometrics.metrics.score", "score_command"),
         ("audiometrics.train", "train_command"),
     ):
         try:

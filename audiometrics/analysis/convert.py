@@ -7,9 +7,9 @@ import math
 import re
 from typing import Any
 
-from audiometrics.source_ast import child_nodes
-from audiometrics.source_eval import NOPE, evaluate
-from audiometrics.source_values import (
+from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.evaluate import NOPE, evaluate
+from audiometrics.analysis.values import (
     OPAQUE,
     Positions,
     Value,

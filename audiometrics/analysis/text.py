@@ -1,4 +1,4 @@
-"""Source text utilities for :mod:`audiometrics.source`: positions, segments, normalisation."""
+"""Source text utilities for :mod:`audiometrics.analysis.analyser`: positions, segments, normalisation."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Static analysis of notebook code with ``ast`` (never executed)."""

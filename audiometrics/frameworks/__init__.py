@@ -1,0 +1,1 @@
+"""What a training library means: learner factories, training methods, defaults."""

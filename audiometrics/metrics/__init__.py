@@ -1,0 +1,1 @@
+"""LWLRAP (numpy and torch) and Kaggle submission scoring."""

@@ -1,0 +1,1 @@
+"""Reading notebooks: files and folders to notebook cells (bytes, JSON, version, cells)."""

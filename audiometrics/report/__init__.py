@@ -1,0 +1,1 @@
+"""Reports from Runs: summaries, markdown rendering through templates, plots."""

@@ -1,0 +1,1 @@
+"""Progress tables in cell outputs, one reader per format."""
