@@ -74,10 +74,12 @@ def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
 
 
 def _task_failed(item: tuple[str, str], exc: BaseException) -> NotebookError:
-    from audiometrics.parallel import WorkerDied
+    from audiometrics.parallel import TimedOut, WorkerDied
 
     if isinstance(exc, WorkerDied):
         return NotebookError(item[0], "the worker process reading it died (out of memory, or a crash)")
+    if isinstance(exc, TimedOut):
+        return NotebookError(item[0], f"{exc}; skipped")
     return NotebookError(item[0], f"worker failed ({type(exc).__name__}: {exc})")
 
 
@@ -93,6 +95,7 @@ def iter_extract(
     *,
     jobs: int | None = 1,
     executor: Any = None,
+    file_timeout: float | None = None,
 ) -> Iterator[NotebookResult | NotebookError]:
     """Extract notebook files one by one, yielding each file's result or its error, in input order.
 
@@ -102,7 +105,10 @@ def iter_extract(
     CPU); ``executor`` (a :class:`concurrent.futures.Executor` or a Dask
     ``distributed.Client``) runs it instead. Workers open the files by absolute
     path (on a cluster the files must be at the same paths on every worker: a
-    shared filesystem), and results name them as given.
+    shared filesystem), and results name them as given. ``file_timeout``: seconds
+    one file may take (``None`` or 0: no limit); a file over it becomes a
+    :class:`~audiometrics.errors.NotebookError` ("took longer than N s; skipped")
+    and the others go on (see :func:`audiometrics.parallel.map_ordered`).
     """
     from audiometrics.parallel import map_ordered
 
@@ -118,6 +124,7 @@ def iter_extract(
         sizes=sizes,
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
+        limit=file_timeout,
     ):
         yield outcome
 
@@ -163,6 +170,7 @@ def extract_files(
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
     keep_runs: bool = True,
+    file_timeout: float | None = None,
 ) -> Extraction:
     """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on.
 
@@ -172,10 +180,10 @@ def extract_files(
     ``on_result`` is called with each file's result or error as it is collected,
     in input order (a progress bar, say). With ``keep_runs=False`` the results
     keep only their diagnostics (``on_result`` still sees the runs), so memory
-    does not grow with the number of epoch rows.
+    does not grow with the number of epoch rows. ``file_timeout``: see :func:`iter_extract`.
     """
     outcome = Extraction()
-    for item in iter_extract(paths, jobs=jobs, executor=executor):
+    for item in iter_extract(paths, jobs=jobs, executor=executor, file_timeout=file_timeout):
         if strict and isinstance(item, NotebookResult) and item.diagnostics:
             item = _strict_failure(item)
         if isinstance(item, NotebookError):
@@ -194,6 +202,7 @@ def extract(
     jobs: int | None = 1,
     executor: Any = None,
     strict: bool = False,
+    file_timeout: float | None = None,
 ) -> pd.DataFrame:
     """Extract every recorded epoch from notebooks as a typed DataFrame.
 
@@ -209,7 +218,8 @@ def extract(
     (``pip install audiometrics[dask]``; the workers must see the files at the
     same absolute paths). The frame is the same whatever runs the work.
     ``strict=True`` treats a file with any diagnostic as failed (see
-    :func:`extract_files`).
+    :func:`extract_files`). ``file_timeout``: seconds one file may take (``None``:
+    no limit), a file over it fails like an unreadable one (see :func:`iter_extract`).
 
     The frame has the CSV's columns with proper dtypes, a ``notebook`` column
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
@@ -218,7 +228,9 @@ def extract(
     if on_error not in {"warn", "raise", "ignore"}:
         raise ValueError(f"on_error must be 'warn', 'raise' or 'ignore', not {on_error!r}")
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    outcome = extract_files(collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict)
+    outcome = extract_files(
+        collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict, file_timeout=file_timeout
+    )
     if outcome.failures and on_error == "raise":
         raise outcome.failures[0]
     if on_error == "warn":
@@ -296,20 +308,30 @@ def extract_paths_to_outputs(
     executor: Any = None,
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
+    file_timeout: float | None = None,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (and, with ``report``, the summaries and plots) into ``out_dir``.
 
-    ``jobs``, ``executor``, ``strict`` and ``on_result``: see :func:`extract_files`.
+    ``jobs``, ``executor``, ``strict``, ``on_result`` and ``file_timeout``: see :func:`extract_files`.
     Returns the extraction, the paths written and the report's data-quality warnings.
     """
     paths = collect_notebooks(os.fspath(p) for p in inputs)
     if not report:
         target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
         outcome = _extract_to_csv(
-            paths, target, with_source=with_source, jobs=jobs, executor=executor, strict=strict, on_result=on_result
+            paths,
+            target,
+            with_source=with_source,
+            jobs=jobs,
+            executor=executor,
+            strict=strict,
+            on_result=on_result,
+            file_timeout=file_timeout,
         )
         return outcome, [target], []
-    outcome = extract_files(paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result)
+    outcome = extract_files(
+        paths, jobs=jobs, executor=executor, strict=strict, on_result=on_result, file_timeout=file_timeout
+    )
     written = [write_outputs(outcome, out_dir, csv_path=csv_path, with_source=with_source)]
     report_warnings: list[str] = []
     from audiometrics.frame import phase_frame

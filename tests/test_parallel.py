@@ -375,9 +375,9 @@ def test_a_pool_found_broken_when_submitting_is_restarted(monkeypatch):
             return self.pool.shutdown(*args, **kwargs)
 
     def first_one_breaks(workers, preload):
-        pool = real_pool(workers, preload)
+        pool, board = real_pool(workers, preload)
         pools.append(pool)
-        return BreaksOnThirdSubmit(pool) if len(pools) == 1 else pool
+        return (BreaksOnThirdSubmit(pool) if len(pools) == 1 else pool), board
 
     monkeypatch.setattr(parallel, "_process_pool", first_one_breaks)
     results = list(map_ordered(square, range(40), jobs=2, max_pending=2, on_error=lambda item, exc: ("failed", item)))
