@@ -250,13 +250,17 @@ def _set_parent_death_signal(signum: int) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Process ``pid`` exists and has not ended (a zombie that its parent has not reaped yet has ended)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # PermissionError: the pid was reused by another user
         return False
-    except PermissionError:  # the pid was reused by another user's process
-        return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc (not Linux)
+        return True
+    return state not in (b"Z", b"X")
 
 
 def _parent_alive(parent: int, owner: int) -> bool:

@@ -37,6 +37,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -146,6 +147,9 @@ class TimedOut(RuntimeError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"took longer than {seconds:g} s")
         self.seconds = seconds
+
+    def __reduce__(self) -> tuple:
+        return TimedOut, (self.seconds,)
 
 
 class _Failed:
@@ -284,6 +288,8 @@ def map_ordered(
 
 #: Seconds between two looks at the pool's board while waiting for a chunk with a time limit.
 POLL_S = 0.1
+#: Time limits a task of a foreign executor may wait in its queue before it counts as over time.
+QUEUED_LIMITS = 10
 #: Seconds a stopped worker gets to exit before it is killed (and the pool's manager thread to end).
 STOP_S = 1.0
 
@@ -354,6 +360,8 @@ class _ForeignRunner(_Runner):
     def __init__(self, executor: Any, func: Callable, items: list, on_error: Callable | None, limit: float | None) -> None:
         super().__init__(func, items, on_error, limit)
         self.executor = executor
+        # the futures of Dask's executor say "running" only once done
+        self.says_start = not type(executor).__module__.startswith("distributed")
 
     def submit(self, indices: list[int]) -> Any:
         return self.executor.submit(_run_chunk, self.func, [self.items[i] for i in indices], indices, self.limit)
@@ -364,13 +372,31 @@ class _ForeignRunner(_Runner):
                 task.future.cancel()
 
     def wait(self, future: Any, count: int) -> list:
+        """The result of a task of ``count`` items, or :class:`TimedOut` once it overran.
+
+        A task that says when it starts (``future.running()``, as thread and process
+        pools do) gets ``limit × count`` from then on, after up to :data:`QUEUED_LIMITS`
+        limits in the queue (threads held by stuck tasks must not fail the items
+        waiting for them); otherwise ``limit × (count + 1)`` from now.
+        """
         if self.limit is None:
             return future.result()
-        try:
-            return future.result(timeout=self.limit * (count + 1))
-        except cf.TimeoutError:
-            future.cancel()
-            raise TimedOut(self.limit) from None
+        began = time.monotonic()
+        started: float | None = None
+        while True:
+            try:
+                return future.result(timeout=POLL_S)
+            except cf.TimeoutError:
+                now = time.monotonic()
+                if started is None and future.running():
+                    started = now
+                if started is not None:
+                    late = now - started > self.limit * count
+                else:
+                    late = now - began > self.limit * (QUEUED_LIMITS if self.says_start else count + 1)
+                if late:
+                    future.cancel()
+                    raise TimedOut(self.limit) from None
 
     def collect(self, queue: deque[_Task]) -> list:
         task = queue[0]
