@@ -350,7 +350,9 @@ def test_cli_scheduler_that_cannot_be_reached(corpus, monkeypatch):
     import dask
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        result = runner().invoke(main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:9", "--no-report"])
+        result = runner().invoke(
+            main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1", "--no-report"]
+        )
     assert result.exit_code == 1
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
 

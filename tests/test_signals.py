@@ -433,3 +433,13 @@ def assert_only_own_warnings(err: str) -> None:
     """Only the tool's own one-line warnings (about the data): no Python warnings, logs or tracebacks."""
     foreign = [line for line in err.splitlines() if not line.startswith("warning: ")]
     assert not foreign, foreign
+
+
+def test_extract_file_timeout_fails_the_slow_file_only(small_corpus, monkeypatch):
+    from audiometrics.pipeline import extract_files
+
+    slow_notebook_hook(monkeypatch, "nb5.ipynb")
+    for jobs in (1, 2):
+        outcome = extract_files(small_corpus, jobs=jobs, file_timeout=0.4)
+        assert [(f.path, f.reason) for f in outcome.failures] == [(small_corpus[5], "took longer than 0.4 s; skipped")]
+        assert [r.path for r in outcome.results] == small_corpus[:5] + small_corpus[6:]
