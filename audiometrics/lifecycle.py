@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing.connection
 import os
 import signal
@@ -37,6 +38,7 @@ __all__ = [
     "Interrupted",
     "ItemClock",
     "Overtime",
+    "checkpoint",
     "grace",
     "interruptible",
     "worker_setup",
@@ -74,8 +76,39 @@ class Overtime(BaseException):
 # --------------------------------------------------------------------------- the parent
 
 
+#: The stop signal received under :func:`interruptible` and not handled yet.
+_PENDING: int | None = None
+
+
+#: Loggers silenced once a run is stopped: tearing down a Dask connection mid-run makes them
+#: report every cancelled task and lost result, which says nothing to the person who stopped it.
+QUIET_AFTER_STOP = ("distributed", "tornado", "asyncio")
+
+
 def _raise_interrupted(signum: int, frame: Any) -> None:
+    global _PENDING
+    _PENDING = signum
+    _quiet(QUIET_AFTER_STOP)
     raise Interrupted(signum)
+
+
+def _quiet(prefixes: tuple[str, ...]) -> None:
+    """Silence the loggers named ``prefixes`` and those below them (some set their own levels)."""
+    names = [name for name in list(logging.root.manager.loggerDict) if name.split(".")[0] in prefixes]
+    for name in {*prefixes, *names}:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def checkpoint() -> None:
+    """Raise :class:`Interrupted` again for a stop signal whose exception was swallowed.
+
+    A signal's exception is raised wherever the main thread happens to be, which
+    may be a ``__del__`` method or a callback whose exceptions are only printed
+    (Dask's futures have one); the loops of :mod:`audiometrics.parallel` call this
+    between items, so that the stop still happens.
+    """
+    if _PENDING is not None:
+        raise Interrupted(_PENDING)
 
 
 @contextlib.contextmanager
@@ -90,15 +123,19 @@ def interruptible(on_interrupt: Callable[[Interrupted], None]) -> Iterator[None]
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _PENDING
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    _PENDING = None
     try:
         for sig in STOP_SIGNALS:
             signal.signal(sig, _raise_interrupted)
         try:
             yield
+            checkpoint()
         except Interrupted as exc:
             for sig in STOP_SIGNALS:
                 signal.signal(sig, signal.SIG_IGN)
+            _PENDING = None
             on_interrupt(exc)
             raise SystemExit(exc.exit_status) from None
     finally:

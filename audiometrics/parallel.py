@@ -196,6 +196,7 @@ def _settle(value: Any, item: Any, on_error: Callable | None) -> Any:
 def _run_here(func: Callable, items: list, on_error: Callable | None, limit: float | None) -> Iterator:
     """``func`` over ``items`` in this process, each item within ``limit`` seconds (SIGALRM, main thread only)."""
     for index, item in enumerate(items):
+        lifecycle.checkpoint()
         yield _settle(_run_chunk(func, [item], [index], limit)[0], item, on_error)
 
 
@@ -343,6 +344,7 @@ class _Runner:
             task = queue.popleft()
             fill()  # keep the workers busy while the results are consumed
             for index in task.indices:
+                lifecycle.checkpoint()  # a stop signal whose exception was swallowed stops here
                 value = got[index] if index in got else _Failed(self.failed[index])
                 yield _settle(value, self.items[index], self.on_error)
 
@@ -369,7 +371,13 @@ class _ForeignRunner(_Runner):
     def close(self, stop: bool) -> None:
         if stop:
             for task in self.queue:
-                task.future.cancel()
+                self.cancel(task.future)
+
+    def cancel(self, future: Any) -> None:
+        """Cancel a task not started yet (not Dask's: cancelling its executor's futures makes its
+        event loop log an error; the client lets the tasks go when their futures are dropped)."""
+        if self.says_start:
+            future.cancel()
 
     def wait(self, future: Any, count: int) -> list:
         """The result of a task of ``count`` items, or :class:`TimedOut` once it overran.
@@ -395,7 +403,7 @@ class _ForeignRunner(_Runner):
                 else:
                     late = now - began > self.limit * (QUEUED_LIMITS if self.says_start else count + 1)
                 if late:
-                    future.cancel()
+                    self.cancel(future)
                     raise TimedOut(self.limit) from None
 
     def collect(self, queue: deque[_Task]) -> list:

@@ -173,6 +173,27 @@ def test_sigterm_stops_with_143_and_stops_the_workers(big_corpus, tmp_path, to_g
         assert wait_until(lambda: not any(alive(pid) for pid in workers), 3), workers
 
 
+@linux_only
+def test_ctrl_c_with_a_dask_scheduler_closes_the_connection_and_exits_130(big_corpus, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0", protocol="tcp", host="127.0.0.1"
+    ) as cluster:
+        clients = cluster.scheduler.clients
+        for delay in (0.2, 0.6):
+            before = set(clients)
+            args = ["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--no-report"]
+            process = start(args + ["--scheduler", cluster.scheduler_address])
+            assert wait_until(lambda: set(clients) - before, 30), "the command never connected"
+            time.sleep(delay)
+            os.killpg(process.pid, signal.SIGINT)
+            status, err = finish(process)
+            assert status == 130, err
+            assert err.strip().splitlines()[-1].startswith("audiometrics: stopped by SIGINT after reading"), err
+            assert "Traceback" not in err
+            assert wait_until(lambda: set(clients) <= before, 5)  # disconnected
+
+
 FORKSERVER_CLI = "import audiometrics.parallel as p; p.START_METHOD = 'forkserver'; from audiometrics.cli import main; main()"
 
 
