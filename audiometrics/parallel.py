@@ -26,7 +26,20 @@ wrong *around* it is handled here, so that one item cannot take the job down:
   that kills its worker fails (``on_error(item, exc)`` gives its result);
 - a task of a foreign executor that raises (Dask's ``KilledWorker`` after its
   retries, say) has its chunk re-run one item per task, and an item whose own
-  task raises gets ``on_error(item, exc)``.
+  task raises gets ``on_error(item, exc)``;
+- with ``limit=SECONDS``, an item that runs longer gets ``on_error(item, TimedOut(limit))``
+  and the others go on: it is interrupted by SIGALRM in the main thread of a pool
+  worker or of this process (``jobs=1``), and a pool worker stuck in native code
+  is killed by the parent (see :mod:`audiometrics.lifecycle`). On a foreign
+  executor the item is reported once over time, but a thread cannot be killed: a
+  task stuck in native code keeps its thread until it returns. In this process,
+  native code that never returns to the interpreter cannot be interrupted.
+
+Pool workers ignore SIGINT, exit quietly on SIGTERM and die with their parent
+(:func:`audiometrics.lifecycle.worker_setup`). An exception while waiting (a
+stop signal: :class:`~audiometrics.lifecycle.Interrupted`, ``KeyboardInterrupt``)
+or closing the generator early stops the workers of a pool started here and
+cancels the tasks of an executor not started yet.
 """
 
 from __future__ import annotations

@@ -210,6 +210,30 @@ def test_sigkill_of_the_parent_leaves_no_worker_behind(big_corpus, tmp_path, cod
         assert wait_until(lambda: not any(alive(pid) for pid in workers), 3), [p for p in workers if alive(p)]
 
 
+STUCK_CLI = """
+import audiometrics.pipeline as pipeline
+real = pipeline._extract
+def stuck(location, name):
+    if location.endswith("nb003.ipynb"):
+        sum(range(10**12))  # native code: signal handlers and watchdog threads cannot run
+    return real(location, name)
+pipeline._extract = stuck
+from audiometrics.cli import main
+main()
+"""
+
+
+@linux_only
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_worker_stuck_in_native_code_dies_with_its_parent(big_corpus, tmp_path, signum):
+    process = start(["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"], STUCK_CLI)
+    workers = workers_of(process, 2)
+    time.sleep(1.0)  # nb003 is in the first chunk: one worker is stuck by now
+    os.kill(process.pid, signum)
+    process.communicate(timeout=15)
+    assert wait_until(lambda: not any(alive(pid) for pid in workers), 3), [p for p in workers if alive(p)]
+
+
 WATCHED_CHILD = """
 import os, sys, time
 from audiometrics import lifecycle
