@@ -39,8 +39,12 @@ __all__ = [
     "ItemClock",
     "Overtime",
     "checkpoint",
+    "die_with_parent",
     "grace",
     "interruptible",
+    "stop_processes",
+    "stop_signals_blocked",
+    "worker_board",
     "worker_setup",
 ]
 
