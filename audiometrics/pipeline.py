@@ -76,10 +76,12 @@ def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
 
 
 def _task_failed(item: tuple[str, str], exc: BaseException) -> NotebookError:
-    from audiometrics.parallel import WorkerDied
+    from audiometrics.parallel import TimedOut, WorkerDied
 
     if isinstance(exc, WorkerDied):
         return NotebookError(item[0], "the worker process reading it died (out of memory, or a crash)")
+    if isinstance(exc, TimedOut):
+        return NotebookError(item[0], f"{exc}; skipped")
     return NotebookError(item[0], f"worker failed ({type(exc).__name__}: {exc})")
 
 
@@ -95,6 +97,7 @@ def iter_extract(
     *,
     jobs: int | None = 1,
     executor: Any = None,
+    file_timeout: float | None = None,
 ) -> Iterator[NotebookResult | NotebookError]:
     """Extract notebook files one by one, yielding each file's result or its error, in input order.
 
@@ -104,7 +107,10 @@ def iter_extract(
     CPU); ``executor`` (a :class:`concurrent.futures.Executor` or a Dask
     ``distributed.Client``) runs it instead. Workers open the files by absolute
     path (on a cluster the files must be at the same paths on every worker: a
-    shared filesystem), and results name them as given.
+    shared filesystem), and results name them as given. ``file_timeout``: seconds
+    one file may take (``None`` or 0: no limit); a file over it becomes a
+    :class:`~audiometrics.errors.NotebookError` ("took longer than N s; skipped")
+    and the others go on (see :func:`audiometrics.parallel.map_ordered`).
     """
     from audiometrics.parallel import map_ordered
 
@@ -120,6 +126,7 @@ def iter_extract(
         sizes=sizes,
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
+        limit=file_timeout,
     ):
         yield guard_error(outcome)
 
@@ -174,6 +181,7 @@ def extract_files(
     strict: bool = False,
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
     keep_runs: bool = True,
+    file_timeout: float | None = None,
 ) -> Extraction:
     """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on.
 
@@ -183,10 +191,10 @@ def extract_files(
     ``on_result`` is called with each file's result or error as it is collected,
     in input order (a progress bar, say). With ``keep_runs=False`` the results
     keep only their diagnostics (``on_result`` still sees the runs), so memory
-    does not grow with the number of epoch rows.
+    does not grow with the number of epoch rows. ``file_timeout``: see :func:`iter_extract`.
     """
     outcome = Extraction()
-    for item in iter_extract(paths, jobs=jobs, executor=executor):
+    for item in iter_extract(paths, jobs=jobs, executor=executor, file_timeout=file_timeout):
         if strict and isinstance(item, NotebookResult) and item.diagnostics:
             item = _strict_failure(item)
         if isinstance(item, NotebookError):
@@ -205,6 +213,7 @@ def extract(
     jobs: int | None = 1,
     executor: Any = None,
     strict: bool = False,
+    file_timeout: float | None = None,
 ) -> pd.DataFrame:
     """Extract every recorded epoch from notebooks as a typed DataFrame.
 
@@ -220,7 +229,8 @@ def extract(
     (``pip install audiometrics[dask]``; the workers must see the files at the
     same absolute paths). The frame is the same whatever runs the work.
     ``strict=True`` treats a file with any diagnostic as failed (see
-    :func:`extract_files`).
+    :func:`extract_files`). ``file_timeout``: seconds one file may take (``None``:
+    no limit), a file over it fails like an unreadable one (see :func:`iter_extract`).
 
     The frame has the CSV's columns with proper dtypes, the source columns
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
@@ -229,7 +239,9 @@ def extract(
     if on_error not in {"warn", "raise", "ignore"}:
         raise ValueError(f"on_error must be 'warn', 'raise' or 'ignore', not {on_error!r}")
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    outcome = extract_files(collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict)
+    outcome = extract_files(
+        collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict, file_timeout=file_timeout
+    )
     if outcome.failures and on_error == "raise":
         raise outcome.failures[0]
     if on_error == "warn":
@@ -472,6 +484,7 @@ def extract_paths_to_outputs(
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
     on_wait: Callable[[str], None] | None = None,
     raw_csv_text: bool = False,
+    file_timeout: float | None = None,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
@@ -482,7 +495,7 @@ def extract_paths_to_outputs(
     a ``lower_is_better`` that reverses the metric's known direction needs
     ``force_direction`` (then it is warned). ``on_wait`` is called when another
     run holds ``out_dir``'s lock (this one waits). ``jobs``, ``executor``,
-    ``strict`` and ``on_result``: see :func:`extract_files`. ``raw_csv_text``:
+    ``strict``, ``on_result`` and ``file_timeout``: see :func:`extract_files`. ``raw_csv_text``:
     write text cells that start like a spreadsheet formula as they are.
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
@@ -502,7 +515,7 @@ def extract_paths_to_outputs(
     )
     check_outputs(options)
     paths = collect_notebooks(os.fspath(p) for p in inputs)
-    run = {"jobs": jobs, "executor": executor, "strict": strict, "on_result": on_result}
+    run = {"jobs": jobs, "executor": executor, "strict": strict, "on_result": on_result, "file_timeout": file_timeout}
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         if report:
             outcome = extract_files(paths, **run)

@@ -84,6 +84,14 @@ class Progress:
         else:
             self.advance(rows=sum(len(phase.rows) for run in runs for phase in run.phases))
 
+    def done_line(self) -> str:
+        """How far the work got, for a run that was stopped: ``after reading 37 of 500 files``."""
+        if self.total and self.files >= self.total:
+            files = "the file" if self.total == 1 else f"all {self.total} files"
+            return f"after reading {files}, while writing the outputs"
+        failed = f" ({self.failed} failed)" if self.failed else ""
+        return f"after reading {self.files} of {self.total} files{failed}"
+
     def close(self) -> None:
         """Draw the final state and end the line (nothing when disabled)."""
         if self._closed:

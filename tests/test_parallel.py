@@ -350,7 +350,9 @@ def test_cli_scheduler_that_cannot_be_reached(corpus, monkeypatch):
     import dask
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        result = runner().invoke(main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:9", "--no-report"])
+        result = runner().invoke(
+            main, ["extract", corpus[0], "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1", "--no-report"]
+        )
     assert result.exit_code == 1
     assert "cannot connect to the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
 
@@ -375,9 +377,9 @@ def test_a_pool_found_broken_when_submitting_is_restarted(monkeypatch):
             return self.pool.shutdown(*args, **kwargs)
 
     def first_one_breaks(workers, preload):
-        pool = real_pool(workers, preload)
+        pool, board = real_pool(workers, preload)
         pools.append(pool)
-        return BreaksOnThirdSubmit(pool) if len(pools) == 1 else pool
+        return (BreaksOnThirdSubmit(pool) if len(pools) == 1 else pool), board
 
     monkeypatch.setattr(parallel, "_process_pool", first_one_breaks)
     results = list(map_ordered(square, range(40), jobs=2, max_pending=2, on_error=lambda item, exc: ("failed", item)))

@@ -150,3 +150,16 @@ def test_cli_draws_the_bar_on_a_terminal_unless_quiet(many, tmp_path, monkeypatc
     quiet = cli_runner().invoke(main, ["extract", *many, "--out", str(tmp_path / "o"), "--no-report", "-j", "1", "--quiet"])
     assert quiet.exit_code == 0
     assert quiet.stderr == ""
+
+
+def test_done_line_says_how_far_a_stopped_run_got():
+    bar = Progress(500, enabled=False)
+    assert bar.done_line() == "after reading 0 of 500 files"
+    bar.advance(36)
+    bar.advance(failed=1)
+    assert bar.done_line() == "after reading 37 of 500 files (1 failed)"
+    bar.advance(463)
+    assert bar.done_line() == "after reading all 500 files, while writing the outputs"
+    one = Progress(1, enabled=False)
+    one.advance()
+    assert one.done_line() == "after reading the file, while writing the outputs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -113,7 +114,7 @@ def main() -> None:
 LISTED_FAILURES = 20
 
 
-def _connect(scheduler: str):
+def _connect(scheduler: str, timeout: float = 10.0):
     try:
         from distributed import Client
     except ImportError:
@@ -121,9 +122,30 @@ def _connect(scheduler: str):
 
         raise click.UsageError(f"--scheduler needs Dask distributed: {install_hint('dask')}") from None
     try:
-        return Client(scheduler)
+        return Client(scheduler, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
-        raise click.ClickException(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
+        reason = next(iter(str(exc).strip().splitlines()), "") or type(exc).__name__
+        raise click.ClickException(f"cannot connect to the Dask scheduler at {scheduler}: {reason}") from None
+
+
+def _stops_cleanly(command):
+    """Run ``command`` so that SIGINT (Ctrl-C) and SIGTERM stop it with one line saying how far
+    it got (the :class:`~audiometrics.progress.Progress` put in ``ctx.meta["progress"]``),
+    no traceback, and exit status 130 or 143."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from audiometrics.lifecycle import interruptible
+
+        def say(stop) -> None:
+            progress = click.get_current_context().meta.get("progress")
+            done = "" if progress is None else f" {progress.done_line()}"
+            click.echo(f"audiometrics: stopped by {stop}{done}", err=True)
+
+        with interruptible(say):
+            return command(*args, **kwargs)
+
+    return run
 
 
 @main.command()
@@ -142,6 +164,9 @@ def _connect(scheduler: str):
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write the failed files as CSV (path,reason) here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings (no progress bar).")
 @click.option("--raw-csv-text", is_flag=True, help="Write CSV text cells that start with = + - @ as they are (not prefixed with ' for spreadsheets).")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS", help="Time one notebook may take; a notebook over it fails with an error and the others go on (0: no limit).")
+@click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=10, show_default=True, metavar="SECONDS", help="Time to wait for the --scheduler to answer.")
+@_stops_cleanly
 def extract(
     notebooks: tuple[str, ...],
     out_dir: str,
@@ -158,6 +183,8 @@ def extract(
     errors_path: str | None,
     quiet: bool,
     raw_csv_text: bool,
+    file_timeout: float,
+    scheduler_timeout: float,
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
@@ -169,7 +196,9 @@ def extract(
     Exit status: 0 when every file was read, 1 when any file failed (the others
     are still extracted; with --strict, a file with warnings counts as failed),
     when no file could be read (nothing is written then) or when an output cannot
-    be written (the previous outputs are left as they were), 2 for usage errors.
+    be written (the previous outputs are left as they were), 2 for usage errors,
+    130 or 143 when stopped by Ctrl-C or SIGTERM (the worker processes are stopped
+    too).
 
     The outputs (CSV, documents, plots/, --errors) are replaced as one set; a
     second run into the same --out waits for the first to finish writing.
@@ -192,7 +221,7 @@ def extract(
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
-    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet)
+    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout)
     _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet)
     if outcome.failures or not written:
         sys.exit(1)
@@ -217,13 +246,14 @@ def _user_errors() -> Iterator[None]:
         sys.exit(1)
 
 
-def _run_extract(paths, options, jobs, scheduler, strict, quiet):
+def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout):
     """Extract ``paths`` and write the outputs with a progress bar; returns what the summary needs."""
     from audiometrics.pipeline import extract_paths_to_outputs
     from audiometrics.progress import Progress
 
-    client = _connect(scheduler) if scheduler is not None else None
+    client = _connect(scheduler, scheduler_timeout) if scheduler is not None else None
     progress = Progress(len(paths), enabled=False if quiet else None)
+    click.get_current_context().meta["progress"] = progress  # for the line said when stopped
     digests: list[RunDigest] = []
 
     def seen(item) -> None:
@@ -253,6 +283,7 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet):
                 on_result=seen,
                 on_wait=waiting,
                 raw_csv_text=options.raw_csv_text,
+                file_timeout=file_timeout,
             )
     finally:
         progress.close()
