@@ -89,7 +89,17 @@ def _escape_special(text: str) -> str:
 
 
 def md_text(value: Any) -> str:
-    """``value`` as inert inline markdown (see the module docstring)."""
+    """``value`` as inert inline markdown (see the module docstring).
+
+    Examples
+    --------
+    >>> md_text("<!-- x")
+    '&lt;!-- x'
+    >>> md_text("# heading\\nnext")
+    '\\\\# heading next'
+    >>> md_text("[x](http://e)")
+    '\\\\[x\\\\](http://e)'
+    """
     text = _escape_special(_one_line(value))
     block = _BLOCK_START.match(text)
     if block:
@@ -99,7 +109,15 @@ def md_text(value: Any) -> str:
 
 
 def md_code(value: Any, cell: bool = False) -> str:
-    """``value`` as a markdown code span (a fence longer than any backtick run in it)."""
+    """``value`` as a markdown code span (a fence longer than any backtick run in it).
+
+    Examples
+    --------
+    >>> md_code("learn.fit(1)")
+    '`learn.fit(1)`'
+    >>> md_code("a`b``c")
+    '```a`b``c```'
+    """
     text = _one_line(value)
     if not text:
         return "` `"  # an empty code span cannot be written; a blank one keeps the sentence's shape

@@ -142,6 +142,13 @@ def cell_label(cell: int | None, count: int | None) -> str:
 
     ``cell`` is the 0-based document index (markdown cells included); it is shown
     1-based, as a position a person counts to.
+
+    Examples
+    --------
+    >>> cell_label(4, 13)
+    'In [13] (cell 5)'
+    >>> cell_label(4, None)
+    'cell 5'
     """
     if cell is None:
         return "" if count is None else f"In [{count}]"
