@@ -157,13 +157,13 @@ def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[
     the widest row confirms them, or is too short to hold a validation loss
     (every epoch cancelled something); a row with fewer values (training or
     validation cancelled) is then placed by meaning (see
-    :func:`audiometrics.tables.find.place_row`).  When every row is shorter than
+    :func:`audiometrics.tables.rows.place_row`).  When every row is shorter than
     ``metrics=`` says, the metrics are more likely misread than every epoch
     cancelled: generic names and a warning, as for any mismatch.
     """
     if table.columns is not None:
         return table.columns, None
-    from audiometrics.tables.find import place_row, short_rows_note
+    from audiometrics.tables.rows import place_row, short_rows_note
 
     width = max((len(r) for r in table.rows), default=0)
     why = None
@@ -575,7 +575,7 @@ def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:
     """``row`` as ``width`` cells: a short header-less row placed by meaning, a long one cut."""
     if len(row) == width:
         return row
-    from audiometrics.tables.find import place_row
+    from audiometrics.tables.rows import place_row
 
     if len(row) < width and width >= 4:  # fastai's no_bar layout: epoch, train_loss, valid_loss, metrics, time
         return place_row(row, ("epoch", "train_loss", "valid_loss", *("metric",) * (width - 4), "time"))[0]

@@ -1,0 +1,101 @@
+"""Display outputs: which HTML a mime bundle shows, and what it is.
+
+A display is a table (parsed by the first registered
+:class:`~audiometrics.tables.base.HtmlFormat` that detects it), a blank slot (a
+cleared display, bars without a table yet, fasthtml's ``<div></div>``), the
+``<style>`` fastprogress shows before its bars, or something else.  Only
+``text/*`` values are ever read (images and other binary types never), and a
+markup is only parsed after a cheap substring test finds a format's marker or a
+``<progress`` bar in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from audiometrics.model import ProgressTable
+from audiometrics.tables.markup import first_epoch_table
+from audiometrics.tables.registry import HTML_FORMATS
+from audiometrics.tables.text import as_text
+
+__all__ = ["classify", "display_markup", "HTML_PLACEHOLDER"]
+
+#: What Jupyter shows as ``text/plain`` for an HTML display.
+HTML_PLACEHOLDER = "<IPython.core.display.HTML object>"
+
+_INTERRUPTED = re.compile(r"""class\s*=\s*['"][^'"]*progress-bar-interrupted""")
+_FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
+_MARKERS = tuple(dict.fromkeys(marker for fmt in HTML_FORMATS for marker in fmt.markers))
+
+
+def _table(markup: str) -> ProgressTable | None:
+    """The first epoch table of ``markup`` in the first format that detects it, or None."""
+    located = first_epoch_table(markup)
+    if located is None:
+        return None
+    for fmt in HTML_FORMATS:
+        if fmt.detect(located):
+            table = fmt.parse(located)
+            if "progress-bar-interrupted" in markup and _INTERRUPTED.search(markup):
+                table = dataclasses.replace(table, interrupted=True)
+            return table
+    return None
+
+
+def _is_progress_style(markup: str) -> bool:
+    """The separate ``<style>`` output fastprogress shows before its bars."""
+    return "<style>" in markup and "progress" in markup and "<progress" not in markup and "<table" not in markup
+
+
+def classify(markup: str) -> tuple[str, ProgressTable | None, bool]:
+    """Classify one HTML string: (kind, table-or-None, sets progress context).
+
+    ``kind`` is "table", "blank" (an empty string, or bars without a table),
+    "blank-fasthtml" (``<div></div>``), "style" (fastprogress's CSS) or
+    "other".  Tables carry a dummy ``output_index`` that the caller replaces.
+    """
+    if not markup or markup.isspace():
+        return "blank", None, False
+    if any(marker in markup for marker in _MARKERS):
+        table = _table(markup)
+        if table is not None:
+            return "table", table, True
+        if 'class="fastprogress"' in markup:
+            return "other", None, False
+    if len(markup) < 64 and _FASTHTML_BLANK.match(markup.strip()):
+        return "blank-fasthtml", None, True
+    if "<progress" in markup:
+        fasthtml = '<progress max="' in markup
+        legacy = "<progress value=" in markup and "class='" in markup
+        if fasthtml or legacy:
+            interrupted = bool(_INTERRUPTED.search(markup))
+            fmt = "fasthtml" if fasthtml else "html"
+            return "blank", ProgressTable(None, (), fmt, -1, interrupted=interrupted, blank=True), True
+        return "other", None, False
+    if _is_progress_style(markup):
+        return "style", None, True
+    return "other", None, False
+
+
+_FENCE = re.compile(r"^```html\s*\n(.*?)\n?```\s*$", re.S)
+
+
+def display_markup(data: dict) -> tuple[str | None, str | None]:
+    """(markup, text/plain) of a display's bundle; only text/* values are ever read."""
+    markup = as_text(data.get("text/html"))
+    plain = data.get("text/plain")
+    plain_text = as_text(plain) if plain is not None else None
+    if markup is not None:
+        return markup, plain_text
+    # No text/html: fastprogress >= 1.1 also puts the table in text/markdown and text/plain.
+    md = as_text(data.get("text/markdown"))
+    if md is not None and ('class="fastprogress"' in md or "<div>" in md):
+        fenced = _FENCE.match(md.strip())
+        return (fenced.group(1) if fenced else md), plain_text
+    if plain_text is not None and plain_text.lstrip().startswith("<div>") and (
+        'class="fastprogress"' in plain_text or _FASTHTML_BLANK.match(plain_text.strip())
+    ):
+        return plain_text, plain_text
+    return None, plain_text
+

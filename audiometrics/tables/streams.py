@@ -1,0 +1,104 @@
+"""Tables printed on streams: each stream's lines offered to the stream formats.
+
+A stream's text (one or many outputs of the same ``name``) is read line by line,
+block by block (:func:`~audiometrics.tables.text.stream_lines`), never joined
+whole; a stream holding none of the formats' markers is not read at all.  Each
+line is offered as displayed (redraws applied) to the registered
+:class:`~audiometrics.tables.base.StreamFormat`\\ s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from audiometrics.model import ProgressTable
+from audiometrics.tables.base import StreamFormat
+from audiometrics.tables.registry import STREAM_FORMATS
+from audiometrics.tables.text import blocks, last_segment, origin, stream_lines, visible
+
+__all__ = ["stream_tables"]
+
+Found = tuple[int, int, ProgressTable]  # (output index, order in the stream, table)
+
+
+class _StreamReader:
+    """The tables of one stream (stdout or stderr), line by line; at most one open at a time."""
+
+    def __init__(self, formats: Sequence[StreamFormat]) -> None:
+        self.formats = formats
+        self.found: list[Found] = []
+        self.open: tuple[StreamFormat, Any, int, int] | None = None  # (format, state, output index, seq)
+        self.seq = 0
+
+    def wants(self, first: str) -> bool:
+        """Whether a line starting with ``first`` may be a table's, or may show one once redrawn."""
+        return first in "\r\b\x1b" or any(fmt.wants(first) for fmt in self.formats)
+
+    def line(self, raw: str, index: int) -> None:
+        # Jupyter shows the text after the last carriage return; a terminal overwrites
+        # earlier text in place (a short row over a longer bar keeps the bar's end).
+        shown = visible(raw)
+        candidates = [shown]
+        if "\r" in raw:
+            tail = last_segment(raw)
+            if tail != shown:
+                candidates.insert(0, visible(tail) if "\b" in tail or "\x1b" in tail else tail)
+        for text in candidates:
+            if self._try(text, index):
+                return
+
+    def _try(self, text: str, index: int) -> bool:
+        if not text:
+            return False
+        if self.open is not None and self.open[0].add(self.open[1], text):
+            return True
+        for fmt in self.formats:
+            state = fmt.start(text)
+            if state is not None:
+                self._close()
+                self.seq += 1
+                self.open = (fmt, state, index, self.seq)
+                return True
+        return False
+
+    def _close(self) -> None:
+        if self.open is not None:
+            fmt, state, index, seq = self.open
+            self.found.append((index, seq, fmt.close(state, index)))
+            self.open = None
+
+    def finish(self) -> list[Found]:
+        self._close()
+        return self.found
+
+
+def _may_hold_tables(chunks: list[tuple[int, Any]], markers: Sequence[str]) -> bool:
+    """Whether a stream's text holds one of ``markers`` at all (C-speed scans, block by block)."""
+    reach = max(map(len, markers)) - 1
+    tail = ""
+    for _, value in chunks:
+        for block in blocks(value):
+            if any(marker in block for marker in markers):
+                return True
+            if tail and reach and any(marker in tail + block[:reach] for marker in markers):
+                return True
+            tail = block[-reach:] if reach else ""
+    return False
+
+
+_MARKERS = tuple(dict.fromkeys(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+
+
+def stream_tables(chunks: list[tuple[int, Any]]) -> list[Found]:
+    """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
+    if not _may_hold_tables(chunks, _MARKERS):
+        return []
+    reader = _StreamReader(STREAM_FORMATS)
+    for raw, where in stream_lines(chunks):
+        first = raw[:1]
+        if first and (reader.wants(first) or "\r" in raw or "\b" in raw):
+            try:
+                reader.line(raw, origin(raw, where))
+            except Exception:  # an unreadable line is skipped, the stream goes on
+                pass
+    return reader.finish()
