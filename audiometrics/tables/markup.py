@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from audiometrics.tables.rows import place_rows
 
@@ -27,8 +27,7 @@ _OPENER = re.compile(r"<t[hd]\b", re.I)
 _SPAN = re.compile(r"""\b(col|row)span\s*=\s*(?:['"]\s*)?0*([1-9]\d{0,5})""", re.I)
 
 
-@dataclass(frozen=True)
-class HtmlTable:
+class HtmlTable(NamedTuple):
     """The first epoch table of a markup, cut into the parts formats look at.
 
     ``attrs`` is the opening ``<table ...>`` tag, ``head`` the text before the
@@ -43,6 +42,9 @@ class HtmlTable:
     first: str
     body: str
     header: tuple[str, ...]
+
+
+_new_table = tuple.__new__  # HtmlTable(*parts) without the generated __new__: one per table found
 
 
 def first_epoch_table(markup: str) -> HtmlTable | None:
@@ -70,7 +72,8 @@ def first_epoch_table(markup: str) -> HtmlTable | None:
                 header = row_cells(first)
                 if header and header[0] == "epoch" and "text-align: right" not in first[: first.find(">") + 1]:
                     attrs = segment[: segment.find(">") + 1]
-                    return HtmlTable(segment, attrs, segment[:first_row], first, segment[body:], tuple(header))
+                    parts = (segment, attrs, segment[:first_row], first, segment[body:], tuple(header))
+                    return _new_table(HtmlTable, parts)
         if j < 0:
             return None
 

@@ -30,10 +30,6 @@ class _StreamReader:
         self.open: tuple[StreamFormat, Any, int, int] | None = None  # (format, state, output index, seq)
         self.seq = 0
 
-    def wants(self, first: str) -> bool:
-        """Whether a line starting with ``first`` may be a table's, or may show one once redrawn."""
-        return first in "\r\b\x1b" or any(fmt.wants(first) for fmt in self.formats)
-
     def line(self, raw: str, index: int) -> None:
         # Jupyter shows the text after the last carriage return; a terminal overwrites
         # earlier text in place (a short row over a longer bar keeps the bar's end).
@@ -72,31 +68,48 @@ class _StreamReader:
         return self.found
 
 
-def _may_hold_tables(chunks: list[tuple[int, Any]], markers: Sequence[str]) -> bool:
-    """Whether a stream's text holds one of ``markers`` at all (C-speed scans, block by block)."""
-    reach = max(map(len, markers)) - 1
+_MARKERS = tuple(dict.fromkeys(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+_REACH = max(map(len, _MARKERS)) - 1  # characters of a block's end a marker may start in
+
+
+def _may_hold_tables(chunks: list[tuple[int, Any]]) -> bool:
+    """Whether a stream's text holds one of the formats' markers at all (C-speed scans, block by block)."""
     tail = ""
     for _, value in chunks:
         for block in blocks(value):
-            if any(marker in block for marker in markers):
-                return True
-            if tail and reach and any(marker in tail + block[:reach] for marker in markers):
-                return True
-            tail = block[-reach:] if reach else ""
+            for marker in _MARKERS:
+                if marker in block:
+                    return True
+            if tail:  # a marker across two blocks
+                edge = tail + block[:_REACH]
+                for marker in _MARKERS:
+                    if marker in edge:
+                        return True
+            tail = block[-_REACH:] if _REACH else ""
     return False
 
 
-_MARKERS = tuple(dict.fromkeys(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+_WANTED: dict[str, bool] = {}  # first character of a line -> worth reading
+
+
+def _wants(first: str) -> bool:
+    """Whether a line starting with ``first`` may be a table's, or may show one once redrawn."""
+    return first in "\r\b\x1b" or any(fmt.wants(first) for fmt in STREAM_FORMATS)
 
 
 def stream_tables(chunks: list[tuple[int, Any]]) -> list[Found]:
     """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
-    if not _may_hold_tables(chunks, _MARKERS):
+    if not _may_hold_tables(chunks):
         return []
     reader = _StreamReader(STREAM_FORMATS)
     for raw, where in stream_lines(chunks):
         first = raw[:1]
-        if first and (reader.wants(first) or "\r" in raw or "\b" in raw):
+        if not first:
+            continue
+        wanted = _WANTED.get(first)
+        if wanted is None:
+            wanted = _WANTED[first] = _wants(first)
+        if wanted or "\r" in raw or "\b" in raw:
             try:
                 reader.line(raw, origin(raw, where))
             except Exception:  # an unreadable line is skipped, the stream goes on
