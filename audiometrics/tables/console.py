@@ -159,9 +159,7 @@ class Console:
         return {"columns": header[0], "widths": header[1], "rows": [], "brackets": False}
 
     def add(self, state: dict, line: str) -> bool:
-        if not line[:1].isdigit():
-            return False
-        found = _console_row(line, state["widths"])
+        found = _console_row(line, state["widths"])  # None unless the line starts with a digit
         if found is None:
             return False
         row, bracket = found

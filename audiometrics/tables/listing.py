@@ -99,14 +99,26 @@ class Listing:
     def wants(self, head: str) -> bool:
         return head == "[" or head == "("
 
-    def start(self, line: str) -> dict | None:
+    def __init__(self) -> None:
+        self._memo: tuple[str | None, tuple[str, ...] | None] = (None, None)
+
+    def _row(self, line: str) -> tuple[str, ...] | None:
+        """:func:`_list_row` of ``line``, remembered for one line: a rejected ``add`` is followed by ``start``."""
+        memo = self._memo  # one tuple read: safe when threads share the format
+        if memo[0] is line:
+            return memo[1]
         row = _list_row(line) if line[:1] in ("[", "(") else None
+        self._memo = (line, row)
+        return row
+
+    def start(self, line: str) -> dict | None:
+        row = self._row(line)
         if row is None:
             return None
         return {"rows": [row], "last": int(row[0])}
 
     def add(self, state: dict, line: str) -> bool:
-        row = _list_row(line) if line[:1] in ("[", "(") else None
+        row = self._row(line)
         if row is None:
             return False
         epoch = int(row[0])

@@ -9,7 +9,7 @@ line is offered as displayed (redraws applied) to the registered
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable
 
 from audiometrics.model import ProgressTable
 from audiometrics.tables.base import StreamFormat
@@ -24,10 +24,11 @@ Found = tuple[int, int, ProgressTable]  # (output index, order in the stream, ta
 class _StreamReader:
     """The tables of one stream (stdout or stderr), line by line; at most one open at a time."""
 
-    def __init__(self, formats: Sequence[StreamFormat]) -> None:
-        self.formats = formats
+    def __init__(self) -> None:
         self.found: list[Found] = []
         self.open: tuple[StreamFormat, Any, int, int] | None = None  # (format, state, output index, seq)
+        self.add: Callable[[Any, str], bool] | None = None  # the open format's ``add`` (bound once: hot)
+        self.state: Any = None  # the open table's state
         self.seq = 0
 
     def line(self, raw: str, index: int) -> None:
@@ -46,14 +47,19 @@ class _StreamReader:
     def _try(self, text: str, index: int) -> bool:
         if not text:
             return False
-        if self.open is not None and self.open[0].add(self.open[1], text):
+        if self.add is not None and self.add(self.state, text):
             return True
-        for fmt in self.formats:
+        head = text[:1]
+        starters = _STARTERS.get(head)
+        if starters is None:
+            starters = _starters(head)
+        for fmt in starters:
             state = fmt.start(text)
             if state is not None:
                 self._close()
                 self.seq += 1
                 self.open = (fmt, state, index, self.seq)
+                self.add, self.state = fmt.add, state
                 return True
         return False
 
@@ -61,7 +67,7 @@ class _StreamReader:
         if self.open is not None:
             fmt, state, index, seq = self.open
             self.found.append((index, seq, fmt.close(state, index)))
-            self.open = None
+            self.open = self.add = self.state = None
 
     def finish(self) -> list[Found]:
         self._close()
@@ -92,16 +98,25 @@ def _may_hold_tables(chunks: list[tuple[int, Any]]) -> bool:
 _WANTED: dict[str, bool] = {}  # first character of a line -> worth reading
 
 
+_STARTERS: dict[str, tuple[StreamFormat, ...]] = {}  # first character of a line -> formats it may start
+
+
+def _starters(head: str) -> tuple[StreamFormat, ...]:
+    """The formats whose tables a line starting with ``head`` may open (``wants``), remembered per character."""
+    found = _STARTERS[head] = tuple(fmt for fmt in STREAM_FORMATS if fmt.wants(head))
+    return found
+
+
 def _wants(first: str) -> bool:
     """Whether a line starting with ``first`` may be a table's, or may show one once redrawn."""
-    return first in "\r\b\x1b" or any(fmt.wants(first) for fmt in STREAM_FORMATS)
+    return first in "\r\b\x1b" or bool(_starters(first))
 
 
 def stream_tables(chunks: list[tuple[int, Any]]) -> list[Found]:
     """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
     if not _may_hold_tables(chunks):
         return []
-    reader = _StreamReader(STREAM_FORMATS)
+    reader = _StreamReader()
     for raw, where in stream_lines(chunks):
         first = raw[:1]
         if not first:
