@@ -38,8 +38,8 @@ class HtmlFormat(Protocol):
     def detect(self, table: HtmlTable) -> bool:
         """Whether ``table`` is in this format (cheap: substring tests on its parts)."""
 
-    def parse(self, table: HtmlTable) -> ProgressTable:
-        """The table's rows and notes, as a ``ProgressTable`` whose ``output_index`` is ``-1``."""
+    def parse(self, table: HtmlTable, index: int) -> ProgressTable:
+        """The table's rows and notes, as a ``ProgressTable`` found at output ``index``."""
 
 
 class StreamFormat(Protocol):

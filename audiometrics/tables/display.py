@@ -19,10 +19,10 @@ from audiometrics.tables.markup import first_epoch_table
 from audiometrics.tables.registry import HTML_FORMATS
 from audiometrics.tables.text import as_text
 
-__all__ = ["classify", "display_markup", "HTML_PLACEHOLDER"]
+__all__ = ["Displays", "classify", "display_markup"]
 
 #: What Jupyter shows as ``text/plain`` for an HTML display.
-HTML_PLACEHOLDER = "<IPython.core.display.HTML object>"
+_HTML_PLACEHOLDER = "<IPython.core.display.HTML object>"
 
 _INTERRUPTED = re.compile(r"""class\s*=\s*['"][^'"]*progress-bar-interrupted""")
 _FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
@@ -30,18 +30,52 @@ _MARKERS = tuple(dict.fromkeys(marker for fmt in HTML_FORMATS for marker in fmt.
 _DETECT_PARSE = tuple((fmt.detect, fmt.parse) for fmt in HTML_FORMATS)  # bound once: the walk is hot
 
 
-def _table(markup: str) -> ProgressTable | None:
-    """The first epoch table of ``markup`` in the first format that detects it, or None."""
+def _table(markup: str, index: int) -> ProgressTable | None:
+    """The first epoch table of ``markup`` (output ``index``) in the first format that detects it, or None."""
     located = first_epoch_table(markup)
     if located is None:
         return None
     for detect, parse in _DETECT_PARSE:
         if detect(located):
-            table = parse(located)
+            table = parse(located, index)
             if "progress-bar-interrupted" in markup and _INTERRUPTED.search(markup):
                 table = dataclasses.replace(table, interrupted=True)
             return table
     return None
+
+
+class Displays:
+    """Tables and blank slots among one cell's display outputs, offered in output order.
+
+    A blank display counts as a slot (a cleared progress display, bars without a
+    table yet) when fastprogress showed something earlier in the cell or Jupyter
+    shows it as an HTML object; it takes the format of the fastprogress seen.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, int, ProgressTable]] = []  # (output index, 0, table)
+        self.context = False  # a fastprogress style/bar/table was shown earlier in this cell
+        self.fasthtml = False  # ... by fastprogress >= 1.1
+
+    def add(self, index: int, data: dict) -> None:
+        """Read the mime bundle ``data`` of display output ``index``."""
+        markup, plain = display_markup(data)
+        if markup is None:
+            return
+        what, table, sets_context = classify(markup, index)
+        if table is not None:  # a table, or bars without one
+            self.found.append((index, 0, table))
+            self.fasthtml = self.fasthtml or table.format == "fasthtml"
+        elif what == "blank-fasthtml":
+            self.found.append((index, 0, ProgressTable(None, (), "fasthtml", index, blank=True)))
+            self.fasthtml = True
+        elif what == "blank":
+            if self.context or (plain or "").strip() == _HTML_PLACEHOLDER:
+                fmt = "fasthtml" if self.fasthtml else "html"
+                self.found.append((index, 0, ProgressTable(None, (), fmt, index, blank=True)))
+        elif what == "style" and "fastprogress" in markup:
+            self.fasthtml = True
+        self.context = self.context or sets_context
 
 
 def _is_progress_style(markup: str) -> bool:
@@ -49,18 +83,18 @@ def _is_progress_style(markup: str) -> bool:
     return "<style>" in markup and "progress" in markup and "<progress" not in markup and "<table" not in markup
 
 
-def classify(markup: str) -> tuple[str, ProgressTable | None, bool]:
+def classify(markup: str, index: int) -> tuple[str, ProgressTable | None, bool]:
     """Classify one HTML string: (kind, table-or-None, sets progress context).
 
     ``kind`` is "table", "blank" (an empty string, or bars without a table),
     "blank-fasthtml" (``<div></div>``), "style" (fastprogress's CSS) or
-    "other".  Tables carry a dummy ``output_index`` that the caller replaces.
+    "other".  Tables are found at output ``index``.
     """
     if not markup or markup.isspace():
         return "blank", None, False
     for marker in _MARKERS:  # a plain loop: cheaper than any() on every display
         if marker in markup:
-            table = _table(markup)
+            table = _table(markup, index)
             if table is not None:
                 return "table", table, True
             if 'class="fastprogress"' in markup:
@@ -74,7 +108,7 @@ def classify(markup: str) -> tuple[str, ProgressTable | None, bool]:
         if fasthtml or legacy:
             interrupted = bool(_INTERRUPTED.search(markup))
             fmt = "fasthtml" if fasthtml else "html"
-            return "blank", ProgressTable(None, (), fmt, -1, interrupted=interrupted, blank=True), True
+            return "blank", ProgressTable(None, (), fmt, index, interrupted=interrupted, blank=True), True
         return "other", None, False
     if _is_progress_style(markup):
         return "style", None, True

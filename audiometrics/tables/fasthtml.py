@@ -23,9 +23,9 @@ class FastHtml:
     def detect(self, table: HtmlTable) -> bool:
         return "fastprogress" in table.attrs
 
-    def parse(self, table: HtmlTable) -> ProgressTable:
+    def parse(self, table: HtmlTable, index: int) -> ProgressTable:
         rows, notes = table_rows(table)
-        return ProgressTable(table.header, rows, self.name, -1, notes=notes)
+        return ProgressTable(table.header, rows, self.name, index, notes=notes)
 
 
 FORMAT = FastHtml()

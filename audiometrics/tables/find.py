@@ -15,7 +15,7 @@ import dataclasses
 from typing import Any, Iterator, Sequence
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables.display import HTML_PLACEHOLDER, classify, display_markup
+from audiometrics.tables.display import Displays
 from audiometrics.tables.streams import stream_tables
 
 __all__ = ["find_tables"]
@@ -42,11 +42,9 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
     any display showing a ``progress-bar-interrupted`` bar, is ``interrupted``.
     Never raises: outputs it cannot read are skipped.
     """
-    found: list[tuple[int, int, ProgressTable]] = []
+    displays = Displays()
     streams: dict[str, list[tuple[int, str]]] = {}
     errors: list[int] = []
-    context = False  # a fastprogress style/bar/table was shown earlier in this cell
-    fasthtml_context = False
     for index, out in _outputs(outputs):
         try:
             kind = out.get("output_type")
@@ -55,37 +53,15 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
                 if text and isinstance(text, (str, list, tuple)):
                     name = out.get("name")
                     streams.setdefault(name if isinstance(name, str) else "stdout", []).append((index, text))
-                continue
-            if kind == "error":
+            elif kind == "error":
                 errors.append(index)
-                continue
-            if kind not in _DISPLAY_TYPES:
-                continue
-            data = out.get("data")
-            if not isinstance(data, dict):
-                continue
-            markup, plain = display_markup(data)
-            if markup is None:
-                continue
-            what, table, sets_context = classify(markup)
-            if what == "table" and table is not None:
-                found.append((index, 0, _at(table, index)))
-                fasthtml_context = fasthtml_context or table.format == "fasthtml"
-            elif what == "blank-fasthtml":
-                found.append((index, 0, ProgressTable(None, (), "fasthtml", index, blank=True)))
-                fasthtml_context = True
-            elif what == "blank":
-                if table is not None:
-                    found.append((index, 0, _at(table, index)))
-                    fasthtml_context = fasthtml_context or table.format == "fasthtml"
-                elif context or (plain or "").strip() == HTML_PLACEHOLDER:
-                    fmt = "fasthtml" if fasthtml_context else "html"
-                    found.append((index, 0, ProgressTable(None, (), fmt, index, blank=True)))
-            elif what == "style" and "fastprogress" in markup:
-                fasthtml_context = True
-            context = context or sets_context
+            elif kind in _DISPLAY_TYPES:
+                data = out.get("data")
+                if isinstance(data, dict):
+                    displays.add(index, data)
         except Exception:
             continue
+    found = displays.found
     for chunks in streams.values():
         try:
             found.extend(stream_tables(chunks))
@@ -94,11 +70,6 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
     found.sort(key=lambda item: (item[0], item[1]))
     tables = [t for _, _, t in found]
     return _mark_errors(tables, errors)
-
-
-def _at(table: ProgressTable, index: int) -> ProgressTable:
-    t = table
-    return ProgressTable(t.columns, t.rows, t.format, index, t.interrupted, t.blank, t.notes)
 
 
 def _mark_errors(tables: list[ProgressTable], errors: list[int]) -> list[ProgressTable]:

@@ -22,9 +22,9 @@ class LegacyHtml:
     def detect(self, table: HtmlTable) -> bool:
         return "<thead" in table.head or "<td" in table.segment
 
-    def parse(self, table: HtmlTable) -> ProgressTable:
+    def parse(self, table: HtmlTable, index: int) -> ProgressTable:
         rows, notes = table_rows(table)
-        return ProgressTable(table.header, rows, self.name, -1, notes=notes)
+        return ProgressTable(table.header, rows, self.name, index, notes=notes)
 
 
 FORMAT = LegacyHtml()
