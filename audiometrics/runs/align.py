@@ -16,7 +16,7 @@ learner is a run of its own, warned. When a name is trained before the cell that
 binds it ran (a creation cell re-run after training), the training is taken as
 that cell's earlier execution, warned.
 
-Cells that never ran (see :func:`audiometrics.read.notebook.cells_never_run`) record
+Cells that never ran (see :func:`audiometrics.runs.order.cells_never_run`) record
 nothing: their training calls are counted in one diagnostic per notebook, and
 still count in the phase numbering of the run they would belong to (they are not
 listed in :attr:`Run.phases`). A cell that ran but kept no output (its output
@@ -46,7 +46,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
-from audiometrics.read.notebook import cells_never_run
+from audiometrics.runs.order import cells_never_run
 
 __all__ = ["align_notebook", "expand_events"]
 
@@ -195,7 +195,7 @@ def align_notebook(
     """Build the runs of one notebook from its cells (in execution order), their analyses and tables.
 
     ``never_run`` holds the document indices of the cells that never ran (default:
-    :func:`audiometrics.read.notebook.cells_never_run` of ``cells``). Runs are numbered
+    :func:`audiometrics.runs.order.cells_never_run` of ``cells``). Runs are numbered
     (:attr:`Run.ordinal`) in the order of their first phase; diagnostics are grouped
     (see the module documentation).
     """
