@@ -54,28 +54,32 @@ def place_row(row: Sequence[str], columns: Sequence[str], left: str | None = Non
         out[0] = values.pop(0)
     middle = columns[1 : width - 1 if has_time else width]
     values = [v for v in values if not TIME.match(v)]  # never a time in a loss or metric column
-    train = next((k for k, name in enumerate(middle) if not name.startswith("train")), len(middle))
-    valid = len(middle) - train
-    m = len(values)
-    if m >= len(middle):
-        start, why = 0, "left"
-    elif left is not None or "#na#" in values or "" in values:  # only fastai v1 writes these
-        start, why = 0, left or "v1"
-    elif m == 0:
-        start, why = 0, "both"
-    elif m == valid and m != train:
-        start, why = train, "train"
-    elif m == train and m != valid:
-        start, why = 0, "valid"
-    elif m == train == valid:
-        start, why = train, "lone"
-    else:
-        start, why = 0, "left"
+    start, why = _placement(values, middle, left)
     for k, value in enumerate(values[: len(middle) - start]):
         out[1 + start + k] = value
     if time is not None and has_time:
         out[-1] = time
     return tuple(out), why
+
+
+def _placement(values: Sequence[str], middle: Sequence[str], left: str | None) -> tuple[int, str]:
+    """Where the values between the epoch and the time start among the ``middle`` columns, and why."""
+    train = next((k for k, name in enumerate(middle) if not name.startswith("train")), len(middle))
+    valid = len(middle) - train
+    m = len(values)
+    if m >= len(middle):
+        return 0, "left"
+    if left is not None or "#na#" in values or "" in values:  # only fastai v1 writes these
+        return 0, left or "v1"
+    if m == 0:
+        return 0, "both"
+    if m == valid and m != train:
+        return train, "train"
+    if m == train and m != valid:
+        return 0, "valid"
+    if m == train == valid:
+        return train, "lone"
+    return 0, "left"
 
 
 def place_rows(
