@@ -32,7 +32,8 @@ class CodeCell:
 
 @dataclass(frozen=True)
 class Notebook:
-    """A validated notebook: its code cells in the order they were executed, cells that never ran last."""
+    """A validated notebook's code cells: in document order as read, in execution order (cells that never ran
+    last) once :func:`audiometrics.runs.order.in_execution_order` has ordered them."""
 
     path: str
     cells: tuple[CodeCell, ...]

@@ -19,6 +19,7 @@ from audiometrics.failures import STRICT_REASON
 from audiometrics.read.inputs import collect_notebooks
 from audiometrics.model import Diagnostic, NotebookResult, Run
 from audiometrics.read.notebook import _read_notebook
+from audiometrics.runs.order import in_execution_order
 from audiometrics.analysis.analyser import analyse_cells
 from audiometrics.tables.find import find_tables
 
@@ -51,7 +52,7 @@ def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
 
 def _extract(location: str, name: str) -> NotebookResult:
     """Extract the file at ``location``, naming it ``name`` in the result and in errors."""
-    notebook = _read_notebook(location, name, drop_media=None, skim=True)  # extraction reads no images
+    notebook = in_execution_order(_read_notebook(location, name, drop_media=None, skim=True))  # extraction reads no images
     sources, source_notes = guard_sources(name, notebook.cells)
     analyses = analyse_cells(sources)
     tables = [find_tables(cell.outputs) for cell in notebook.cells]

@@ -159,7 +159,7 @@ def stage_costs(path: Path, repeat: int) -> dict[str, float]:
     from audiometrics.runs.align import align_notebook
     from audiometrics.read.notebook import _read_notebook
     from audiometrics.analysis.analyser import analyse_cells
-    from audiometrics.tables.find import find_tables
+    from audiometrics.tables import find_tables
 
     name = str(path)
     notebook = _read_notebook(name, name, None, skim=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from audiometrics.tables.find import find_tables  # noqa: E402
+from audiometrics.tables import find_tables  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "tables"
 MB = 1 << 20

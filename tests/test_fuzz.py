@@ -30,7 +30,7 @@ from audiometrics.pipeline import extract_notebook
 from audiometrics.model import CellAnalysis, ProgressTable
 from audiometrics.read.notebook import parse_notebook, read_notebook
 from audiometrics.analysis.analyser import analyse_cells
-from audiometrics.tables.find import find_tables
+from audiometrics.tables import find_tables
 from tests import nbfactory as nbf
 
 #: Examples per fuzz test (the slower whole-notebook tests run 40% of it).

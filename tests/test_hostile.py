@@ -282,7 +282,7 @@ def test_a_5000_digit_integer_anywhere_in_the_json_is_read(tmp_path):
 
 
 def test_long_integers_are_kept_as_numbers():
-    from audiometrics.read.notebook import _load_json
+    from audiometrics.read.jsonload import load_json as _load_json
 
     got = _load_json(b'{"a": ' + b"1" * 5000 + b', "b": 12, "c": -' + b"2" * 400 + b"}", "x")
     assert got["a"] == float("1" * 5000) and got["b"] == 12 and got["c"] == -int("2" * 400)

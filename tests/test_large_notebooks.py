@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiometrics.read import notebook as nbmod
+from audiometrics.read import content as nbmod
 from audiometrics.errors import NotebookError
 from audiometrics.pipeline import extract_notebook
-from audiometrics.read.notebook import LARGE_FILE_BYTES, read_notebook
+from audiometrics.read.content import LARGE_FILE_BYTES
+from audiometrics.read.notebook import read_notebook
 from tests import nbfactory as nbf
 
 LEARNER = nbf.LEARNER

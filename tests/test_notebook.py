@@ -1,4 +1,4 @@
-"""Reading notebooks: versions, bad files, cell order."""
+"""Reading notebooks: versions, bad files; the order cells are taken in (runs.order)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import pytest
 
 from audiometrics.errors import NotebookError
-from audiometrics.read.notebook import cells_never_run, parse_notebook, read_notebook
+from audiometrics.read.notebook import parse_notebook, read_notebook
+from audiometrics.runs.order import cells_never_run, in_execution_order
 from tests import nbfactory as nbf
 
 
@@ -16,8 +17,18 @@ def test_reads_v4_and_keeps_code_cells_with_document_indices(tmp_path):
     nb = read_notebook(nbf.write(tmp_path / "a.ipynb", doc))
     assert [c.index for c in nb.cells] == [1, 2]
     assert [c.source for c in nb.cells] == ["x = 1", "y = 2"]
-    assert nb.order == "execution"
-    assert nb.notes == ()
+    assert nb.order == "document"  # the reader keeps document order; alignment orders
+    assert in_execution_order(nb).order == "execution"
+    assert nb.notes == in_execution_order(nb).notes == ()
+
+
+def test_the_reader_keeps_document_order_and_in_execution_order_orders():
+    doc = nbf.notebook([nbf.code_cell("a", count=2), nbf.code_cell("b", count=1)], number_cells=False)
+    nb = parse_notebook(json.dumps(doc), "x.ipynb")
+    assert [c.source for c in nb.cells] == ["a", "b"] and nb.order == "document" and nb.notes == ()
+    ordered = in_execution_order(nb)
+    assert [c.source for c in ordered.cells] == ["b", "a"] and ordered.order == "execution"
+    assert ordered.notes == ("cells taken in execution order, which differs from document order",)
 
 
 @pytest.mark.parametrize("minor", [0, 1, 2, 3, 4, 5])
@@ -31,7 +42,7 @@ def test_execution_order_used_and_reported_when_it_differs():
     doc = nbf.notebook(
         [nbf.code_cell("a", count=3), nbf.code_cell("b", count=1), nbf.code_cell("c", count=2)], number_cells=False
     )
-    nb = parse_notebook(json.dumps(doc), "x.ipynb")
+    nb = in_execution_order(parse_notebook(json.dumps(doc), "x.ipynb"))
     assert [c.source for c in nb.cells] == ["b", "c", "a"]
     assert nb.order == "execution"
     assert any("execution order" in n for n in nb.notes)
@@ -45,7 +56,7 @@ def test_a_cell_that_ran_without_a_count_follows_the_cell_above_it_and_counts_or
         nbf.code_cell("b2", [nbf.stream_output("hi\n")], count=None),
         nbf.code_cell("c", count=2),
     ]
-    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb"))
     assert [c.source for c in nb.cells] == ["a", "c", "b", "b2"]
     assert nb.order == "execution"
     (note,) = nb.notes
@@ -60,23 +71,23 @@ def test_mixed_counts_in_document_order_warn_once_for_cells_with_output():
         nbf.code_cell("d", [nbf.stream_output("x\n")], count=None),
         nbf.code_cell("e", count=5),
     ]
-    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb"))
     assert [(c.source, c.execution_count) for c in nb.cells] == [("a", 1), ("b", None), ("c", None), ("d", None), ("e", 5)]
     assert nb.notes == ("2 cells that ran without an execution count (cell 2, cell 4) taken right after the cell above them",)
     cleared = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=None), nbf.code_cell("c", count=3)]
-    assert parse_notebook(json.dumps(nbf.notebook(cleared, number_cells=False))).notes == ()
+    assert in_execution_order(parse_notebook(json.dumps(nbf.notebook(cleared, number_cells=False)))).notes == ()
 
 
 def test_repeated_counts_after_kernel_restart_fall_back_to_document_order():
     cells = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=2), nbf.code_cell("c", count=1)]
-    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb"))
     assert [c.source for c in nb.cells] == ["a", "b", "c"]
     assert any("restart" in n for n in nb.notes)
 
 
 def test_a_repeated_count_is_said_even_in_document_order():
     cells = [nbf.code_cell("a", count=1), nbf.code_cell("b", count=1), nbf.code_cell("c", count=2)]
-    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb")
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)), "x.ipynb"))
     assert [c.source for c in nb.cells] == ["a", "b", "c"]
     assert any("execution count 1 repeat" in n for n in nb.notes)
 
@@ -89,7 +100,7 @@ def test_cells_that_never_ran_come_last():
         nbf.code_cell("first", count=1),
         nbf.code_cell("never ran 2", count=None),
     ]
-    nb = parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False)))
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(cells, number_cells=False))))
     assert [c.source for c in nb.cells] == ["cleared above", "first", "second", "cleared", "never ran 2"]
     assert cells_never_run(nb.cells) == {4}
 
@@ -97,11 +108,11 @@ def test_cells_that_never_ran_come_last():
 def test_stripped_counts_mean_every_cell_ran_unless_no_cell_has_an_output():
     # issue 9, pattern 2: nbdev strips counts; a learner cell prints nothing but ran
     stripped = [nbf.code_cell("learn = make()", count=None), nbf.code_cell("learn.fit(1)", [nbf.stream_output("x\n")], count=None), nbf.code_cell("tail", count=None)]
-    nb = parse_notebook(json.dumps(nbf.notebook(stripped, number_cells=False)))
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(stripped, number_cells=False))))
     assert [c.source for c in nb.cells] == ["learn = make()", "learn.fit(1)", "tail"]
     assert cells_never_run(nb.cells) == frozenset() and nb.notes == ()
     unexecuted = [nbf.code_cell("learn = make()", count=None), nbf.code_cell("learn.fit(1)", count=None)]
-    nb = parse_notebook(json.dumps(nbf.notebook(unexecuted, number_cells=False)))
+    nb = in_execution_order(parse_notebook(json.dumps(nbf.notebook(unexecuted, number_cells=False))))
     assert cells_never_run(nb.cells) == {0, 1}
 
 

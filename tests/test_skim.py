@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiometrics.read import notebook as nbmod
+from audiometrics.read import content as nbmod
 from audiometrics.errors import NotebookError
-from audiometrics.read.notebook import _read_notebook, _without_images, read_notebook
+from audiometrics.read.notebook import _read_notebook, read_notebook
+from audiometrics.read.skim import without_images
 from audiometrics.pipeline import extract_notebook
 from tests import nbfactory as nbf
 
@@ -40,7 +41,7 @@ def blank_images(value: Any) -> Any:
 
 
 def skimmed(raw: bytes) -> Any:
-    return json.loads(_without_images(raw) or raw)
+    return json.loads(without_images(raw) or raw)
 
 
 def image(blob: str, mime: str = "image/png") -> dict:
@@ -84,14 +85,14 @@ def tricky_notebook() -> dict:
 def test_skimming_empties_image_strings_only(indent, ascii_only):
     doc = tricky_notebook()
     raw = json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode()
-    lean = _without_images(raw)
+    lean = without_images(raw)
     assert lean is not None and len(lean) < len(raw) - 3000
     assert json.loads(lean) == blank_images(doc)
 
 
 def test_no_image_no_copy():
     raw = json.dumps(nbf.notebook([nbf.code_cell('s = "image/png"')])).encode()
-    assert _without_images(raw) is None
+    assert without_images(raw) is None
 
 
 json_strings = st.text(alphabet=st.sampled_from(list('ab "\\/:image/png{}[],\n\té😀')), max_size=30)

@@ -11,19 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiometrics.tables import find as tables_module
+from audiometrics.tables import console, listing
 from audiometrics.runs.align import align_notebook
 from audiometrics.model import CellAnalysis, CodeCell, LearnerCreated, ProgressTable, TrainingCall
 from audiometrics.pipeline import extract_notebook
-from audiometrics.tables.find import (
-    _apply_backspaces,
-    _body_rows,
-    _plain_rows,
-    _rows_one_by_one,
-    _visible,
-    find_tables,
-    place_row,
-)
+from audiometrics.tables import find_tables
+from audiometrics.tables.markup import body_rows, plain_rows, rows_one_by_one
+from audiometrics.tables.rows import TIME, place_row
+from audiometrics.tables.text import apply_backspaces, visible
 from tests import nbfactory as nbf
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tables"
@@ -307,7 +302,7 @@ def test_console_chunking_does_not_matter():
 def test_console_as_frontends_save_it():
     # JupyterLab/classic merge stream chunks and resolve \r before saving
     text = "".join(joined(o["text"]) for o in load("console_1.0.3"))
-    resolved = "\n".join(_visible(line) for line in text.split("\n"))
+    resolved = "\n".join(visible(line) for line in text.split("\n"))
     assert "\r" not in resolved
     tables = find_tables([{"output_type": "stream", "name": "stdout", "text": resolved.splitlines(True)}])
     assert tables[0].rows == tuple(CONSOLE_1_0_3)
@@ -535,7 +530,7 @@ def test_huge_epoch_numbers_do_not_break_the_stream():
 def test_plain_rows_read_fastprogress_bodies_in_one_pass():
     # the body of fastprogress 1.0.x's table, from its second <tr> on
     rows = "".join("<tr>\n" + "".join(f"      <td>{v}</td>\n" for v in row) + "    </tr>\n    " for row in rows_of(3))
-    assert _plain_rows(rows + "</tbody>\n", 5) == rows_of(3)
+    assert plain_rows(rows + "</tbody>\n", 5) == rows_of(3)
 
 
 _VALUES = st.sampled_from(["0", "0.500000", "00:01", "#na#", "", " 1 ", "a b", "&lt;", "<b>x</b>", "\xa0x", "x\n"])
@@ -562,10 +557,10 @@ def table_bodies(draw):
 @given(table_bodies())
 def test_plain_rows_agree_with_the_row_by_row_parse(case):
     body, width = case
-    fast = _plain_rows(body, width)
+    fast = plain_rows(body, width)
     if fast is not None:
-        assert fast == _rows_one_by_one(body, width)
-    assert _body_rows(body, width) == _rows_one_by_one(body, width)
+        assert fast == rows_one_by_one(body, width)
+    assert body_rows(body, width) == rows_one_by_one(body, width)
 
 
 @pytest.mark.parametrize(
@@ -581,8 +576,8 @@ def test_plain_rows_agree_with_the_row_by_row_parse(case):
     ],
 )
 def test_irregular_bodies_take_the_row_by_row_parse(body):
-    assert _plain_rows(body, 2) is None
-    assert _body_rows(body, 2) == _rows_one_by_one(body, 2)
+    assert plain_rows(body, 2) is None
+    assert body_rows(body, 2) == rows_one_by_one(body, 2)
 
 
 # --------------------------------------------------------------------------- short rows (issue 9, pattern 4)
@@ -621,7 +616,7 @@ def test_a_lone_loss_without_metrics_is_the_validation_loss_and_said_so():
 def test_a_time_never_lands_in_a_loss_or_metric_column():
     for row in [("0", "00:00"), ("0", "0:01:02"), ("0", "00:03", "00:04")]:
         placed, why = place_row(row, COLS)
-        assert placed[-1] == row[-1] and not any(tables_module._TIME.match(v) for v in placed[1:-1]), (row, placed)
+        assert placed[-1] == row[-1] and not any(TIME.match(v) for v in placed[1:-1]), (row, placed)
         assert why is not None
     assert place_row(("0", "0.5", "0.4", "0.3", "00:01"), COLS) == (("0", "0.5", "0.4", "0.3", "00:01"), None)
 
@@ -724,7 +719,7 @@ def test_early_fastai_v1_bracketed_times_are_read():
         ("2", "115578.328125", "0.262418", "0.084574"),  # wider than its column: no glue in this layout
         ("3", "0.325641", "0.231400", "11.500000"),
     ]
-    assert all(tables_module._TIME.match(r[4]) for r in t.rows)
+    assert all(TIME.match(r[4]) for r in t.rows)
 
 
 def test_earliest_fastai_v1_names_with_spaces_become_the_usual_columns():
@@ -809,8 +804,8 @@ class _CountingPattern:
 def test_glued_console_rows_cost_at_most_their_length(monkeypatch):
     # every split of a digit run into values of >= 10 characters fits the layout: the old
     # exhaustive search made 2,000 regex calls per 260-character line (~9 s/MB)
-    counter = _CountingPattern(tables_module._TYPICAL)
-    monkeypatch.setattr(tables_module, "_TYPICAL", counter)
+    counter = _CountingPattern(console._TYPICAL)
+    monkeypatch.setattr(console, "_TYPICAL", counter)
     header = "epoch     " + "  ".join(f"m{i:<8}" for i in range(12)) + "\n"
     rows = "".join("0" + " " * 9 + "1" * k + "\n" for k in range(10, 250)) * 4
     find_tables([nbf.stream_output(header + rows)])
@@ -849,7 +844,7 @@ def test_backspaces_erase_like_a_terminal(line):
                 shown.pop()
         else:
             shown.append(ch)
-    assert _apply_backspaces(line) == "".join(shown)
+    assert apply_backspaces(line) == "".join(shown)
 
 
 def _split_list_reference(body: str):
@@ -888,4 +883,4 @@ def _split_list_reference(body: str):
 @given(st.lists(st.sampled_from(["0", "0.5", " ", "  ", "\t", ",", ", ", "'00:01'", '"a"', "'a,b'", "None", "[", "]",
                                  "(", ")", "{1: 2}", "'", "\\", "'\\''", "tensor(0.5)", "a b", "x\ny"]), max_size=14).map("".join))
 def test_list_splitting_agrees_with_the_character_walk(body):
-    assert tables_module._split_list(body) == _split_list_reference(body)
+    assert listing._split_list(body) == _split_list_reference(body)

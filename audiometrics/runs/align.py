@@ -16,7 +16,7 @@ learner is a run of its own, warned. When a name is trained before the cell that
 binds it ran (a creation cell re-run after training), the training is taken as
 that cell's earlier execution, warned.
 
-Cells that never ran (see :func:`audiometrics.read.notebook.cells_never_run`) record
+Cells that never ran (see :func:`audiometrics.runs.order.cells_never_run`) record
 nothing: their training calls are counted in one diagnostic per notebook, and
 still count in the phase numbering of the run they would belong to (they are not
 listed in :attr:`Run.phases`). A cell that ran but kept no output (its output
@@ -46,7 +46,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
-from audiometrics.read.notebook import cells_never_run
+from audiometrics.runs.order import cells_never_run
 
 __all__ = ["align_notebook", "expand_events"]
 
@@ -157,13 +157,13 @@ def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[
     the widest row confirms them, or is too short to hold a validation loss
     (every epoch cancelled something); a row with fewer values (training or
     validation cancelled) is then placed by meaning (see
-    :func:`audiometrics.tables.find.place_row`).  When every row is shorter than
+    :func:`audiometrics.tables.rows.place_row`).  When every row is shorter than
     ``metrics=`` says, the metrics are more likely misread than every epoch
     cancelled: generic names and a warning, as for any mismatch.
     """
     if table.columns is not None:
         return table.columns, None
-    from audiometrics.tables.find import place_row, short_rows_note
+    from audiometrics.tables.rows import place_row, short_rows_note
 
     width = max((len(r) for r in table.rows), default=0)
     why = None
@@ -195,7 +195,7 @@ def align_notebook(
     """Build the runs of one notebook from its cells (in execution order), their analyses and tables.
 
     ``never_run`` holds the document indices of the cells that never ran (default:
-    :func:`audiometrics.read.notebook.cells_never_run` of ``cells``). Runs are numbered
+    :func:`audiometrics.runs.order.cells_never_run` of ``cells``). Runs are numbered
     (:attr:`Run.ordinal`) in the order of their first phase; diagnostics are grouped
     (see the module documentation).
     """
@@ -575,7 +575,7 @@ def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:
     """``row`` as ``width`` cells: a short header-less row placed by meaning, a long one cut."""
     if len(row) == width:
         return row
-    from audiometrics.tables.find import place_row
+    from audiometrics.tables.rows import place_row
 
     if len(row) < width and width >= 4:  # fastai's no_bar layout: epoch, train_loss, valid_loss, metrics, time
         return place_row(row, ("epoch", "train_loss", "valid_loss", *("metric",) * (width - 4), "time"))[0]

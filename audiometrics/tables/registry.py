@@ -1,0 +1,25 @@
+"""The progress-table formats, in the order they are asked.
+
+Adding a format is one new module in this package and one line here (see the
+package docstring, :mod:`audiometrics.tables`).  HTML formats are asked in order
+which one a located epoch table is (the first whose ``detect`` accepts it wins,
+so the most specific comes first); stream formats are offered each line in order.
+"""
+
+from __future__ import annotations
+
+from audiometrics.tables import console, fasthtml, html, html_th, listing
+from audiometrics.tables.base import HtmlFormat, StreamFormat
+
+__all__ = ["HTML_FORMATS", "STREAM_FORMATS"]
+
+HTML_FORMATS: tuple[HtmlFormat, ...] = (
+    fasthtml.FORMAT,  # class="fastprogress" (fastprogress >= 1.1)
+    html.FORMAT,  # <td> cells or a <thead> (fastprogress 0.1.20 - 1.0.x)
+    html_th.FORMAT,  # every other epoch table: all-<th> (fastprogress <= 0.1.19)
+)
+
+STREAM_FORMATS: tuple[StreamFormat, ...] = (
+    console.FORMAT,  # ConsoleMasterBar header + rows
+    listing.FORMAT,  # fastai v2 no_bar lists
+)

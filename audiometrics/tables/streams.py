@@ -1,0 +1,132 @@
+"""Tables printed on streams: each stream's lines offered to the stream formats.
+
+A stream's text (one or many outputs of the same ``name``) is read line by line,
+block by block (:func:`~audiometrics.tables.text.stream_lines`), never joined
+whole; a stream holding none of the formats' markers is not read at all.  Each
+line is offered as displayed (redraws applied) to the registered
+:class:`~audiometrics.tables.base.StreamFormat`\\ s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from audiometrics.model import ProgressTable
+from audiometrics.tables.base import StreamFormat
+from audiometrics.tables.registry import STREAM_FORMATS
+from audiometrics.tables.text import blocks, last_segment, origin, stream_lines, visible
+
+__all__ = ["stream_tables"]
+
+Found = tuple[int, int, ProgressTable]  # (output index, order in the stream, table)
+
+
+class _StreamReader:
+    """The tables of one stream (stdout or stderr), line by line; at most one open at a time."""
+
+    def __init__(self) -> None:
+        self.found: list[Found] = []
+        self.open: tuple[StreamFormat, Any, int, int] | None = None  # (format, state, output index, seq)
+        self.add: Callable[[Any, str], bool] | None = None  # the open format's ``add`` (bound once: hot)
+        self.state: Any = None  # the open table's state
+        self.seq = 0
+
+    def line(self, raw: str, index: int) -> None:
+        # Jupyter shows the text after the last carriage return; a terminal overwrites
+        # earlier text in place (a short row over a longer bar keeps the bar's end).
+        shown = visible(raw)
+        candidates = [shown]
+        if "\r" in raw:
+            tail = last_segment(raw)
+            if tail != shown:
+                candidates.insert(0, visible(tail) if "\b" in tail or "\x1b" in tail else tail)
+        for text in candidates:
+            if self._try(text, index):
+                return
+
+    def _try(self, text: str, index: int) -> bool:
+        if not text:
+            return False
+        if self.add is not None and self.add(self.state, text):
+            return True
+        head = text[:1]
+        starters = _STARTERS.get(head)
+        if starters is None:
+            starters = _starters(head)
+        for fmt in starters:
+            state = fmt.start(text)
+            if state is not None:
+                self._close()
+                self.seq += 1
+                self.open = (fmt, state, index, self.seq)
+                self.add, self.state = fmt.add, state
+                return True
+        return False
+
+    def _close(self) -> None:
+        if self.open is not None:
+            fmt, state, index, seq = self.open
+            self.found.append((index, seq, fmt.close(state, index)))
+            self.open = self.add = self.state = None
+
+    def finish(self) -> list[Found]:
+        self._close()
+        return self.found
+
+
+_MARKERS = tuple(dict.fromkeys(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+_REACH = max(map(len, _MARKERS)) - 1  # characters of a block's end a marker may start in
+
+
+def _may_hold_tables(chunks: list[tuple[int, Any]]) -> bool:
+    """Whether a stream's text holds one of the formats' markers at all (C-speed scans, block by block)."""
+    tail = ""
+    for _, value in chunks:
+        for block in blocks(value):
+            for marker in _MARKERS:
+                if marker in block:
+                    return True
+            if tail:  # a marker across two blocks
+                edge = tail + block[:_REACH]
+                for marker in _MARKERS:
+                    if marker in edge:
+                        return True
+            tail = block[-_REACH:] if _REACH else ""
+    return False
+
+
+_WANTED: dict[str, bool] = {}  # first character of a line -> worth reading
+
+
+_STARTERS: dict[str, tuple[StreamFormat, ...]] = {}  # first character of a line -> formats it may start
+
+
+def _starters(head: str) -> tuple[StreamFormat, ...]:
+    """The formats whose tables a line starting with ``head`` may open (``wants``), remembered per character."""
+    found = _STARTERS[head] = tuple(fmt for fmt in STREAM_FORMATS if fmt.wants(head))
+    return found
+
+
+def _wants(first: str) -> bool:
+    """Whether a line starting with ``first`` may be a table's, or may show one once redrawn."""
+    return first in "\r\b\x1b" or bool(_starters(first))
+
+
+def stream_tables(chunks: list[tuple[int, Any]]) -> list[Found]:
+    """Tables in the text of one stream's outputs (``(index, text)`` chunks), in linear time."""
+    if not _may_hold_tables(chunks):
+        return []
+    reader = _StreamReader()
+    for raw, where in stream_lines(chunks):
+        first = raw[:1]
+        if not first:
+            continue
+        wanted = _WANTED.get(first)
+        if wanted is None:
+            wanted = _WANTED[first] = _wants(first)
+        if wanted or "\r" in raw or "\b" in raw:
+            try:
+                reader.line(raw, origin(raw, where))
+            except Exception:  # an unreadable line is skipped, the stream goes on
+                pass
+    return reader.finish()
