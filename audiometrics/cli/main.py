@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 import click
 
 from audiometrics import __version__
+from audiometrics.epochs.values import parse_number
 from audiometrics.escaping import terminal_text
 from audiometrics.model import NotebookResult, Run
 
@@ -29,14 +29,6 @@ def _say(line: str, err: bool = False) -> None:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return math.nan
-    return value if math.isfinite(value) else math.nan
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,7 @@ def run_digest(run: Run) -> RunDigest:
             if name in ("epoch", "time"):
                 continue
             found = series.setdefault(name, [])
-            found.extend(v for v in (_number(row[at]) for row in phase.rows if at < len(row)) if not math.isnan(v))
+            found.extend(v for v in (parse_number(row[at]) for row in phase.rows if at < len(row)) if v is not None)
     return RunDigest(
         notebook=os.path.basename(run.notebook),
         model=run.model,
