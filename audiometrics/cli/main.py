@@ -290,8 +290,8 @@ def _register_optional_commands() -> None:
 
     for module, attribute in (
         ("audiometrics.report.render", "report_command"),
-        ("audiometrics.metrics.score", "score_command"),
-        ("audiometrics.train", "train_command"),
+        ("audiometrics.cli.score", "score_command"),
+        ("audiometrics.cli.train", "train_command"),
     ):
         try:
             command = getattr(import_module(module), attribute)
