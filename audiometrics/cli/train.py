@@ -71,7 +71,7 @@ def _run_one(label: str, arch: str, source: Path, target: Path, params: dict, ou
 
 def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     """Extraction and report of the executed notebooks; False when a notebook could not be read."""
-    from audiometrics.cli.main import _run_lines
+    from audiometrics.cli.run_lines import run_lines
     from audiometrics.pipeline import extract_paths_to_outputs
 
     outcome, written, report_warnings = extract_paths_to_outputs([os.fspath(p) for p in paths], os.fspath(out_dir))
@@ -82,7 +82,7 @@ def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
     for failure in outcome.failures:
         click.echo(f"error: {failure}", err=True)
     if not quiet:
-        for line in _run_lines(outcome.runs, None):
+        for line in run_lines(outcome.runs, None):
             click.echo(line)
         epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
         click.echo(
