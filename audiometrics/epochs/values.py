@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
 import re
 from typing import Any
 
@@ -46,7 +47,9 @@ def parse_number(text: Any) -> float | None:
     (:data:`MISSING_TEXT`), infinities, NaN, overflow (``"1e999"``) and text
     that is not a plain decimal number (``"1_000"``, non-ASCII digits,
     ``"0x1"``, ``"abc"``) give ``None``. Tell a missing value from a refused
-    one with :func:`is_missing`.
+    one with :func:`is_missing`. A value that is already a number (a typed
+    frame's ``float64``) is returned as a ``float`` when finite; anything
+    else (``None``, ``pandas.NA``) gives ``None``.
 
     Examples
     --------
@@ -54,16 +57,21 @@ def parse_number(text: Any) -> float | None:
     (0.693147, 0.001, None)
     >>> parse_number("inf"), parse_number("1e999"), parse_number("1_000"), parse_number("abc")
     (None, None, None, None)
+    >>> parse_number(0.25), parse_number(float("nan")), parse_number(None)
+    (0.25, None, None)
     """
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    if not text.isascii() or "_" in text or text.lower() in MISSING_TEXT:
-        return None
-    try:
+    if isinstance(text, numbers.Real):
         value = float(text)
-    except ValueError:
+    elif not isinstance(text, str):
         return None
+    else:
+        text = text.strip()
+        if not text.isascii() or "_" in text or text.lower() in MISSING_TEXT:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
     return value if math.isfinite(value) else None
 
 
