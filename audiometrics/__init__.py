@@ -31,7 +31,7 @@ _LAZY = {
     "extract_notebook": "audiometrics.pipeline",
     "extract_files": "audiometrics.pipeline",
     "iter_extract": "audiometrics.pipeline",
-    "load_metrics": "audiometrics.epochs.frame",
+    "load_metrics": "audiometrics.epochs.loader",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
 }
@@ -43,7 +43,7 @@ from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
 if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
     from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
-    from audiometrics.epochs.frame import load_metrics
+    from audiometrics.epochs.loader import load_metrics
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 read notebook (:mod:`audiometrics.read.notebook`) → find tables (:mod:`audiometrics.tables.find`)
 → analyse source (:mod:`audiometrics.analysis.analyser`) → align (:mod:`audiometrics.runs.align`)
-→ table (:mod:`audiometrics.epochs.frame`).
+→ table (:mod:`audiometrics.epochs.rows`).
 
 Every type here is an immutable value; no stage mutates another stage's output.
 """

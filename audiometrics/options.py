@@ -41,7 +41,7 @@ def _has_value(text: str) -> bool:
 
 def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
     """Metric columns of epoch ``rows`` (CSV text values) holding at least one finite number, sorted."""
-    from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
 
     found: set[str] = set()
     for row in rows:

@@ -1,15 +1,15 @@
-"""``audiometrics train``: run the companion training notebook once per architecture, then extract.
+"""Running the companion training notebook: its parameters, papermill, and what a run produced.
 
 The notebook (``audiometrics/notebooks/fat2019_training.ipynb``, the top-level
 ``notebooks/`` folder of a checkout) trains a timm model on FAT2019-style
-log-mel spectrograms with fastai. This module executes it with papermill, one
-run per architecture, writes the executed notebooks to
-``OUT/notebooks/<arch>[-pretrained].ipynb`` and runs the extraction and the
-report on them.
+log-mel spectrograms with fastai. :func:`run_notebook` executes it with
+papermill, once per architecture (:func:`notebook_parameters`,
+:func:`output_name`); the command ``audiometrics train``
+(:mod:`audiometrics.cli.train`) loops over the architectures and extracts the
+executed notebooks.
 
-papermill, fastai, timm and torch are imported lazily, inside the command only:
-``import audiometrics.train`` and ``audiometrics train --help`` work without
-them.
+papermill, fastai, timm and torch are imported lazily, inside
+:func:`run_notebook` only: ``import audiometrics.train`` works without them.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import click
-
 __all__ = [
     "NOTEBOOK_NAME",
     "PHASES",
@@ -41,9 +39,11 @@ __all__ = [
     "notebook_path",
     "missing_training_modules",
     "run_notebook",
+    "train_one",
     "describe_failure",
     "ran_training",
-    "train_command",
+    "kernel_warning",
+    "TRAINING_MODULES",
 ]
 
 NOTEBOOK_NAME = "fat2019_training.ipynb"
@@ -279,7 +279,7 @@ def run_notebook(
         )
 
 
-def _kernel_warning(kernel_name: str | None) -> str | None:
+def kernel_warning(kernel_name: str | None) -> str | None:
     """A warning when the kernel papermill will start is not this interpreter (fastai may be missing there)."""
     if kernel_name is not None:
         return None
@@ -304,163 +304,27 @@ def _kernel_warning(kernel_name: str | None) -> str | None:
     )
 
 
-def _extract(paths: list[Path], out_dir: Path, quiet: bool) -> bool:
-    """Extraction and report of the executed notebooks; False when a notebook could not be read."""
-    from audiometrics.cli.main import _run_lines
-    from audiometrics.pipeline import extract_paths_to_outputs
-
-    outcome, written, report_warnings = extract_paths_to_outputs([os.fspath(p) for p in paths], os.fspath(out_dir))
-    for diagnostic in outcome.diagnostics:
-        click.echo(f"warning: {diagnostic}", err=True)
-    for warning in report_warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for failure in outcome.failures:
-        click.echo(f"error: {failure}", err=True)
-    if not quiet:
-        for line in _run_lines(outcome.runs, None):
-            click.echo(line)
-        epochs = sum(p.recorded_epochs for r in outcome.runs for p in r.phases)
-        click.echo(
-            f"{epochs} epoch rows from {len(outcome.runs)} runs in {len(paths)} notebooks; wrote "
-            + ", ".join(str(p) for p in written[:3])
-            + (f" and {len(written) - 3} more" if len(written) > 3 else "")
-        )
-    return not outcome.failures
-
-
-def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    if value is not None and value < 1:
-        raise click.BadParameter("must be at least 1")
-    return value
-
-
-def _epochs_option(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return parse_epochs(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@click.command(name="train", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("archs", metavar="ARCH...", nargs=-1, required=True)
-@click.option("--pretrained", is_flag=True, help="Start from timm's ImageNet weights (must be cached or downloadable).")
-@click.option("--smoke", is_flag=True, help="Synthetic data, one epoch per phase, 64-pixel inputs: a quick end-to-end check (CPU: about a minute per model).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False), help="Dataset folder in Kaggle's layout: train_curated.csv and train_curated/*.wav.")
-@click.option("--out", "out_dir", default="runs", show_default=True, type=click.Path(file_okay=False), help="Folder for OUT/notebooks/<arch>.ipynb, the CSV and the reports.")
-@click.option("--epochs", callback=_epochs_option, metavar="N|N1,...,N6", help="Epochs per phase: one number for all six, or six comma-separated (default 5,10,20,20,50,10; 1 with --smoke).")
-@click.option("--batch-size", type=int, callback=_positive, help="Batch size (default 64; 32 with --smoke).")
-@click.option("--img-size", type=int, callback=_positive, help="Side of the square model input (default 128; 64 with --smoke).")
-@click.option("--seed", type=int, default=None, help=f"Random seed (default {DEFAULT_SEED}).")
-@click.option("--limit", type=int, callback=_positive, help="Use only the first N clips of train_curated.csv.")
-@click.option("--kernel", "kernel_name", default=None, help="Jupyter kernel to run the notebook with (default: the notebook's python3, i.e. this environment).")
-@click.option("--no-extract", is_flag=True, help="Only run the notebooks; no CSV or reports.")
-@click.option("--no-progress", is_flag=True, help="No per-cell progress bar (one line per notebook only).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings.")
-def train_command(
-    archs: tuple[str, ...],
+def train_one(
+    arch: str,
     pretrained: bool,
-    smoke: bool,
-    data_dir: str | None,
-    out_dir: str,
-    epochs: list[int] | None,
-    batch_size: int | None,
-    img_size: int | None,
-    seed: int | None,
-    limit: int | None,
-    kernel_name: str | None,
-    no_extract: bool,
-    no_progress: bool,
-    quiet: bool,
-) -> None:
-    """Train ARCH... (timm model names) with the companion FAT2019 notebook, then extract.
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    parameters: dict[str, Any],
+    *,
+    kernel_name: str | None = None,
+    progress: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+) -> RunOutcome:
+    """Run the notebook for one architecture (:func:`run_notebook`) and time it.
 
-    Runs the notebook once per architecture with papermill, writes the executed
-    notebooks to OUT/notebooks/<arch>[-pretrained].ipynb, then extracts their
-    epoch tables into OUT (CSV, summaries, plots) as `audiometrics extract` does.
-    A run that fails (e.g. pretrained weights that are not cached) is reported
-    and the others go on.
-
-    Exit status: 0 when every run finished, 1 when any failed, 2 for usage errors.
-
-    \b
-    Examples:
-      audiometrics train resnet18 deit_tiny_patch16_224 --smoke --out smoke
-      audiometrics train resnet18 convit_tiny --data ../input/freesound-audio-tagging-2019 --out runs
+    A run that fails (a failed cell, a dead or missing kernel) is returned with
+    its :func:`describe_failure` line as ``error``, not raised;
+    :class:`KeyboardInterrupt` is raised (the partial notebook is in ``target``).
     """
-    if smoke and data_dir is not None:
-        raise click.UsageError("--smoke trains on generated data; drop --data (or use --epochs 1 for a quick run on real data)")
-    if not smoke and data_dir is None:
-        raise click.UsageError("give --data DIR (train_curated.csv and train_curated/*.wav) or --smoke")
-    missing = missing_training_modules(("papermill",) if kernel_name else TRAINING_MODULES)
-    if missing:
-        from audiometrics.hints import install_hint
-
-        raise click.ClickException(f"audiometrics train needs {', '.join(missing)}: {install_hint('train')}")
+    started = time.monotonic()
+    error: str | None = None
     try:
-        source = notebook_path()
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from None
-
-    unique = list(dict.fromkeys(archs))
-    if len(unique) < len(archs):
-        click.echo("warning: repeated architectures are trained once", err=True)
-    warning = _kernel_warning(kernel_name)
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
-
-    out = Path(out_dir)
-    nb_dir = out / "notebooks"
-    nb_dir.mkdir(parents=True, exist_ok=True)
-
-    outcomes: list[RunOutcome] = []
-    for number, arch in enumerate(unique, 1):
-        params = notebook_parameters(
-            arch,
-            pretrained=pretrained,
-            smoke=smoke,
-            data_dir=data_dir,
-            epochs=epochs,
-            batch_size=batch_size,
-            img_size=img_size,
-            seed=seed,
-            limit=limit,
-        )
-        target = nb_dir / output_name(arch, pretrained)
-        label = f"[{number}/{len(unique)}] {arch}{' (pretrained)' if pretrained else ''}"
-        if not quiet:
-            click.echo(f"{label}: running {source.name} → {target}", err=True)
-        started = time.monotonic()
-        error: str | None = None
-        try:
-            run_notebook(source, target, params, kernel_name=kernel_name, progress=not (quiet or no_progress), cwd=out)
-        except KeyboardInterrupt:
-            click.echo(f"{label}: interrupted; the partial notebook is in {target}", err=True)
-            raise
-        except Exception as exc:  # a failed cell, a dead kernel, a missing kernel...
-            error = describe_failure(exc)
-        seconds = time.monotonic() - started
-        outcomes.append(RunOutcome(arch, pretrained, target, seconds, error))
-        if error is None:
-            if not quiet:
-                click.echo(f"{label}: done in {seconds:.0f} s", err=True)
-        else:
-            click.echo(f"error: {label} failed after {seconds:.0f} s: {error}", err=True)
-
-    failed = [o for o in outcomes if not o.ok]
-    if not quiet:
-        click.echo(
-            f"{len(outcomes) - len(failed)} of {len(outcomes)} runs finished"
-            + (f"; failed: {', '.join(o.arch for o in failed)}" if failed else ""),
-            err=True,
-        )
-    extracted_ok = True
-    if not no_extract:
-        to_extract = [o.path for o in outcomes if o.path.is_file() and (o.ok or ran_training(o.path))]
-        if to_extract:
-            extracted_ok = _extract(to_extract, out, quiet)
-        else:
-            click.echo("nothing to extract: no run got to training", err=True)
-    if failed or not extracted_ok:
-        sys.exit(1)
+        run_notebook(source, target, parameters, kernel_name=kernel_name, progress=progress, cwd=cwd)
+    except Exception as exc:  # noqa: BLE001 - a failed cell, a dead kernel, a missing kernel...
+        error = describe_failure(exc)
+    return RunOutcome(arch, pretrained, Path(target), time.monotonic() - started, error)

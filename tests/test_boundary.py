@@ -17,7 +17,7 @@ import pytest
 from audiometrics.runs.boundary import clean_text, guard_columns
 from audiometrics.cli.main import main
 from audiometrics.errors import LoaderWarning
-from audiometrics.epochs.frame import load_metrics
+from audiometrics.epochs.loader import load_metrics
 from tests import nbfactory as nbf
 
 runner = nbf.cli_runner
@@ -153,7 +153,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from audiometrics.runs.boundary import guard_result  # noqa: E402
 from audiometrics.epochs.csv_runs import runs_from_csv  # noqa: E402
-from audiometrics.epochs.frame import FORMULA_START, rows_from_runs, write_csv  # noqa: E402
+from audiometrics.epochs.csv_file import FORMULA_START, write_csv  # noqa: E402
+from audiometrics.epochs.rows import rows_from_runs  # noqa: E402
 from audiometrics.model import NotebookResult, Phase, Run  # noqa: E402
 
 hostile_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | st.sampled_from(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from audiometrics.cli.main import main
-from audiometrics.epochs.frame import SCHEMA
+from audiometrics.epochs.schema import SCHEMA
 from tests import nbfactory as nbf
 
 LEARNER = nbf.LEARNER

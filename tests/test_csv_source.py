@@ -12,18 +12,11 @@ import pytest
 from audiometrics.cli.main import main
 from audiometrics.epochs.csv_runs import parse_cell, runs_from_csv
 from audiometrics.errors import LoaderWarning, MetricsFileError
-from audiometrics.epochs.frame import (
-    SCHEMA,
-    SOURCE_COLUMNS,
-    learning_rate_text,
-    load_metrics,
-    lr_upper,
-    neutralise_formula,
-    restore_formula,
-    rows_from_runs,
-    time_to_seconds,
-    write_csv,
-)
+from audiometrics.epochs.csv_file import neutralise_formula, restore_formula, write_csv
+from audiometrics.epochs.loader import load_metrics
+from audiometrics.epochs.rows import rows_from_runs
+from audiometrics.epochs.schema import SCHEMA, SOURCE_COLUMNS, learning_rate_text
+from audiometrics.epochs.values import lr_upper, time_to_seconds
 from audiometrics.model import Phase, Run
 from tests import nbfactory as nbf
 

@@ -22,7 +22,10 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from audiometrics.escaping import md_code, md_text, plot_text, terminal_text
-from audiometrics.epochs.frame import NON_METRIC_COLUMNS, frame_from_rows, lr_upper, phase_frame, rows_from_runs, time_to_seconds
+from audiometrics.epochs.frame import frame_from_rows, phase_frame
+from audiometrics.epochs.rows import rows_from_runs
+from audiometrics.epochs.schema import NON_METRIC_COLUMNS
+from audiometrics.epochs.values import lr_upper, time_to_seconds
 from audiometrics.model import Phase as TrainingPhase
 from audiometrics.model import Run
 from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports

@@ -15,7 +15,8 @@ import pytest
 
 from audiometrics import extract
 from audiometrics.pipeline import extract_files, extract_notebook
-from audiometrics.epochs.frame import SCHEMA, render_csv
+from audiometrics.epochs.csv_file import render_csv
+from audiometrics.epochs.schema import SCHEMA
 from tests import nbfactory as nbf
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -56,7 +57,7 @@ def test_reference_notebook_matches_expected_csv():
 
 
 def _rows(result):
-    from audiometrics.epochs.frame import rows_from_runs
+    from audiometrics.epochs.rows import rows_from_runs
 
     return rows_from_runs(result.runs)
 
@@ -234,7 +235,7 @@ def test_omitted_learning_rate_is_the_library_default_and_says_so(tmp_path):
 
 def test_public_names_are_functions_whatever_the_import_order():
     code = (
-        "import audiometrics.pipeline, audiometrics.epochs.frame, audiometrics.metrics.lwlrap\n"
+        "import audiometrics.pipeline, audiometrics.epochs.loader, audiometrics.metrics.lwlrap\n"
         "from audiometrics import extract, extract_notebook, load_metrics, lwlrap\n"
         "assert all(callable(f) and not hasattr(f, '__path__') for f in (extract, extract_notebook, load_metrics, lwlrap))\n"
         "assert type(extract).__name__ == 'function'\n"

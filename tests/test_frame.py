@@ -8,15 +8,11 @@ import pandas as pd
 import pytest
 
 from audiometrics import load_metrics
-from audiometrics.epochs.frame import (
-    SCHEMA,
-    lr_upper,
-    phase_frame,
-    render_csv,
-    rows_from_runs,
-    time_to_seconds,
-    write_csv,
-)
+from audiometrics.epochs.csv_file import render_csv, write_csv
+from audiometrics.epochs.frame import phase_frame
+from audiometrics.epochs.rows import rows_from_runs
+from audiometrics.epochs.schema import SCHEMA
+from audiometrics.epochs.values import lr_upper, time_to_seconds
 from audiometrics.model import Phase, Run
 
 COLUMNS = ("epoch", "train_loss", "valid_loss", "lwlrap", "time")
@@ -164,3 +160,19 @@ def test_default_learning_rate_is_marked_in_the_csv():
     phase = Phase(1, "fit_one_cycle", 1, "1e-3", True, 0, COLUMNS, (("0", "0.5", "0.4", "0.3", "00:01"),))
     rows = rows_from_runs([Run("a.ipynb", "resnet18", True, (phase,))])
     assert rows[0]["learning_rate"] == "1e-3 (default)"
+
+
+def test_one_number_parser_for_the_loader_and_the_command_line():
+    import doctest
+
+    import audiometrics.epochs.values as values
+    from audiometrics.epochs.values import parse_number
+
+    assert doctest.testmod(values).failed == 0
+    texts = ["0.5", " 1e-3 ", "-0.25", "#na#", "", "None", "inf", "-inf", "nan", "1e999", "abc", "1_000", "+2e 8", "３"]
+    rows = [{"epoch": "0", "training_phase": "1", "valid_loss": t} for t in texts]
+    with pytest.warns(Warning):
+        loaded = load_metrics(__import__("io").StringIO(render_csv(rows)))["valid_loss"].tolist()
+    expected = [parse_number(t) for t in texts]
+    assert [None if math.isnan(v) else v for v in loaded] == expected
+    assert expected[:3] == [0.5, 0.001, -0.25] and set(expected[3:]) == {None}

@@ -197,7 +197,7 @@ def test_many_costly_evaluations_in_one_cell_share_one_budget():
 
 
 def test_a_learning_rate_of_a_huge_literal_does_not_break_the_loader():
-    from audiometrics.epochs.frame import lr_upper
+    from audiometrics.epochs.values import lr_upper
 
     assert lr_upper("1" + "0" * 400) is None
     assert lr_upper("0x" + "f" * 5000) is None

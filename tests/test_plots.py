@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from audiometrics.epochs.frame import load_metrics
+from audiometrics.epochs.loader import load_metrics
 from audiometrics.report.plots import _needs_log, plot_specs, write_plots
 from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, needs_seed
@@ -72,7 +72,7 @@ def test_reference_study_plots(tmp_path: Path) -> None:
 def test_no_pyplot_import(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from audiometrics.epochs.frame import load_metrics\n"
+        "from audiometrics.epochs.loader import load_metrics\n"
         "from audiometrics.report.plots import write_plots\n"
         f"write_plots(load_metrics({str(FIXTURES / 'study.csv')!r}), {str(tmp_path / 'plots')!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from audiometrics.epochs.frame import frame_from_rows, load_metrics, phase_frame, rows_from_runs
+from audiometrics.epochs.frame import frame_from_rows, phase_frame
+from audiometrics.epochs.loader import load_metrics
+from audiometrics.epochs.rows import rows_from_runs
 from audiometrics.model import Phase, Run
 from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, report_command, write_reports
 from audiometrics.report.summarize import MetricError, summarize

@@ -1,4 +1,4 @@
-"""Tests of audiometrics.metrics.score (submission scoring and the `score` command)."""
+"""Tests of audiometrics.metrics.score (submission scoring) and audiometrics.cli.score (the `score` command)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
+from audiometrics.cli.score import score_command
 from audiometrics.metrics.score import (
     ScoreResult,
-    score_command,
     score_files,
     score_frames,
     truth_format,

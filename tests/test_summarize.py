@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from audiometrics.epochs.frame import load_metrics
+from audiometrics.epochs.loader import load_metrics
 from audiometrics.report.summarize import (
     MetricError,
     architecture_family,

@@ -25,8 +25,9 @@ from audiometrics.train import (
     output_name,
     parse_epochs,
     ran_training,
-    train_command,
 )
+from audiometrics.cli import train as cli_train
+from audiometrics.cli.train import train_command
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "fat2019_training.ipynb"
@@ -290,9 +291,9 @@ def test_import_and_help_without_papermill():
         import sys
         for name in ("papermill", "fastai", "timm", "torch", "torchvision"):
             sys.modules[name] = None  # any import of them fails
-        import audiometrics.train
+        import audiometrics.train, audiometrics.cli.train
         from click.testing import CliRunner
-        result = CliRunner().invoke(audiometrics.train.train_command, ["--help"])
+        result = CliRunner().invoke(audiometrics.cli.train.train_command, ["--help"])
         assert result.exit_code == 0, result.output
         assert "--smoke" in result.output and "--pretrained" in result.output
         from audiometrics.cli.main import main
@@ -350,8 +351,8 @@ def test_runs_every_architecture_and_reports_failures(monkeypatch, tmp_path):
     extracted = []
     monkeypatch.setattr(train, "missing_training_modules", lambda modules=(): [])
     monkeypatch.setattr(train, "run_notebook", fake_run)
-    monkeypatch.setattr(train, "_kernel_warning", lambda kernel_name: None)
-    monkeypatch.setattr(train, "_extract", lambda paths, out, quiet: extracted.append((paths, out)) or True)
+    monkeypatch.setattr(train, "kernel_warning", lambda kernel_name: None)
+    monkeypatch.setattr(cli_train, "_extract", lambda paths, out, quiet: extracted.append((paths, out)) or True)
     result = CliRunner().invoke(
         train_command, ["resnet18", "convit_tiny", "deit_tiny_patch16_224", "--pretrained", "--smoke", "--out", str(tmp_path)]
     )

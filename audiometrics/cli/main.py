@@ -1,26 +1,28 @@
-"""The ``audiometrics`` command line."""
+"""The ``audiometrics`` command group and ``extract``; the other commands live in their own modules.
+
+``report``, ``score`` (:mod:`audiometrics.cli.score`) and ``train`` (:mod:`audiometrics.cli.train`)
+are added by :func:`_register_optional_commands`; the run lines printed at the end are
+:mod:`audiometrics.cli.run_lines`.
+"""
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from audiometrics import __version__
+from audiometrics.cli.run_lines import RunDigest, run_digest
+from audiometrics.cli.run_lines import digest_lines as _digest_lines
 from audiometrics.escaping import terminal_text
-from audiometrics.model import NotebookResult, Run
+from audiometrics.model import NotebookResult
 
 __all__ = ["main"]
-
-#: Columns tried, in order, when no main metric is named.
-MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
 
 
 def _say(line: str, err: bool = False) -> None:
@@ -30,78 +32,6 @@ def _say(line: str, err: bool = False) -> None:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return math.nan
-    return value if math.isfinite(value) else math.nan
-
-
-@dataclass(frozen=True)
-class RunDigest:
-    """What the closing table needs of a run, without its rows."""
-
-    notebook: str
-    model: str
-    pretrained: bool | None
-    phases: int
-    epochs: int
-    metrics: dict[str, tuple[float, float, float]]  # column -> (lowest, highest, last) recorded value
-
-
-def run_digest(run: Run) -> RunDigest:
-    """Summarise ``run`` for :func:`_digest_lines`."""
-    series: dict[str, list[float]] = {}
-    for phase in run.phases:
-        for at, name in enumerate(phase.columns):
-            if name in ("epoch", "time"):
-                continue
-            found = series.setdefault(name, [])
-            found.extend(v for v in (_number(row[at]) for row in phase.rows if at < len(row)) if not math.isnan(v))
-    return RunDigest(
-        notebook=os.path.basename(run.notebook),
-        model=run.model,
-        pretrained=run.pretrained,
-        phases=len(run.phases),
-        epochs=sum(p.recorded_epochs for p in run.phases),
-        metrics={name: (min(v), max(v), v[-1]) for name, v in series.items() if v},
-    )
-
-
-def _digest_lines(digests: list[RunDigest], metric: str | None, lower_is_better: bool | None = None) -> list[str]:
-    """One line per run: notebook, model, pretrained, phases, epochs, best and final main metric."""
-    if metric is None:
-        metric = next((m for m in MAIN_METRIC_FALLBACKS if any(m in d.metrics for d in digests)), None)
-    lower = metric is not None and ("loss" in metric or "error" in metric)
-    if lower_is_better is not None:
-        lower = lower_is_better
-    table = [["notebook", "model", "pretrained", "phases", "epochs", f"best {metric or '-'}", f"final {metric or '-'}"]]
-    for digest in digests:
-        values = digest.metrics.get(metric) if metric else None
-        best = None if values is None else (values[0] if lower else values[1])
-        final = None if values is None else values[2]
-        pretrained = "" if digest.pretrained is None else ("Yes" if digest.pretrained else "No")
-        table.append(
-            [
-                terminal_text(digest.notebook, newlines=False),
-                terminal_text(digest.model, newlines=False) or "?",
-                pretrained,
-                str(digest.phases),
-                str(digest.epochs),
-                "" if best is None else f"{best:.6f}",
-                "" if final is None else f"{final:.6f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
-
-
-def _run_lines(runs: list[Run], metric: str | None) -> list[str]:
-    """One line per run (see :func:`_digest_lines`)."""
-    return _digest_lines([run_digest(run) for run in runs], metric)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -329,8 +259,8 @@ def _register_optional_commands() -> None:
 
     for module, attribute in (
         ("audiometrics.report.render", "report_command"),
-        ("audiometrics.metrics.score", "score_command"),
-        ("audiometrics.train", "train_command"),
+        ("audiometrics.cli.score", "score_command"),
+        ("audiometrics.cli.train", "train_command"),
     ):
         try:
             command = getattr(import_module(module), attribute)

@@ -1,6 +1,6 @@
 """The epoch CSV read back as Runs: the one adapter ``report`` uses.
 
-:func:`runs_from_frame` turns the CSV's text (as :func:`~audiometrics.epochs.frame.read_epoch_csv`
+:func:`runs_from_frame` turns the CSV's text (as :func:`~audiometrics.epochs.csv_file.read_epoch_csv`
 gives it) into the :class:`~audiometrics.model.Run` values extraction produced, so
 that the summaries are computed from the same runs whether they come straight
 from the notebooks (``extract``) or from a CSV (``report``):
@@ -10,7 +10,7 @@ from the notebooks (``extract``) or from a CSV (``report``):
   with the same ``training_phase``; ``cell`` (``In [13] (cell 5)``), ``call``,
   ``planned_epochs`` and ``interrupted`` come back on the phase, the
   ``(default)``/``(learner)`` mark of ``learning_rate`` on its flags.
-* **Without them**: runs are guessed as :func:`~audiometrics.epochs.frame.load_metrics`
+* **Without them**: runs are guessed as :func:`~audiometrics.epochs.loader.load_metrics`
   guesses them (a new run where notebook, model or pretrained change, or the
   phase number goes down), and nothing is known of planned epochs or calls.
 
@@ -27,14 +27,10 @@ from typing import Any
 import pandas as pd
 
 from audiometrics.errors import LoaderWarning
-from audiometrics.epochs.frame import (
-    SOURCE_COLUMNS,
-    frame_from_runs,
-    phase_frame,
-    read_epoch_csv,
-    split_learning_rate,
-    typed_frame,
-)
+from audiometrics.epochs.csv_file import csv_name, read_epoch_csv
+from audiometrics.epochs.frame import frame_from_runs, phase_frame
+from audiometrics.epochs.loader import typed_frame
+from audiometrics.epochs.schema import SOURCE_COLUMNS, split_learning_rate
 from audiometrics.model import Phase, Run
 
 __all__ = ["has_source_columns", "runs_from_frame", "runs_from_csv", "report_inputs"]
@@ -129,7 +125,7 @@ def runs_from_frame(raw: pd.DataFrame) -> list[Run]:
 
 
 def runs_from_csv(csv_path: Any, *, raw_text: bool = False) -> list[Run]:
-    """The runs of the epoch CSV at ``csv_path`` (errors: see :func:`~audiometrics.epochs.frame.read_epoch_csv`)."""
+    """The runs of the epoch CSV at ``csv_path`` (errors: see :func:`~audiometrics.epochs.csv_file.read_epoch_csv`)."""
     return runs_from_frame(read_epoch_csv(csv_path, raw_text=raw_text))
 
 
@@ -141,12 +137,10 @@ def report_inputs(csv_path: Any, *, raw_text: bool = False) -> tuple[pd.DataFram
     :func:`~audiometrics.epochs.frame.phase_frame`), so the documents are the same as
     ``extract``'s; without them, the typed frame and no phase frame.
     """
-    from audiometrics.epochs.frame import _csv_name
-
     raw = read_epoch_csv(csv_path, raw_text=raw_text)
     if not has_source_columns(raw):
-        return typed_frame(raw, where=_csv_name(csv_path)), None
-    typed_frame(raw, where=_csv_name(csv_path))  # warns about refused values, naming the file
+        return typed_frame(raw, where=csv_name(csv_path)), None
+    typed_frame(raw, where=csv_name(csv_path))  # warns about refused values, naming the file
     runs = runs_from_frame(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LoaderWarning)  # said above

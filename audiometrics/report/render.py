@@ -334,7 +334,7 @@ def stage_reports(
 def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The CSV's runs as frames (:func:`audiometrics.epochs.csv_runs.report_inputs`); refused values warned on stderr."""
     from audiometrics.epochs.csv_runs import report_inputs
-    from audiometrics.epochs.frame import loader_warnings
+    from audiometrics.epochs.loader import loader_warnings
 
     try:
         inputs, lines = loader_warnings(report_inputs, csv_path)
@@ -386,7 +386,7 @@ def report_command(
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
     from audiometrics.atomic import OutputError
-    from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
     from audiometrics.options import DirectionError, check_direction, default_metric, resolve_metric
     from audiometrics.report.summarize import MetricError
 

@@ -83,7 +83,9 @@ import pandas as pd
 
 from audiometrics.errors import AudiometricsError
 from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_code, md_text
-from audiometrics.epochs.frame import DERIVED_COLUMNS, NON_METRIC_COLUMNS, lr_upper, typed_frame
+from audiometrics.epochs.loader import typed_frame
+from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+from audiometrics.epochs.values import lr_upper
 
 __all__ = [
     "ARCHITECTURE_FAMILIES",

@@ -50,7 +50,7 @@ _OTHER_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\
 @functools.lru_cache(maxsize=None)
 def reserved_columns() -> frozenset[str]:
     """Names a progress-table column may not have: the columns the CSV and the loader add."""
-    from audiometrics.epochs.frame import DERIVED_COLUMNS, SOURCE_COLUMNS, TYPED_SOURCE_COLUMNS
+    from audiometrics.epochs.schema import DERIVED_COLUMNS, SOURCE_COLUMNS, TYPED_SOURCE_COLUMNS
 
     return frozenset({"learning_rate", "model", "pretrained", "training_phase", *SOURCE_COLUMNS, *TYPED_SOURCE_COLUMNS, *DERIVED_COLUMNS})
 
