@@ -19,8 +19,10 @@ from click.testing import CliRunner
 
 from audiometrics.epochs.frame import frame_from_rows, load_metrics, phase_frame, rows_from_runs
 from audiometrics.model import Phase, Run
-from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, report_command, write_reports
-from audiometrics.report.summarize import MetricError, summarize
+from audiometrics.cli.report import report_command
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, write_reports
+from audiometrics.options import MetricError
+from audiometrics.report.summarize import summarize
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "report"
 SEED_CSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-outputs" / "training_metrics_extracted.csv"

@@ -8,15 +8,10 @@ import pandas as pd
 import pytest
 
 from audiometrics.epochs.frame import load_metrics
-from audiometrics.report.summarize import (
-    MetricError,
-    architecture_family,
-    choose_metric,
-    fmt,
-    fmt_duration,
-    metric_direction,
-    summarize,
-)
+from audiometrics.options import MetricError, metric_direction
+from audiometrics.report.formatting import fmt, fmt_duration
+from audiometrics.report.metric import architecture_family, choose_metric
+from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, extract_inputs, needs_seed
 
 HEADER = "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss"
@@ -330,7 +325,7 @@ def test_phase_frame_in_another_order_joins_on_labels() -> None:
 
 
 def test_receiver_is_left_out_of_phase_status() -> None:
-    from audiometrics.report.summarize import _phase_status
+    from audiometrics.report.runs import phase_status as _phase_status
 
     assert _phase_status("fit_one_cycle", "learn.fit_one_cycle(20, 3e-3)", 20, 5, False, "3e-3") == (
         "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"

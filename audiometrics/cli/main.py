@@ -15,11 +15,9 @@ import click
 from audiometrics import __version__
 from audiometrics.escaping import terminal_text
 from audiometrics.model import NotebookResult, Run
+from audiometrics.options import METRIC_FALLBACKS as MAIN_METRIC_FALLBACKS
 
 __all__ = ["main"]
-
-#: Columns tried, in order, when no main metric is named.
-MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
 
 
 def _say(line: str, err: bool = False) -> None:
@@ -202,8 +200,7 @@ def extract(
 def _user_errors() -> Iterator[None]:
     """Turn the library's typed errors into one line and an exit status (2 usage, 1 output)."""
     from audiometrics.atomic import OutputError
-    from audiometrics.options import DirectionError
-    from audiometrics.report.summarize import MetricError
+    from audiometrics.options import DirectionError, MetricError
 
     try:
         yield
@@ -297,7 +294,7 @@ def _register_optional_commands() -> None:
     from importlib import import_module
 
     for module, attribute in (
-        ("audiometrics.report.render", "report_command"),
+        ("audiometrics.cli.report", "report_command"),
         ("audiometrics.metrics.score", "score_command"),
         ("audiometrics.train", "train_command"),
     ):

@@ -49,7 +49,9 @@ import pandas as pd
 
 from audiometrics.atomic import write_atomic
 from audiometrics.escaping import plot_text as _label
-from audiometrics.report.summarize import RunSummary, Summary, fmt, summarize
+from audiometrics.report.formatting import fmt
+from audiometrics.report.model import RunSummary, Summary
+from audiometrics.report.summarize import summarize
 
 __all__ = ["PlotSpec", "Drawn", "plot_specs", "draw_plots", "write_plots", "LOG_SPAN"]
 
@@ -325,7 +327,7 @@ def draw_plots(summary: Summary) -> Drawn:
 def write_plots(source: Summary | pd.DataFrame, plots_dir: str | os.PathLike[str], drawn: Drawn | None = None) -> list[str]:
     """Draw the plots of :func:`plot_specs` into ``plots_dir`` (those that could be drawn).
 
-    ``source`` is a :class:`~audiometrics.report.summarize.Summary` or a typed epoch
+    ``source`` is a :class:`~audiometrics.report.model.Summary` or a typed epoch
     frame (summarized with the default main metric); ``drawn`` reuses the
     images of an earlier :func:`draw_plots`. Returns the paths written,
     relative to ``plots_dir``'s parent with ``/`` separators (``plots/metric_by_epoch.png``),
