@@ -11,6 +11,7 @@ from audiometrics.epochs.frame import load_metrics
 from audiometrics.options import MetricError, metric_direction
 from audiometrics.report.formatting import fmt, fmt_duration
 from audiometrics.report.metric import architecture_family, choose_metric
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports
 from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, extract_inputs, needs_seed
 
@@ -86,7 +87,7 @@ def test_unknown_direction_is_assumed_higher_and_said() -> None:
     text = HEADER + ",mystery\n,0,1e-3,,m,No,00:01,0.5,1,0.4,3\n,1,1e-3,,m,No,00:01,0.4,1,0.3,5\n"
     summary = summarize(frame_of(text), metric="mystery")
     assert summary.metric.direction == "assumed" and not summary.metric.lower_is_better
-    assert any("--lower-is-better" in note for note in summary.notes)
+    assert "The direction of `mystery` is not known" in render_reports(summary)[OVERVIEW_NAME]
     assert summary.runs[0].best.value == 5
 
 
@@ -153,7 +154,7 @@ def test_ranking_and_tie_handling(study) -> None:
         (3, "convit_tiny"),
     ]
     assert study.ranking[2].tied and study.ranking[3].tied
-    assert study.ranking_line.endswith("vit_small_patch16_224 ≈ convit_tiny")
+    assert "vit_small_patch16_224 ≈ convit_tiny\n" in render_reports(study)[OVERVIEW_NAME]
 
 
 def test_duplicate_rows_are_flagged(study) -> None:
@@ -217,7 +218,7 @@ def test_phase_table_warnings_and_statuses() -> None:
     assert summary.runs[1].phases[0].lr_status == "default"
     assert summary.runs[1].phases[1].lr_status == "missing"
     assert summary.runs[2].epochs == 0 and summary.runs[2].best is None
-    assert not any("CSV does not record" in note for note in summary.notes)
+    assert summary.has_phase_table and "CSV does not record" not in render_reports(summary)[SUMMARY_NAME]
 
 
 def test_epoch_restart_inside_a_phase() -> None:

@@ -195,16 +195,17 @@ class Summary:
     Names, metric columns, learning rates and other notebook-derived values are
     kept as plain text in the data fields (runs, phases, ranking entries, insight
     tables, :attr:`DataWarning.message`); the sentences meant only for the
-    documents (``ranking_line``, ``notes``, insight titles, texts and bullets,
-    recommendations, :attr:`DataWarning.markdown`, ``PhaseSummary.notes``) are
-    markdown with every such value escaped (:mod:`audiometrics.escaping`).
+    documents (insight titles, texts and bullets, recommendations,
+    :attr:`DataWarning.markdown`, ``PhaseSummary.notes``) are markdown with
+    every such value escaped (:mod:`audiometrics.escaping`). Sentences that are
+    only wording around these facts (the ranking line, the notes on an assumed
+    direction or a CSV without planned epochs) are written by the templates.
     """
 
     metric: MetricInfo | None
     accuracy_column: str | None
     runs: list[RunSummary]
     ranking: list[RankEntry]
-    ranking_line: str
     insights: list[Insight]
     recommendations: list[str]
     warnings: list[DataWarning]
@@ -212,7 +213,6 @@ class Summary:
     rows: int
     metric_columns: list[str]
     has_phase_table: bool
-    notes: list[str] = field(default_factory=list)
 
     def insight(self, kind: str) -> Insight | None:
         return next((i for i in self.insights if i.kind == kind), None)

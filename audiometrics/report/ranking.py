@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from audiometrics.escaping import md_text
 from audiometrics.report.formatting import fmt
 from audiometrics.report.model import MetricInfo, RankEntry, RunSummary
 
@@ -31,14 +30,11 @@ def ranked_runs(runs: list[RunSummary], info: MetricInfo | None) -> list[RunSumm
     return sorted(with_best, key=key)
 
 
-def rank_runs(runs: list[RunSummary], info: MetricInfo | None) -> tuple[list[RankEntry], str]:
-    """``(entries, markdown line)``, best first; sets each ranked run's ``rank``.
-
-    The line reads ``a > b ≈ c`` (``≈`` between runs that tie).
-    """
+def rank_runs(runs: list[RunSummary], info: MetricInfo | None) -> list[RankEntry]:
+    """The ranking entries, best first; sets each ranked run's ``rank``."""
     ordered = ranked_runs(runs, info)
     if not ordered:
-        return [], ""
+        return []
     entries: list[RankEntry] = []
     leader = ordered[0].best.value  # type: ignore[union-attr]
     shown = [fmt(r.best.value) for r in ordered]  # type: ignore[union-attr]
@@ -57,7 +53,4 @@ def rank_runs(runs: list[RunSummary], info: MetricInfo | None) -> tuple[list[Ran
                 behind=abs(leader - run.best.value),  # type: ignore[union-attr]
             )
         )
-    line = md_text(ordered[0].name)
-    for position in range(1, len(ordered)):
-        line += (" ≈ " if shown[position] == shown[position - 1] else " > ") + md_text(ordered[position].name)
-    return entries, line
+    return entries

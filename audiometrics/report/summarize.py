@@ -27,7 +27,6 @@ from __future__ import annotations
 import pandas as pd
 
 from audiometrics.epochs.frame import DERIVED_COLUMNS, typed_frame
-from audiometrics.escaping import md_code
 from audiometrics.report.insights import find_insights
 from audiometrics.report.metric import accuracy_column, choose_metric, metric_columns
 from audiometrics.report.model import MetricInfo, RunSummary, Summary
@@ -38,18 +37,6 @@ from audiometrics.report.recommendations import recommend
 from audiometrics.report.runs import name_runs, summarize_run
 
 __all__ = ["summarize"]
-
-_NO_PLAN_NOTE = (
-    "The CSV does not record how many epochs each training call planned, so incomplete or empty "
-    "phases cannot be detected from it; `audiometrics extract` reports them."
-)
-
-
-def _direction_note(info: MetricInfo | None) -> list[str]:
-    if info is None or info.direction != "assumed":
-        return []
-    return [f"The direction of {md_code(info.name)} is not known; higher is taken as better (use --lower-is-better if it is not)."]
-
 
 def _summarize_runs(
     frame: pd.DataFrame,
@@ -92,7 +79,7 @@ def summarize(
     columns = [c for c in metric_columns(frame) if frame[c].notna().any()]
     accuracy = accuracy_column(columns, info)
     runs = _summarize_runs(frame, run_order, phase_table, columns, info, accuracy)
-    ranking, ranking_line = rank_runs(runs, info)
+    ranking = rank_runs(runs, info)
     spikes = find_spikes(frame, runs, columns)
     warnings.extend(data_warnings(frame, runs, columns, spikes))
     attach_phase_notes(runs, warnings)
@@ -102,7 +89,6 @@ def summarize(
         accuracy_column=accuracy,
         runs=runs,
         ranking=ranking,
-        ranking_line=ranking_line,
         insights=insights,
         recommendations=recommend(runs, info, ranking, insights, warnings, spikes),
         warnings=warnings,
@@ -110,5 +96,4 @@ def summarize(
         rows=len(frame),
         metric_columns=columns,
         has_phase_table=phase_table is not None,
-        notes=_direction_note(info) + ([_NO_PLAN_NOTE] if phase_table is None and len(frame) else []),
     )
