@@ -332,3 +332,13 @@ def test_receiver_is_left_out_of_phase_status() -> None:
         "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"
     )
     assert _phase_status("fit", None, None, 0, True, "") == "fit(…): no epochs recorded — the fit was interrupted"
+
+
+def test_warnings_are_worded_again_in_any_style(study) -> None:
+    from audiometrics.escaping import MARKDOWN, PLAIN, Style
+
+    shouted = Style(lambda value: str(value).upper(), lambda value: f"<code>{value}</code>")
+    assert study.warnings
+    for warning in study.warnings:
+        assert warning.text(PLAIN) == warning.message and warning.text(MARKDOWN) == warning.markdown
+        assert warning.text(shouted) != warning.message or not any(c.islower() for c in warning.message)

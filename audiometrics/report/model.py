@@ -7,10 +7,11 @@ fields; the few sentences kept here as markdown say so in their comments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from audiometrics.escaping import md_text
+from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_text
 from audiometrics.report.formatting import or_unknown
 
 __all__ = [
@@ -159,17 +160,33 @@ class Insight:
 
 @dataclass
 class DataWarning:
-    """A data-quality problem; ``str()`` is the one-line message."""
+    """A data-quality problem; ``str()`` is the one-line message.
+
+    ``wording`` (when given) writes the sentence in an output style
+    (:class:`~audiometrics.escaping.Style`) from the facts bound to it:
+    ``message`` and ``markdown`` are its plain and markdown texts, and
+    :meth:`text` gives it in any other style (a second renderer's).
+    """
 
     kind: str
-    message: str  # plain text (the terminal's line)
+    message: str = ""  # plain text (the terminal's line)
     runs: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     markdown: str = ""  # the same sentence for the documents, every notebook value escaped
+    wording: Callable[[Style], str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.wording is not None:
+            self.message = self.message or self.wording(PLAIN)
+            self.markdown = self.markdown or self.wording(MARKDOWN)
         if not self.markdown:
             self.markdown = md_text(self.message)
+
+    def text(self, style: Style) -> str:
+        """The sentence in ``style``: from :attr:`wording`, else the plain message escaped by the style."""
+        if self.wording is not None:
+            return self.wording(style)
+        return style(self.message)
 
     def __str__(self) -> str:
         return self.message

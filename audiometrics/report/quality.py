@@ -17,8 +17,10 @@
   rate text that cannot be parsed (:func:`audiometrics.epochs.frame.lr_upper`).
 
 (``phase_mismatch`` comes from :mod:`audiometrics.report.phases`.) Each
-warning's sentence is built once per output style (:class:`~audiometrics.escaping.Style`):
-plain text for the terminal, markdown for the documents.
+warning's sentence is a wording function (``_..._text``) of an output style
+(:class:`~audiometrics.escaping.Style`) and keyword facts, bound to the
+warning (:attr:`~audiometrics.report.model.DataWarning.wording`): plain text
+for the terminal, markdown for the documents, and any later style.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from audiometrics.escaping import MARKDOWN, PLAIN, Style
+from audiometrics.escaping import Style
 from audiometrics.report.cells import opt_float, opt_int, opt_str
 from audiometrics.report.formatting import fmt, join_words, number_ranges, or_unknown, plural
 from audiometrics.report.model import DataWarning, PhaseSummary, Point, RunSummary, Spike
@@ -54,9 +57,9 @@ def _where_phases(rows: pd.DataFrame) -> str:
     return ("phase " if len(set(numbers)) == 1 else "phases ") + number_ranges(numbers)
 
 
-def _warn(kind: str, build: Callable[[Style], str], runs: list[str] | None = None, data: dict[str, Any] | None = None) -> DataWarning:
-    """A warning whose message ``build(style)`` gives as plain text and as markdown."""
-    return DataWarning(kind, build(PLAIN), list(runs or []), dict(data or {}), build(MARKDOWN))
+def _warn(kind: str, wording: Callable[[Style], str], runs: list[str] | None = None, data: dict[str, Any] | None = None) -> DataWarning:
+    """A warning worded by ``wording(style)`` (a wording function with its facts bound)."""
+    return DataWarning(kind, runs=list(runs or []), data=dict(data or {}), wording=wording)
 
 
 # --------------------------------------------------------------------------- spikes
@@ -135,7 +138,7 @@ def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: lis
     return spikes
 
 
-def _spike_message(spike: Spike, s: Style = PLAIN) -> str:
+def _spike_text(s: Style, *, spike: Spike) -> str:
     text = (
         f"{s(spike.column)} of {s(spike.run)} jumped by more than an order of magnitude: {fmt(spike.start.value)} at "
         f"{spike.start.where} against {fmt(spike.baseline)} shortly before ({spike.baseline_at.where})"
@@ -153,7 +156,7 @@ def _spike_message(spike: Spike, s: Style = PLAIN) -> str:
 
 
 def _spike_warnings(spikes: list[Spike]) -> list[DataWarning]:
-    return [_warn("spike", lambda s: _spike_message(spike, s), [spike.run], {"phase": (spike.run, spike.start.phase)}) for spike in spikes]
+    return [_warn("spike", partial(_spike_text, spike=spike), [spike.run], {"phase": (spike.run, spike.start.phase)}) for spike in spikes]
 
 
 # --------------------------------------------------------------------------- shared rows
@@ -188,14 +191,27 @@ def _duplicate_pair(run_a: RunSummary, run_b: RunSummary, groups: Groups) -> Dat
         rows = groups[run.id]
         return _where_phases(rows[[k is not None and k in shared_keys for k in keys]])
 
-    return _warn(
-        "duplicate_rows",
-        lambda s: f"{s(small.name)} and {s(large.name)} share {shared} of {s(small.name)}'s {small.epochs} epoch rows "
-        f"value for value, time included ({where(small, small_keys)} of {s(small.name)}; "
-        f"{where(large, large_keys)} of {s(large.name)}, which has {large.epochs} rows): a copied notebook "
-        "or an extraction mix-up; do not compare these runs until it is explained",
-        [small.name, large.name],
-        {"shared": shared, "rows": small.epochs, "other_rows": large.epochs},
+    wording = partial(
+        _shared_rows_text,
+        small=small.name,
+        large=large.name,
+        shared=shared,
+        small_rows=small.epochs,
+        large_rows=large.epochs,
+        small_where=where(small, small_keys),
+        large_where=where(large, large_keys),
+    )
+    return _warn("duplicate_rows", wording, [small.name, large.name], {"shared": shared, "rows": small.epochs, "other_rows": large.epochs})
+
+
+def _shared_rows_text(
+    s: Style, *, small: str, large: str, shared: int, small_rows: int, large_rows: int, small_where: str, large_where: str
+) -> str:
+    return (
+        f"{s(small)} and {s(large)} share {shared} of {s(small)}'s {small_rows} epoch rows "
+        f"value for value, time included ({small_where} of {s(small)}; "
+        f"{large_where} of {s(large)}, which has {large_rows} rows): a copied notebook "
+        "or an extraction mix-up; do not compare these runs until it is explained"
     )
 
 
@@ -218,21 +234,23 @@ def _phase_warnings(runs: list[RunSummary]) -> list[DataWarning]:
     out: list[DataWarning] = []
     for run in runs:
         for phase in run.phases:
+            wording = partial(_phase_text, run=run.name, number=phase.number, status=phase.status)
             if phase.empty:
-                out.append(_warn("empty_phase", lambda s: f"{s(run.name)}, phase {or_unknown(phase.number)}: {s(phase.status)}", [run.name]))
+                out.append(_warn("empty_phase", wording, [run.name]))
             elif phase.incomplete:
-                out.append(
-                    _warn(
-                        "incomplete_phase",
-                        lambda s: f"{s(run.name)}, phase {or_unknown(phase.number)}: {s(phase.status)}",
-                        [run.name],
-                        {"recorded": phase.recorded_epochs, "planned": phase.planned_epochs},
-                    )
-                )
+                out.append(_warn("incomplete_phase", wording, [run.name], {"recorded": phase.recorded_epochs, "planned": phase.planned_epochs}))
     for run in runs:
         if run.epochs == 0 and not run.phases:
-            out.append(_warn("empty_phase", lambda s: f"{s(run.name)}: no epochs recorded", [run.name]))
+            out.append(_warn("empty_phase", partial(_no_epochs_text, run=run.name), [run.name]))
     return out
+
+
+def _phase_text(s: Style, *, run: str, number: int | None, status: str) -> str:
+    return f"{s(run)}, phase {or_unknown(number)}: {s(status)}"
+
+
+def _no_epochs_text(s: Style, *, run: str) -> str:
+    return f"{s(run)}: no epochs recorded"
 
 
 def _segments(epochs: list[int | None]) -> list[list[int]]:
@@ -260,16 +278,16 @@ def _restart_warnings(runs: list[RunSummary], groups: Groups) -> list[DataWarnin
             if len(segments) <= 1:
                 continue
             spans = ", then ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else f"{s[0]}" for s in segments)
-            out.append(
-                _warn(
-                    "epoch_restart",
-                    lambda s: f"{s(run.name)}, phase {or_unknown(opt_int(number))}: the epoch numbering restarts ({spans}), so its "
-                    f"{len(phase_rows)} rows probably come from {len(segments)} training calls merged into one phase",
-                    [run.name],
-                    {"phase": (run.name, opt_int(number)), "segments": len(segments)},
-                )
-            )
+            wording = partial(_restart_text, run=run.name, number=opt_int(number), spans=spans, rows=len(phase_rows), calls=len(segments))
+            out.append(_warn("epoch_restart", wording, [run.name], {"phase": (run.name, opt_int(number)), "segments": len(segments)}))
     return out
+
+
+def _restart_text(s: Style, *, run: str, number: int | None, spans: str, rows: int, calls: int) -> str:
+    return (
+        f"{s(run)}, phase {or_unknown(number)}: the epoch numbering restarts ({spans}), so its "
+        f"{rows} rows probably come from {calls} training calls merged into one phase"
+    )
 
 
 # --------------------------------------------------------------------------- metrics and learning rates
@@ -282,30 +300,31 @@ def _missing_metric_warnings(metric_columns: list[str], with_rows: list[RunSumma
         having = [r for r in with_rows if column in r.columns]
         lacking = [r for r in with_rows if column not in r.columns]
         if having and lacking:
-            out.append(
-                _warn(
-                    "missing_metric",
-                    lambda s: f"{s(column)} is recorded for {len(having)} of {len(with_rows)} runs; missing for "
-                    f"{join_words([s(r.name) for r in lacking])}, so comparisons on {s(column)} leave "
-                    + ("it" if len(lacking) == 1 else "them")
-                    + " out",
-                    [r.name for r in lacking],
-                )
-            )
+            names = [r.name for r in lacking]
+            wording = partial(_metric_lacking_text, column=column, having=len(having), runs=len(with_rows), lacking=tuple(names))
+            out.append(_warn("missing_metric", wording, names))
     for run in with_rows:
         rows = groups[run.id]
         for column in run.columns:
             missing = int(rows[column].isna().sum())
             if missing:
-                out.append(
-                    _warn(
-                        "missing_metric",
-                        lambda s: f"{s(column)} is missing in {missing} of {run.epochs} epoch rows of {s(run.name)} "
-                        f"({_where_phases(rows[rows[column].isna()])})",
-                        [run.name],
-                    )
-                )
+                where = _where_phases(rows[rows[column].isna()])
+                wording = partial(_metric_gaps_text, column=column, missing=missing, rows=run.epochs, run=run.name, where=where)
+                out.append(_warn("missing_metric", wording, [run.name]))
     return out
+
+
+def _metric_lacking_text(s: Style, *, column: str, having: int, runs: int, lacking: tuple[str, ...]) -> str:
+    return (
+        f"{s(column)} is recorded for {having} of {runs} runs; missing for "
+        f"{join_words([s(name) for name in lacking])}, so comparisons on {s(column)} leave "
+        + ("it" if len(lacking) == 1 else "them")
+        + " out"
+    )
+
+
+def _metric_gaps_text(s: Style, *, column: str, missing: int, rows: int, run: str, where: str) -> str:
+    return f"{s(column)} is missing in {missing} of {rows} epoch rows of {s(run)} ({where})"
 
 
 def _lr_warnings(runs: list[RunSummary]) -> list[DataWarning]:
@@ -314,31 +333,31 @@ def _lr_warnings(runs: list[RunSummary]) -> list[DataWarning]:
     for run in runs:
         missing = [p for p in run.phases if p.lr_status == "missing"]
         if missing:
-            numbers = [p.number for p in missing if p.number is not None]
-            out.append(
-                _warn(
-                    "missing_lr",
-                    lambda s: f"{s(run.name)}: the learning rate of {'phase' if len(numbers) == 1 else 'phases'} {number_ranges(numbers)} "
-                    "could not be resolved (empty learning_rate)",
-                    [run.name],
-                )
-            )
+            numbers = tuple(p.number for p in missing if p.number is not None)
+            out.append(_warn("missing_lr", partial(_missing_lr_text, run=run.name, numbers=numbers), [run.name]))
     malformed: dict[str, list[tuple[RunSummary, PhaseSummary]]] = {}
     for run in runs:
         for phase in run.phases:
             if phase.lr_status == "malformed":
                 malformed.setdefault(phase.learning_rate, []).append((run, phase))
     for text, uses in malformed.items():
-        hint = " (a closing parenthesis is missing)" if text.count("(") > text.count(")") else ""
-        out.append(
-            _warn(
-                "malformed_lr",
-                lambda s: f"learning rate {s.code(text)} cannot be parsed{hint}; used by "
-                + join_words([f"{s(run.name)} phase {or_unknown(phase.number)}" for run, phase in uses]),
-                sorted({run.name for run, _ in uses}, key=[r.name for r in runs].index),
-            )
-        )
+        wording = partial(_malformed_lr_text, text=text, uses=tuple((run.name, phase.number) for run, phase in uses))
+        out.append(_warn("malformed_lr", wording, sorted({run.name for run, _ in uses}, key=[r.name for r in runs].index)))
     return out
+
+
+def _missing_lr_text(s: Style, *, run: str, numbers: tuple[int, ...]) -> str:
+    return (
+        f"{s(run)}: the learning rate of {'phase' if len(numbers) == 1 else 'phases'} {number_ranges(numbers)} "
+        "could not be resolved (empty learning_rate)"
+    )
+
+
+def _malformed_lr_text(s: Style, *, text: str, uses: tuple[tuple[str, int | None], ...]) -> str:
+    hint = " (a closing parenthesis is missing)" if text.count("(") > text.count(")") else ""
+    return f"learning rate {s.code(text)} cannot be parsed{hint}; used by " + join_words(
+        [f"{s(run)} phase {or_unknown(number)}" for run, number in uses]
+    )
 
 
 # --------------------------------------------------------------------------- all
