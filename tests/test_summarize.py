@@ -342,3 +342,24 @@ def test_warnings_are_worded_again_in_any_style(study) -> None:
     for warning in study.warnings:
         assert warning.text(PLAIN) == warning.message and warning.text(MARKDOWN) == warning.markdown
         assert warning.text(shouted) != warning.message or not any(c.islower() for c in warning.message)
+
+
+def test_insights_and_recommendations_escape_in_the_style_asked(study) -> None:
+    from audiometrics.escaping import Style, md_text
+    from audiometrics.report.insights import find_insights
+    from audiometrics.report.recommendations import recommend
+
+    shouted = Style(lambda value: str(value).upper(), lambda value: f"<code>{value}</code>")
+    args = (study.runs, study.metric, study.accuracy_column, study.ranking, study.warnings)
+    assert [i.text for i in find_insights(*args)] == [i.text for i in study.insights]
+    loud = find_insights(*args, style=shouted)
+    assert [i.kind for i in loud] == [i.kind for i in study.insights]
+    names = [run.name for run in study.runs]
+    for quiet, shout in zip(study.insights, loud):
+        for name in names:
+            if md_text(name) in quiet.text:
+                assert name.upper() in shout.text
+    plain = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes)
+    assert plain == study.recommendations
+    louder = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes, shouted)
+    assert len(louder) == len(plain) and any("<code>" in r for r in louder)

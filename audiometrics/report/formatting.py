@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from audiometrics.escaping import md_code
+from audiometrics.escaping import MARKDOWN, Style
 
 __all__ = [
     "fmt",
@@ -78,9 +78,9 @@ def fmt_duration(seconds: Any) -> str:
     return f"{whole // 3600} h {(whole % 3600) // 60:02d} min"
 
 
-def lr_words(text: str) -> str:
-    """A learning rate for a markdown sentence: a code span, or ``not resolved``."""
-    return md_code(text) if text else "not resolved"
+def lr_words(text: str, style: Style = MARKDOWN) -> str:
+    """A learning rate for a sentence: a code span (in ``style``), or ``not resolved``."""
+    return style.code(text) if text else "not resolved"
 
 
 def or_unknown(value: Any) -> str:

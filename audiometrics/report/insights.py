@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audiometrics.escaping import MARKDOWN
+from audiometrics.escaping import MARKDOWN, Style
 from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, isnum, join_words, lr_words, or_unknown
 from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, RankEntry, RunSummary
 
@@ -47,8 +47,6 @@ SATURATION_RATIO = 0.1
 #: A phase "made the main metric worse" when it lost at least this fraction of the run's range.
 WORSE_FRACTION = 0.02
 
-e = MARKDOWN
-
 
 @dataclass
 class _Context:
@@ -59,6 +57,7 @@ class _Context:
     accuracy_column: str | None
     ranking: list[RankEntry]
     warnings: list[DataWarning]
+    s: Style = MARKDOWN  # how notebook values are escaped in the sentences
 
     @property
     def lower(self) -> bool:
@@ -67,7 +66,7 @@ class _Context:
     @property
     def em(self) -> str:
         """The main metric's name, escaped."""
-        return e(self.info.name)
+        return self.s(self.info.name)
 
     @property
     def scored(self) -> list[RunSummary]:
@@ -91,14 +90,14 @@ def percent_change(new: float, base: float) -> float | None:
     return (new - base) / abs(base) * 100.0
 
 
-def caveat(runs: Sequence[RunSummary], warnings: list[DataWarning]) -> str:
+def caveat(runs: Sequence[RunSummary], warnings: list[DataWarning], s: Style = MARKDOWN) -> str:
     """`` Caveat: …`` naming the runs whose numbers are in doubt (incomplete phases, shared rows), or ``""``."""
     parts: list[str] = []
     for run in runs:
         if any(p.incomplete or p.empty for p in run.phases):
-            parts.append(f"{e(run.name)} has incomplete phases")
+            parts.append(f"{s(run.name)} has incomplete phases")
         if any(w.kind == "duplicate_rows" and run.name in w.runs for w in warnings):
-            parts.append(f"{e(run.name)} shares epoch rows with another run")
+            parts.append(f"{s(run.name)} shares epoch rows with another run")
     return f" Caveat: {join_words(list(dict.fromkeys(parts)))}." if parts else ""
 
 
@@ -115,7 +114,7 @@ def _family_comparison(c: _Context, top: RunSummary, family: str, run: RunSummar
     if ratio is not None:
         return (
             f"{fmt_ratio(ratio)} {'lower' if c.lower else 'higher'} than the best {family} run "
-            f"({fmt(a)} vs {fmt(b)} for {e(run.name)})"
+            f"({fmt(a)} vs {fmt(b)} for {c.s(run.name)})"
         ), ratio
     return f"{fmt(abs(a - b))} better than the best {family} run ({fmt(a)} vs {fmt(b)})", ratio
 
@@ -130,13 +129,13 @@ def _families(c: _Context) -> Insight | None:
         return None
     ordered = sorted(families.items(), key=lambda kv: c.best_key(kv[1]))
     top_family, top = ordered[0]
-    bullets = [f"best {family}: {e(run.name)}, {c.em} {fmt(run.best.value)}" for family, run in ordered]  # type: ignore[union-attr]
+    bullets = [f"best {family}: {c.s(run.name)}, {c.em} {fmt(run.best.value)}" for family, run in ordered]  # type: ignore[union-attr]
     data: dict[str, Any] = {"families": {f: {"run": r.name, "best": r.best.value} for f, r in ordered}, "ratios": {}}  # type: ignore[union-attr]
     comparisons = []
     for family, run in ordered[1:]:
         sentence, data["ratios"][family] = _family_comparison(c, top, family, run)
         comparisons.append(sentence)
-    text = f"{top_family} runs lead on {c.em}: the best, {e(top.name)} ({fmt(top.best.value)}), is " + "; ".join(comparisons) + "."  # type: ignore[union-attr]
+    text = f"{top_family} runs lead on {c.em}: the best, {c.s(top.name)} ({fmt(top.best.value)}), is " + "; ".join(comparisons) + "."  # type: ignore[union-attr]
     counts = Counter(r.family for r in c.scored)
     text += " Runs per family: " + ", ".join(f"{f} {counts[f]}" for f, _ in ordered) + "."
     return Insight("families", "Architecture families", text, bullets, data=data)
@@ -185,7 +184,7 @@ def _pretrained_bullet(c: _Context, model: str, pre: RunSummary, scratch: RunSum
         "best": (pre.best.value, scratch.best.value),  # type: ignore[union-attr]
         "verdict": verdict,
     }
-    bullet = f"{e(model)}: pretrained weights {verdict}: they " + " and ".join(parts) + "." + caveat([pre, scratch], c.warnings)
+    bullet = f"{c.s(model)}: pretrained weights {verdict}: they " + " and ".join(parts) + "." + caveat([pre, scratch], c.warnings, c.s)
     return bullet, data
 
 
@@ -215,9 +214,9 @@ def _reversed_pair(c: _Context, a: RunSummary, b: RunSummary, eacc: str) -> str 
         return None
     win, lose = (a, b) if acc_says_a else (b, a)
     return (
-        f"{e(win.name)} has the higher {eacc} ({fmt(win.accuracy_best.value)} vs "  # type: ignore[union-attr]
+        f"{c.s(win.name)} has the higher {eacc} ({fmt(win.accuracy_best.value)} vs "  # type: ignore[union-attr]
         f"{fmt(lose.accuracy_best.value)}) but the {'higher' if c.lower else 'lower'} {c.em} "  # type: ignore[union-attr]
-        f"({fmt(win.best.value)} vs {fmt(lose.best.value)} for {e(lose.name)})"  # type: ignore[union-attr]
+        f"({fmt(win.best.value)} vs {fmt(lose.best.value)} for {c.s(lose.name)})"  # type: ignore[union-attr]
     )
 
 
@@ -227,7 +226,7 @@ def _metric_disagreement(c: _Context) -> Insight | None:
     both = [r for r in c.scored if r.accuracy_best is not None]
     if len(both) < 2:
         return None
-    em, eacc = c.em, e(c.accuracy_column)
+    em, eacc = c.em, c.s(c.accuracy_column)
     reversed_pairs = [
         sentence for i, a in enumerate(both) for b in both[i + 1 :] if (sentence := _reversed_pair(c, a, b, eacc)) is not None
     ]
@@ -267,17 +266,17 @@ def _improvement_text(c: _Context, improving: list[RunSummary]) -> str:
     worse = [r for r in improving if r not in improved and r.improvement != 0]
     if not worse and len(improved) == len(improving):
         if len(improving) == 1:
-            text = f"{e(improving[0].name)} improved {em} from the first to the final epoch."
+            text = f"{c.s(improving[0].name)} improved {em} from the first to the final epoch."
         else:
             text = f"{'Both' if len(improving) == 2 else 'All ' + str(len(improving))} runs improved {em} from the first to the final epoch."
     else:
         text = f"{len(improved)} of {len(improving)} runs improved {em} from the first to the final epoch"
         if worse:
-            text += "; " + join_words([f"{e(r.name)} ended worse than it started ({fmt_signed(r.improvement)})" for r in worse])
+            text += "; " + join_words([f"{c.s(r.name)} ended worse than it started ({fmt_signed(r.improvement)})" for r in worse])
         text += "."
     top = max(improving, key=lambda r: (-r.improvement if lower else r.improvement, -r.index))  # type: ignore[operator]
     if len(improving) > 1:
-        text += f" The largest change: {e(top.name)}, {fmt_signed(top.improvement)} ({fmt(top.first.value)} → {fmt(top.final.value)})."  # type: ignore[union-attr]
+        text += f" The largest change: {c.s(top.name)}, {fmt_signed(top.improvement)} ({fmt(top.first.value)} → {fmt(top.final.value)})."  # type: ignore[union-attr]
     return text
 
 
@@ -317,12 +316,12 @@ def _schedule_bullet(c: _Context, run: RunSummary, moved: list[PhaseSummary]) ->
     best_phase = max(moved, key=lambda p: (-p.change if c.lower else p.change))  # type: ignore[operator]
     hurting = _hurting_phases(c, run, moved, best_phase)
     text = (
-        f"{e(run.name)}: phase {or_unknown(best_phase.number)} (lr {lr_words(best_phase.learning_rate)}) moved {c.em} the most, "
+        f"{c.s(run.name)}: phase {or_unknown(best_phase.number)} (lr {lr_words(best_phase.learning_rate, c.s)}) moved {c.em} the most, "
         f"{fmt_signed(best_phase.change)} ({fmt(best_phase.start_value)} → {fmt(best_phase.end_value)})"
     )
     if hurting:
         text += "; " + join_words(
-            [f"phase {or_unknown(p.number)} (lr {lr_words(p.learning_rate)}) made it worse, {fmt_signed(p.change)}" for p in hurting]
+            [f"phase {or_unknown(p.number)} (lr {lr_words(p.learning_rate, c.s)}) made it worse, {fmt_signed(p.change)}" for p in hurting]
         )
     last = moved[-1]
     if last is not best_phase and last not in hurting:
@@ -355,19 +354,19 @@ def _efficiency_text(c: _Context, timed: list[RunSummary]) -> str:
     slowest = max(timed, key=lambda r: (r.time_per_epoch_s, -r.index))  # type: ignore[arg-type,return-value]
     if len(timed) == 1:
         return (
-            f"{e(fastest.name)} trained {fastest.epochs} epochs in {fmt_duration(fastest.total_time_s)} "
+            f"{c.s(fastest.name)} trained {fastest.epochs} epochs in {fmt_duration(fastest.total_time_s)} "
             f"({fmt_duration(fastest.time_per_epoch_s)} per epoch)."
         )
-    text = f"{e(fastest.name)} is the fastest per epoch ({fmt_duration(fastest.time_per_epoch_s)})"
+    text = f"{c.s(fastest.name)} is the fastest per epoch ({fmt_duration(fastest.time_per_epoch_s)})"
     if fastest.time_per_epoch_s:
         ratio = slowest.time_per_epoch_s / fastest.time_per_epoch_s  # type: ignore[operator]
-        text += f"; {e(slowest.name)} is the slowest ({fmt_duration(slowest.time_per_epoch_s)}, {fmt_ratio(ratio)} as long)"
+        text += f"; {c.s(slowest.name)} is the slowest ({fmt_duration(slowest.time_per_epoch_s)}, {fmt_ratio(ratio)} as long)"
     text += "."
     if c.ranking:
         winner = next(r for r in c.runs if r.name == c.ranking[0].run)
         if winner.total_time_s is not None:
             text += (
-                f" The best run, {e(winner.name)}, trained {winner.epochs} epochs in {fmt_duration(winner.total_time_s)} "
+                f" The best run, {c.s(winner.name)}, trained {winner.epochs} epochs in {fmt_duration(winner.total_time_s)} "
                 f"({fmt_duration(winner.time_per_epoch_s)} per epoch)."
             )
     total = sum(r.total_time_s for r in timed)  # type: ignore[misc]
@@ -403,7 +402,7 @@ def _still_improving(c: _Context) -> Insight | None:
         "still_improving",
         "Best value at the last epoch",
         f"These runs reached their best {c.em} at their last recorded epoch, so they may not have finished improving:",
-        [f"{e(r.name)}: {fmt(r.best.value)} at {r.best.where} (epoch {r.epochs} of {r.epochs})" for r in late],  # type: ignore[union-attr]
+        [f"{c.s(r.name)}: {fmt(r.best.value)} at {r.best.where} (epoch {r.epochs} of {r.epochs})" for r in late],  # type: ignore[union-attr]
         data={"runs": [r.name for r in late]},
     )
 
@@ -426,9 +425,13 @@ def find_insights(
     accuracy_column: str | None,
     ranking: list[RankEntry],
     warnings: list[DataWarning],
+    style: Style = MARKDOWN,
 ) -> list[Insight]:
-    """The insights the data supports (none without a main metric), in :data:`RULES` order."""
+    """The insights the data supports (none without a main metric), in :data:`RULES` order.
+
+    Their sentences escape notebook values with ``style`` (markdown by default).
+    """
     if info is None:
         return []
-    context = _Context(runs, info, accuracy_column, ranking, warnings)
+    context = _Context(runs, info, accuracy_column, ranking, warnings, style)
     return [insight for rule in RULES if (insight := rule(context)) is not None]
