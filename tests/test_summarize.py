@@ -226,7 +226,7 @@ def test_epoch_restart_inside_a_phase() -> None:
     summary = summarize(frame_of(text))
     (warning,) = [w for w in summary.warnings if w.kind == "epoch_restart"]
     assert "restarts (0–2, then 0–1)" in warning.message and "2 training calls" in warning.message
-    assert summary.runs[0].phases[0].notes == [warning.message]
+    assert summary.runs[0].phases[0].notes == [warning]
 
 
 def test_divergence_that_never_recovers() -> None:

@@ -87,7 +87,7 @@ class PhaseSummary:
     end_value: float | None  # main metric at the phase's last epoch with a value
     change: float | None  # end_value - start_value
     status: str  # a sentence: "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"
-    notes: list[str] = field(default_factory=list)  # data-quality warnings about this phase
+    notes: list[DataWarning] = field(default_factory=list)  # data-quality warnings about this phase
 
     @property
     def empty(self) -> bool:
@@ -213,7 +213,7 @@ class Summary:
     kept as plain text in the data fields (runs, phases, ranking entries, insight
     tables, :attr:`DataWarning.message`); the sentences meant only for the
     documents (insight titles, texts and bullets, recommendations,
-    :attr:`DataWarning.markdown`, ``PhaseSummary.notes``) are markdown with
+    :attr:`DataWarning.markdown`) are markdown with
     every such value escaped (:mod:`audiometrics.escaping`). Sentences that are
     only wording around these facts (the ranking line, the notes on an assumed
     direction or a CSV without planned epochs) are written by the templates.

@@ -378,10 +378,10 @@ def data_warnings(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: l
 
 
 def attach_phase_notes(runs: list[RunSummary], warnings: list[DataWarning]) -> None:
-    """Copy the warnings pinned to one phase onto that phase (for the per-run summary)."""
+    """Add the warnings pinned to one phase to that phase's notes (for the per-run summary)."""
     phases = {(run.name, phase.number): phase for run in runs for phase in run.phases}
     for warning in warnings:
         key = warning.data.get("phase")
         if key is not None and tuple(key) in phases:
-            phases[tuple(key)].notes.append(warning.markdown)
+            phases[tuple(key)].notes.append(warning)
 
