@@ -3,23 +3,53 @@
 * :func:`resolve_metric`: the metric column a name means (exact, else ignoring case).
 * :func:`check_direction`: a direction that reverses a metric's known one needs ``force``.
 * :func:`available_metrics` / :func:`default_metric`: metric columns with values in epoch
-  rows, and the one reports rank by when none is named.
+  rows, and the one reports rank by when none is named (:data:`METRIC_FALLBACKS` first).
+* :func:`metric_direction`: whether lower is better for a metric, known from its name.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Iterable
 
-from audiometrics.report.summarize import METRIC_FALLBACKS, MetricError, metric_direction
+from audiometrics.errors import AudiometricsError
 
 __all__ = [
+    "METRIC_FALLBACKS",
     "DirectionError",
+    "MetricError",
     "available_metrics",
     "check_direction",
     "default_metric",
+    "metric_direction",
     "resolve_metric",
 ]
+
+#: Main-metric candidates, in order, when none is named (the reports and the CLI summary).
+METRIC_FALLBACKS: tuple[str, ...] = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
+
+_LOWER_RE = re.compile(r"loss|error|(^|_)err($|_)|(^|_)(mse|mae|rmse|msle|mape|wer|cer|brier|perplexity|nll)($|_)")
+_HIGHER_RE = re.compile(
+    r"acc|lwlrap|lrap|(^|_)f1|fbeta|f_beta|precision|recall|auc|dice|jaccard|iou|(^|_)r2($|_)|(^|_)map($|_)"
+    r"|average_precision|kappa|corr|matthews|mcc|bleu|rouge|(^|_)ap($|_)|score"
+)
+
+
+class MetricError(AudiometricsError, ValueError):
+    """A main metric that the epoch table does not have."""
+
+
+def metric_direction(name: str) -> bool | None:
+    """``True`` when lower is better for a metric of this name, ``False`` when higher is, ``None`` if unknown.
+
+    Losses and error rates are lower is better; accuracies, LWLRAP, F-scores and the like higher.
+    """
+    lowered = name.lower()
+    if _LOWER_RE.search(lowered):
+        return True
+    if _HIGHER_RE.search(lowered):
+        return False
+    return None
 
 
 class DirectionError(MetricError):
@@ -33,10 +63,9 @@ class DirectionError(MetricError):
 
 
 def _has_value(text: str) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except (TypeError, ValueError):
-        return False
+    from audiometrics.epochs.values import parse_number
+
+    return parse_number(text) is not None
 
 
 def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
@@ -52,7 +81,7 @@ def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
 def resolve_metric(name: str, available: Iterable[str]) -> str:
     """The column of ``available`` that ``name`` means: the same name, else the one equal ignoring case.
 
-    Raises :class:`~audiometrics.report.summarize.MetricError` (listing ``available``)
+    Raises :class:`MetricError` (listing ``available``)
     when there is none, or when several differ only in case.
     """
     columns = list(available)
@@ -67,7 +96,7 @@ def resolve_metric(name: str, available: Iterable[str]) -> str:
 
 
 def default_metric(available: Iterable[str]) -> str | None:
-    """The main metric reports use when none is named (as :func:`audiometrics.report.summarize.choose_metric`)."""
+    """The main metric reports use when none is named (:func:`audiometrics.report.metric.choose_metric` uses it)."""
     columns = set(available)
     ordered = [c for c in METRIC_FALLBACKS if c in columns]
     ordered += sorted(c for c in columns if c not in METRIC_FALLBACKS and c != "train_loss")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.runs.align import align_notebook
 from audiometrics.runs.boundary import guard_error, guard_result, guard_sources
 from audiometrics.errors import NotebookError
@@ -36,7 +37,6 @@ __all__ = [
     "DEFAULT_CSV_NAME",
 ]
 
-DEFAULT_CSV_NAME = "training_metrics_extracted.csv"
 
 
 def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
@@ -156,14 +156,14 @@ class Extraction:
 
     def rows(self, *, with_source: bool = False) -> list[dict[str, str]]:
         """Epoch rows as CSV text values, in input order then execution order."""
-        from audiometrics.epochs.frame import rows_from_runs
+        from audiometrics.epochs.rows import rows_from_runs
 
         return rows_from_runs(self.runs, with_source=with_source, root=self.root)
 
     @property
     def root(self) -> str | None:
         """The common parent of every input: the CSV's ``notebook`` column is relative to it."""
-        from audiometrics.epochs.frame import notebook_root
+        from audiometrics.epochs.rows import notebook_root
 
         return notebook_root([*(r.path for r in self.results), *(f.path for f in self.failures)])
 
@@ -260,7 +260,7 @@ def write_outputs(
     raw_text: bool = False,
 ) -> Path:
     """Write the epoch CSV for ``outcome`` atomically; returns its path (``raw_text``: see :func:`~audiometrics.epochs.frame.write_csv_rows`)."""
-    from audiometrics.epochs.frame import write_csv
+    from audiometrics.epochs.csv_file import write_csv
 
     target = Path(csv_path) if csv_path is not None else Path(out_dir) / DEFAULT_CSV_NAME
     write_csv(target, outcome.rows(with_source=with_source), with_source=with_source, raw_text=raw_text)
@@ -282,7 +282,7 @@ def _extract_spooled(
     """
     import json
 
-    from audiometrics.epochs.frame import notebook_root, rows_from_runs
+    from audiometrics.epochs.rows import notebook_root, rows_from_runs
     from audiometrics.options import available_metrics
 
     keys: set[str] = set()
@@ -307,7 +307,9 @@ def _stage_spooled_csv(target: Path, spool: Any, keys: set[str], *, with_source:
     """Write the spooled rows (see :func:`_extract_spooled`) as the CSV file ``target``."""
     import json
 
-    from audiometrics.epochs.frame import columns_for_keys, write_csv_rows
+    from audiometrics.epochs.csv_file import write_csv_rows
+
+    from audiometrics.epochs.rows import columns_for_keys
 
     spool.seek(0)
     write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
@@ -421,7 +423,8 @@ def _legacy_outputs() -> list[str]:
 
 def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, metric: str | None) -> tuple[list[Path], list[str]]:
     from audiometrics.atomic import describe
-    from audiometrics.epochs.frame import loader_warnings, phase_frame
+    from audiometrics.epochs.frame import phase_frame
+    from audiometrics.epochs.loader import loader_warnings
     from audiometrics.report.render import stage_reports
 
     csv_name = "standard output" if describe(options.csv_target) == "standard output" else options.csv_target.name

@@ -29,7 +29,9 @@ from audiometrics.epochs.values import lr_upper, time_to_seconds
 from audiometrics.model import Phase as TrainingPhase
 from audiometrics.model import Run
 from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports
-from audiometrics.report.summarize import ACCURACY_COLUMNS, METRIC_FALLBACKS, architecture_family, metric_direction, summarize
+from audiometrics.options import METRIC_FALLBACKS, metric_direction
+from audiometrics.report.metric import ACCURACY_COLUMNS, architecture_family
+from audiometrics.report.summarize import summarize
 from tests import nbfactory
 
 ROOT = Path(__file__).resolve().parents[1]

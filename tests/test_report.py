@@ -21,8 +21,10 @@ from audiometrics.epochs.frame import frame_from_rows, phase_frame
 from audiometrics.epochs.loader import load_metrics
 from audiometrics.epochs.rows import rows_from_runs
 from audiometrics.model import Phase, Run
-from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, report_command, write_reports
-from audiometrics.report.summarize import MetricError, summarize
+from audiometrics.cli.report import report_command
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports, write_reports
+from audiometrics.options import MetricError
+from audiometrics.report.summarize import summarize
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "report"
 SEED_CSV = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-outputs" / "training_metrics_extracted.csv"

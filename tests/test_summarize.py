@@ -8,15 +8,11 @@ import pandas as pd
 import pytest
 
 from audiometrics.epochs.loader import load_metrics
-from audiometrics.report.summarize import (
-    MetricError,
-    architecture_family,
-    choose_metric,
-    fmt,
-    fmt_duration,
-    metric_direction,
-    summarize,
-)
+from audiometrics.options import MetricError, metric_direction
+from audiometrics.report.formatting import fmt, fmt_duration
+from audiometrics.report.metric import architecture_family, choose_metric
+from audiometrics.report.render import OVERVIEW_NAME, SUMMARY_NAME, render_reports
+from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, extract_inputs, needs_seed
 
 HEADER = "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss"
@@ -91,7 +87,7 @@ def test_unknown_direction_is_assumed_higher_and_said() -> None:
     text = HEADER + ",mystery\n,0,1e-3,,m,No,00:01,0.5,1,0.4,3\n,1,1e-3,,m,No,00:01,0.4,1,0.3,5\n"
     summary = summarize(frame_of(text), metric="mystery")
     assert summary.metric.direction == "assumed" and not summary.metric.lower_is_better
-    assert any("--lower-is-better" in note for note in summary.notes)
+    assert "The direction of `mystery` is not known" in render_reports(summary)[OVERVIEW_NAME]
     assert summary.runs[0].best.value == 5
 
 
@@ -158,7 +154,7 @@ def test_ranking_and_tie_handling(study) -> None:
         (3, "convit_tiny"),
     ]
     assert study.ranking[2].tied and study.ranking[3].tied
-    assert study.ranking_line.endswith("vit_small_patch16_224 ≈ convit_tiny")
+    assert "vit_small_patch16_224 ≈ convit_tiny\n" in render_reports(study)[OVERVIEW_NAME]
 
 
 def test_duplicate_rows_are_flagged(study) -> None:
@@ -222,7 +218,7 @@ def test_phase_table_warnings_and_statuses() -> None:
     assert summary.runs[1].phases[0].lr_status == "default"
     assert summary.runs[1].phases[1].lr_status == "missing"
     assert summary.runs[2].epochs == 0 and summary.runs[2].best is None
-    assert not any("CSV does not record" in note for note in summary.notes)
+    assert summary.has_phase_table and "CSV does not record" not in render_reports(summary)[SUMMARY_NAME]
 
 
 def test_epoch_restart_inside_a_phase() -> None:
@@ -230,7 +226,7 @@ def test_epoch_restart_inside_a_phase() -> None:
     summary = summarize(frame_of(text))
     (warning,) = [w for w in summary.warnings if w.kind == "epoch_restart"]
     assert "restarts (0–2, then 0–1)" in warning.message and "2 training calls" in warning.message
-    assert summary.runs[0].phases[0].notes == [warning.message]
+    assert summary.runs[0].phases[0].notes == [warning]
 
 
 def test_divergence_that_never_recovers() -> None:
@@ -330,9 +326,40 @@ def test_phase_frame_in_another_order_joins_on_labels() -> None:
 
 
 def test_receiver_is_left_out_of_phase_status() -> None:
-    from audiometrics.report.summarize import _phase_status
+    from audiometrics.report.runs import phase_status as _phase_status
 
     assert _phase_status("fit_one_cycle", "learn.fit_one_cycle(20, 3e-3)", 20, 5, False, "3e-3") == (
         "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"
     )
     assert _phase_status("fit", None, None, 0, True, "") == "fit(…): no epochs recorded — the fit was interrupted"
+
+
+def test_warnings_are_worded_again_in_any_style(study) -> None:
+    from audiometrics.escaping import MARKDOWN, PLAIN, Style
+
+    shouted = Style(lambda value: str(value).upper(), lambda value: f"<code>{value}</code>")
+    assert study.warnings
+    for warning in study.warnings:
+        assert warning.text(PLAIN) == warning.message and warning.text(MARKDOWN) == warning.markdown
+        assert warning.text(shouted) != warning.message or not any(c.islower() for c in warning.message)
+
+
+def test_insights_and_recommendations_escape_in_the_style_asked(study) -> None:
+    from audiometrics.escaping import Style, md_text
+    from audiometrics.report.insights import find_insights
+    from audiometrics.report.recommendations import recommend
+
+    shouted = Style(lambda value: str(value).upper(), lambda value: f"<code>{value}</code>")
+    args = (study.runs, study.metric, study.accuracy_column, study.ranking, study.warnings)
+    assert [i.text for i in find_insights(*args)] == [i.text for i in study.insights]
+    loud = find_insights(*args, style=shouted)
+    assert [i.kind for i in loud] == [i.kind for i in study.insights]
+    names = [run.name for run in study.runs]
+    for quiet, shout in zip(study.insights, loud):
+        for name in names:
+            if md_text(name) in quiet.text:
+                assert name.upper() in shout.text
+    plain = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes)
+    assert plain == study.recommendations
+    louder = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes, shouted)
+    assert len(louder) == len(plain) and any("<code>" in r for r in louder)

@@ -161,8 +161,7 @@ def extract(
 def _user_errors() -> Iterator[None]:
     """Turn the library's typed errors into one line and an exit status (2 usage, 1 output)."""
     from audiometrics.atomic import OutputError
-    from audiometrics.options import DirectionError
-    from audiometrics.report.summarize import MetricError
+    from audiometrics.options import DirectionError, MetricError
 
     try:
         yield
@@ -258,7 +257,7 @@ def _register_optional_commands() -> None:
     from importlib import import_module
 
     for module, attribute in (
-        ("audiometrics.report.render", "report_command"),
+        ("audiometrics.cli.report", "report_command"),
         ("audiometrics.cli.score", "score_command"),
         ("audiometrics.cli.train", "train_command"),
     ):

@@ -20,11 +20,6 @@ from audiometrics.model import Run
 
 __all__ = ["frame_from_rows", "frame_from_runs", "PHASE_COLUMNS", "phase_frame"]
 
-# Temporary: the names ``audiometrics.pipeline`` (and the behaviour snapshot) still import from
-# here. Remove once the pipeline writes through ``audiometrics.sinks`` (issue 10).
-from audiometrics.epochs.csv_file import write_csv, write_csv_rows  # noqa: E402,F401
-from audiometrics.epochs.loader import loader_warnings  # noqa: E402,F401
-from audiometrics.epochs.rows import columns_for_keys  # noqa: E402,F401
 
 
 def frame_from_rows(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> pd.DataFrame:

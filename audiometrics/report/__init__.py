@@ -1,1 +1,9 @@
-"""Reports from Runs: summaries, markdown rendering through templates, plots."""
+"""Reports from Runs: summaries, markdown rendering through templates, plots.
+
+:func:`~audiometrics.report.summarize.summarize` composes one module per job into a
+:class:`~audiometrics.report.model.Summary` (phases, metric, runs, ranking, quality,
+insights, recommendations); :mod:`~audiometrics.report.render` lays it out with the
+Jinja templates (filters from :mod:`~audiometrics.report.formatting`), and
+:mod:`~audiometrics.report.plots` draws it. The ``report`` command is
+:mod:`audiometrics.cli.report`.
+"""

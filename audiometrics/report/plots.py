@@ -49,7 +49,9 @@ import pandas as pd
 
 from audiometrics.atomic import write_atomic
 from audiometrics.escaping import plot_text as _label
-from audiometrics.report.summarize import RunSummary, Summary, fmt, summarize
+from audiometrics.report.formatting import fmt
+from audiometrics.report.model import RunSummary, Summary
+from audiometrics.report.summarize import summarize
 
 __all__ = ["PlotSpec", "Drawn", "plot_specs", "draw_plots", "write_plots", "LOG_SPAN"]
 
@@ -140,6 +142,46 @@ def _shared_starts(runs: list[RunSummary]) -> list[tuple[int, int | None]] | Non
     return None
 
 
+def _draw_metric_run(axes: Any, run: RunSummary, name: str, shared: list[tuple[int, int | None]] | None) -> Any:
+    """One run's line of the main metric, its phase starts (unless shared by all runs) and its best epoch."""
+    colour = _colour(run.index - 1)
+    xs, ys = _points(run, name)
+    (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, linestyle=_linestyle(run.index - 1), label=_label(run.name))
+    lookup = dict(zip(xs, ys))
+    if shared is None:
+        marks = [(s, lookup[s]) for s, _ in run.phase_starts if s > 0 and s in lookup]
+        if marks:
+            axes.plot([m[0] for m in marks], [m[1] for m in marks], linestyle="none", marker="D", markersize=6, color=colour, markeredgecolor="white", zorder=4)
+    if run.best is not None:
+        axes.plot([run.best.global_epoch], [run.best.value], linestyle="none", marker="*", markersize=14, color=colour, markeredgecolor="black", markeredgewidth=0.6, zorder=5)
+    return line
+
+
+def _phase_boundaries(axes: Any, runs: list[RunSummary], shared: list[tuple[int, int | None]] | None) -> list[Line2D]:
+    """Vertical lines at phase starts (labelled when all runs share them); returns their legend entries."""
+    owners: dict[int, list[RunSummary]] = {}
+    for run in runs:
+        for start, _ in run.phase_starts:
+            if start > 0:
+                owners.setdefault(start, []).append(run)
+    if shared:
+        top = axes.get_ylim()[1]
+        for start, number in shared:
+            axes.axvline(start - 0.5, color="0.45", linestyle="--", linewidth=0.9)
+            axes.annotate(f"P{number}" if number is not None else "", (start - 0.5, top), xytext=(3, -12), textcoords="offset points", fontsize=8, color="0.35")
+        return [Line2D([], [], color="0.45", linestyle="--", linewidth=0.9, label="phase start")]
+    if not owners:
+        return []
+    for start in sorted(owners):
+        several = len(owners[start]) > 1
+        colour = "0.55" if several else _colour(owners[start][0].index - 1)
+        axes.axvline(start - 0.5, color=colour, linestyle=":", linewidth=1.0, alpha=0.8 if several else 0.55, zorder=1)
+    return [
+        Line2D([], [], color="0.3", linestyle="none", marker="D", markersize=6, label="phase start (on its run)"),
+        Line2D([], [], color="0.55", linestyle=":", linewidth=1.0, label="phase boundary (grey: several runs)"),
+    ]
+
+
 def _metric_plot(summary: Summary) -> Figure:
     metric = summary.metric
     assert metric is not None
@@ -148,41 +190,8 @@ def _metric_plot(summary: Summary) -> Figure:
     figure = Figure(figsize=(11, 5.2 + 0.24 * legend_rows), layout="constrained")
     axes = figure.add_subplot()
     shared = _shared_starts(runs)
-    owners: dict[int, list[RunSummary]] = {}
-    for run in runs:
-        for start, _ in run.phase_starts:
-            if start > 0:
-                owners.setdefault(start, []).append(run)
-    handles: list[Any] = []
-    for run in runs:
-        colour = _colour(run.index - 1)
-        xs, ys = _points(run, metric.name)
-        (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, linestyle=_linestyle(run.index - 1), label=_label(run.name))
-        handles.append(line)
-        lookup = dict(zip(xs, ys))
-        if shared is None:
-            marks = [(s, lookup[s]) for s, _ in run.phase_starts if s > 0 and s in lookup]
-            if marks:
-                axes.plot([m[0] for m in marks], [m[1] for m in marks], linestyle="none", marker="D", markersize=6, color=colour, markeredgecolor="white", zorder=4)
-        if run.best is not None:
-            axes.plot([run.best.global_epoch], [run.best.value], linestyle="none", marker="*", markersize=14, color=colour, markeredgecolor="black", markeredgewidth=0.6, zorder=5)
-    if shared:
-        top = axes.get_ylim()[1]
-        for start, number in shared:
-            axes.axvline(start - 0.5, color="0.45", linestyle="--", linewidth=0.9)
-            axes.annotate(f"P{number}" if number is not None else "", (start - 0.5, top), xytext=(3, -12), textcoords="offset points", fontsize=8, color="0.35")
-        extra = [Line2D([], [], color="0.45", linestyle="--", linewidth=0.9, label="phase start")]
-    elif owners:
-        for start in sorted(owners):
-            several = len(owners[start]) > 1
-            colour = "0.55" if several else _colour(owners[start][0].index - 1)
-            axes.axvline(start - 0.5, color=colour, linestyle=":", linewidth=1.0, alpha=0.8 if several else 0.55, zorder=1)
-        extra = [
-            Line2D([], [], color="0.3", linestyle="none", marker="D", markersize=6, label="phase start (on its run)"),
-            Line2D([], [], color="0.55", linestyle=":", linewidth=1.0, label="phase boundary (grey: several runs)"),
-        ]
-    else:
-        extra = []
+    handles = [_draw_metric_run(axes, run, metric.name, shared) for run in runs]
+    extra = _phase_boundaries(axes, runs, shared)
     extra.append(Line2D([], [], color="0.3", linestyle="none", marker="*", markersize=12, markeredgecolor="black", label="best epoch"))
     axes.set_xlabel("epoch, counted across phases (global_epoch)")
     axes.set_ylabel(_label(f"{metric.name} ({metric.better} is better)"))
@@ -325,7 +334,7 @@ def draw_plots(summary: Summary) -> Drawn:
 def write_plots(source: Summary | pd.DataFrame, plots_dir: str | os.PathLike[str], drawn: Drawn | None = None) -> list[str]:
     """Draw the plots of :func:`plot_specs` into ``plots_dir`` (those that could be drawn).
 
-    ``source`` is a :class:`~audiometrics.report.summarize.Summary` or a typed epoch
+    ``source`` is a :class:`~audiometrics.report.model.Summary` or a typed epoch
     frame (summarized with the default main metric); ``drawn`` reuses the
     images of an earlier :func:`draw_plots`. Returns the paths written,
     relative to ``plots_dir``'s parent with ``/`` separators (``plots/metric_by_epoch.png``),

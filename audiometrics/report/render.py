@@ -1,4 +1,4 @@
-"""Markdown reports from a :class:`~audiometrics.report.summarize.Summary`, and the ``report`` command.
+"""Markdown reports from a :class:`~audiometrics.report.model.Summary`.
 
 * :func:`render_reports` lays a summary out with the Jinja templates and returns
   ``{file name: markdown}`` for ``training_metrics_summary.md`` (per run, per
@@ -8,7 +8,8 @@
   :func:`stage_reports` adds them to a caller's set), and returns a
   :class:`ReportResult` with the paths written and the data-quality warnings
   (one line each) for the caller to print.
-* :data:`report_command` is the ``audiometrics report CSV`` click command.
+
+The ``audiometrics report CSV`` command is :mod:`audiometrics.cli.report`.
 
 Templates are found, by file name, first in ``templates_dir`` (``--templates``),
 then, when running from a checkout, in its top-level ``templates/`` folder, then
@@ -39,26 +40,18 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import jinja2
 import pandas as pd
 
+from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
-from audiometrics.report.summarize import (
-    DataWarning,
-    Summary,
-    fmt,
-    fmt_duration,
-    fmt_percent,
-    fmt_ratio,
-    fmt_signed,
-    summarize,
-)
+from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed
+from audiometrics.report.model import DataWarning, Summary
+from audiometrics.report.summarize import summarize
 
 __all__ = [
     "SUMMARY_NAME",
@@ -68,7 +61,6 @@ __all__ = [
     "render_reports",
     "write_reports",
     "stage_reports",
-    "report_command",
 ]
 
 SUMMARY_NAME = "training_metrics_summary.md"
@@ -78,7 +70,6 @@ TEMPLATE_NAMES: dict[str, str] = {
     SUMMARY_NAME: "training_metrics_summary.md.j2",
     OVERVIEW_NAME: "EXTRACTION_SUMMARY.md.j2",
 }
-DEFAULT_CSV_NAME = "training_metrics_extracted.csv"
 PLOTS_DIR = "plots"
 #: The file names :func:`audiometrics.report.plots.write_plots` can write (files of an earlier run without a manifest).
 PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.png")
@@ -268,7 +259,7 @@ def write_reports(
     the PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
     stderr). The plots are drawn first: one that fails is not referenced by
     the documents, and one warning names it. Raises
-    :class:`~audiometrics.report.summarize.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
+    :class:`~audiometrics.options.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
     be written (nothing is then changed).
     """
     from audiometrics.atomic import OutputSet
@@ -326,104 +317,3 @@ def stage_reports(
             outputs.adopt(target / relative, scratch.parent / relative)
             result.paths.append(target / relative)
     return result
-
-
-# --------------------------------------------------------------------------- command
-
-
-def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The CSV's runs as frames (:func:`audiometrics.epochs.csv_runs.report_inputs`); refused values warned on stderr."""
-    from audiometrics.epochs.csv_runs import report_inputs
-    from audiometrics.epochs.loader import loader_warnings
-
-    try:
-        inputs, lines = loader_warnings(report_inputs, csv_path)
-    except (ValueError, OSError) as error:
-        raise click.UsageError(str(error)) from None
-    for line in lines:
-        click.echo(f"warning: {line}", err=True)
-    return inputs
-
-
-@click.command("report")
-@click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--out",
-    "out_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for the two markdown documents and plots/ (the current folder by default, so that "
-    "reporting on a CSV never overwrites documents beside it unasked).",
-)
-@click.option("--metric", default=None, help="Main metric (default: lwlrap, else accuracy_multi, accuracy, error_rate, valid_loss).")
-@click.option(
-    "--lower-is-better/--higher-is-better",
-    "lower_is_better",
-    default=None,
-    help="Direction of the main metric (known for losses, error rates, accuracies, LWLRAP).",
-)
-@click.option(
-    "--templates",
-    "templates_dir",
-    type=click.Path(file_okay=False, exists=True),
-    help="Folder of templates overriding the built-in ones by file name.",
-)
-@click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
-@click.option("--no-plots", is_flag=True, help="Write only the markdown documents.")
-def report_command(
-    csv_path: str,
-    out_dir: str,
-    metric: str | None,
-    lower_is_better: bool | None,
-    templates_dir: str | None,
-    force_direction: bool,
-    no_plots: bool,
-) -> None:
-    """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.
-
-    Data-quality warnings go to stderr, one per line; the paths written go to stdout.
-    Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
-    """
-    from audiometrics.atomic import OutputError
-    from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
-    from audiometrics.options import DirectionError, check_direction, default_metric, resolve_metric
-    from audiometrics.report.summarize import MetricError
-
-    frame, phases = _read_report_inputs(csv_path)
-    try:
-        metrics = [c for c in frame.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
-        available = [c for c in metrics if frame[c].notna().any()]
-        name = resolve_metric(metric, metrics) if metric is not None else default_metric(available)
-        notes = [check_direction(name, lower_is_better, force=force_direction)] if name else []
-        result = write_reports(
-            frame,
-            out_dir,
-            phases=phases,
-            metric=name if metric is not None else None,
-            lower_is_better=lower_is_better,
-            templates_dir=templates_dir,
-            csv_name=os.path.basename(csv_path),
-            plots=not no_plots,
-            on_wait=lambda root: click.echo(f"waiting: another audiometrics run is writing into {root}", err=True),
-        )
-    except MetricError as error:
-        if isinstance(error, DirectionError):
-            better = "lower" if error.known_lower else "higher"
-            raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
-        raise click.UsageError(str(error)) from None
-    except (jinja2.TemplateError, FileNotFoundError) as error:
-        raise click.ClickException(f"template error: {error}") from None
-    except OutputError as error:
-        raise click.ClickException(str(error)) from None
-    for note in notes:
-        if note:
-            click.echo(f"warning: {note}", err=True)
-    for warning in result.warnings:
-        click.echo(terminal_text(f"warning: {warning}"), err=True)
-    for path in result.paths:
-        click.echo(terminal_text(str(path)))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    report_command(sys.argv[1:])

@@ -1,0 +1,138 @@
+"""``audiometrics report CSV``: the markdown documents and plots of an epoch CSV.
+
+The library (:func:`audiometrics.report.render.write_reports`) raises typed
+errors; this module turns them into one line and an exit status: 2 for a CSV
+that is not an epoch table, an unknown ``--metric`` or a reversed direction
+without ``--force-direction``; 1 for a template or output error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import pandas as pd
+
+from audiometrics.escaping import terminal_text
+
+__all__ = ["report_command"]
+
+
+def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The CSV's runs as frames (:func:`audiometrics.epochs.csv_runs.report_inputs`); refused values warned on stderr."""
+    from audiometrics.epochs.csv_runs import report_inputs
+    from audiometrics.epochs.loader import loader_warnings
+
+    try:
+        inputs, lines = loader_warnings(report_inputs, csv_path)
+    except (ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from None
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+    return inputs
+
+
+def _main_metric(frame: pd.DataFrame, metric: str | None) -> str | None:
+    """The column ``--metric`` names (exact, else ignoring case), or the default main metric."""
+    from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
+    from audiometrics.options import default_metric, resolve_metric
+
+    metrics = [c for c in frame.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
+    if metric is not None:
+        return resolve_metric(metric, metrics)
+    return default_metric(c for c in metrics if frame[c].notna().any())
+
+
+@contextmanager
+def _report_errors() -> Iterator[None]:
+    """The library's typed errors as click errors (usage: exit 2; others: exit 1)."""
+    import jinja2
+
+    from audiometrics.atomic import OutputError
+    from audiometrics.options import DirectionError, MetricError
+
+    try:
+        yield
+    except DirectionError as error:
+        better = "lower" if error.known_lower else "higher"
+        raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
+    except MetricError as error:
+        raise click.UsageError(str(error)) from None
+    except (jinja2.TemplateError, FileNotFoundError) as error:
+        raise click.ClickException(f"template error: {error}") from None
+    except OutputError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command("report")
+@click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the two markdown documents and plots/ (the current folder by default, so that "
+    "reporting on a CSV never overwrites documents beside it unasked).",
+)
+@click.option("--metric", default=None, help="Main metric (default: lwlrap, else accuracy_multi, accuracy, error_rate, valid_loss).")
+@click.option(
+    "--lower-is-better/--higher-is-better",
+    "lower_is_better",
+    default=None,
+    help="Direction of the main metric (known for losses, error rates, accuracies, LWLRAP).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of templates overriding the built-in ones by file name.",
+)
+@click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
+@click.option("--no-plots", is_flag=True, help="Write only the markdown documents.")
+def report_command(
+    csv_path: str,
+    out_dir: str,
+    metric: str | None,
+    lower_is_better: bool | None,
+    templates_dir: str | None,
+    force_direction: bool,
+    no_plots: bool,
+) -> None:
+    """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.
+
+    Data-quality warnings go to stderr, one per line; the paths written go to stdout.
+    Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
+    """
+    from audiometrics.options import check_direction
+    from audiometrics.report.render import write_reports
+
+    frame, phases = _read_report_inputs(csv_path)
+    with _report_errors():
+        name = _main_metric(frame, metric)
+        notes = [check_direction(name, lower_is_better, force=force_direction)] if name else []
+        result = write_reports(
+            frame,
+            out_dir,
+            phases=phases,
+            metric=name if metric is not None else None,
+            lower_is_better=lower_is_better,
+            templates_dir=templates_dir,
+            csv_name=os.path.basename(csv_path),
+            plots=not no_plots,
+            on_wait=lambda root: click.echo(f"waiting: another audiometrics run is writing into {root}", err=True),
+        )
+    for note in notes:
+        if note:
+            click.echo(f"warning: {note}", err=True)
+    for warning in result.warnings:
+        click.echo(terminal_text(f"warning: {warning}"), err=True)
+    for path in result.paths:
+        click.echo(terminal_text(str(path)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    report_command(sys.argv[1:])

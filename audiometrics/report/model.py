@@ -1,0 +1,236 @@
+"""The types a :class:`Summary` is made of: plain dataclasses of numbers, texts and lists.
+
+:func:`audiometrics.report.summarize.summarize` builds them; the templates and
+the plots only read them. Notebook-derived values are plain text in the data
+fields; the few sentences kept here as markdown say so in their comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_text
+from audiometrics.report.formatting import or_unknown
+
+__all__ = [
+    "DataWarning",
+    "EpochRow",
+    "Insight",
+    "MetricInfo",
+    "PhaseSummary",
+    "Point",
+    "RankEntry",
+    "RunSummary",
+    "Spike",
+    "Summary",
+]
+
+@dataclass
+class MetricInfo:
+    """The main metric: its column, its direction and where both came from."""
+
+    name: str
+    lower_is_better: bool
+    chosen: str  # "given" (metric=) or "default"
+    direction: str  # "given", "known" or "assumed"
+
+    @property
+    def better(self) -> str:
+        return "lower" if self.lower_is_better else "higher"
+
+
+@dataclass
+class Point:
+    """A value of a metric at one epoch of a run."""
+
+    value: float
+    phase: int | None
+    epoch: int | None
+    global_epoch: int
+
+    @property
+    def where(self) -> str:
+        return f"phase {or_unknown(self.phase)}, epoch {or_unknown(self.epoch)}"
+
+
+@dataclass
+class EpochRow:
+    """One epoch row as shown in the per-run summary."""
+
+    epoch: int | None
+    global_epoch: int
+    values: dict[str, float | None]
+    time: str
+
+
+@dataclass
+class PhaseSummary:
+    """One training phase (one training call) of a run."""
+
+    number: int | None
+    learning_rate: str
+    lr_max: float | None
+    lr_status: str  # "ok", "default", "missing", "malformed"
+    method: str | None
+    call: str | None
+    planned_epochs: int | None
+    recorded_epochs: int
+    incomplete: bool
+    interrupted: bool
+    cell: int | None
+    first_global_epoch: int | None
+    rows: list[EpochRow]  # rows shown: the first HEAD_ROWS, then the final one
+    elided: bool  # rows were left out between the head and the final row
+    start_value: float | None  # main metric before the phase (or at its first epoch, for the first phase)
+    end_value: float | None  # main metric at the phase's last epoch with a value
+    change: float | None  # end_value - start_value
+    status: str  # a sentence: "fit_one_cycle(20, 3e-3): 5 of 20 epochs recorded"
+    notes: list[DataWarning] = field(default_factory=list)  # data-quality warnings about this phase
+
+    @property
+    def empty(self) -> bool:
+        return self.recorded_epochs == 0
+
+    @property
+    def planned_known(self) -> bool:
+        return self.planned_epochs is not None
+
+
+@dataclass
+class RunSummary:
+    """One run (one learner trained through its phases)."""
+
+    index: int  # 1-based, in table order
+    id: str  # the loader's run label (joins with the frame's ``run`` column)
+    name: str  # display name, unique among runs
+    notebook: str | None
+    model: str
+    pretrained: bool | None
+    family: str
+    epochs: int
+    phases: list[PhaseSummary]
+    columns: list[str]  # metric columns this run has values for, in display order
+    has_time: bool
+    first: Point | None
+    best: Point | None
+    final: Point | None
+    improvement: float | None  # final - first (main metric)
+    accuracy_best: Point | None
+    accuracy_final: Point | None
+    final_valid_loss: float | None
+    final_values: dict[str, float | None]  # last row's metric values
+    final_epoch: int | None
+    final_phase: int | None
+    total_time_s: float | None
+    time_per_epoch_s: float | None
+    timed_epochs: int
+    rank: int | None = None
+    series: dict[str, list[float | None]] = field(default_factory=dict)  # column → values by global epoch
+    phase_starts: list[tuple[int, int | None]] = field(default_factory=list)  # (global epoch, phase number)
+
+    @property
+    def pretrained_text(self) -> str:
+        return "unknown" if self.pretrained is None else ("Yes" if self.pretrained else "No")
+
+
+@dataclass
+class RankEntry:
+    rank: int
+    tied: bool  # shares its rank with another run
+    run: str  # run name
+    best: float
+    final: float | None
+    behind: float  # distance to the leader's best (0 for the leader), in metric units
+
+
+@dataclass
+class Insight:
+    """A finding, worded with the numbers behind it."""
+
+    kind: str
+    title: str
+    text: str
+    bullets: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataWarning:
+    """A data-quality problem; ``str()`` is the one-line message.
+
+    ``wording`` (when given) writes the sentence in an output style
+    (:class:`~audiometrics.escaping.Style`) from the facts bound to it:
+    ``message`` and ``markdown`` are its plain and markdown texts, and
+    :meth:`text` gives it in any other style (a second renderer's).
+    """
+
+    kind: str
+    message: str = ""  # plain text (the terminal's line)
+    runs: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    markdown: str = ""  # the same sentence for the documents, every notebook value escaped
+    wording: Callable[[Style], str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.wording is not None:
+            self.message = self.message or self.wording(PLAIN)
+            self.markdown = self.markdown or self.wording(MARKDOWN)
+        if not self.markdown:
+            self.markdown = md_text(self.message)
+
+    def text(self, style: Style) -> str:
+        """The sentence in ``style``: from :attr:`wording`, else the plain message escaped by the style."""
+        if self.wording is not None:
+            return self.wording(style)
+        return style(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Spike:
+    run: str
+    column: str
+    baseline: float
+    baseline_at: Point
+    start: Point
+    peak: Point
+    epochs: int
+    recovered: Point | None
+    learning_rate: str
+
+
+@dataclass
+class Summary:
+    """Everything the reports show, computed from the epoch table.
+
+    Names, metric columns, learning rates and other notebook-derived values are
+    kept as plain text in the data fields (runs, phases, ranking entries, insight
+    tables, :attr:`DataWarning.message`); the sentences meant only for the
+    documents (insight titles, texts and bullets, recommendations,
+    :attr:`DataWarning.markdown`) are markdown with
+    every such value escaped (:mod:`audiometrics.escaping`). Sentences that are
+    only wording around these facts (the ranking line, the notes on an assumed
+    direction or a CSV without planned epochs) are written by the templates.
+    """
+
+    metric: MetricInfo | None
+    accuracy_column: str | None
+    runs: list[RunSummary]
+    ranking: list[RankEntry]
+    insights: list[Insight]
+    recommendations: list[str]
+    warnings: list[DataWarning]
+    spikes: list[Spike]
+    rows: int
+    metric_columns: list[str]
+    has_phase_table: bool
+
+    def insight(self, kind: str) -> Insight | None:
+        return next((i for i in self.insights if i.kind == kind), None)
+

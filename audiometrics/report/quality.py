@@ -1,0 +1,387 @@
+"""Data-quality warnings: problems in the epoch table that make its numbers doubtful.
+
+* ``duplicate_rows``: two runs share at least :data:`MIN_SHARED_ROWS` epoch
+  rows whose metric values and time are identical (rows with fewer than two
+  metric values are not compared).
+* ``empty_phase`` / ``incomplete_phase``: from the phase frame (planned vs
+  recorded epochs, interrupted fits).
+* ``epoch_restart``: the epoch numbering restarts inside a phase, so the
+  phase's rows probably come from more than one training call.
+* ``spike``: a loss column (any column with ``loss`` in its name) jumps to
+  more than :data:`SPIKE_FACTOR` times its previous value between epochs of
+  a run; the episode lasts while values stay above that factor of the last
+  value before the jump.
+* ``missing_metric``: a metric recorded for some runs and not for others,
+  or missing in some rows of a run that has it.
+* ``missing_lr`` / ``malformed_lr``: an empty learning rate, or a learning
+  rate text that cannot be parsed (:func:`audiometrics.epochs.frame.lr_upper`).
+
+(``phase_mismatch`` comes from :mod:`audiometrics.report.phases`.) Each
+warning's sentence is a wording function (``_..._text``) of an output style
+(:class:`~audiometrics.escaping.Style`) and keyword facts, bound to the
+warning (:attr:`~audiometrics.report.model.DataWarning.wording`): plain text
+for the terminal, markdown for the documents, and any later style.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from audiometrics.escaping import Style
+from audiometrics.report.cells import opt_float, opt_int, opt_str
+from audiometrics.report.formatting import fmt, join_words, number_ranges, or_unknown, plural
+from audiometrics.report.model import DataWarning, PhaseSummary, Point, RunSummary, Spike
+
+__all__ = ["MIN_SHARED_ROWS", "SPIKE_FACTOR", "SPIKE_WINDOW", "attach_phase_notes", "data_warnings", "find_spikes"]
+
+#: A loss value above this many times the value before it is a spike.
+SPIKE_FACTOR = 10.0
+#: The value a spike is measured against: the lowest of this many values before it (outside spikes).
+SPIKE_WINDOW = 3
+#: Runs sharing at least this many identical epoch rows are flagged.
+MIN_SHARED_ROWS = 2
+
+Groups = dict[str, pd.DataFrame]
+
+
+def _where_phases(rows: pd.DataFrame) -> str:
+    numbers = [int(p) for p in rows["training_phase"].dropna().unique()]
+    if not numbers:
+        return ""
+    return ("phase " if len(set(numbers)) == 1 else "phases ") + number_ranges(numbers)
+
+
+def _warn(kind: str, wording: Callable[[Style], str], runs: list[str] | None = None, data: dict[str, Any] | None = None) -> DataWarning:
+    """A warning worded by ``wording(style)`` (a wording function with its facts bound)."""
+    return DataWarning(kind, runs=list(runs or []), data=dict(data or {}), wording=wording)
+
+
+# --------------------------------------------------------------------------- spikes
+
+
+@dataclass
+class _Episode:
+    baseline: int
+    start: int
+    peak: int
+    count: int = 0
+
+
+def _loss_columns(metric_columns: list[str]) -> list[str]:
+    loss_columns = [c for c in metric_columns if "loss" in c.lower()]
+    ordered = [c for c in ("train_loss", "valid_loss") if c in loss_columns]
+    return ordered + [c for c in loss_columns if c not in ordered]
+
+
+def _episodes(values: list[float]) -> Iterator[tuple[_Episode, int | None]]:
+    """Each spike episode of ``values`` and the index it recovered at (``None`` if it never did)."""
+    recent: list[int] = [0]  # indices of the last SPIKE_WINDOW values outside spikes
+    episode: _Episode | None = None
+    for i in range(1, len(values)):
+        base_index = min(recent, key=lambda j: (values[j], -j))
+        base = values[base_index]
+        if base > 0 and values[i] > SPIKE_FACTOR * base:
+            if episode is None:
+                episode = _Episode(baseline=base_index, start=i, peak=i)
+            episode.count += 1
+            if values[i] > values[episode.peak]:
+                episode.peak = i
+        else:
+            if episode is not None:
+                yield episode, i
+                episode = None
+            recent = [*recent, i][-SPIKE_WINDOW:]
+    if episode is not None:
+        yield episode, None
+
+
+def _column_spikes(name: str, rows: pd.DataFrame, column: str) -> list[Spike]:
+    valid = rows[rows[column].notna()]
+    if len(valid) < 2:
+        return []
+    values = [float(v) for v in valid[column]]  # Python floats: no numpy overflow warnings near 1e308
+
+    def point(i: int) -> Point:
+        row = valid.iloc[i]
+        return Point(float(values[i]), opt_int(row["training_phase"]), opt_int(row["epoch"]), int(row["global_epoch"]))
+
+    return [
+        Spike(
+            run=name,
+            column=column,
+            baseline=float(values[episode.baseline]),
+            baseline_at=point(episode.baseline),
+            start=point(episode.start),
+            peak=point(episode.peak),
+            epochs=episode.count,
+            recovered=point(recovered) if recovered is not None else None,
+            learning_rate=opt_str(valid.iloc[episode.start]["learning_rate"]),
+        )
+        for episode, recovered in _episodes(values)
+    ]
+
+
+def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str]) -> list[Spike]:
+    """The loss spikes of every run (see the module docstring), by run, loss column and epoch."""
+    spikes: list[Spike] = []
+    losses = _loss_columns(metric_columns)
+    for run in runs:
+        rows = frame[[str(value) == run.id for value in frame["run"]]]
+        for column in losses:
+            spikes.extend(_column_spikes(run.name, rows, column))
+    return spikes
+
+
+def _spike_text(s: Style, *, spike: Spike) -> str:
+    text = (
+        f"{s(spike.column)} of {s(spike.run)} jumped by more than an order of magnitude: {fmt(spike.start.value)} at "
+        f"{spike.start.where} against {fmt(spike.baseline)} shortly before ({spike.baseline_at.where})"
+    )
+    if spike.peak.global_epoch != spike.start.global_epoch:
+        text += f", peaking at {fmt(spike.peak.value)} ({spike.peak.where})"
+    text += f"; {plural(spike.epochs, 'epoch')} above {SPIKE_FACTOR:g}× that"
+    if spike.recovered is not None:
+        text += f", back to {fmt(spike.recovered.value)} at {spike.recovered.where}"
+    else:
+        text += ", and it never came back"
+    if spike.learning_rate:
+        text += f" (learning rate {s.code(spike.learning_rate)})"
+    return text
+
+
+def _spike_warnings(spikes: list[Spike]) -> list[DataWarning]:
+    return [_warn("spike", partial(_spike_text, spike=spike), [spike.run], {"phase": (spike.run, spike.start.phase)}) for spike in spikes]
+
+
+# --------------------------------------------------------------------------- shared rows
+
+
+def _row_keys(rows: pd.DataFrame, columns: list[str]) -> list[tuple[str, ...] | None]:
+    """A key per row of its metric values and time; ``None`` for rows with too few values to compare."""
+    keys: list[tuple[str, ...] | None] = []
+    for values in rows[[*columns, "time"]].itertuples(index=False, name=None):
+        numbers = [opt_float(v) for v in values[:-1]]
+        if sum(n is not None for n in numbers) < 2:
+            keys.append(None)  # too little to call two rows the same
+        else:
+            keys.append((*("" if n is None else repr(n) for n in numbers), str(values[-1])))
+    return keys
+
+
+def _duplicate_pair(run_a: RunSummary, run_b: RunSummary, groups: Groups) -> DataWarning | None:
+    columns = [c for c in run_a.columns if c in run_b.columns]
+    if len(columns) < 2:
+        return None
+    keys_a, keys_b = _row_keys(groups[run_a.id], columns), _row_keys(groups[run_b.id], columns)
+    shared_keys = Counter(k for k in keys_a if k is not None) & Counter(k for k in keys_b if k is not None)
+    shared = sum(shared_keys.values())
+    if shared < MIN_SHARED_ROWS:
+        return None
+    (small, small_keys), (large, large_keys) = sorted(
+        [(run_a, keys_a), (run_b, keys_b)], key=lambda pair: (pair[0].epochs, pair[0].index)
+    )
+
+    def where(run: RunSummary, keys: list[tuple[str, ...] | None]) -> str:
+        rows = groups[run.id]
+        return _where_phases(rows[[k is not None and k in shared_keys for k in keys]])
+
+    wording = partial(
+        _shared_rows_text,
+        small=small.name,
+        large=large.name,
+        shared=shared,
+        small_rows=small.epochs,
+        large_rows=large.epochs,
+        small_where=where(small, small_keys),
+        large_where=where(large, large_keys),
+    )
+    return _warn("duplicate_rows", wording, [small.name, large.name], {"shared": shared, "rows": small.epochs, "other_rows": large.epochs})
+
+
+def _shared_rows_text(
+    s: Style, *, small: str, large: str, shared: int, small_rows: int, large_rows: int, small_where: str, large_where: str
+) -> str:
+    return (
+        f"{s(small)} and {s(large)} share {shared} of {s(small)}'s {small_rows} epoch rows "
+        f"value for value, time included ({small_where} of {s(small)}; "
+        f"{large_where} of {s(large)}, which has {large_rows} rows): a copied notebook "
+        "or an extraction mix-up; do not compare these runs until it is explained"
+    )
+
+
+def _duplicate_warnings(with_rows: list[RunSummary], groups: Groups) -> list[DataWarning]:
+    """Runs sharing epoch rows value for value (compared on the metric columns both runs have, and time)."""
+    out: list[DataWarning] = []
+    for i, run_a in enumerate(with_rows):
+        for run_b in with_rows[i + 1 :]:
+            warning = _duplicate_pair(run_a, run_b, groups)
+            if warning is not None:
+                out.append(warning)
+    return out
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def _phase_warnings(runs: list[RunSummary]) -> list[DataWarning]:
+    """Empty and incomplete phases (known only from a phase table), and runs with no epochs."""
+    out: list[DataWarning] = []
+    for run in runs:
+        for phase in run.phases:
+            wording = partial(_phase_text, run=run.name, number=phase.number, status=phase.status)
+            if phase.empty:
+                out.append(_warn("empty_phase", wording, [run.name]))
+            elif phase.incomplete:
+                out.append(_warn("incomplete_phase", wording, [run.name], {"recorded": phase.recorded_epochs, "planned": phase.planned_epochs}))
+    for run in runs:
+        if run.epochs == 0 and not run.phases:
+            out.append(_warn("empty_phase", partial(_no_epochs_text, run=run.name), [run.name]))
+    return out
+
+
+def _phase_text(s: Style, *, run: str, number: int | None, status: str) -> str:
+    return f"{s(run)}, phase {or_unknown(number)}: {s(status)}"
+
+
+def _no_epochs_text(s: Style, *, run: str) -> str:
+    return f"{s(run)}: no epochs recorded"
+
+
+def _segments(epochs: list[int | None]) -> list[list[int]]:
+    """Runs of increasing epoch numbers."""
+    segments: list[list[int]] = []
+    for epoch in epochs:
+        if epoch is None:
+            continue
+        if segments and epoch > segments[-1][-1]:
+            segments[-1].append(epoch)
+        else:
+            segments.append([epoch])
+    return segments
+
+
+def _restart_warnings(runs: list[RunSummary], groups: Groups) -> list[DataWarning]:
+    """Epoch numbering restarting inside a phase."""
+    out: list[DataWarning] = []
+    for run in runs:
+        rows = groups.get(run.id)
+        if rows is None:
+            continue
+        for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
+            segments = _segments([opt_int(e) for e in phase_rows["epoch"]])
+            if len(segments) <= 1:
+                continue
+            spans = ", then ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else f"{s[0]}" for s in segments)
+            wording = partial(_restart_text, run=run.name, number=opt_int(number), spans=spans, rows=len(phase_rows), calls=len(segments))
+            out.append(_warn("epoch_restart", wording, [run.name], {"phase": (run.name, opt_int(number)), "segments": len(segments)}))
+    return out
+
+
+def _restart_text(s: Style, *, run: str, number: int | None, spans: str, rows: int, calls: int) -> str:
+    return (
+        f"{s(run)}, phase {or_unknown(number)}: the epoch numbering restarts ({spans}), so its "
+        f"{rows} rows probably come from {calls} training calls merged into one phase"
+    )
+
+
+# --------------------------------------------------------------------------- metrics and learning rates
+
+
+def _missing_metric_warnings(metric_columns: list[str], with_rows: list[RunSummary], groups: Groups) -> list[DataWarning]:
+    """Metrics present in some runs and missing in others, or in some rows of a run."""
+    out: list[DataWarning] = []
+    for column in metric_columns:
+        having = [r for r in with_rows if column in r.columns]
+        lacking = [r for r in with_rows if column not in r.columns]
+        if having and lacking:
+            names = [r.name for r in lacking]
+            wording = partial(_metric_lacking_text, column=column, having=len(having), runs=len(with_rows), lacking=tuple(names))
+            out.append(_warn("missing_metric", wording, names))
+    for run in with_rows:
+        rows = groups[run.id]
+        for column in run.columns:
+            missing = int(rows[column].isna().sum())
+            if missing:
+                where = _where_phases(rows[rows[column].isna()])
+                wording = partial(_metric_gaps_text, column=column, missing=missing, rows=run.epochs, run=run.name, where=where)
+                out.append(_warn("missing_metric", wording, [run.name]))
+    return out
+
+
+def _metric_lacking_text(s: Style, *, column: str, having: int, runs: int, lacking: tuple[str, ...]) -> str:
+    return (
+        f"{s(column)} is recorded for {having} of {runs} runs; missing for "
+        f"{join_words([s(name) for name in lacking])}, so comparisons on {s(column)} leave "
+        + ("it" if len(lacking) == 1 else "them")
+        + " out"
+    )
+
+
+def _metric_gaps_text(s: Style, *, column: str, missing: int, rows: int, run: str, where: str) -> str:
+    return f"{s(column)} is missing in {missing} of {rows} epoch rows of {s(run)} ({where})"
+
+
+def _lr_warnings(runs: list[RunSummary]) -> list[DataWarning]:
+    """Learning rates that could not be resolved or parsed."""
+    out: list[DataWarning] = []
+    for run in runs:
+        missing = [p for p in run.phases if p.lr_status == "missing"]
+        if missing:
+            numbers = tuple(p.number for p in missing if p.number is not None)
+            out.append(_warn("missing_lr", partial(_missing_lr_text, run=run.name, numbers=numbers), [run.name]))
+    malformed: dict[str, list[tuple[RunSummary, PhaseSummary]]] = {}
+    for run in runs:
+        for phase in run.phases:
+            if phase.lr_status == "malformed":
+                malformed.setdefault(phase.learning_rate, []).append((run, phase))
+    for text, uses in malformed.items():
+        wording = partial(_malformed_lr_text, text=text, uses=tuple((run.name, phase.number) for run, phase in uses))
+        out.append(_warn("malformed_lr", wording, sorted({run.name for run, _ in uses}, key=[r.name for r in runs].index)))
+    return out
+
+
+def _missing_lr_text(s: Style, *, run: str, numbers: tuple[int, ...]) -> str:
+    return (
+        f"{s(run)}: the learning rate of {'phase' if len(numbers) == 1 else 'phases'} {number_ranges(numbers)} "
+        "could not be resolved (empty learning_rate)"
+    )
+
+
+def _malformed_lr_text(s: Style, *, text: str, uses: tuple[tuple[str, int | None], ...]) -> str:
+    hint = " (a closing parenthesis is missing)" if text.count("(") > text.count(")") else ""
+    return f"learning rate {s.code(text)} cannot be parsed{hint}; used by " + join_words(
+        [f"{s(run)} phase {or_unknown(number)}" for run, number in uses]
+    )
+
+
+# --------------------------------------------------------------------------- all
+
+
+def data_warnings(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str], spikes: list[Spike]) -> list[DataWarning]:
+    """Every data-quality warning of the table, in the order of the module docstring's list."""
+    groups: Groups = {str(run): rows for run, rows in frame.groupby("run", sort=False)}
+    with_rows = [r for r in runs if groups.get(r.id) is not None and len(groups[r.id])]
+    return [
+        *_duplicate_warnings(with_rows, groups),
+        *_phase_warnings(runs),
+        *_restart_warnings(runs, groups),
+        *_spike_warnings(spikes),
+        *_missing_metric_warnings(metric_columns, with_rows, groups),
+        *_lr_warnings(runs),
+    ]
+
+
+def attach_phase_notes(runs: list[RunSummary], warnings: list[DataWarning]) -> None:
+    """Add the warnings pinned to one phase to that phase's notes (for the per-run summary)."""
+    phases = {(run.name, phase.number): phase for run in runs for phase in run.phases}
+    for warning in warnings:
+        key = warning.data.get("phase")
+        if key is not None and tuple(key) in phases:
+            phases[tuple(key)].notes.append(warning)
+
