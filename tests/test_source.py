@@ -1178,16 +1178,16 @@ def test_values_of_notebook_function_calls_are_computed_when_read(cells, expecte
 
 
 def test_a_value_never_read_is_never_computed(monkeypatch):
-    from audiometrics.analysis.calls import CallsMixin
+    from audiometrics.analysis.calls import Calls
 
     inlined: list[str] = []
-    real = CallsMixin._inline
+    real = Calls._inline
 
     def spy(self, entry, call, ctx, target):
         inlined.append(entry.node.name)
         return real(self, entry, call, ctx, target)
 
-    monkeypatch.setattr(CallsMixin, "_inline", spy)
+    monkeypatch.setattr(Calls, "_inline", spy)
     result = analyse(
         "def filters(n):\n    return [k * 2 for k in range(n)]\ndef lr():\n    return 1e-3",
         "FILTERS = filters(128)\nLR = lr()",
@@ -1388,7 +1388,7 @@ def test_scheduler_callbacks_make_the_rate_unknown():
 
 
 def test_trained_names_prepass():
-    from audiometrics.analysis.analyser import trained_names
+    from audiometrics.frameworks.fastai import trained_names
 
     text = "learn.fit_one_cycle(1)\nself.learn.fine_tune(2)\nm.fit(3)\nmodel.fit(X, y, epochs=3)\nlrn.lr_find()\nx.fit_sgdr(1, 1)\nk.fit(epochs=2)"
     assert trained_names([text]) == {"learn", "self.learn", "m", "lrn", "x", "k"}

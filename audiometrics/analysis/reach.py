@@ -15,16 +15,25 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from audiometrics.analysis.walk import walk
-from audiometrics.analysis.calls import INTERESTING_CALLS
-from audiometrics.analysis.scope import MUTATORS
+from audiometrics.frameworks import call_names, registered
+from audiometrics.analysis.scope import MAGIC_RUNNERS, MUTATORS
 from audiometrics.analysis.values import dotted
 
-__all__ = ["Reach", "reach", "is_event_callee"]
+__all__ = ["Reach", "reach", "is_event_callee", "INTERESTING_CALLS", "CALLBACK_ADDERS"]
+
+CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
+"""Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
+
+INTERESTING_CALLS = call_names() | MAGIC_RUNNERS | CALLBACK_ADDERS
+"""Callee names that can produce events or change what a learner's fits do (with ``lr_find*`` and
+notebook functions), of every registered framework."""
+
+_PROGRESS_PREFIXES = tuple(prefix for framework in registered() for prefix in framework.progress_prefixes)
 
 
 def is_event_callee(name: str) -> bool:
     """A callee name that can produce an event by its spelling alone."""
-    return name in INTERESTING_CALLS or name.startswith("lr_find")
+    return name in INTERESTING_CALLS or name.startswith(_PROGRESS_PREFIXES)
 
 
 @dataclass(frozen=True)
