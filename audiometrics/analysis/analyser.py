@@ -11,7 +11,7 @@ events that matter for extraction, in execution order:
   ``Learner.create_unet``, walkwithfastai's ``timm_learner``, ``audio_learner`` and
   ``load_learner`` (model None); and, with ``known=False`` and no model, for any
   other call whose result is bound to a name the notebook trains
-  (``learn = get_learner(dls, 'convnext_tiny')``; :func:`trained_names` reads those
+  (``learn = get_learner(dls, 'convnext_tiny')``; :func:`~audiometrics.frameworks.fastai.trained_names` reads those
   names from the text of all cells first), unless the call works on a learner
   (``learn = learn.load('stage-1')``, ``learn = to_fp16(learn)``). Every binding
   is its own event object, one per iteration of an unrolled loop;
@@ -54,6 +54,15 @@ to; and a call of a notebook function that only computes a value is inlined when
 that value is first read (a :class:`~audiometrics.analysis.scope.Deferred` binding,
 computed before anything it reads is rebound), so a value nobody reads is never
 computed.
+
+How it is built: this module detects the notebook's framework
+(:func:`audiometrics.frameworks.detect`: what its factories, training methods and
+defaults mean) and its version, and runs one
+:class:`~audiometrics.analysis.interpreter.Interpreter` over the cells. The
+interpreter handles statements; its collaborators handle calls
+(:class:`~audiometrics.analysis.calls.Calls`) and tell whether code can matter
+(:class:`~audiometrics.analysis.relevance.Relevance`); all share one explicit
+:class:`~audiometrics.analysis.state.State`.
 """
 
 from __future__ import annotations

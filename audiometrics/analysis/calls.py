@@ -417,19 +417,10 @@ class Calls:
             )
         return found
 
-    def _inline(
-        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
-    ) -> None:
-        name = entry.node.name
-        line = self.state.line(call, ctx)
-        if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
-            if self.relevance.function_acts(entry, ctx):
-                self.state.warn(line, f"recursive call of {name}() not followed")
-            self.state.results[id(call)] = OPAQUE_VALUE
-            if name not in ctx.stack:  # too deep to follow: what it returns is not known
-                self._unknown_learner(call, name, ctx, target, pending)
-            return
-        args = self._args(call, ctx)
+    @staticmethod
+    def _frame_scope(entry: FunctionEntry, args: Args) -> Scope:
+        """The local scope of a call of ``entry`` with ``args``: each parameter bound to its argument,
+        its default, or UNKNOWN."""
         local = Scope(parent=entry.scope)
         params = entry.node.args
         positional = list(params.posonlyargs) + list(params.args)
@@ -458,6 +449,21 @@ class Calls:
             )
         if params.kwarg is not None:
             local.vars[params.kwarg.arg] = UNKNOWN
+        return local
+
+    def _inline(
+        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
+    ) -> None:
+        name = entry.node.name
+        line = self.state.line(call, ctx)
+        if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
+            if self.relevance.function_acts(entry, ctx):
+                self.state.warn(line, f"recursive call of {name}() not followed")
+            self.state.results[id(call)] = OPAQUE_VALUE
+            if name not in ctx.stack:  # too deep to follow: what it returns is not known
+                self._unknown_learner(call, name, ctx, target, pending)
+            return
+        local = self._frame_scope(entry, self._args(call, ctx))
         local.globals.update(self._globals_declared(entry.node))
 
         outer_text = target.text if target is not None and id(call) in target.calls else None

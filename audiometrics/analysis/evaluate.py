@@ -155,13 +155,13 @@ def evaluate(node: Any) -> Any:
     Supports constants, containers, arithmetic, comparisons, boolean logic,
     subscripts, conditional expressions and a few pure builtins (``slice``,
     ``int``, ``float``, ``len``, ``range``, ``min``, ...). Names are unknown.
-    ``node`` is an :mod:`ast` node or a ``source_values.Value``. An expression
+    ``node`` is an :mod:`ast` node or a :class:`~audiometrics.analysis.values.Value`. An expression
     whose evaluation would exceed a bound (see the module docs) is NOPE and is
     listed by :func:`costly`.
     """
     text = getattr(node, "text", None)
     if node is not None and not isinstance(node, ast.AST):
-        node = getattr(node, "node", None)  # a source_values.Value
+        node = getattr(node, "node", None)  # an audiometrics.analysis.values.Value
     if node is None:
         return NOPE
     budget = _Budget()

@@ -16,9 +16,9 @@ from typing import Iterable, Sequence
 from audiometrics.analysis.walk import walk
 from audiometrics.analysis.convert import as_bool, as_int, as_number, format_number, lr_text
 from audiometrics.analysis.evaluate import evaluate, small_ints
-from audiometrics.analysis.metric_names import call_arg as _arg
-from audiometrics.analysis.metric_names import keyword_arg as _kw
-from audiometrics.analysis.metric_names import metric_names
+from audiometrics.frameworks.fastai_metrics import call_arg as _arg
+from audiometrics.frameworks.fastai_metrics import keyword_arg as _kw
+from audiometrics.frameworks.fastai_metrics import metric_names
 from audiometrics.analysis.values import OPAQUE, Value
 from audiometrics.analysis.values import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
