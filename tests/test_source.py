@@ -1433,3 +1433,40 @@ def test_notebook_function_too_deep_to_inline_is_an_unknown_factory():
     result = last(V2, chain, "learn = f0()\nlearn.fit(1)")
     made = learners(result)
     assert [(e.target, e.known) for e in made] == [("learn", False)], made
+
+
+def test_a_registered_framework_is_asked_instead_of_fastai():
+    """The frameworks seam: a notebook another registered framework claims gets its learners and phases."""
+    from audiometrics import frameworks
+    from audiometrics.analysis.convert import as_int
+    from audiometrics.frameworks.base import LearnerInfo, PhaseSpec
+
+    def phases(method, args, version, learner_lr):
+        epochs = args.keywords.get("epochs")
+        return [PhaseSpec(as_int(epochs) if epochs is not None else 1, "1e-4")], []
+
+    toy = frameworks.Framework(
+        name="toy",
+        learner_factories=frozenset({"ToyTrainer"}),
+        training_methods=frozenset({"train"}),
+        inference_methods=frozenset(),
+        detect=lambda texts: any("import toy" in text for text in texts),
+        may_tell_version=lambda text: False,
+        detect_version=lambda trees: 1,
+        trained_names=lambda texts: frozenset(),
+        learner_info=lambda factory, args, version, classes: LearnerInfo("toy-net", False, ("acc",), None),
+        metrics_of=lambda args, version, classes: (),
+        scheduler_in=lambda args: None,
+        is_training_fit=lambda args: True,
+        training_phases=phases,
+    )
+    frameworks.register(toy)
+    try:
+        result = analyse_cells(["import toy\ntrainer = ToyTrainer(net)", "trainer.train(epochs=3)"])
+    finally:
+        frameworks.unregister("toy")
+    learner = result[0].events[0]
+    assert (learner.factory, learner.model, learner.metrics) == ("ToyTrainer", "toy-net", ("acc",))
+    (call,) = result[1].events
+    assert (call.learner, call.method, call.epochs, call.learning_rate) == ("trainer", "train", 3, "1e-4")
+    assert frameworks.detect(["import toy"]) is frameworks.DEFAULT  # gone again

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Sequence
 
 from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
 
-__all__ = ["Framework", "register", "registered", "detect", "call_names", "DEFAULT"]
+__all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,27 @@ class Framework:
 
 
 _REGISTRY: dict[str, Framework] = {}
+_CALL_NAMES: frozenset[str] = frozenset()
+_PROGRESS_PREFIXES: tuple[str, ...] = ()
 
 
 def register(framework: Framework) -> Framework:
     """Add ``framework`` (its name replaces an earlier one of that name); detection asks in registration order."""
     _REGISTRY[framework.name] = framework
+    _refresh()
     return framework
+
+
+def unregister(name: str) -> None:
+    """Remove the framework registered as ``name`` (for tests and plugins)."""
+    _REGISTRY.pop(name, None)
+    _refresh()
+
+
+def _refresh() -> None:
+    global _CALL_NAMES, _PROGRESS_PREFIXES
+    _CALL_NAMES = frozenset().union(*(f.call_names for f in _REGISTRY.values()))
+    _PROGRESS_PREFIXES = tuple(p for f in _REGISTRY.values() for p in f.progress_prefixes)
 
 
 def registered() -> tuple[Framework, ...]:
@@ -101,7 +116,12 @@ def detect(texts: Sequence[str]) -> Framework:
 
 def call_names() -> frozenset[str]:
     """The callee names of every registered framework (what syntax-only checks look for)."""
-    return frozenset().union(*(f.call_names for f in _REGISTRY.values()))
+    return _CALL_NAMES
+
+
+def progress_prefixes() -> tuple[str, ...]:
+    """The progress-method prefixes of every registered framework (``lr_find``)."""
+    return _PROGRESS_PREFIXES
 
 
 from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers after the types above exist)
