@@ -15,7 +15,7 @@ from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall,
 from audiometrics.analysis.analyser import MAX_UNROLL, analyse_cells
 from audiometrics.analysis import text as source_text
 from audiometrics.frameworks.fastai import _V1_NAMES, _V2_NAMES, detect_version, may_tell_version
-from audiometrics.analysis.metric_names import camel2snake, class2attr
+from audiometrics.frameworks.fastai_metrics import camel2snake, class2attr
 from audiometrics.analysis.magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
 from audiometrics.analysis.convert import format_number, iter_items, lr_text
 from audiometrics.analysis.text import parse_expr, segment
@@ -1178,16 +1178,16 @@ def test_values_of_notebook_function_calls_are_computed_when_read(cells, expecte
 
 
 def test_a_value_never_read_is_never_computed(monkeypatch):
-    from audiometrics.analysis.calls import CallsMixin
+    from audiometrics.analysis.calls import Calls
 
     inlined: list[str] = []
-    real = CallsMixin._inline
+    real = Calls._inline
 
     def spy(self, entry, call, ctx, target):
         inlined.append(entry.node.name)
         return real(self, entry, call, ctx, target)
 
-    monkeypatch.setattr(CallsMixin, "_inline", spy)
+    monkeypatch.setattr(Calls, "_inline", spy)
     result = analyse(
         "def filters(n):\n    return [k * 2 for k in range(n)]\ndef lr():\n    return 1e-3",
         "FILTERS = filters(128)\nLR = lr()",
@@ -1388,7 +1388,7 @@ def test_scheduler_callbacks_make_the_rate_unknown():
 
 
 def test_trained_names_prepass():
-    from audiometrics.analysis.analyser import trained_names
+    from audiometrics.frameworks.fastai import trained_names
 
     text = "learn.fit_one_cycle(1)\nself.learn.fine_tune(2)\nm.fit(3)\nmodel.fit(X, y, epochs=3)\nlrn.lr_find()\nx.fit_sgdr(1, 1)\nk.fit(epochs=2)"
     assert trained_names([text]) == {"learn", "self.learn", "m", "lrn", "x", "k"}
@@ -1433,3 +1433,40 @@ def test_notebook_function_too_deep_to_inline_is_an_unknown_factory():
     result = last(V2, chain, "learn = f0()\nlearn.fit(1)")
     made = learners(result)
     assert [(e.target, e.known) for e in made] == [("learn", False)], made
+
+
+def test_a_registered_framework_is_asked_instead_of_fastai():
+    """The frameworks seam: a notebook another registered framework claims gets its learners and phases."""
+    from audiometrics import frameworks
+    from audiometrics.analysis.convert import as_int
+    from audiometrics.frameworks.base import LearnerInfo, PhaseSpec
+
+    def phases(method, args, version, learner_lr):
+        epochs = args.keywords.get("epochs")
+        return [PhaseSpec(as_int(epochs) if epochs is not None else 1, "1e-4")], []
+
+    toy = frameworks.Framework(
+        name="toy",
+        learner_factories=frozenset({"ToyTrainer"}),
+        training_methods=frozenset({"train"}),
+        inference_methods=frozenset(),
+        detect=lambda texts: any("import toy" in text for text in texts),
+        may_tell_version=lambda text: False,
+        detect_version=lambda trees: 1,
+        trained_names=lambda texts: frozenset(),
+        learner_info=lambda factory, args, version, classes: LearnerInfo("toy-net", False, ("acc",), None),
+        metrics_of=lambda args, version, classes: (),
+        scheduler_in=lambda args: None,
+        is_training_fit=lambda args: True,
+        training_phases=phases,
+    )
+    frameworks.register(toy)
+    try:
+        result = analyse_cells(["import toy\ntrainer = ToyTrainer(net)", "trainer.train(epochs=3)"])
+    finally:
+        frameworks.unregister("toy")
+    learner = result[0].events[0]
+    assert (learner.factory, learner.model, learner.metrics) == ("ToyTrainer", "toy-net", ("acc",))
+    (call,) = result[1].events
+    assert (call.learner, call.method, call.epochs, call.learning_rate) == ("trainer", "train", 3, "1e-4")
+    assert frameworks.detect(["import toy"]) is frameworks.DEFAULT  # gone again

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from typing import Callable, Sequence
 
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
 from audiometrics.analysis.walk import walk
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.evaluate import NOPE, evaluate
-from audiometrics.frameworks.fastai import (
-    INFERENCE_METHODS,
-    LEARNER_FACTORIES,
-    TRAINING_METHODS,
-    Args,
-    LearnerLr,
-    is_training_fit,
-    learner_info,
-    metrics_of,
-    scheduler_in,
-    training_phases,
-)
+from audiometrics.frameworks.base import Args, LearnerLr
+from audiometrics.analysis.reach import CALLBACK_ADDERS
+from audiometrics.analysis.relevance import Relevance
+from audiometrics.analysis.state import State
 from audiometrics.analysis.magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
 from audiometrics.analysis.scope import (
     LEARNER_KEY,
@@ -54,21 +47,28 @@ from audiometrics.analysis.values import (
 MAX_INLINE_DEPTH = 12
 """Deepest chain of notebook functions inlined into each other."""
 
-CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
-"""Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
+class Calls:
+    """What the calls of notebook code do: build learners, train, show progress, run magics, inline functions.
 
-INTERESTING_CALLS = LEARNER_FACTORIES | TRAINING_METHODS | INFERENCE_METHODS | MAGIC_RUNNERS | CALLBACK_ADDERS
-"""Callee names that can produce events or change what a learner's fits do (with ``lr_find*`` and
-notebook functions)."""
-
-
-class CallsMixin:
-    """Event-producing calls; mixed into the analyser of :mod:`audiometrics.analysis.analyser`.
-
-    Relies on the analyser's ``version``, ``learners``, ``receivers``, ``unknown_learners``,
-    ``classes``, ``results``, ``keep``, ``declared``, ``loads`` and its ``_expr``/``_stmt``/
-    ``_block``/``_value``/``_emit``/``_warn``/``_line``/``_via``/``_collect``/``_function_acts`` methods.
+    Parameters
+    ----------
+    state
+        The analysis state it reads and adds events, warnings and bindings to.
+    relevance
+        Tells whether inlining a notebook function can matter (else it is deferred).
+    run_block
+        Walks statements (the interpreter's), for inlined functions and magics' code.
     """
+
+    def __init__(
+        self, state: State, relevance: Relevance, run_block: Callable[[Sequence[ast.stmt], Ctx], None]
+    ) -> None:
+        self.state = state
+        self.framework = state.framework
+        self.relevance = relevance
+        self.run_block = run_block
+        self.declared: dict[ast.AST, frozenset[str]] = {}  # function node -> its ``global`` names
+        self.loads: dict[ast.AST, frozenset[str]] = {}  # call or function -> the names it loads
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
         positional: list[Value] = []
@@ -76,18 +76,18 @@ class CallsMixin:
         opaque = False
         for arg in call.args:
             if isinstance(arg, ast.Starred):
-                items, _count = iter_items(self._value(arg.value, ctx), 1000)
+                items, _count = iter_items(self.state.value(arg.value, ctx), 1000)
                 if items is None:
                     opaque = True
                     break
                 positional.extend(items)
             elif not opaque:
-                positional.append(self._value(arg, ctx))
+                positional.append(self.state.value(arg, ctx))
         for kw in call.keywords:
             if kw.arg is not None:
-                keywords[kw.arg] = self._value(kw.value, ctx)
+                keywords[kw.arg] = self.state.value(kw.value, ctx)
                 continue
-            mapping = self._value(kw.value, ctx)
+            mapping = self.state.value(kw.value, ctx)
             node = mapping.node
             ok = False
             if isinstance(node, ast.Dict) and mapping.known:
@@ -108,23 +108,23 @@ class CallsMixin:
     def _receiver_name(self, recv: ast.AST, ctx: Ctx) -> str | None:
         if isinstance(recv, ast.Name):
             entry, scope = ctx.scope.find(recv.id)
-            if scope is not None and scope is not self.globals and isinstance(entry, Value) and entry.origin:
+            if scope is not None and scope is not self.state.globals and isinstance(entry, Value) and entry.origin:
                 return entry.origin
-            return self.aliases.get(recv.id, recv.id)
+            return self.state.aliases.get(recv.id, recv.id)
         return dotted(recv)
 
     def _is_learner(self, recv: ast.AST, name: str | None) -> bool:
-        if name is not None and (name in self.learners or "learn" in name.lower()):
+        if name is not None and (name in self.state.learners or "learn" in name.lower()):
             return True
         text = dotted(recv) if not isinstance(recv, ast.Subscript) else dotted(recv.value)
         return text is not None and "learn" in text.lower()
 
-    def _call(self, node: ast.Call, ctx: Ctx, target: Target | None, pending: list | None) -> None:
+    def call(self, node: ast.Call, ctx: Ctx, target: Target | None, pending: list | None) -> None:
         func = node.func
         if isinstance(func, ast.Name):
             entry = ctx.scope.lookup(func.id)
             if isinstance(entry, FunctionEntry):
-                if self._function_acts(entry, ctx):
+                if self.relevance.function_acts(entry, ctx):
                     self._inline(entry, node, ctx, target, pending)
                 else:
                     self._defer(entry, node, ctx, target)
@@ -133,9 +133,9 @@ class CallsMixin:
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
                 name = callee_name(entry.node) or name
-            if name in LEARNER_FACTORIES:
+            if self.framework.is_factory(name):
                 self._learner(node, name, ctx, target, pending)
-            elif name.startswith("lr_find"):
+            elif self.framework.shows_progress(name):
                 first = node.args[0] if node.args else None
                 learner = self._receiver_name(first, ctx) if first is not None else None
                 self._progress(node, learner, name, ctx)
@@ -150,15 +150,15 @@ class CallsMixin:
             return
         attr = func.attr
         recv = func.value
-        if attr in TRAINING_METHODS:
+        if attr in self.framework.training_methods:
             self._training(node, attr, recv, ctx)
-        elif attr.startswith("lr_find"):
+        elif self.framework.shows_progress(attr):
             self._progress(node, self._receiver_name(recv, ctx), attr, ctx)
-        elif attr in INFERENCE_METHODS:
+        elif attr in self.framework.inference_methods:
             name = self._receiver_name(recv, ctx)
             if self._is_learner(recv, name):
                 self._progress(node, name, attr, ctx)
-        elif attr in LEARNER_FACTORIES and dotted(recv) is not None:
+        elif self.framework.is_factory(attr) and dotted(recv) is not None:
             self._learner(node, attr, ctx, target, pending)
         elif attr in MAGIC_RUNNERS:
             self._ipython_magic(node, ctx)
@@ -174,7 +174,7 @@ class CallsMixin:
     def _progress(self, node: ast.Call, learner: str | None, method: str, ctx: Ctx) -> None:
         if ctx.no_bar:
             return
-        self._emit(ProgressCall(self._line(node, ctx), learner, method))
+        self.state.emit(ProgressCall(self.state.line(node, ctx), learner, method))
 
     def _partial_factory(self, entry: object, node: ast.Call, ctx: Ctx) -> tuple[str, Args] | None:
         """``get_learner = partial(vision_learner, dls, metrics=accuracy)``; ``get_learner(resnet34)``:
@@ -185,7 +185,7 @@ class CallsMixin:
         if callee_name(bound.func) != "partial" or not bound.args:
             return None
         factory = callee_name(bound.args[0])
-        if factory not in LEARNER_FACTORIES or any(isinstance(a, ast.Starred) for a in bound.args):
+        if not self.framework.is_factory(factory) or any(isinstance(a, ast.Starred) for a in bound.args):
             return None
         args = self._args(node, ctx)
         keywords = {kw.arg: entry.sub(kw.value) for kw in bound.keywords if kw.arg is not None}
@@ -198,13 +198,13 @@ class CallsMixin:
     ) -> None:
         if args is None:
             args = self._args(node, ctx)
-        info = learner_info(factory, args, self.version, frozenset(self.classes))
+        info = self.framework.learner_info(factory, args, self.state.version, frozenset(self.state.classes))
         text = target.text if target is not None and id(node) in target.calls else None
-        self._emit(
-            LearnerCreated(self._line(node, ctx), text, factory, info.model, info.pretrained, info.metrics)
+        self.state.emit(
+            LearnerCreated(self.state.line(node, ctx), text, factory, info.model, info.pretrained, info.metrics)
         )
         if text is not None:
-            self.learners.add(text)
+            self.state.learners.add(text)
             if pending is not None and dotted_ok(text):
                 pending.append((text + LEARNER_KEY, LearnerMark(factory, True, info.default_lr, info.scheduler)))
                 if info.lr is not None:
@@ -228,19 +228,19 @@ class CallsMixin:
             if factory is None:
                 factory = normalise(segment(ctx.src, node.func))
             args = self._args(node, ctx)
-            metrics = metrics_of(args, self.version, frozenset(self.classes))
-            self._emit(LearnerCreated(self._line(node, ctx), text, factory, None, None, metrics, known=False))
-            self.unknown_learners += 1
+            metrics = self.framework.metrics_of(args, self.state.version, frozenset(self.state.classes))
+            self.state.emit(LearnerCreated(self.state.line(node, ctx), text, factory, None, None, metrics, known=False))
+            self.state.unknown_learners += 1
             if pending is not None and dotted_ok(text):
-                pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, scheduler_in(args))))
+                pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, self.framework.scheduler_in(args))))
 
     def _may_be_learner(self, text: str) -> bool:
         """Whether a binding of ``text`` may be a learner: its name says so, the notebook trains it, or
         it was bound to a learner before."""
         root = text.split(".", 1)[0]
-        if root != text and (root in self.learners or root in self.receivers):
+        if root != text and (root in self.state.learners or root in self.state.receivers):
             return False  # an attribute of a learner (learn.model = ...)
-        return "learn" in text.lower() or text in self.learners or text in self.receivers
+        return "learn" in text.lower() or text in self.state.learners or text in self.state.receivers
 
     def _same_learner(self, node: ast.Call, text: str) -> bool:
         """Whether the call works on a learner rather than making one: its receiver or an argument is one."""
@@ -260,7 +260,7 @@ class CallsMixin:
         return False
 
     def _a_learner(self, name: str, text: str) -> bool:
-        return name == text or name in self.learners or name in self.receivers
+        return name == text or name in self.state.learners or name in self.state.receivers
 
     def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
         """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""
@@ -269,7 +269,7 @@ class CallsMixin:
             return
         args = self._args(node, ctx)
         cbs = Args((), {"cbs": args.positional[0]} if args.positional else dict(args.keywords))
-        scheduler = scheduler_in(cbs)
+        scheduler = self.framework.scheduler_in(cbs)
         if scheduler is None:
             return
         mark = ctx.scope.lookup(learner + LEARNER_KEY)
@@ -280,15 +280,15 @@ class CallsMixin:
     def _training(self, node: ast.Call, method: str, recv: ast.AST, ctx: Ctx) -> None:
         args = self._args(node, ctx)
         learner = self._receiver_name(recv, ctx)
-        if method == "fit" and not self._is_learner(recv, learner) and not is_training_fit(args):
+        if method == "fit" and not self._is_learner(recv, learner) and not self.framework.is_training_fit(args):
             return  # model.fit(X, y) of scikit-learn/keras
-        line = self._line(node, ctx)
+        line = self.state.line(node, ctx)
         call_text = normalise(segment(ctx.src, node))
         mark = ctx.scope.lookup(learner + LEARNER_KEY) if learner is not None else None
-        phases, problems = training_phases(method, args, self.version, self._learner_lr(learner, mark, ctx))
+        phases, problems = self.framework.training_phases(method, args, self.state.version, self._learner_lr(learner, mark, ctx))
         for what in problems:
-            self._warn(line, f"{what} of {call_text} cannot be resolved statically{self._via(ctx)}")
-        scheduler = scheduler_in(args)
+            self.state.warn(line, f"{what} of {call_text} cannot be resolved statically{self.state.via(ctx)}")
+        scheduler = self.framework.scheduler_in(args)
         if scheduler is None and isinstance(mark, LearnerMark) and mark.scheduler is not None:
             scheduler = mark.scheduler
         if scheduler is not None:
@@ -297,16 +297,16 @@ class CallsMixin:
                 for p in phases
             ]
             why = f"the scheduler callback {scheduler} sets it"
-            self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
+            self.state.warn(line, f"learning rate of {call_text} unknown: {why}{self.state.via(ctx)}")
         unknown = [p.lr_unknown for p in phases if p.lr_unknown]
         for why in dict.fromkeys(unknown) if unknown else ():
-            self._warn(line, f"learning rate of {call_text} unknown: {why}{self._via(ctx)}")
+            self.state.warn(line, f"learning rate of {call_text} unknown: {why}{self.state.via(ctx)}")
         for phase in phases:
             if ctx.no_logging:
                 if not ctx.no_bar:
-                    self._emit(ProgressCall(line, learner, method))
+                    self.state.emit(ProgressCall(line, learner, method))
                 continue
-            self._emit(
+            self.state.emit(
                 TrainingCall(
                     line=line,
                     learner=learner,
@@ -320,7 +320,7 @@ class CallsMixin:
                 )
             )
         if ctx.no_logging:
-            self._warn(line, f"{call_text} runs under no_logging() and prints no table{self._via(ctx)}")
+            self.state.warn(line, f"{call_text} runs under no_logging() and prints no table{self.state.via(ctx)}")
 
     @staticmethod
     def _learner_lr(learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
@@ -361,9 +361,9 @@ class CallsMixin:
         if not code:
             return
         tree, _warnings = parse_python(code)
-        self.keep.append(tree)
-        inner = dataclasses.replace(ctx, src=code, line=self._line(node, ctx))
-        self._block(tree.body, inner)
+        self.state.keep.append(tree)
+        inner = dataclasses.replace(ctx, src=code, line=self.state.line(node, ctx))
+        self.run_block(tree.body, inner)
 
     # ------------------------------------------------------------------ inlining
 
@@ -378,20 +378,20 @@ class CallsMixin:
 
     def _defer(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
         """Leave a call of a function that cannot emit or change anything (only computes a
-        value) to be inlined when its value is wanted: ``self.results`` gets a
+        value) to be inlined when its value is wanted: ``self.state.results`` gets a
         :class:`~audiometrics.analysis.scope.Deferred` reading the names the call and the
         functions it reaches load."""
 
         def compute() -> Value:
-            saved = self.out, self.results
-            self.out, self.results = Out(), {}
+            saved = self.state.out, self.state.results
+            self.state.out, self.state.results = Out(), {}
             try:
                 self._inline(entry, call, ctx, target)
-                return self.results.get(id(call), OPAQUE_VALUE)
+                return self.state.results.get(id(call), OPAQUE_VALUE)
             finally:
-                warnings = self.out.warnings
-                self.out, self.results = saved
-                self.out.warnings.extend(warnings)
+                warnings = self.state.out.warnings
+                self.state.out, self.state.results = saved
+                self.state.out.warnings.extend(warnings)
 
         deps = {(ctx.scope.peek(name)[1], name) for name in self._loaded(call)}
         seen: set[ast.AST] = set()
@@ -406,7 +406,7 @@ class CallsMixin:
                 deps.add((where, name))  # (its own locals live in a scope made when it runs)
                 if isinstance(found, FunctionEntry):
                     reached.append(found)
-        self.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute, OPAQUE_VALUE))
+        self.state.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute, OPAQUE_VALUE))
 
     def _loaded(self, node: ast.AST) -> frozenset[str]:
         """The names ``node`` loads anywhere in it, read once per node."""
@@ -417,19 +417,10 @@ class CallsMixin:
             )
         return found
 
-    def _inline(
-        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
-    ) -> None:
-        name = entry.node.name
-        line = self._line(call, ctx)
-        if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
-            if self._function_acts(entry, ctx):
-                self._warn(line, f"recursive call of {name}() not followed")
-            self.results[id(call)] = OPAQUE_VALUE
-            if name not in ctx.stack:  # too deep to follow: what it returns is not known
-                self._unknown_learner(call, name, ctx, target, pending)
-            return
-        args = self._args(call, ctx)
+    @staticmethod
+    def _frame_scope(entry: FunctionEntry, args: Args) -> Scope:
+        """The local scope of a call of ``entry`` with ``args``: each parameter bound to its argument,
+        its default, or UNKNOWN."""
         local = Scope(parent=entry.scope)
         params = entry.node.args
         positional = list(params.posonlyargs) + list(params.args)
@@ -458,6 +449,21 @@ class CallsMixin:
             )
         if params.kwarg is not None:
             local.vars[params.kwarg.arg] = UNKNOWN
+        return local
+
+    def _inline(
+        self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
+    ) -> None:
+        name = entry.node.name
+        line = self.state.line(call, ctx)
+        if name in ctx.stack or len(ctx.stack) >= MAX_INLINE_DEPTH:
+            if self.relevance.function_acts(entry, ctx):
+                self.state.warn(line, f"recursive call of {name}() not followed")
+            self.state.results[id(call)] = OPAQUE_VALUE
+            if name not in ctx.stack:  # too deep to follow: what it returns is not known
+                self._unknown_learner(call, name, ctx, target, pending)
+            return
+        local = self._frame_scope(entry, self._args(call, ctx))
         local.globals.update(self._globals_declared(entry.node))
 
         outer_text = target.text if target is not None and id(call) in target.calls else None
@@ -466,9 +472,9 @@ class CallsMixin:
             ctx, scope=local, src=entry.src, line=line, stack=ctx.stack + (name,), frame=frame
         )
         returned_node: ast.expr | None = None
-        with self._collect() as out:
+        with self.state.collect() as out:
             try:
-                self._block(entry.node.body, inner)
+                self.run_block(entry.node.body, inner)
             except Jump as jump:
                 if jump.kind == "return":
                     returned_node = jump.node.value  # type: ignore[attr-defined]
@@ -479,8 +485,8 @@ class CallsMixin:
             local_entry = settled(local.vars.get(local_name))
             if local_name in local.vars and not (isinstance(local_entry, Value) and local_entry.origin):
                 events = [renamed(e, local_name, outer_text) for e in events]
-                if local_name in self.learners:
-                    self.learners.add(outer_text)
+                if local_name in self.state.learners:
+                    self.state.learners.add(outer_text)
                 if dotted_ok(outer_text):  # what the function knew of its learner goes with it
                     for suffix in (LEARNER_KEY, ".lr"):
                         known = local.vars.get(local_name + suffix)
@@ -488,12 +494,12 @@ class CallsMixin:
                             frame.pending.append((outer_text + suffix, settled(known)))
         if pending is not None and outer_text is not None and not frame.nested_return:
             pending.extend(frame.pending)
-        self.out.events.extend(events)
-        self.out.warnings.extend(out.warnings)
+        self.state.out.events.extend(events)
+        self.state.out.warnings.extend(out.warnings)
         if frame.nested_return:
             result = OPAQUE_VALUE
         elif frame.returns:
             result = frame.returns[0]
         else:
             result = finish("None")
-        self.results[id(call)] = result
+        self.state.results[id(call)] = result

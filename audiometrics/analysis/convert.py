@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from audiometrics.analysis.walk import child_nodes
-from audiometrics.analysis.evaluate import NOPE, evaluate
+from audiometrics.analysis.evaluate import NOPE, evaluate, is_number_expression
 from audiometrics.analysis.values import (
     OPAQUE,
     Positions,
@@ -89,26 +89,19 @@ def _lr_unwrap(text: str, tree: ast.expr | None = None) -> tuple[str, ast.expr |
 
 
 def _lr_safe(node: ast.AST) -> bool:
-    if isinstance(node, ast.Constant):
-        return type(node.value) in (int, float)
-    if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, (ast.UAdd, ast.USub)) and _lr_safe(node.operand)
-    if isinstance(node, ast.BinOp):
-        return isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow)) and (
-            _lr_safe(node.left) and _lr_safe(node.right)
-        )
+    """Whether ``node`` is a learning rate: a number expression, ``slice`` of them, or a non-empty list of them."""
     if isinstance(node, ast.Call):
         return (
             isinstance(node.func, ast.Name)
             and node.func.id == "slice"
             and not node.keywords
             and 1 <= len(node.args) <= 3
-            and all(_lr_safe(a) or (isinstance(a, ast.Constant) and a.value is None) for a in node.args)
-            and any(_lr_safe(a) for a in node.args)
+            and all(is_number_expression(a) or (isinstance(a, ast.Constant) and a.value is None) for a in node.args)
+            and any(is_number_expression(a) for a in node.args)
         )
     if isinstance(node, (ast.List, ast.Tuple)):
-        return bool(node.elts) and all(_lr_safe(e) for e in node.elts)
-    return False
+        return bool(node.elts) and all(is_number_expression(e) for e in node.elts)
+    return is_number_expression(node)
 
 
 def lr_text(value: Value) -> str | None:

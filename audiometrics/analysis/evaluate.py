@@ -15,6 +15,10 @@ bound is never computed: the expression is :data:`NOPE` and is remembered, for
 the analysis to warn about (:func:`end_cell`), so ``sum(range(10**12))``,
 ``0.5 in range(10**12)`` or ``10**10**10`` cost microseconds, not hours.
 
+This is the one literal evaluator of the package: :func:`number` (a
+learning-rate text's value, for the loader's ``lr_max``) and
+:func:`is_number_expression` (which texts are learning rates) build on it.
+
 Also here, for the analysis: :func:`small_ints` (a guard for arithmetic done
 outside :func:`evaluate`) and :func:`escape_for_parser` (cell text that
 Python's parser would refuse: lone surrogates, NUL).
@@ -36,6 +40,9 @@ __all__ = [
     "costly",
     "small_ints",
     "escape_for_parser",
+    "is_number_expression",
+    "number",
+    "NUMBER_OPS",
     "steps_taken",
     "MAX_ITEMS",
     "MAX_INT_BITS",
@@ -148,13 +155,13 @@ def evaluate(node: Any) -> Any:
     Supports constants, containers, arithmetic, comparisons, boolean logic,
     subscripts, conditional expressions and a few pure builtins (``slice``,
     ``int``, ``float``, ``len``, ``range``, ``min``, ...). Names are unknown.
-    ``node`` is an :mod:`ast` node or a ``source_values.Value``. An expression
+    ``node`` is an :mod:`ast` node or a :class:`~audiometrics.analysis.values.Value`. An expression
     whose evaluation would exceed a bound (see the module docs) is NOPE and is
     listed by :func:`costly`.
     """
     text = getattr(node, "text", None)
     if node is not None and not isinstance(node, ast.AST):
-        node = getattr(node, "node", None)  # a source_values.Value
+        node = getattr(node, "node", None)  # an audiometrics.analysis.values.Value
     if node is None:
         return NOPE
     budget = _Budget()
@@ -534,3 +541,61 @@ _HANDLERS: dict[type, Callable[[Any, int, _Budget], Any]] = {
     ast.Slice: _slice,
     ast.Call: _call,
 }
+
+
+# --------------------------------------------------------------------------- numbers
+
+NUMBER_OPS = frozenset({ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Pow})
+"""The binary operators of :func:`is_number_expression` by default."""
+
+
+def is_number_expression(node: ast.AST, ops: frozenset[type] = NUMBER_OPS, *, int_bits: int | None = None) -> bool:
+    """Whether ``node`` is arithmetic over number literals only, checked from its syntax.
+
+    Number literals are int and float constants (not ``True``), at most ``int_bits``
+    bits for an int when given; operators are unary ``+``/``-`` and the binary
+    operators in ``ops``. ``1e-3``, ``3e-3 / 10``, ``-2 ** -4`` qualify; ``lr``,
+    ``'1e-3'`` and ``1e-3 if a else 2`` do not.
+    """
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return type(value) in (int, float) and (int_bits is None or type(value) is float or value.bit_length() <= int_bits)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, (ast.UAdd, ast.USub)) and is_number_expression(node.operand, ops, int_bits=int_bits)
+    if isinstance(node, ast.BinOp):
+        return (
+            type(node.op) in ops
+            and is_number_expression(node.left, ops, int_bits=int_bits)
+            and is_number_expression(node.right, ops, int_bits=int_bits)
+        )
+    return False
+
+
+def number(
+    node: ast.AST, ops: frozenset[type] = NUMBER_OPS, *, int_bits: int | None = None, max_exponent: float | None = None
+) -> float | None:
+    """The value, as a float, of arithmetic over number literals (:func:`is_number_expression`), else None.
+
+    Computed by :func:`evaluate`, so within its bounds. With ``max_exponent``, a power
+    whose exponent is larger in magnitude is None; so is a value no float holds.
+
+    >>> number(ast.parse("1e-3 * 3", mode="eval").body)
+    0.003
+    >>> number(ast.parse("2 ** 100", mode="eval").body, max_exponent=64) is None
+    True
+    """
+    if not is_number_expression(node, ops, int_bits=int_bits):
+        return None
+    if max_exponent is not None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Pow):
+                exponent = evaluate(sub.right)
+                if exponent is NOPE or abs(exponent) > max_exponent:
+                    return None
+    value = evaluate(node)
+    if value is NOPE or isinstance(value, complex):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None

@@ -15,16 +15,23 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from audiometrics.analysis.walk import walk
-from audiometrics.analysis.calls import INTERESTING_CALLS
-from audiometrics.analysis.scope import MUTATORS
+from audiometrics.frameworks import call_names, progress_prefixes
+from audiometrics.analysis.scope import MAGIC_RUNNERS, MUTATORS
 from audiometrics.analysis.values import dotted
 
-__all__ = ["Reach", "reach", "is_event_callee"]
+__all__ = ["Reach", "reach", "is_event_callee", "CALLBACK_ADDERS"]
+
+CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
+"""Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
+
+_OWN_CALLS = MAGIC_RUNNERS | CALLBACK_ADDERS
 
 
 def is_event_callee(name: str) -> bool:
-    """A callee name that can produce an event by its spelling alone."""
-    return name in INTERESTING_CALLS or name.startswith("lr_find")
+    """A callee name that can produce an event or change what a learner's fits do by its spelling alone:
+    a learner factory, training, inference or progress method of a registered framework, a magic runner
+    or a callback adder."""
+    return name in call_names() or name in _OWN_CALLS or name.startswith(progress_prefixes())
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numbers
 import re
 from typing import Any
 
+from audiometrics.analysis.evaluate import number
 from audiometrics.epochs.schema import DEFAULT_LR_SUFFIX, LEARNER_LR_SUFFIX
 
 __all__ = ["MISSING_TEXT", "is_missing", "parse_number", "whole_number", "time_to_seconds", "lr_upper"]
@@ -120,31 +121,12 @@ def time_to_seconds(text: str) -> float:
     return (int(hours or 0) * 60 + int(minutes)) * 60 + float(seconds)
 
 
+_LR_OPS = frozenset({ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow})
+
+
 def _arith(node: ast.AST) -> float | None:
-    """Evaluate a literal arithmetic expression (numbers, + - * / **) without eval."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value) if not isinstance(node.value, int) or node.value.bit_length() <= 1024 else None
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _arith(node.operand)
-        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
-        left, right = _arith(node.left), _arith(node.right)
-        if left is None or right is None:
-            return None
-        try:
-            if isinstance(node.op, ast.Add):
-                return left + right
-            if isinstance(node.op, ast.Sub):
-                return left - right
-            if isinstance(node.op, ast.Mult):
-                return left * right
-            if isinstance(node.op, ast.Div):
-                return left / right
-            if abs(right) > 64:
-                return None
-            return left**right
-        except (ZeroDivisionError, OverflowError):
-            return None
+    """A literal arithmetic expression's value (numbers, + - * / **), by the analysis' bounded evaluator."""
+    return number(node, _LR_OPS, int_bits=1024, max_exponent=64)
     return None
 
 

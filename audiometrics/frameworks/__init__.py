@@ -1,1 +1,130 @@
-"""What a training library means: learner factories, training methods, defaults."""
+"""Training frameworks: what a library's calls mean, behind one small registry.
+
+The analysis (:mod:`audiometrics.analysis`) knows no training library. It asks the
+:class:`Framework` a notebook uses (:func:`detect`) which calls build learners, which
+methods train and how many table-printing phases each prints, with which epochs and
+learning rate (the library defaults included), whether a model is pretrained, and
+which metric columns it prints. Only fastai (v1 and v2) is registered today.
+
+How to add a framework
+----------------------
+1. Write ``audiometrics/frameworks/<name>.py`` with pure functions over
+   :class:`~audiometrics.frameworks.base.Args` (a call's arguments as values):
+
+   * ``detect(texts)`` — cheap: whether the notebook's cell texts use the library
+     (``"from transformers import" in text``), no parsing;
+   * ``detect_version(trees)`` and ``may_tell_version(text)`` (the cells worth
+     parsing for the version), or constants when versions do not matter;
+   * ``learner_info(factory, args, version, classes)`` →
+     :class:`~audiometrics.frameworks.base.LearnerInfo` (model, pretrained, metric
+     names, the learner's own rate, whether the library default applies);
+   * ``training_phases(method, args, version, learner_lr)`` → the
+     :class:`~audiometrics.frameworks.base.PhaseSpec` list and problem stems
+     (``fine_tune`` prints two tables; ``Trainer(...).train()`` reads epochs from the
+     factory's ``TrainingArguments``, ``model.fit(epochs=N)`` after
+     ``compile(optimizer=Adam(learning_rate=...))`` reads the rate from the learner:
+     put such a rate in ``LearnerInfo.lr``, where fastai puts ``Learner(lr=...)``);
+   * ``trained_names(texts)`` — receivers of the training methods, read from text.
+2. Build one :class:`Framework` from them at the end of the module and add one line
+   below: ``register(<name>.FRAMEWORK)``. Registration order is detection order;
+   fastai, the default, is asked last.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
+
+__all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
+
+
+@dataclass(frozen=True)
+class Framework:
+    """What one training library means to the analysis (see the module docstring)."""
+
+    name: str
+    learner_factories: frozenset[str]
+    """Callee names that build a learner (also as methods of a module or class: ``Learner.create_unet``)."""
+    training_methods: frozenset[str]
+    """Learner methods that train and print a table per phase."""
+    inference_methods: frozenset[str]
+    """Learner methods that show a progress bar but print no table."""
+    detect: Callable[[Sequence[str]], bool]
+    may_tell_version: Callable[[str], bool]
+    detect_version: Callable[[Iterable[ast.AST]], int]
+    trained_names: Callable[[Iterable[str]], frozenset[str]]
+    learner_info: Callable[[str, Args, int, frozenset[str]], LearnerInfo]
+    metrics_of: Callable[[Args, int, frozenset[str]], "tuple[str, ...] | None"]
+    scheduler_in: Callable[[Args], "str | None"]
+    """The name of a callback among a call's arguments that sets the learning rate itself."""
+    is_training_fit: Callable[[Args], bool]
+    """Whether a training method on a receiver not known as a learner is this library's (not scikit-learn's)."""
+    training_phases: Callable[[str, Args, int, "LearnerLr | None"], "tuple[list[PhaseSpec], list[str]]"]
+    progress_prefixes: tuple[str, ...] = ()
+    """Prefixes of methods that show progress on any receiver (fastai's ``lr_find*``)."""
+
+    def is_factory(self, name: str) -> bool:
+        return name in self.learner_factories
+
+    def shows_progress(self, name: str) -> bool:
+        return name.startswith(self.progress_prefixes) if self.progress_prefixes else False
+
+    @property
+    def call_names(self) -> frozenset[str]:
+        """Every callee name that can make an event of this framework."""
+        return self.learner_factories | self.training_methods | self.inference_methods
+
+
+_REGISTRY: dict[str, Framework] = {}
+_CALL_NAMES: frozenset[str] = frozenset()
+_PROGRESS_PREFIXES: tuple[str, ...] = ()
+
+
+def register(framework: Framework) -> Framework:
+    """Add ``framework`` (its name replaces an earlier one of that name); detection asks in registration order."""
+    _REGISTRY[framework.name] = framework
+    _refresh()
+    return framework
+
+
+def unregister(name: str) -> None:
+    """Remove the framework registered as ``name`` (for tests and plugins)."""
+    _REGISTRY.pop(name, None)
+    _refresh()
+
+
+def _refresh() -> None:
+    global _CALL_NAMES, _PROGRESS_PREFIXES
+    _CALL_NAMES = frozenset().union(*(f.call_names for f in _REGISTRY.values()))
+    _PROGRESS_PREFIXES = tuple(p for f in _REGISTRY.values() for p in f.progress_prefixes)
+
+
+def registered() -> tuple[Framework, ...]:
+    return tuple(_REGISTRY.values())
+
+
+def detect(texts: Sequence[str]) -> Framework:
+    """The framework the cell ``texts`` use: the first registered that claims them, else :data:`DEFAULT`."""
+    for framework in _REGISTRY.values():
+        if framework is not DEFAULT and framework.detect(texts):
+            return framework
+    return DEFAULT
+
+
+def call_names() -> frozenset[str]:
+    """The callee names of every registered framework (what syntax-only checks look for)."""
+    return _CALL_NAMES
+
+
+def progress_prefixes() -> tuple[str, ...]:
+    """The progress-method prefixes of every registered framework (``lr_find``)."""
+    return _PROGRESS_PREFIXES
+
+
+from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers after the types above exist)
+
+DEFAULT: Framework = register(_fastai.FRAMEWORK)
+"""fastai: the framework of a notebook no other registered one claims."""

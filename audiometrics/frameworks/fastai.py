@@ -11,16 +11,18 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from audiometrics.analysis.walk import walk
 from audiometrics.analysis.convert import as_bool, as_int, as_number, format_number, lr_text
 from audiometrics.analysis.evaluate import evaluate, small_ints
-from audiometrics.analysis.metric_names import call_arg as _arg
-from audiometrics.analysis.metric_names import keyword_arg as _kw
-from audiometrics.analysis.metric_names import metric_names
+from audiometrics.frameworks.fastai_metrics import call_arg as _arg
+from audiometrics.frameworks.fastai_metrics import keyword_arg as _kw
+from audiometrics.frameworks.fastai_metrics import metric_names
 from audiometrics.analysis.values import OPAQUE, Value
 from audiometrics.analysis.values import callee as _callee
+from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks import Framework
 
 # --------------------------------------------------------------------------- names
 
@@ -157,33 +159,6 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
 # --------------------------------------------------------------------------- arguments
 
 
-class _Missing:
-    def __repr__(self) -> str:  # pragma: no cover
-        return "MISSING"
-
-
-MISSING = _Missing()
-"""An argument the call does not pass (so the library default applies)."""
-
-
-@dataclass(frozen=True)
-class Args:
-    """A call's arguments as Values. ``opaque``: a ``*x``/``**x`` could not be expanded."""
-
-    positional: tuple[Value, ...]
-    keywords: dict
-    opaque: bool = False
-
-    def get(self, index: int | None, names: Iterable[str]) -> Value | _Missing | None:
-        """The argument at ``index`` or under one of ``names``; MISSING; None when unknowable."""
-        if index is not None and index < len(self.positional):
-            return self.positional[index]
-        for name in names:
-            if name in self.keywords:
-                return self.keywords[name]
-        return None if self.opaque else MISSING
-
-
 def _node_bool(value: Value, node: ast.AST | None) -> bool | None:
     if node is None:
         return None
@@ -301,16 +276,6 @@ def _torch_flag(value: Value, call: ast.Call, name: str | None, fallback: bool |
 # --------------------------------------------------------------------------- learners
 
 
-@dataclass(frozen=True)
-class LearnerInfo:
-    model: str | None
-    pretrained: bool | None
-    metrics: tuple[str, ...] | None
-    lr: Value | None  # the learner's own ``lr=`` (default of later fits), None if not given
-    default_lr: bool = True  # without ``lr=``, its fits' default is the library's
-    scheduler: str | None = None  # a scheduler callback it is built with (its fits' rate is the scheduler's)
-
-
 def metrics_of(args: Args, version: int, classes: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
     """Metric column names of a learner built with ``args`` (``()`` without ``metrics=``, None when unknown)."""
     metrics_arg = args.get(None, ("metrics",))
@@ -386,29 +351,6 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
 
 
 # --------------------------------------------------------------------------- training
-
-
-@dataclass(frozen=True)
-class PhaseSpec:
-    epochs: int | None
-    learning_rate: str
-    lr_is_default: bool = False
-    part: str | None = None
-    lr_from_learner: bool = False  # the receiver's own rate (``Learner(lr=1e-2)``, ``learn.lr = ...``)
-    lr_unknown: str | None = None  # why an omitted rate is unknown (the learner's factory is not known)
-
-
-@dataclass(frozen=True)
-class LearnerLr:
-    """What a fit without a learning rate falls back to, from its receiver (fastai v2's ``self.lr``).
-
-    ``value``: the learner's own rate (``lr=`` of its factory, ``learn.lr = ...``);
-    ``unknown``: why the rate is not known (a learner from an unknown factory). Neither:
-    the library default.
-    """
-
-    value: Value | None = None
-    unknown: str | None = None
 
 
 _EPOCH_KWS = ("n_epoch", "epochs", "cyc_len")
@@ -551,3 +493,60 @@ def _fine_tune(args: Args, problems: list[str]) -> list[PhaseSpec]:
         phases.append(PhaseSpec(freeze, frozen, is_default, "frozen"))
     phases.append(PhaseSpec(epochs, unfrozen, is_default, "unfrozen"))
     return phases
+
+
+# --------------------------------------------------------------------------- receivers
+
+_TRAINING_METHOD = re.compile(r"(fit_one_cycle|fit_flat_cos|fit_sgdr|fine_tune|lr_find\w*|fit)\s*\(")
+_FIT_EPOCHS = re.compile(r"\s*(?:\d|n_epoch|epochs\b)")  # fit(5 / fit(n_epoch= / fit(epochs=: not fit(X, y)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def trained_names(texts: Iterable[str]) -> frozenset[str]:
+    """The receivers of fastai's training methods anywhere in the cells, read from their text.
+
+    ``learn.fit_one_cycle(``, ``m.fine_tune(``, ``learner.lr_find(``, ``model.fit(5``:
+    names the notebook uses as learners, whatever they are bound to (a scikit-learn
+    ``model.fit(X, y)`` does not count). A cheap over-approximation: a binding of such a
+    name from a call the analysis does not know is reported as a learner, and kept
+    when the name is really trained (:func:`~audiometrics.analysis.analyser.analyse_cells` drops the others).
+    """
+    found: set[str] = set()
+    text = "\n".join(texts)  # one scan: a receiver never spans cells
+    for needle in (".fi", ".lr_find"):  # (str.find is much faster than a regex scan)
+        dot = text.find(needle)
+        while dot >= 0:
+            match = _TRAINING_METHOD.match(text, dot + 1)
+            if match is not None and (match.group(1) != "fit" or _FIT_EPOCHS.match(text, match.end())):
+                start = dot
+                while start > 0 and text[start - 1] in _NAME_CHARS:
+                    start -= 1
+                name = text[start:dot].strip(".")
+                if name and not name[0].isdigit():
+                    found.add(name)
+            dot = text.find(needle, dot + 1)
+    return frozenset(found)
+
+
+def detect(texts: Sequence[str]) -> bool:
+    """Whether the cells use fastai (the default framework: also asked when no other claims the notebook)."""
+    return any("fastai" in text for text in texts)
+
+
+FRAMEWORK = Framework(
+    name="fastai",
+    learner_factories=LEARNER_FACTORIES,
+    training_methods=TRAINING_METHODS,
+    inference_methods=INFERENCE_METHODS,
+    detect=detect,
+    may_tell_version=may_tell_version,
+    detect_version=detect_version,
+    trained_names=trained_names,
+    learner_info=learner_info,
+    metrics_of=metrics_of,
+    scheduler_in=scheduler_in,
+    is_training_fit=is_training_fit,
+    training_phases=training_phases,
+    progress_prefixes=("lr_find",),
+)
+"""fastai v1 and v2, registered in :mod:`audiometrics.frameworks`."""

@@ -1,0 +1,81 @@
+"""The types a training framework and the analysis exchange.
+
+A framework module (:mod:`audiometrics.frameworks.fastai`) reads a call's
+arguments as :class:`Args` and answers with a :class:`LearnerInfo` for a learner
+factory and a list of :class:`PhaseSpec` for a training call; a fit given no
+learning rate falls back to its learner's :class:`LearnerLr`. All are values over
+:class:`~audiometrics.analysis.values.Value` objects and know no framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from audiometrics.analysis.values import Value
+
+__all__ = ["MISSING", "Args", "LearnerInfo", "LearnerLr", "PhaseSpec"]
+
+
+class _Missing:
+    def __repr__(self) -> str:  # pragma: no cover
+        return "MISSING"
+
+
+MISSING = _Missing()
+"""An argument the call does not pass (so the library default applies)."""
+
+
+@dataclass(frozen=True)
+class Args:
+    """A call's arguments as Values. ``opaque``: a ``*x``/``**x`` could not be expanded."""
+
+    positional: tuple[Value, ...]
+    keywords: dict
+    opaque: bool = False
+
+    def get(self, index: int | None, names: Iterable[str]) -> Value | _Missing | None:
+        """The argument at ``index`` or under one of ``names``; MISSING; None when unknowable."""
+        if index is not None and index < len(self.positional):
+            return self.positional[index]
+        for name in names:
+            if name in self.keywords:
+                return self.keywords[name]
+        return None if self.opaque else MISSING
+
+
+
+@dataclass(frozen=True)
+class LearnerInfo:
+    model: str | None
+    pretrained: bool | None
+    metrics: tuple[str, ...] | None
+    lr: Value | None  # the learner's own ``lr=`` (default of later fits), None if not given
+    default_lr: bool = True  # without ``lr=``, its fits' default is the library's
+    scheduler: str | None = None  # a scheduler callback it is built with (its fits' rate is the scheduler's)
+
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    epochs: int | None
+    learning_rate: str
+    lr_is_default: bool = False
+    part: str | None = None
+    lr_from_learner: bool = False  # the receiver's own rate (``Learner(lr=1e-2)``, ``learn.lr = ...``)
+    lr_unknown: str | None = None  # why an omitted rate is unknown (the learner's factory is not known)
+
+
+@dataclass(frozen=True)
+class LearnerLr:
+    """What a fit without a learning rate falls back to, from its receiver (fastai v2's ``self.lr``).
+
+    ``value``: the learner's own rate (``lr=`` of its factory, ``learn.lr = ...``);
+    ``unknown``: why the rate is not known (a learner from an unknown factory). Neither:
+    the library default.
+    """
+
+    value: Value | None = None
+    unknown: str | None = None
+
+
