@@ -267,77 +267,6 @@ def write_outputs(
     return target
 
 
-def _extract_spooled(
-    paths: Sequence[str],
-    spool: Any,
-    *,
-    with_source: bool,
-    on_result: Callable[[NotebookResult | NotebookError], Any] | None,
-    **options: Any,
-) -> tuple[Extraction, set[str], list[str]]:
-    """Extract ``paths`` writing each notebook's rows to ``spool`` (JSON lines) as they arrive.
-
-    Returns the extraction (diagnostics and failures, no runs), the row keys
-    seen and the metric columns holding values.
-    """
-    import json
-
-    from audiometrics.epochs.rows import notebook_root, rows_from_runs
-    from audiometrics.options import available_metrics
-
-    keys: set[str] = set()
-    metrics: set[str] = set()
-    root = notebook_root(paths)
-
-    def spool_rows(item: NotebookResult | NotebookError) -> None:
-        if isinstance(item, NotebookResult):
-            rows = rows_from_runs(item.runs, with_source=with_source, root=root)
-            for row in rows:
-                keys.update(row)
-                spool.write(json.dumps(row, ensure_ascii=False) + "\n")
-            metrics.update(available_metrics(rows))
-        if on_result is not None:
-            on_result(item)
-
-    outcome = extract_files(paths, on_result=spool_rows, keep_runs=False, **options)
-    return outcome, keys, sorted(metrics)
-
-
-def _stage_spooled_csv(target: Path, spool: Any, keys: set[str], *, with_source: bool, raw_text: bool = False) -> None:
-    """Write the spooled rows (see :func:`_extract_spooled`) as the CSV file ``target``."""
-    import json
-
-    from audiometrics.epochs.csv_file import write_csv_rows
-
-    from audiometrics.epochs.rows import columns_for_keys
-
-    spool.seek(0)
-    write_csv_rows(target, columns_for_keys(keys, with_source=with_source), (json.loads(line) for line in spool), raw_text=raw_text)
-
-
-def _extract_to_csv(
-    paths: Sequence[str],
-    target: Path,
-    *,
-    with_source: bool,
-    on_result: Callable[[NotebookResult | NotebookError], Any] | None,
-    raw_text: bool = False,
-    **options: Any,
-) -> Extraction:
-    """Extract and write the CSV holding no more than one notebook's rows in memory.
-
-    Rows go to a temporary spool as each notebook arrives (the CSV's columns are
-    only known at the end), then stream into the CSV; the returned extraction
-    keeps diagnostics and failures, not runs.
-    """
-    import tempfile
-
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        outcome, keys, _ = _extract_spooled(paths, spool, with_source=with_source, on_result=on_result, **options)
-        _stage_spooled_csv(target, spool, keys, with_source=with_source, raw_text=raw_text)
-    return outcome
-
-
 #: Report warnings that repeat what extraction diagnostics already said about a file.
 _SAID_BY_EXTRACTION = frozenset({"empty_phase", "incomplete_phase", "missing_lr"})
 
@@ -504,12 +433,14 @@ def extract_paths_to_outputs(
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
     be written; the previous outputs are left as they were) and
-    :class:`~audiometrics.report.summarize.MetricError` (a metric the data does not
+    :class:`~audiometrics.options.MetricError` (a metric the data does not
     have, or a reversal without ``force_direction``; nothing written). Returns
     the extraction (``.metric``: the main metric used), the paths written and
     the warnings of the reports.
     """
-    import tempfile
+    from audiometrics.epochs.rows import notebook_root
+    from audiometrics.sinks import forward
+    from audiometrics.sinks.csv import CsvSink
 
     options = OutputOptions(
         Path(out_dir),
@@ -519,21 +450,18 @@ def extract_paths_to_outputs(
     )
     check_outputs(options)
     paths = collect_notebooks(os.fspath(p) for p in inputs)
-    run = {"jobs": jobs, "executor": executor, "strict": strict, "on_result": on_result, "file_timeout": file_timeout}
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        if report:
-            outcome = extract_files(paths, **run)
+    run = {"jobs": jobs, "executor": executor, "strict": strict, "file_timeout": file_timeout}
+    with CsvSink(root=notebook_root(paths), with_source=with_source, raw_text=raw_csv_text) as sink:
+        if report:  # the reports need every run: kept in memory
+            outcome = extract_files(paths, on_result=on_result, **run)
             available = available_metrics_of(outcome, with_source)
-            keys: set[str] = set()
-        else:
-            outcome, keys, available = _extract_spooled(paths, spool, with_source=with_source, **run)
+            write = lambda target: write_outputs(outcome, target.parent, csv_path=target, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
+        else:  # CSV only: rows stream through the sink, memory stays flat in the number of notebooks
+            outcome = extract_files(paths, on_result=forward([sink], on_result), keep_runs=False, **run)
+            available, write = sink.metrics, sink.write
         if paths and not outcome.results:
             return outcome, [], []
         outcome.metric, notes = _main_metric(options, available)
-        if report:
-            write = lambda target: write_outputs(outcome, target.parent, csv_path=target, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
-        else:
-            write = lambda target: _stage_spooled_csv(target, spool, keys, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
         written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait)
     return outcome, written, notes + report_warnings
 

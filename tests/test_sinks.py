@@ -12,7 +12,7 @@ import audiometrics.sinks.csv as csv_sink
 from audiometrics.epochs.rows import notebook_root
 from audiometrics.errors import NotebookError
 from audiometrics.model import NotebookResult
-from audiometrics.pipeline import _extract_to_csv, extract_files, write_outputs
+from audiometrics.pipeline import extract_files, extract_paths_to_outputs, write_outputs
 from audiometrics.sinks import Sink, create, feed, forward, names
 from audiometrics.sinks.csv import CsvSink
 
@@ -35,8 +35,8 @@ def test_csv_sink_writes_the_pipelines_bytes(tmp_path, paths, with_source, raw_t
     paths = [str(p) for p in paths]
     assert paths, "no example notebooks"
     whole = write_outputs(extract_files(paths), tmp_path, csv_path=tmp_path / "whole.csv", with_source=with_source, raw_text=raw_text)
-    spooled = tmp_path / "spooled.csv"
-    _extract_to_csv(paths, spooled, with_source=with_source, on_result=None, raw_text=raw_text)
+    spooled = tmp_path / "spooled.csv"  # the CLI's --no-report path, which streams through the sink
+    extract_paths_to_outputs(paths, tmp_path / "out", csv_path=spooled, with_source=with_source, report=False, raw_csv_text=raw_text)
     seen = []
     with CsvSink(tmp_path / "sink.csv", root=notebook_root(paths), with_source=with_source, raw_text=raw_text) as sink:
         extract_files(paths, on_result=forward([sink], seen.append), keep_runs=False)
