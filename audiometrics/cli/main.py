@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from audiometrics import __version__
+from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.cli.run_lines import RunDigest, run_digest
 from audiometrics.cli.run_lines import digest_lines as _digest_lines
 from audiometrics.escaping import terminal_text
@@ -161,15 +162,10 @@ def extract(
 def _user_errors() -> Iterator[None]:
     """Turn the library's typed errors into one line and an exit status (2 usage, 1 output)."""
     from audiometrics.atomic import OutputError
-    from audiometrics.options import DirectionError, MetricError
 
     try:
-        yield
-    except DirectionError as error:
-        better = "lower" if error.known_lower else "higher"
-        raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
-    except MetricError as error:
-        raise click.UsageError(str(error)) from None
+        with metric_usage_errors():
+            yield
     except OutputError as error:
         _say(f"error: {error}", err=True)
         sys.exit(1)

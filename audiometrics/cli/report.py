@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import click
 import pandas as pd
 
+from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.escaping import terminal_text
 
 __all__ = ["report_command"]
@@ -52,15 +53,10 @@ def _report_errors() -> Iterator[None]:
     import jinja2
 
     from audiometrics.atomic import OutputError
-    from audiometrics.options import DirectionError, MetricError
 
     try:
-        yield
-    except DirectionError as error:
-        better = "lower" if error.known_lower else "higher"
-        raise click.UsageError(f"{error.metric} is known to be better when {better}; add --force-direction to rank it the other way") from None
-    except MetricError as error:
-        raise click.UsageError(str(error)) from None
+        with metric_usage_errors():
+            yield
     except (jinja2.TemplateError, FileNotFoundError) as error:
         raise click.ClickException(f"template error: {error}") from None
     except OutputError as error:
