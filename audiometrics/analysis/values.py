@@ -7,6 +7,12 @@ earlier in the notebook are substituted *textually*, and subscripts of literal
 containers are folded (``LRS[1]`` → ``1e-2``). Whatever cannot be known
 statically is replaced by :data:`OPAQUE`, a name no notebook uses, so a single
 test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
+
+Substituted text is not re-parsed when that cannot change what it is: bound
+values are valid expressions put in with brackets where needed, so the result is
+valid and its top node keeps its kind (:attr:`Value.shape`); it is parsed the
+first time a consumer reads :attr:`Value.node` (most values, such as a learner
+substituted into every later expression that names it, never are).
 """
 
 from __future__ import annotations
@@ -48,8 +54,30 @@ class Value:
     """
 
     text: str
-    node: ast.expr = field(compare=False, repr=False)
+    tree: ast.expr | None = field(compare=False, repr=False)
+    """``text`` parsed, or None until :attr:`node` is first read (a substituted text
+    nobody inspects is never re-parsed)."""
     origin: str | None = field(default=None, compare=False)
+    shape: ast.expr | None = field(default=None, compare=False, repr=False)
+    """While ``tree`` is None: a node of the same kind as ``text``'s top node (and, for
+    a call, the same callee), positions aside: what substitution and folding ask."""
+
+    @property
+    def head(self) -> ast.expr:
+        """The top node's kind without parsing: ``tree``, else ``shape``."""
+        tree = self.tree
+        return tree if tree is not None else self.shape  # type: ignore[return-value]
+
+    @property
+    def node(self) -> ast.expr:
+        """``text`` parsed in ``eval`` mode (parsed on first use)."""
+        tree = self.tree
+        if tree is None:
+            tree = parse_expr(self.text)
+            if tree is None:  # pragma: no cover - a lazy text is valid by construction
+                tree = _opaque_node()
+            object.__setattr__(self, "tree", tree)
+        return tree
 
     @property
     def known(self) -> bool:
@@ -117,14 +145,25 @@ def _opaque_node() -> ast.expr:
 OPAQUE_VALUE = Value(OPAQUE, _opaque_node())
 
 
-def finish(text: str, origin: str | None = None, tree: ast.expr | None = None, *, fold: bool = True) -> Value:
+def finish(
+    text: str,
+    origin: str | None = None,
+    tree: ast.expr | None = None,
+    *,
+    fold: bool = True,
+    lazy: ast.expr | None = None,
+) -> Value:
     """A Value from already-substituted text: fold literal subscripts, wrap tuples.
 
     ``tree`` is ``text`` already parsed, if the caller has it; ``fold=False``
-    when the caller knows nothing in ``text`` folds.
+    when the caller knows nothing in ``text`` folds; ``lazy=True`` (with
+    ``fold=False``) when the caller knows ``text`` is a valid expression that is
+    not a bare tuple: it is then parsed only if its node is read.
     """
     if len(text) > MAX_TEXT:
         return Value(OPAQUE, _opaque_node(), origin)
+    if lazy and not fold and tree is None:
+        return Value(text, None, origin, lazy)
     folded = _fold(text, tree) if fold else text
     node = tree if folded is text and tree is not None else parse_expr(folded)
     text = folded
@@ -209,7 +248,7 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     if isinstance(entry, Value):
         if not entry.known:
             return OPAQUE
-        if _needs_parens(entry.node, node, parent):
+        if _needs_parens(entry.head, node, parent):
             return f"({entry.text})"
         return entry.text
     if entry is UNKNOWN:
@@ -226,12 +265,20 @@ def _is_container(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and callee(node.func) in _NAMESPACE_CALLS
 
 
-def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed: list[ast.AST] | None = None) -> str:
+def substitute(
+    text: str,
+    lookup: Lookup,
+    tree: ast.expr | None = None,
+    exposed: list[ast.AST] | None = None,
+    doubtful: list[ast.AST] | None = None,
+) -> str:
     """Replace names in ``text`` by their bindings (see module doc).
 
     Returns ``text`` itself (the same object) when nothing is replaced. Nodes
     replaced by a container or call value that is then subscripted or has an
-    attribute taken (what :func:`_fold` may fold) are appended to ``exposed``.
+    attribute taken (what :func:`_fold` may fold) are appended to ``exposed``;
+    nodes whose replacement may not leave valid Python (inside an f-string, or a
+    non-atomic value put in without brackets) to ``doubtful``.
     """
     if not IDENTIFIER.search(text):
         return text  # numbers and operators only
@@ -244,6 +291,8 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed:
     def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
         if isinstance(node, (ast.Constant, ast.Lambda)):
             return
+        if isinstance(node, ast.JoinedStr) and doubtful is not None:
+            doubtful.append(node)  # a value put into an f-string may clash with its quotes
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             local = local | _comp_targets(node)
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -273,12 +322,18 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed:
             visit(child, node, local)
 
     def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
+        if doubtful is not None:
+            if node is tree or isinstance(tree, ast.Call) and node is tree.func:
+                doubtful.append(node)  # the top node's kind or callee changes
+            elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, _ATOMIC):
+                if not _needs_parens(entry.head, node, parent):
+                    doubtful.append(node)
         if (
             exposed is not None
             and isinstance(parent, (ast.Subscript, ast.Attribute))
             and parent.value is node
             and isinstance(entry, Value)
-            and _is_container(entry.node)
+            and _is_container(entry.head)
         ):
             exposed.append(node)
 
@@ -358,16 +413,21 @@ def value_from_text(
     if tree is None:
         return Value(OPAQUE, _opaque_node(), origin)
     exposed: list[ast.AST] = []
-    new = substitute(text, lookup, tree, exposed)
+    doubtful: list[ast.AST] = []
+    new = substitute(text, lookup, tree, exposed, doubtful)
     if new is text:
         return finish(text, origin, tree)
     if isinstance(tree, ast.Name):
         entry = lookup(tree.id)
         if isinstance(entry, Value) and new == entry.text:
-            return finish(new, origin, entry.node)  # a name replaced by its value: its parse too
+            return Value(entry.text, entry.tree, origin, entry.shape)  # a name replaced by its (finished) value
     # values substituted in are folded already: only a site of ``text`` itself, or a
     # container value it subscripts, can fold
-    return finish(new, origin, fold=bool(exposed) or (_may_have_fold_site(text) and _has_fold_site(tree)))
+    fold = bool(exposed) or (_may_have_fold_site(text) and _has_fold_site(tree))
+    # substituting valid expressions into a valid tree, bracketed where needed, gives a valid
+    # tree of the same kind: unless it is a tuple (to wrap) it need not be parsed now
+    lazy = not doubtful and not isinstance(tree, ast.Tuple)
+    return finish(new, origin, fold=fold, lazy=tree if lazy else None)
 
 
 def combine(left: Value, op: ast.operator, right: Value) -> Value:
@@ -377,8 +437,8 @@ def combine(left: Value, op: ast.operator, right: Value) -> Value:
     sym = _BINOP_SYMBOLS.get(type(op))
     if sym is None:
         return OPAQUE_VALUE
-    ltext = left.text if isinstance(left.node, _ATOMIC) else f"({left.text})"
-    rtext = right.text if isinstance(right.node, _ATOMIC) else f"({right.text})"
+    ltext = left.text if isinstance(left.head, _ATOMIC) else f"({left.text})"
+    rtext = right.text if isinstance(right.head, _ATOMIC) else f"({right.text})"
     return finish(f"{ltext} {sym} {rtext}", fold=False)  # both sides are folded, and an operator adds no site
 
 
