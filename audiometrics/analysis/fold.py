@@ -140,54 +140,15 @@ def _lookup_key(items: list[tuple[Any, ast.expr]], key: Any) -> ast.expr | None:
 def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
     """Replacement text for a foldable node, or None."""
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-        base = node.value
-        if isinstance(base, (ast.List, ast.Tuple)):
-            if any(isinstance(e, ast.Starred) for e in base.elts):
-                return None
-            if isinstance(node.slice, ast.Slice):
-                idx = evaluate(node.slice)
-                if not isinstance(idx, slice):
-                    return None
-                try:
-                    chosen = base.elts[idx]
-                except (TypeError, ValueError):
-                    return None
-                parts = [text[slice(*pos.span(e))] for e in chosen]
-                if isinstance(base, ast.List):
-                    return "[" + ", ".join(parts) + "]"
-                if len(parts) == 1:
-                    return f"({parts[0]},)"
-                return "(" + ", ".join(parts) + ")"
-            idx = evaluate(node.slice)
-            if type(idx) is not int:
-                return None
-            try:
-                elt = base.elts[idx]
-            except IndexError:
-                return None
-            return text[slice(*pos.span(elt))]
-        items = mapping_items(base)
-        if items is not None and (
-            isinstance(base, ast.Dict) or callee(base.func) in _SUBSCRIPTABLE  # type: ignore[union-attr]
-        ):
-            key = evaluate(node.slice)
-            if key is NOPE:
-                return None
-            val = _lookup_key(items, key)  # type: ignore[arg-type]
-            if val is None:
-                return None
-            return text[slice(*pos.span(val))]
-        return None
+        if isinstance(node.value, (ast.List, ast.Tuple)):
+            return _fold_sequence_subscript(node, node.value, text, pos)
+        return _fold_mapping_subscript(node, text, pos)
     if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
         base = node.value
         if isinstance(base, ast.Call) and callee(base.func) in _ATTRIBUTE_ACCESS:
             items = mapping_items(base)
-            if items is None:
-                return None
-            val = _lookup_key(items, node.attr)
-            if val is None:
-                return None
-            return text[slice(*pos.span(val))]
+            val = None if items is None else _lookup_key(items, node.attr)
+            return None if val is None else text[slice(*pos.span(val))]
         return None
     if (
         isinstance(node, ast.Call)
@@ -196,19 +157,65 @@ def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
         and not node.keywords
         and 1 <= len(node.args) <= 2
     ):
-        items = mapping_items(node.func.value)
-        if items is None:
-            return None
-        key = evaluate(node.args[0])
-        if key is NOPE:
-            return None
-        val = _lookup_key(items, key)
-        if val is None:
-            val = node.args[1] if len(node.args) == 2 else None
-            if val is None:
-                return "None"
-        return text[slice(*pos.span(val))]
+        return _fold_get(node, text, pos)
     return None
+
+
+def _fold_sequence_subscript(node: ast.Subscript, base: ast.List | ast.Tuple, text: str, pos: Positions) -> str | None:
+    """``[a, b][1]`` → ``b``; ``(a, b, c)[:2]`` → ``(a, b)``."""
+    if any(isinstance(e, ast.Starred) for e in base.elts):
+        return None
+    if isinstance(node.slice, ast.Slice):
+        idx = evaluate(node.slice)
+        if not isinstance(idx, slice):
+            return None
+        try:
+            chosen = base.elts[idx]
+        except (TypeError, ValueError):
+            return None
+        parts = [text[slice(*pos.span(e))] for e in chosen]
+        if isinstance(base, ast.List):
+            return "[" + ", ".join(parts) + "]"
+        if len(parts) == 1:
+            return f"({parts[0]},)"
+        return "(" + ", ".join(parts) + ")"
+    idx = evaluate(node.slice)
+    if type(idx) is not int:
+        return None
+    try:
+        elt = base.elts[idx]
+    except IndexError:
+        return None
+    return text[slice(*pos.span(elt))]
+
+
+def _fold_mapping_subscript(node: ast.Subscript, text: str, pos: Positions) -> str | None:
+    """``{'a': 1}['a']`` / ``dict(a=1)['a']`` → ``1``."""
+    base = node.value
+    items = mapping_items(base)
+    if items is None or not (isinstance(base, ast.Dict) or callee(base.func) in _SUBSCRIPTABLE):  # type: ignore[attr-defined]
+        return None
+    key = evaluate(node.slice)
+    if key is NOPE:
+        return None
+    val = _lookup_key(items, key)
+    return None if val is None else text[slice(*pos.span(val))]
+
+
+def _fold_get(node: ast.Call, text: str, pos: Positions) -> str | None:
+    """``{'a': 1}.get('a')`` → ``1``; a missing key gives the default, or ``None``."""
+    items = mapping_items(node.func.value)  # type: ignore[attr-defined]
+    if items is None:
+        return None
+    key = evaluate(node.args[0])
+    if key is NOPE:
+        return None
+    val = _lookup_key(items, key)
+    if val is None:
+        val = node.args[1] if len(node.args) == 2 else None
+        if val is None:
+            return "None"
+    return text[slice(*pos.span(val))]
 
 
 def may_have_fold_site(text: str) -> bool:
