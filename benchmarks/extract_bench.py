@@ -47,6 +47,7 @@ The naive baseline needs lxml (``pip install lxml``); it is skipped without it.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import io
 import json
@@ -160,12 +161,19 @@ def stage_costs(path: Path, repeat: int) -> dict[str, float]:
     from audiometrics.read.notebook import _read_notebook
     from audiometrics.analysis.analyser import analyse_cells
     from audiometrics.tables import find_tables
+    from audiometrics.analysis.evaluate import escape_for_parser
+    from audiometrics.analysis.magics import parse_cell
 
     name = str(path)
     notebook = _read_notebook(name, name, None, skim=True)
     sources = [cell.source for cell in notebook.cells]
     analyses = analyse_cells(sources)
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
+    texts = [p.text for p in map(parse_cell, map(escape_for_parser, sources)) if p.tree is not None]
+
+    def parse_cells():
+        for text in texts:
+            ast.parse(text)
 
     def load():
         with open(path, "rb") as handle:
@@ -173,6 +181,7 @@ def stage_costs(path: Path, repeat: int) -> dict[str, float]:
 
     stages = {
         "json.load": load,
+        "ast.parse": parse_cells,
         "read": lambda: _read_notebook(name, name, None, skim=True),
         "source": lambda: analyse_cells(sources),
         "tables": lambda: [find_tables(cell.outputs) for cell in notebook.cells],
@@ -189,15 +198,19 @@ def stage_costs(path: Path, repeat: int) -> dict[str, float]:
 
 def print_stage_costs(paths: list[Path], repeat: int) -> None:
     """Where the time goes, per notebook shape: each stage in ms and as a multiple of json.load."""
-    print("per notebook (ms, best of %d; x = multiple of json.load)" % repeat)
-    print(f"{'notebook':<34}{'KB':>6}{'cells':>6}{'json.load':>10}{'read':>13}{'source':>13}{'tables':>13}{'align':>13}{'total':>8}")
+    print("per notebook (ms, best of %d; x = multiple of json.load; source/parse: the analysis as a multiple of"
+          " ast.parse of the same cells, issue 10's target <= 2x)" % repeat)
+    print(f"{'notebook':<34}{'KB':>6}{'cells':>6}{'json.load':>10}{'read':>13}{'source':>13}{'tables':>13}{'align':>13}"
+          f"{'total':>8}{'source/parse':>14}")
     for path in paths:
         cost = stage_costs(path, repeat)
         floor_ms = cost["json.load"]
         cells = sum(1 for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c.get("cell_type") == "code")
         parts = "".join(f"{cost[k]:>7.2f}{cost[k] / floor_ms:>5.1f}x " for k in ("read", "source", "tables", "align"))
         total = sum(cost[k] for k in ("read", "source", "tables", "align")) / floor_ms
-        print(f"{path.name[:33]:<34}{path.stat().st_size // 1024:>6}{cells:>6}{floor_ms:>10.2f}{parts}{total:>7.1f}x")
+        ratio = cost["source"] / cost["ast.parse"] if cost["ast.parse"] else float("inf")
+        print(f"{path.name[:33]:<34}{path.stat().st_size // 1024:>6}{cells:>6}{floor_ms:>10.2f}{parts}{total:>7.1f}x"
+              f"{ratio:>13.1f}x")
 
 
 def time_it(func, repeat: int) -> float:

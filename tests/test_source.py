@@ -1470,3 +1470,37 @@ def test_a_registered_framework_is_asked_instead_of_fastai():
     (call,) = result[1].events
     assert (call.learner, call.method, call.epochs, call.learning_rate) == ("trainer", "train", 3, "1e-4")
     assert frameworks.detect(["import toy"]) is frameworks.DEFAULT  # gone again
+
+
+def _bindings(**texts: str):
+    values = {name: value_from_text(text) for name, text in texts.items()}
+    return values.get
+
+
+def test_substituted_value_is_parsed_only_when_its_node_is_read():
+    lookup = _bindings(dls="DataBlock(blocks=(ImageBlock, CategoryBlock)).dataloaders(df, bs=BS)", LR="1e-1")
+    value = value_from_text("Learner(dls, model, lr=LR)", lookup)
+    assert value.text == "Learner(DataBlock(blocks=(ImageBlock, CategoryBlock)).dataloaders(df, bs=BS), model, lr=1e-1)"
+    assert value.tree is None and isinstance(value.head, ast.Call)  # not parsed yet
+    assert ast.dump(value.node) == ast.dump(parse_expr(value.text))  # parsed on first read
+    assert value.tree is value.node
+    # a value built from the lazy one reads its kind without parsing it
+    outer = value_from_text("f(learn.model)", _bindings(learn=value.text))
+    assert outer.text == f"f({value.text}.model)"
+
+
+@pytest.mark.parametrize(
+    "text, bound",
+    [
+        ("f'{x}'", "'a'"),  # a value put into an f-string may clash with its quotes
+        ("x", "'a'"),  # the whole text replaced: the value itself
+        ("x(1)", "dict"),  # the callee replaced
+        ("{**x}", "a or b"),  # an operator value put in without brackets
+        ("(a, x)", "1"),  # a bare tuple is wrapped
+    ],
+)
+def test_substitution_that_may_change_kind_or_validity_is_parsed_at_once(text, bound):
+    value = value_from_text(text, _bindings(x=bound))
+    expected = parse_expr(value.text)
+    assert value.tree is not None or expected is not None
+    assert ast.dump(value.node) == ast.dump(expected) if expected is not None else not value.known

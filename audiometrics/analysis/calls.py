@@ -31,7 +31,7 @@ from audiometrics.analysis.scope import (
     renamed,
     settled,
 )
-from audiometrics.analysis.values import callee as callee_name
+from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.values import (
     OPAQUE_VALUE,
     UNKNOWN,

@@ -9,12 +9,12 @@ from typing import Any
 
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.evaluate import NOPE, evaluate, is_number_expression
+from audiometrics.analysis.fold import mapping_items
 from audiometrics.analysis.values import (
     OPAQUE,
     Positions,
     Value,
     finish,
-    mapping_items,
     normalise,
     parse_expr,
     splice,

@@ -18,7 +18,7 @@ from typing import Sequence
 from audiometrics.analysis.reach import Reach, is_event_callee, reach
 from audiometrics.analysis.scope import Ctx, stored_names
 from audiometrics.analysis.values import Alias, FunctionEntry, Value
-from audiometrics.analysis.values import callee as callee_name
+from audiometrics.analysis.fold import callee as callee_name
 
 __all__ = ["Relevance"]
 

@@ -7,6 +7,12 @@ earlier in the notebook are substituted *textually*, and subscripts of literal
 containers are folded (``LRS[1]`` → ``1e-2``). Whatever cannot be known
 statically is replaced by :data:`OPAQUE`, a name no notebook uses, so a single
 test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
+
+Substituted text is not re-parsed when that cannot change what it is: bound
+values are valid expressions put in with brackets where needed, so the result is
+valid and its top node keeps its kind (:attr:`Value.shape`); it is parsed the
+first time a consumer reads :attr:`Value.node` (most values, such as a learner
+substituted into every later expression that names it, never are).
 """
 
 from __future__ import annotations
@@ -17,8 +23,15 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from audiometrics.analysis.fold import (
+    ATOMIC,
+    fold_text,
+    has_fold_site,
+    is_container,
+    may_have_fold_site,
+    needs_parens,
+)
 from audiometrics.analysis.walk import child_nodes, walk
-from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.analysis.text import (
     IDENTIFIER,
     MAX_TEXT,
@@ -48,8 +61,30 @@ class Value:
     """
 
     text: str
-    node: ast.expr = field(compare=False, repr=False)
+    tree: ast.expr | None = field(compare=False, repr=False)
+    """``text`` parsed, or None until :attr:`node` is first read (a substituted text
+    nobody inspects is never re-parsed)."""
     origin: str | None = field(default=None, compare=False)
+    shape: ast.expr | None = field(default=None, compare=False, repr=False)
+    """While ``tree`` is None: a node of the same kind as ``text``'s top node (and, for
+    a call, the same callee), positions aside: what substitution and folding ask."""
+
+    @property
+    def head(self) -> ast.expr:
+        """The top node's kind without parsing: ``tree``, else ``shape``."""
+        tree = self.tree
+        return tree if tree is not None else self.shape  # type: ignore[return-value]
+
+    @property
+    def node(self) -> ast.expr:
+        """``text`` parsed in ``eval`` mode (parsed on first use)."""
+        tree = self.tree
+        if tree is None:
+            tree = parse_expr(self.text)
+            if tree is None:  # pragma: no cover - a lazy text is valid by construction
+                tree = _opaque_node()
+            object.__setattr__(self, "tree", tree)
+        return tree
 
     @property
     def known(self) -> bool:
@@ -117,15 +152,27 @@ def _opaque_node() -> ast.expr:
 OPAQUE_VALUE = Value(OPAQUE, _opaque_node())
 
 
-def finish(text: str, origin: str | None = None, tree: ast.expr | None = None, *, fold: bool = True) -> Value:
+def finish(
+    text: str,
+    origin: str | None = None,
+    tree: ast.expr | None = None,
+    *,
+    fold: bool = True,
+    lazy: ast.expr | None = None,
+) -> Value:
     """A Value from already-substituted text: fold literal subscripts, wrap tuples.
 
     ``tree`` is ``text`` already parsed, if the caller has it; ``fold=False``
-    when the caller knows nothing in ``text`` folds.
+    when the caller knows nothing in ``text`` folds. ``lazy`` (with
+    ``fold=False``): the caller knows ``text`` is a valid expression, not a bare
+    tuple, whose top node is like ``lazy`` (see :attr:`Value.shape`); it is then
+    parsed only when its node is read.
     """
     if len(text) > MAX_TEXT:
         return Value(OPAQUE, _opaque_node(), origin)
-    folded = _fold(text, tree) if fold else text
+    if lazy and not fold and tree is None:
+        return Value(text, None, origin, lazy)
+    folded = fold_text(text, tree) if fold else text
     node = tree if folded is text and tree is not None else parse_expr(folded)
     text = folded
     if node is None:
@@ -148,40 +195,6 @@ def _fully_parenthesised(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------- substitution
-
-_ATOMIC = (
-    ast.Constant,
-    ast.Name,
-    ast.Attribute,
-    ast.Subscript,
-    ast.Call,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-    ast.Set,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.JoinedStr,
-)
-
-
-def _needs_parens(replacement: ast.expr, node: ast.AST, parent: ast.AST | None) -> bool:
-    if isinstance(replacement, _ATOMIC):
-        if isinstance(replacement, ast.Constant) and isinstance(parent, ast.Attribute):
-            return isinstance(replacement.value, (int, float, complex))
-        return False
-    if parent is None:
-        return False
-    if isinstance(parent, ast.Call) and node is not parent.func:
-        return False
-    if isinstance(parent, (ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict)):
-        return False
-    if isinstance(parent, ast.Subscript) and node is parent.slice:
-        return False
-    return True
-
 
 def dotted(node: ast.AST) -> str | None:
     """``a.b.c`` for a chain of attribute accesses on a name, else None."""
@@ -209,7 +222,7 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     if isinstance(entry, Value):
         if not entry.known:
             return OPAQUE
-        if _needs_parens(entry.node, node, parent):
+        if needs_parens(entry.head, node, parent):
             return f"({entry.text})"
         return entry.text
     if entry is UNKNOWN:
@@ -219,19 +232,20 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     return None
 
 
-def _is_container(node: ast.AST) -> bool:
-    """A literal list, tuple or dict, or a namespace call (``dict(...)``, ``SimpleNamespace(...)``)."""
-    if isinstance(node, (ast.List, ast.Tuple, ast.Dict)):
-        return True
-    return isinstance(node, ast.Call) and callee(node.func) in _NAMESPACE_CALLS
-
-
-def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed: list[ast.AST] | None = None) -> str:
+def substitute(
+    text: str,
+    lookup: Lookup,
+    tree: ast.expr | None = None,
+    exposed: list[ast.AST] | None = None,
+    doubtful: list[ast.AST] | None = None,
+) -> str:
     """Replace names in ``text`` by their bindings (see module doc).
 
     Returns ``text`` itself (the same object) when nothing is replaced. Nodes
     replaced by a container or call value that is then subscripted or has an
-    attribute taken (what :func:`_fold` may fold) are appended to ``exposed``.
+    attribute taken (what :func:`~audiometrics.analysis.fold.fold_text` may fold) are appended to ``exposed``;
+    nodes whose replacement may not leave valid Python (inside an f-string, or a
+    non-atomic value put in without brackets) to ``doubtful``.
     """
     if not IDENTIFIER.search(text):
         return text  # numbers and operators only
@@ -244,6 +258,8 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed:
     def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
         if isinstance(node, (ast.Constant, ast.Lambda)):
             return
+        if isinstance(node, ast.JoinedStr) and doubtful is not None:
+            doubtful.append(node)  # a value put into an f-string may clash with its quotes
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             local = local | _comp_targets(node)
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -273,12 +289,18 @@ def substitute(text: str, lookup: Lookup, tree: ast.expr | None = None, exposed:
             visit(child, node, local)
 
     def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
+        if doubtful is not None:
+            if node is tree or isinstance(tree, ast.Call) and node is tree.func:
+                doubtful.append(node)  # the top node's kind or callee changes
+            elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, ATOMIC):
+                if not needs_parens(entry.head, node, parent):
+                    doubtful.append(node)
         if (
             exposed is not None
             and isinstance(parent, (ast.Subscript, ast.Attribute))
             and parent.value is node
             and isinstance(entry, Value)
-            and _is_container(entry.node)
+            and is_container(entry.head)
         ):
             exposed.append(node)
 
@@ -358,16 +380,21 @@ def value_from_text(
     if tree is None:
         return Value(OPAQUE, _opaque_node(), origin)
     exposed: list[ast.AST] = []
-    new = substitute(text, lookup, tree, exposed)
+    doubtful: list[ast.AST] = []
+    new = substitute(text, lookup, tree, exposed, doubtful)
     if new is text:
         return finish(text, origin, tree)
     if isinstance(tree, ast.Name):
         entry = lookup(tree.id)
         if isinstance(entry, Value) and new == entry.text:
-            return finish(new, origin, entry.node)  # a name replaced by its value: its parse too
+            return Value(entry.text, entry.tree, origin, entry.shape)  # a name replaced by its (finished) value
     # values substituted in are folded already: only a site of ``text`` itself, or a
     # container value it subscripts, can fold
-    return finish(new, origin, fold=bool(exposed) or (_may_have_fold_site(text) and _has_fold_site(tree)))
+    fold = bool(exposed) or (may_have_fold_site(text) and has_fold_site(tree))
+    # substituting valid expressions into a valid tree, bracketed where needed, gives a valid
+    # tree of the same kind: unless it is a tuple (to wrap) it need not be parsed now
+    lazy = not doubtful and not isinstance(tree, ast.Tuple)
+    return finish(new, origin, fold=fold, lazy=tree if lazy else None)
 
 
 def combine(left: Value, op: ast.operator, right: Value) -> Value:
@@ -377,8 +404,8 @@ def combine(left: Value, op: ast.operator, right: Value) -> Value:
     sym = _BINOP_SYMBOLS.get(type(op))
     if sym is None:
         return OPAQUE_VALUE
-    ltext = left.text if isinstance(left.node, _ATOMIC) else f"({left.text})"
-    rtext = right.text if isinstance(right.node, _ATOMIC) else f"({right.text})"
+    ltext = left.text if isinstance(left.head, ATOMIC) else f"({left.text})"
+    rtext = right.text if isinstance(right.head, ATOMIC) else f"({right.text})"
     return finish(f"{ltext} {sym} {rtext}", fold=False)  # both sides are folded, and an operator adds no site
 
 
@@ -397,203 +424,3 @@ _BINOP_SYMBOLS = {
     ast.LShift: "<<",
     ast.RShift: ">>",
 }
-
-# --------------------------------------------------------------------------- folding
-
-_NAMESPACE_CALLS = {"SimpleNamespace", "Namespace", "EasyDict", "edict", "AttrDict", "Box", "dict"}
-_SUBSCRIPTABLE = _NAMESPACE_CALLS - {"SimpleNamespace", "Namespace"}
-_ATTRIBUTE_ACCESS = _NAMESPACE_CALLS - {"dict"}
-_MAYBE_FOLDABLE = re.compile(r"[\]\)\}]\s*\[|[\)\}]\s*\.\s*get\s*\(")
-"""What a foldable subscript or ``.get(...)`` needs in the text: a literal container (``[...]``,
-``(...)``, ``{...}``) or a namespace call (``dict(...)``) right before it."""
-_NAMESPACE_CALL = re.compile(r"\b(?:" + "|".join(sorted(_ATTRIBUTE_ACCESS)) + r")\s*\(")
-_CALL_ATTRIBUTE = re.compile(r"\)\s*\.")
-
-
-def _maybe_foldable(text: str) -> bool:
-    """Whether ``text`` may hold something :func:`_fold` folds (a cheap test that can say yes wrongly)."""
-    if "#" in text:  # a comment could sit between a container and its subscript
-        return "[" in text or "." in text
-    if _MAYBE_FOLDABLE.search(text):
-        return True
-    return _NAMESPACE_CALL.search(text) is not None and _CALL_ATTRIBUTE.search(text) is not None
-
-
-def callee(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def mapping_items(node: ast.AST) -> list[tuple[Any, ast.expr]] | None:
-    """Keys and value nodes of a dict literal / dict(...) / SimpleNamespace(...) call."""
-    if isinstance(node, ast.Dict):
-        out = []
-        for k, v in zip(node.keys, node.values):
-            if k is None:
-                return None
-            key = evaluate(k)
-            if key is NOPE:
-                return None
-            out.append((key, v))
-        return out
-    if isinstance(node, ast.Call) and callee(node.func) in _NAMESPACE_CALLS:
-        out = []
-        if node.args:
-            if len(node.args) != 1:
-                return None
-            inner = mapping_items(node.args[0])
-            if inner is None:
-                return None
-            out.extend(inner)
-        for kw in node.keywords:
-            if kw.arg is None:
-                return None
-            out.append((kw.arg, kw.value))
-        return out
-    return None
-
-
-def _lookup_key(items: list[tuple[Any, ast.expr]], key: Any) -> ast.expr | None:
-    found = None
-    for k, v in items:
-        try:
-            if k == key:
-                found = v  # the last duplicate wins, as in a dict display
-        except Exception:  # pragma: no cover - exotic constants
-            continue
-    return found
-
-
-def _fold_one(node: ast.AST, text: str, pos: Positions) -> str | None:
-    """Replacement text for a foldable node, or None."""
-    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-        base = node.value
-        if isinstance(base, (ast.List, ast.Tuple)):
-            if any(isinstance(e, ast.Starred) for e in base.elts):
-                return None
-            if isinstance(node.slice, ast.Slice):
-                idx = evaluate(node.slice)
-                if not isinstance(idx, slice):
-                    return None
-                try:
-                    chosen = base.elts[idx]
-                except (TypeError, ValueError):
-                    return None
-                parts = [text[slice(*pos.span(e))] for e in chosen]
-                if isinstance(base, ast.List):
-                    return "[" + ", ".join(parts) + "]"
-                if len(parts) == 1:
-                    return f"({parts[0]},)"
-                return "(" + ", ".join(parts) + ")"
-            idx = evaluate(node.slice)
-            if type(idx) is not int:
-                return None
-            try:
-                elt = base.elts[idx]
-            except IndexError:
-                return None
-            return text[slice(*pos.span(elt))]
-        items = mapping_items(base)
-        if items is not None and (
-            isinstance(base, ast.Dict) or callee(base.func) in _SUBSCRIPTABLE  # type: ignore[union-attr]
-        ):
-            key = evaluate(node.slice)
-            if key is NOPE:
-                return None
-            val = _lookup_key(items, key)  # type: ignore[arg-type]
-            if val is None:
-                return None
-            return text[slice(*pos.span(val))]
-        return None
-    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-        base = node.value
-        if isinstance(base, ast.Call) and callee(base.func) in _ATTRIBUTE_ACCESS:
-            items = mapping_items(base)
-            if items is None:
-                return None
-            val = _lookup_key(items, node.attr)
-            if val is None:
-                return None
-            return text[slice(*pos.span(val))]
-        return None
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "get"
-        and not node.keywords
-        and 1 <= len(node.args) <= 2
-    ):
-        items = mapping_items(node.func.value)
-        if items is None:
-            return None
-        key = evaluate(node.args[0])
-        if key is NOPE:
-            return None
-        val = _lookup_key(items, key)
-        if val is None:
-            val = node.args[1] if len(node.args) == 2 else None
-            if val is None:
-                return "None"
-        return text[slice(*pos.span(val))]
-    return None
-
-
-def _may_have_fold_site(text: str) -> bool:
-    """What :func:`_has_fold_site` needs in the text: ``[``, ``.get`` or a namespace call."""
-    return "[" in text or ".get" in text or _NAMESPACE_CALL.search(text) is not None
-
-
-def _has_fold_site(tree: ast.AST) -> bool:
-    """Whether ``tree`` has a subscript, ``.get(...)`` or attribute on a literal container or
-    namespace call: the sites :func:`_fold_one` can fold, whatever their index."""
-    for node in walk(tree):
-        if isinstance(node, ast.Subscript):
-            if _is_container(node.value):
-                return True
-        elif isinstance(node, ast.Attribute):
-            base = node.value
-            if isinstance(base, ast.Call) and callee(base.func) in _NAMESPACE_CALLS:
-                return True
-            if node.attr == "get" and isinstance(base, ast.Dict):
-                return True
-    return False
-
-
-def _fold(text: str, tree: ast.expr | None = None) -> str:
-    """Fold subscripts of literal containers; returns ``text`` itself if nothing folds."""
-    for _ in range(25):
-        if not _maybe_foldable(text):
-            return text  # nothing foldable
-        if tree is None:
-            tree = parse_expr(text)
-        if tree is None:
-            return text
-        pos = Positions(text)
-        repls: list[tuple[int, int, str]] = []
-
-        def visit(node: ast.AST, parent: ast.AST | None) -> None:
-            if isinstance(node, ast.Lambda):
-                return
-            new = _fold_one(node, text, pos) if isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)) else None
-            if new is not None:
-                start, end = pos.span(node)
-                if not isinstance(parse_expr(new), _ATOMIC) and parent is not None:
-                    sub = parse_expr(new)
-                    if sub is not None and _needs_parens(sub, node, parent):
-                        new = f"({new})"
-                repls.append((start, end, new))
-                return
-            for child in child_nodes(node):
-                visit(child, node)
-
-        visit(tree, None)
-        if not repls:
-            return text
-        text = splice(text, repls)
-        tree = None
-        if len(text) > MAX_TEXT:
-            return text
-    return text

@@ -20,7 +20,7 @@ from audiometrics.frameworks.fastai_metrics import call_arg as _arg
 from audiometrics.frameworks.fastai_metrics import keyword_arg as _kw
 from audiometrics.frameworks.fastai_metrics import metric_names
 from audiometrics.analysis.values import OPAQUE, Value
-from audiometrics.analysis.values import callee as _callee
+from audiometrics.analysis.fold import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks import Framework
 

@@ -6,7 +6,8 @@ import ast
 import re
 
 from audiometrics.analysis.evaluate import NOPE, evaluate
-from audiometrics.analysis.values import OPAQUE, Value, callee as _callee
+from audiometrics.analysis.fold import callee as _callee
+from audiometrics.analysis.values import OPAQUE, Value
 
 
 def keyword_arg(call: ast.Call, name: str) -> ast.expr | None:

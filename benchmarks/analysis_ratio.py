@@ -1,0 +1,130 @@
+"""The source analysis against ``ast.parse`` of the same cells (issue 10: target <= 2x).
+
+For each notebook (default: the bundled examples and, when present beside the
+checkout, the reference study's notebook) prints the code cells, the best-of
+``--repeat`` milliseconds of ``ast.parse`` over every code cell's Python text,
+of :func:`~audiometrics.analysis.analyser.analyse_cells` over the cells, their
+ratio, and how many times the analysis calls ``ast.parse`` (counted by
+monkeypatching it, in one extra untimed run): the cells themselves, and every
+re-parse of an expression's text.
+
+    python benchmarks/analysis_ratio.py [--repeat 7] [NOTEBOOK ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EXAMPLES = ROOT / "examples" / "notebooks"
+REFERENCE = ROOT.parent / "shared" / "reference" / "notebooks"
+
+
+def default_notebooks() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.ipynb")) + sorted(REFERENCE.glob("*.ipynb"))
+
+
+def code_sources(path: Path) -> list[str]:
+    """The code cells' sources, in execution order, as the extraction reads them."""
+    from audiometrics.read.notebook import _read_notebook
+
+    notebook = _read_notebook(str(path), str(path), None, skim=True)
+    return [cell.source for cell in notebook.cells]
+
+
+def python_texts(sources: list[str]) -> list[str]:
+    """The Python text of each cell (IPython magics stripped), as the analysis parses it."""
+    from audiometrics.analysis.evaluate import escape_for_parser
+    from audiometrics.analysis.magics import parse_cell
+
+    texts = []
+    for src in sources:
+        parsed = parse_cell(escape_for_parser(src) if isinstance(src, str) else "")
+        if parsed.tree is not None:
+            texts.append(parsed.text)
+    return texts
+
+
+def best_ms(func, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, (time.perf_counter() - start) * 1000)
+    return best
+
+
+def count_parses(func) -> int:
+    """How many times ``func()`` calls ``ast.parse``."""
+    original = ast.parse
+    calls = 0
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    ast.parse = counting
+    try:
+        func()
+    finally:
+        ast.parse = original
+    return calls
+
+
+def measure(path: Path, repeat: int) -> dict[str, float]:
+    """Cells, parse and analysis milliseconds, their ratio and the analysis's ``ast.parse`` calls."""
+    from audiometrics.analysis.analyser import analyse_cells
+
+    sources = code_sources(path)
+    texts = python_texts(sources)
+
+    def parse_all() -> None:
+        for text in texts:
+            try:
+                ast.parse(text)
+            except SyntaxError:
+                pass
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parse_ms = best_ms(parse_all, repeat)
+        analysis_ms = best_ms(lambda: analyse_cells(sources), repeat)
+    parses = count_parses(lambda: analyse_cells(sources))
+    return {
+        "cells": len(sources),
+        "parse_ms": parse_ms,
+        "analysis_ms": analysis_ms,
+        "ratio": analysis_ms / parse_ms if parse_ms else float("inf"),
+        "parses": parses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="one JSON object per notebook")
+    args = parser.parse_args()
+    paths = args.notebooks or default_notebooks()
+    if not args.json:
+        print(f"{'notebook':<40}{'cells':>6}{'parse ms':>10}{'analysis ms':>13}{'ratio':>7}{'parses':>8}")
+    for path in paths:
+        row = measure(path, args.repeat)
+        if args.json:
+            print(json.dumps({"notebook": path.name, **row}))
+        else:
+            print(f"{path.name[:39]:<40}{row['cells']:>6}{row['parse_ms']:>10.2f}{row['analysis_ms']:>13.2f}"
+                  f"{row['ratio']:>6.1f}x{row['parses']:>8}")
+
+
+if __name__ == "__main__":
+    main()
