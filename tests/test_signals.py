@@ -243,9 +243,10 @@ WATCHED_CHILD = """
 import os, sys, time
 from audiometrics import lifecycle
 lifecycle._set_parent_death_signal = lambda signum: False  # the watchdog alone
+owner = os.getpid()  # read before the fork: the parent may be killed before the child runs at all
 child = os.fork()
 if child == 0:
-    lifecycle.die_with_parent(os.getppid())
+    lifecycle.die_with_parent(owner)
     time.sleep(30)
     os._exit(0)
 print(child, flush=True)
