@@ -115,6 +115,21 @@ def checkpoint() -> None:
         raise Interrupted(_PENDING)
 
 
+def _quiet_unraisable(previous: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An unraisable hook that drops our own stop (raised inside a ``__del__``, say), others to ``previous``.
+
+    Python prints such exceptions with a traceback ("Exception ignored in …"); the stop
+    is not lost, since :func:`checkpoint` raises it again between items.
+    """
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def interruptible(on_interrupt: Callable[[Interrupted], None]) -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise :class:`Interrupted`; it is handled by
@@ -129,6 +144,8 @@ def interruptible(on_interrupt: Callable[[Interrupted], None]) -> Iterator[None]
         return
     global _PENDING
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous_hook)
     _PENDING = None
     try:
         for sig in STOP_SIGNALS:
@@ -145,6 +162,7 @@ def interruptible(on_interrupt: Callable[[Interrupted], None]) -> Iterator[None]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        sys.unraisablehook = previous_hook
 
 
 @contextlib.contextmanager

@@ -494,3 +494,21 @@ def test_extract_file_timeout_fails_the_slow_file_only(small_corpus, monkeypatch
         outcome = extract_files(small_corpus, jobs=jobs, file_timeout=0.4)
         assert [(f.path, f.reason) for f in outcome.failures] == [(small_corpus[5], "took longer than 0.4 s; skipped")]
         assert [r.path for r in outcome.results] == small_corpus[:5] + small_corpus[6:]
+
+
+def test_a_stop_raised_inside_a_finaliser_prints_no_traceback_and_still_stops(monkeypatch):
+    class Finalised:
+        def __del__(self):
+            raise lifecycle.Interrupted(signal.SIGINT)  # where a signal lands in a Dask __del__
+
+    printed = []  # what Python would print as "Exception ignored in ...", with a traceback
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    said, before = [], sys.unraisablehook
+    with pytest.raises(SystemExit) as stopped:
+        with lifecycle.interruptible(said.append):
+            lifecycle._PENDING = signal.SIGINT  # what the signal handler records before raising
+            Finalised()  # collected at once: its exception is "unraisable"
+            lifecycle.checkpoint()
+    assert stopped.value.code == 130 and len(said) == 1
+    assert printed == []
+    assert sys.unraisablehook is before
