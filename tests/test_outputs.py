@@ -150,6 +150,10 @@ def test_an_interrupted_commit_is_finished_by_the_next_run(tmp_path, monkeypatch
 # --------------------------------------------------------------------------- kills
 
 
+#: Seconds a forked run may take before the test fails instead of waiting forever.
+FORK_PATIENCE = 180.0
+
+
 def _fork(work, kill_after: float | None = None, watch=None) -> int:
     """Run ``work()`` in a forked child (stdout/stderr to /dev/null); SIGKILL it after ``kill_after`` seconds.
 
@@ -171,13 +175,17 @@ def _fork(work, kill_after: float | None = None, watch=None) -> int:
     if kill_after is not None:
         time.sleep(kill_after)
         os.kill(pid, signal.SIGKILL)
-    done = (0, 0)
-    while watch is not None and done == (0, 0):
-        watch()
+    done, deadline = (0, 0), time.monotonic() + FORK_PATIENCE
+    while done == (0, 0) and time.monotonic() < deadline:
+        if watch is not None:
+            watch()
         time.sleep(0.002)
         done = os.waitpid(pid, os.WNOHANG)
-    _, status = done if done != (0, 0) else os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    if done == (0, 0):  # a child stuck (a lock held by another thread at the fork): fail, never hang
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail(f"the forked run did not finish within {FORK_PATIENCE} s")
+    return os.waitstatus_to_exitcode(done[1])
 
 
 def _commit_new(root: Path, kill_at: int | None, counter: list[int]) -> None:
