@@ -18,7 +18,10 @@ def text_of(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "".join(part for part in value if isinstance(part, str))
+        try:
+            return "".join(value)  # the usual case, at C speed
+        except TypeError:  # a malformed part: keep the strings
+            return "".join(part for part in value if isinstance(part, str))
     return ""
 
 
