@@ -49,7 +49,7 @@ import pandas as pd
 
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed
+from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
 
@@ -166,6 +166,8 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         cell=md_text,
         inline=_inline,
         yesno=_yesno,
+        unknown=or_unknown,
+        words=join_words,
     )
     return env
 
