@@ -17,8 +17,9 @@ in the installed package ``audiometrics.templates``. They are rendered with ``St
 every number comes from the summary, formatted by the filters below:
 
 ``num`` (6 decimals, ``n/a`` when missing), ``signed`` (``+0.631``), ``pct``
-(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``, and for
-text:
+(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``,
+``unknown`` (``?`` for a phase or epoch number not known), ``words`` (``a, b and
+c``), and for text:
 
 ``md``
     any notebook-derived text (names, metric columns, call text, statuses,
@@ -31,8 +32,13 @@ text:
     a code span with a fence longer than any backtick run inside;
     ``code(cell=True)`` also escapes ``|`` for a table cell.
 ``inline``
-    only for text that is already markdown (the summary's sentences, built with
-    every value escaped): line breaks collapsed, control characters removed.
+    only for text that is already markdown (a macro's sentence, or
+    :attr:`~audiometrics.report.model.DataWarning.markdown`, built with every
+    value escaped): line breaks collapsed, control characters removed.
+
+The insights and recommendations are facts (:mod:`audiometrics.report.facts`);
+``_insights.md.j2`` words them, one macro per kind. Another output format is
+another environment with its own templates and ``md``/``code`` filters.
 """
 
 from __future__ import annotations
