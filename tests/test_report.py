@@ -367,3 +367,20 @@ def test_reused_templates_notice_an_override_added_or_changed(tmp_path: Path) ->
     override.write_text("second {{ summary.rows }}\n")
     os.utime(override, ns=(override.stat().st_atime_ns, override.stat().st_mtime_ns + 1_000_000))
     assert render_reports(summary, tmp_path)[OVERVIEW_NAME] == "second 59\n"
+
+
+def test_every_fact_kind_has_its_wording() -> None:
+    """Each insight kind has title and text macros (bullet ones for the kinds with bullets), each recommendation record a macro, in _insights.md.j2."""
+    from audiometrics.report import facts, insights
+    from audiometrics.report.render import _environment
+
+    module = _environment(None).get_template("_insights.md.j2").module
+    kinds = [rule.__name__.lstrip("_") for rule in insights.RULES]
+    for kind in kinds:
+        assert hasattr(module, f"{kind}_title") and hasattr(module, f"{kind}_text"), kind
+    with_bullets = {kind for kind in kinds if hasattr(module, f"{kind}_bullet")}
+    assert with_bullets == {"families", "pretrained", "metric_disagreement", "schedule", "still_improving"}
+    records = [c for c in vars(facts).values() if isinstance(c, type) and issubclass(c, facts.Recommendation) and c.kind]
+    assert len(records) == 9
+    for record in records:
+        assert hasattr(module, f"recommend_{record.kind}"), record

@@ -96,7 +96,7 @@ def test_lower_is_better_ranking() -> None:
     assert [e.run for e in summary.ranking] == ["efficientnet_b0 (pretrained)", "resnet18"]
     assert summary.runs[0].best.value == min(v for v in summary.runs[0].series["error_rate"] if v is not None)
     assert summary.runs[0].improvement < 0
-    assert summary.insight("improvement").text.startswith("Both runs improved error_rate")
+    assert "\n\nBoth runs improved error_rate from the first" in render_reports(summary)[OVERVIEW_NAME]
 
 
 # --------------------------------------------------------------------------- families
@@ -168,7 +168,8 @@ def test_spike_is_flagged(study) -> None:
     (spike,) = study.spikes
     assert (spike.run, spike.column, spike.peak.value, spike.epochs) == ("vit_small_patch16_224", "valid_loss", 3.204511, 2)
     assert spike.recovered is not None and spike.recovered.epoch == 5
-    assert any("Lower the learning rate (`1e-1`) of vit_small_patch16_224 phase 1" in r for r in study.recommendations)
+    assert [(r.run, r.phase, r.learning_rate) for r in study.recommendations if r.kind == "lower_lr"] == [("vit_small_patch16_224", 1, "1e-1")]
+    assert "Lower the learning rate (`1e-1`) of vit_small_patch16_224 phase 1" in render_reports(study)[OVERVIEW_NAME]
 
 
 def test_missing_metric_is_flagged(study) -> None:
@@ -186,7 +187,8 @@ def test_metric_disagreement(study) -> None:
     insight = study.insight("metric_disagreement")
     assert insight.data["reversed_pairs"] == 2
     assert insight.data["saturated"]
-    assert "vit_small_patch16_224 has the higher accuracy_multi" in insight.bullets[0]
+    assert insight.bullets[0].win == "vit_small_patch16_224"
+    assert "- vit_small_patch16_224 has the higher accuracy_multi" in render_reports(study)[OVERVIEW_NAME]
 
 
 def test_families_ratio(study) -> None:
@@ -198,7 +200,8 @@ def test_families_ratio(study) -> None:
 def test_efficiency(study) -> None:
     run = study.runs[0]
     assert run.total_time_s == 159.0 and run.time_per_epoch_s == pytest.approx(7.95)
-    assert "resnet34 (from scratch) is the fastest per epoch" in study.insight("efficiency").text
+    assert study.insight("efficiency").facts.fastest.run == "resnet34 (from scratch)"
+    assert "resnet34 (from scratch) is the fastest per epoch" in render_reports(study)[OVERVIEW_NAME]
 
 
 # --------------------------------------------------------------------------- warnings in other shapes
@@ -344,22 +347,32 @@ def test_warnings_are_worded_again_in_any_style(study) -> None:
         assert warning.text(shouted) != warning.message or not any(c.islower() for c in warning.message)
 
 
-def test_insights_and_recommendations_escape_in_the_style_asked(study) -> None:
-    from audiometrics.escaping import Style, md_text
-    from audiometrics.report.insights import find_insights
-    from audiometrics.report.recommendations import recommend
+def test_insights_and_recommendations_are_facts_worded_by_the_templates(study) -> None:
+    """No markup in the facts; a second Jinja environment with other filters words them its own way."""
+    import dataclasses
 
-    shouted = Style(lambda value: str(value).upper(), lambda value: f"<code>{value}</code>")
-    args = (study.runs, study.metric, study.accuracy_column, study.ranking, study.warnings)
-    assert [i.text for i in find_insights(*args)] == [i.text for i in study.insights]
-    loud = find_insights(*args, style=shouted)
-    assert [i.kind for i in loud] == [i.kind for i in study.insights]
-    names = [run.name for run in study.runs]
-    for quiet, shout in zip(study.insights, loud):
-        for name in names:
-            if md_text(name) in quiet.text:
-                assert name.upper() in shout.text
-    plain = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes)
-    assert plain == study.recommendations
-    louder = recommend(study.runs, study.metric, study.ranking, study.insights, study.warnings, study.spikes, shouted)
-    assert len(louder) == len(plain) and any("<code>" in r for r in louder)
+    from audiometrics.report import render
+
+    def values(record):
+        if dataclasses.is_dataclass(record):
+            for item in dataclasses.astuple(record):
+                yield from values(item)
+        elif isinstance(record, (list, tuple)):
+            for item in record:
+                yield from values(item)
+        else:
+            yield record
+
+    records = [i.facts for i in study.insights] + [b for i in study.insights for b in i.bullets] + study.recommendations
+    assert {type(r).__name__ for r in study.recommendations} >= {"Leader", "LowerLearningRate", "CheckDuplicates"}
+    assert not any(isinstance(v, str) and "`" in v for r in records for v in values(r))
+    base = render._environment(None)
+    shouted = base.overlay()
+    shouted.filters = {**base.filters, "md": lambda value: str(value).upper(), "code": lambda value, cell=False: f"<code>{value}</code>"}
+    quiet = render_reports(study)[OVERVIEW_NAME]
+    loud = shouted.get_template("EXTRACTION_SUMMARY.md.j2").render(
+        summary=study, csv_name="x.csv", plots=[], summary_name=SUMMARY_NAME, overview_name=OVERVIEW_NAME
+    )
+    assert "Lower the learning rate (<code>1e-1</code>) of VIT_SMALL_PATCH16_224 phase 1" in loud
+    assert "1. Use RESNET34 (PRETRAINED): its best LWLRAP 0.709280 is 0.090000 (14.5%) above" in loud
+    assert "1. Use resnet34 (pretrained): its best lwlrap 0.709280" in quiet

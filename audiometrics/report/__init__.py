@@ -2,7 +2,8 @@
 
 :func:`~audiometrics.report.summarize.summarize` composes one module per job into a
 :class:`~audiometrics.report.model.Summary` (phases, metric, runs, ranking, quality,
-insights, recommendations); :mod:`~audiometrics.report.render` lays it out with the
+insights and recommendations, as facts of :mod:`~audiometrics.report.facts`);
+:mod:`~audiometrics.report.render` words and lays it out with the
 Jinja templates (filters from :mod:`~audiometrics.report.formatting`), and
 :mod:`~audiometrics.report.plots` draws it. The ``report`` command is
 :mod:`audiometrics.cli.report`.

@@ -1,8 +1,9 @@
 """How the reports write numbers and lists: the template filters and the sentence helpers.
 
-The filters (``num``, ``signed``, ``pct``, ``ratio``, ``dur``) of
-:mod:`audiometrics.report.render` are the functions here, so that a sentence
-built in Python and a value laid out by a template read the same.
+The filters (``num``, ``signed``, ``pct``, ``ratio``, ``dur``, ``unknown``,
+``words``) of :mod:`audiometrics.report.render` are the functions here, so that
+a sentence built in Python (a data-quality warning) and one worded by a template
+read the same.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from audiometrics.escaping import MARKDOWN, Style
 
 __all__ = [
     "fmt",
@@ -21,7 +21,6 @@ __all__ = [
     "fmt_signed",
     "isnum",
     "join_words",
-    "lr_words",
     "number_ranges",
     "or_unknown",
     "plural",
@@ -76,11 +75,6 @@ def fmt_duration(seconds: Any) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60} s"
     return f"{whole // 3600} h {(whole % 3600) // 60:02d} min"
-
-
-def lr_words(text: str, style: Style = MARKDOWN) -> str:
-    """A learning rate for a sentence: a code span (in ``style``), or ``not resolved``."""
-    return style.code(text) if text else "not resolved"
 
 
 def or_unknown(value: Any) -> str:

@@ -22,9 +22,12 @@
   per-epoch time.
 * ``still_improving``: a run's best value is its last recorded one.
 
-Titles, texts and bullets are markdown with every notebook value escaped;
-:attr:`~audiometrics.report.model.Insight.data` holds the numbers behind them
-(the recommendations read it).
+Each insight holds facts, no markup: :attr:`~audiometrics.report.model.Insight.facts`
+and :attr:`~audiometrics.report.model.Insight.bullets` are records of
+:mod:`~audiometrics.report.facts` that the templates word (``templates/_insights.md.j2``,
+macros ``<kind>_title``, ``<kind>_text`` and ``<kind>_bullet``);
+:attr:`~audiometrics.report.model.Insight.data` holds the numbers the
+recommendations read.
 """
 
 from __future__ import annotations
@@ -34,8 +37,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audiometrics.escaping import MARKDOWN, Style
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, isnum, join_words, lr_words, or_unknown
+from audiometrics.report.facts import (
+    Change,
+    Doubt,
+    Effect,
+    Efficiency,
+    Families,
+    FamilyBest,
+    FamilyComparison,
+    Improvement,
+    LateRun,
+    MetricDisagreement,
+    PhaseMove,
+    Pretrained,
+    PretrainedPair,
+    ReversedPair,
+    Schedule,
+    ScheduleRun,
+    StillImproving,
+    Timing,
+)
+from audiometrics.report.formatting import fmt, fmt_duration, fmt_signed, isnum
 from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, RankEntry, RunSummary
 
 __all__ = ["SAME_PERCENT", "SATURATION_RATIO", "WORSE_FRACTION", "better", "caveat", "find_insights", "percent_change"]
@@ -57,16 +79,14 @@ class _Context:
     accuracy_column: str | None
     ranking: list[RankEntry]
     warnings: list[DataWarning]
-    s: Style = MARKDOWN  # how notebook values are escaped in the sentences
 
     @property
     def lower(self) -> bool:
         return self.info.lower_is_better
 
     @property
-    def em(self) -> str:
-        """The main metric's name, escaped."""
-        return self.s(self.info.name)
+    def metric(self) -> str:
+        return self.info.name
 
     @property
     def scored(self) -> list[RunSummary]:
@@ -90,33 +110,26 @@ def percent_change(new: float, base: float) -> float | None:
     return (new - base) / abs(base) * 100.0
 
 
-def caveat(runs: Sequence[RunSummary], warnings: list[DataWarning], s: Style = MARKDOWN) -> str:
-    """`` Caveat: …`` naming the runs whose numbers are in doubt (incomplete phases, shared rows), or ``""``."""
-    parts: list[str] = []
+def caveat(runs: Sequence[RunSummary], warnings: list[DataWarning]) -> list[Doubt]:
+    """The runs whose numbers are in doubt (incomplete phases, shared rows), each reason once."""
+    doubts: list[Doubt] = []
     for run in runs:
         if any(p.incomplete or p.empty for p in run.phases):
-            parts.append(f"{s(run.name)} has incomplete phases")
+            doubts.append(Doubt(run.name, "incomplete"))
         if any(w.kind == "duplicate_rows" and run.name in w.runs for w in warnings):
-            parts.append(f"{s(run.name)} shares epoch rows with another run")
-    return f" Caveat: {join_words(list(dict.fromkeys(parts)))}." if parts else ""
+            doubts.append(Doubt(run.name, "shared"))
+    return list(dict.fromkeys(doubts))
 
 
 # --------------------------------------------------------------------------- families
 
 
-def _family_comparison(c: _Context, top: RunSummary, family: str, run: RunSummary) -> tuple[str, float | None]:
+def _family_comparison(c: _Context, top: RunSummary, family: str, run: RunSummary) -> FamilyComparison:
     a, b = top.best.value, run.best.value  # type: ignore[union-attr]
     ratio = None
     if a > 0 and b > 0:
         ratio = (b / a) if c.lower else (a / b)
-    if fmt(a) == fmt(b):
-        return f"the best {family} run is as good ({fmt(b)})", ratio
-    if ratio is not None:
-        return (
-            f"{fmt_ratio(ratio)} {'lower' if c.lower else 'higher'} than the best {family} run "
-            f"({fmt(a)} vs {fmt(b)} for {c.s(run.name)})"
-        ), ratio
-    return f"{fmt(abs(a - b))} better than the best {family} run ({fmt(a)} vs {fmt(b)})", ratio
+    return FamilyComparison(family, run.name, a, b, ratio)
 
 
 def _families(c: _Context) -> Insight | None:
@@ -128,29 +141,24 @@ def _families(c: _Context) -> Insight | None:
     if len(families) < 2:
         return None
     ordered = sorted(families.items(), key=lambda kv: c.best_key(kv[1]))
+    best = [FamilyBest(family, run.name, run.best.value) for family, run in ordered]  # type: ignore[union-attr]
     top_family, top = ordered[0]
-    bullets = [f"best {family}: {c.s(run.name)}, {c.em} {fmt(run.best.value)}" for family, run in ordered]  # type: ignore[union-attr]
-    data: dict[str, Any] = {"families": {f: {"run": r.name, "best": r.best.value} for f, r in ordered}, "ratios": {}}  # type: ignore[union-attr]
-    comparisons = []
-    for family, run in ordered[1:]:
-        sentence, data["ratios"][family] = _family_comparison(c, top, family, run)
-        comparisons.append(sentence)
-    text = f"{top_family} runs lead on {c.em}: the best, {c.s(top.name)} ({fmt(top.best.value)}), is " + "; ".join(comparisons) + "."  # type: ignore[union-attr]
+    comparisons = [_family_comparison(c, top, family, run) for family, run in ordered[1:]]
     counts = Counter(r.family for r in c.scored)
-    text += " Runs per family: " + ", ".join(f"{f} {counts[f]}" for f, _ in ordered) + "."
-    return Insight("families", "Architecture families", text, bullets, data=data)
+    facts = Families(c.metric, c.lower, best[0], comparisons, [(f, counts[f]) for f, _ in ordered])
+    data: dict[str, Any] = {
+        "families": {f.family: {"run": f.run, "best": f.best} for f in best},
+        "ratios": {comparison.family: comparison.ratio for comparison in comparisons},
+    }
+    return Insight("families", facts, best, data=data)
 
 
 # --------------------------------------------------------------------------- pretrained
 
 
-def _effect(pct: float | None, a: float, b: float, what: str) -> str:
-    if pct is None:
-        return f"{what} {fmt(a)} vs {fmt(b)}"
-    if abs(pct) < SAME_PERCENT:
-        return f"left its {what} about the same ({fmt(a)} vs {fmt(b)}, {fmt_percent(pct)})"
-    verb = "raised" if pct > 0 else "lowered"
-    return f"{verb} its {what} by {fmt_percent(pct)} ({fmt(a)} vs {fmt(b)} from scratch)"
+def _effect(what: str, pretrained: float, scratch: float) -> Effect:
+    pct = percent_change(pretrained, scratch)
+    return Effect(what, pct, pct is not None and abs(pct) < SAME_PERCENT, pretrained, scratch)
 
 
 def _pretrained_pairs(c: _Context) -> list[tuple[str, RunSummary, RunSummary]]:
@@ -165,27 +173,24 @@ def _pretrained_pairs(c: _Context) -> list[tuple[str, RunSummary, RunSummary]]:
     return pairs
 
 
-def _pretrained_bullet(c: _Context, model: str, pre: RunSummary, scratch: RunSummary) -> tuple[str, dict[str, Any]]:
-    final_pct = percent_change(pre.final.value, scratch.final.value) if pre.final and scratch.final else None
-    best_pct = percent_change(pre.best.value, scratch.best.value)  # type: ignore[union-attr]
-    parts = []
-    if pre.final and scratch.final:
-        parts.append(_effect(final_pct, pre.final.value, scratch.final.value, f"final {c.em}"))
-    parts.append(_effect(best_pct, pre.best.value, scratch.best.value, f"best {c.em}"))  # type: ignore[union-attr]
+def _pretrained_pair(c: _Context, model: str, pre: RunSummary, scratch: RunSummary) -> tuple[PretrainedPair, dict[str, Any]]:
+    effects = [_effect("final", pre.final.value, scratch.final.value)] if pre.final and scratch.final else []
+    best = _effect("best", pre.best.value, scratch.best.value)  # type: ignore[union-attr]
+    effects.append(best)
+    best_pct = best.percent
     helped = best_pct is not None and abs(best_pct) >= SAME_PERCENT and ((best_pct < 0) == c.lower)
     hurt = best_pct is not None and abs(best_pct) >= SAME_PERCENT and not helped
     verdict = "helped" if helped else ("hurt" if hurt else "made little difference")
     data = {
         "pretrained": pre.name,
         "scratch": scratch.name,
-        "final_percent": final_pct,
+        "final_percent": effects[0].percent if len(effects) == 2 else None,
         "best_percent": best_pct,
         "final": (pre.final.value if pre.final else None, scratch.final.value if scratch.final else None),
         "best": (pre.best.value, scratch.best.value),  # type: ignore[union-attr]
         "verdict": verdict,
     }
-    bullet = f"{c.s(model)}: pretrained weights {verdict}: they " + " and ".join(parts) + "." + caveat([pre, scratch], c.warnings, c.s)
-    return bullet, data
+    return PretrainedPair(model, verdict, effects, caveat([pre, scratch], c.warnings)), data
 
 
 def _pretrained(c: _Context) -> Insight | None:
@@ -195,17 +200,16 @@ def _pretrained(c: _Context) -> Insight | None:
     bullets = []
     data = {}
     for model, pre, scratch in pairs:
-        bullet, data[model] = _pretrained_bullet(c, model, pre, scratch)
+        bullet, data[model] = _pretrained_pair(c, model, pre, scratch)
         bullets.append(bullet)
-    text = "The same architecture trained with and without pretrained weights:"
-    return Insight("pretrained", "Pretrained weights (transfer learning)", text, bullets, data=data)
+    return Insight("pretrained", Pretrained(c.metric), bullets, data=data)
 
 
 # --------------------------------------------------------------------------- accuracy vs main metric
 
 
-def _reversed_pair(c: _Context, a: RunSummary, b: RunSummary, eacc: str) -> str | None:
-    """A sentence when accuracy and the main metric order ``a`` and ``b`` differently."""
+def _reversed_pair(c: _Context, a: RunSummary, b: RunSummary) -> ReversedPair | None:
+    """The pair when accuracy and the main metric order ``a`` and ``b`` differently."""
     if fmt(a.best.value) == fmt(b.best.value) or fmt(a.accuracy_best.value) == fmt(b.accuracy_best.value):  # type: ignore[union-attr]
         return None
     main_says_a = better(a.best.value, b.best.value, c.lower)  # type: ignore[union-attr]
@@ -213,10 +217,8 @@ def _reversed_pair(c: _Context, a: RunSummary, b: RunSummary, eacc: str) -> str 
     if main_says_a == acc_says_a:
         return None
     win, lose = (a, b) if acc_says_a else (b, a)
-    return (
-        f"{c.s(win.name)} has the higher {eacc} ({fmt(win.accuracy_best.value)} vs "  # type: ignore[union-attr]
-        f"{fmt(lose.accuracy_best.value)}) but the {'higher' if c.lower else 'lower'} {c.em} "  # type: ignore[union-attr]
-        f"({fmt(win.best.value)} vs {fmt(lose.best.value)} for {c.s(lose.name)})"  # type: ignore[union-attr]
+    return ReversedPair(
+        win.name, lose.name, win.accuracy_best.value, lose.accuracy_best.value, win.best.value, lose.best.value  # type: ignore[union-attr]
     )
 
 
@@ -226,58 +228,46 @@ def _metric_disagreement(c: _Context) -> Insight | None:
     both = [r for r in c.scored if r.accuracy_best is not None]
     if len(both) < 2:
         return None
-    em, eacc = c.em, c.s(c.accuracy_column)
-    reversed_pairs = [
-        sentence for i, a in enumerate(both) for b in both[i + 1 :] if (sentence := _reversed_pair(c, a, b, eacc)) is not None
-    ]
+    pairs = [pair for i, a in enumerate(both) for b in both[i + 1 :] if (pair := _reversed_pair(c, a, b)) is not None]
     acc_values = [r.accuracy_best.value for r in both]  # type: ignore[union-attr]
     main_values = [r.best.value for r in both]  # type: ignore[union-attr]
     acc_spread = max(acc_values) - min(acc_values)
     main_spread = max(main_values) - min(main_values)
     saturated = main_spread > 0 and acc_spread < SATURATION_RATIO * main_spread
-    if not (reversed_pairs or saturated):
+    if not (pairs or saturated):
         return None
-    parts = []
-    if reversed_pairs:
-        parts.append(f"Ranking by best {eacc} differs from ranking by best {em}.")
-    if saturated:
-        parts.append(
-            f"{eacc} barely separates the runs: the best values span {fmt(acc_spread)} "
-            f"({fmt(min(acc_values))} to {fmt(max(acc_values))}) while {em} spans {fmt(main_spread)} "
-            f"({fmt(min(main_values))} to {fmt(max(main_values))}), so a high {eacc} says "
-            f"little about {em} here."
-        )
+    facts = MetricDisagreement(
+        c.metric,
+        c.accuracy_column,
+        c.lower,
+        bool(pairs),
+        saturated,
+        (min(acc_values), max(acc_values)),
+        (min(main_values), max(main_values)),
+        acc_spread,
+        main_spread,
+    )
     data = {
-        "reversed_pairs": len(reversed_pairs),
+        "reversed_pairs": len(pairs),
         "saturated": saturated,
         "accuracy_spread": acc_spread,
         "metric_spread": main_spread,
         "column": c.accuracy_column,
     }
-    return Insight("metric_disagreement", f"{eacc} vs {em}", " ".join(parts), reversed_pairs, data=data)
+    return Insight("metric_disagreement", facts, pairs, data=data)
 
 
 # --------------------------------------------------------------------------- improvement
 
 
-def _improvement_text(c: _Context, improving: list[RunSummary]) -> str:
-    em, lower = c.em, c.lower
-    improved = [r for r in improving if (r.improvement < 0) == lower and r.improvement != 0]  # type: ignore[operator]
-    worse = [r for r in improving if r not in improved and r.improvement != 0]
-    if not worse and len(improved) == len(improving):
-        if len(improving) == 1:
-            text = f"{c.s(improving[0].name)} improved {em} from the first to the final epoch."
-        else:
-            text = f"{'Both' if len(improving) == 2 else 'All ' + str(len(improving))} runs improved {em} from the first to the final epoch."
-    else:
-        text = f"{len(improved)} of {len(improving)} runs improved {em} from the first to the final epoch"
-        if worse:
-            text += "; " + join_words([f"{c.s(r.name)} ended worse than it started ({fmt_signed(r.improvement)})" for r in worse])
-        text += "."
-    top = max(improving, key=lambda r: (-r.improvement if lower else r.improvement, -r.index))  # type: ignore[operator]
+def _improvement_facts(c: _Context, improving: list[RunSummary]) -> Improvement:
+    improved = [r for r in improving if (r.improvement < 0) == c.lower and r.improvement != 0]  # type: ignore[operator]
+    worse = [Change(r.name, r.improvement) for r in improving if r not in improved and r.improvement != 0]  # type: ignore[arg-type]
+    largest = None
     if len(improving) > 1:
-        text += f" The largest change: {c.s(top.name)}, {fmt_signed(top.improvement)} ({fmt(top.first.value)} → {fmt(top.final.value)})."  # type: ignore[union-attr]
-    return text
+        top = max(improving, key=lambda r: (-r.improvement if c.lower else r.improvement, -r.index))  # type: ignore[operator]
+        largest = Change(top.name, top.improvement, top.first.value, top.final.value)  # type: ignore[arg-type,union-attr]
+    return Improvement(c.metric, [r.name for r in improving], len(improved), worse, largest)
 
 
 def _improvement(c: _Context) -> Insight | None:
@@ -291,8 +281,7 @@ def _improvement(c: _Context) -> Insight | None:
     ]
     return Insight(
         "improvement",
-        "Improvement from first to final epoch",
-        _improvement_text(c, improving),
+        _improvement_facts(c, improving),
         headers=["Run", f"First {m}", f"Final {m}", "Change"],
         table=rows,
         data={r.name: r.improvement for r in improving},
@@ -312,21 +301,17 @@ def _hurting_phases(c: _Context, run: RunSummary, moved: list[PhaseSummary], bes
     ]
 
 
-def _schedule_bullet(c: _Context, run: RunSummary, moved: list[PhaseSummary]) -> tuple[str, dict[str, Any]]:
+def _move(phase: PhaseSummary) -> PhaseMove:
+    return PhaseMove(phase.number, phase.learning_rate, phase.change, phase.start_value, phase.end_value)  # type: ignore[arg-type]
+
+
+def _schedule_run(c: _Context, run: RunSummary, moved: list[PhaseSummary]) -> tuple[ScheduleRun, dict[str, Any]]:
     best_phase = max(moved, key=lambda p: (-p.change if c.lower else p.change))  # type: ignore[operator]
     hurting = _hurting_phases(c, run, moved, best_phase)
-    text = (
-        f"{c.s(run.name)}: phase {or_unknown(best_phase.number)} (lr {lr_words(best_phase.learning_rate, c.s)}) moved {c.em} the most, "
-        f"{fmt_signed(best_phase.change)} ({fmt(best_phase.start_value)} → {fmt(best_phase.end_value)})"
-    )
-    if hurting:
-        text += "; " + join_words(
-            [f"phase {or_unknown(p.number)} (lr {lr_words(p.learning_rate, c.s)}) made it worse, {fmt_signed(p.change)}" for p in hurting]
-        )
     last = moved[-1]
-    if last is not best_phase and last not in hurting:
-        text += f"; the last phase changed it by {fmt_signed(last.change)}"
-    return text + ".", {"best_phase": best_phase.number, "worse_phases": [p.number for p in hurting]}
+    shown_last = _move(last) if last is not best_phase and last not in hurting else None
+    bullet = ScheduleRun(run.name, _move(best_phase), [_move(p) for p in hurting], shown_last)
+    return bullet, {"best_phase": best_phase.number, "worse_phases": [p.number for p in hurting]}
 
 
 def _schedule(c: _Context) -> Insight | None:
@@ -335,42 +320,30 @@ def _schedule(c: _Context) -> Insight | None:
     for run in c.scored:
         moved = [p for p in run.phases if p.change is not None]
         if len(moved) >= 2:
-            bullet, data[run.name] = _schedule_bullet(c, run, moved)
+            bullet, data[run.name] = _schedule_run(c, run, moved)
             bullets.append(bullet)
     if not bullets:
         return None
-    text = (
-        f"Change in {c.em} over each phase (from the end of the previous phase to the end of this one); "
-        f"a phase \"made it worse\" when it lost at least {WORSE_FRACTION:.0%} of the run's {c.em} range:"
-    )
-    return Insight("schedule", "Learning-rate schedule", text, bullets, data=data)
+    return Insight("schedule", Schedule(c.metric, WORSE_FRACTION), bullets, data=data)
 
 
 # --------------------------------------------------------------------------- efficiency
 
 
-def _efficiency_text(c: _Context, timed: list[RunSummary]) -> str:
+def _timing(run: RunSummary) -> Timing:
+    return Timing(run.name, run.epochs, run.total_time_s, run.time_per_epoch_s)
+
+
+def _efficiency_facts(c: _Context, timed: list[RunSummary]) -> Efficiency:
     fastest = min(timed, key=lambda r: (r.time_per_epoch_s, r.index))  # type: ignore[arg-type,return-value]
     slowest = max(timed, key=lambda r: (r.time_per_epoch_s, -r.index))  # type: ignore[arg-type,return-value]
-    if len(timed) == 1:
-        return (
-            f"{c.s(fastest.name)} trained {fastest.epochs} epochs in {fmt_duration(fastest.total_time_s)} "
-            f"({fmt_duration(fastest.time_per_epoch_s)} per epoch)."
-        )
-    text = f"{c.s(fastest.name)} is the fastest per epoch ({fmt_duration(fastest.time_per_epoch_s)})"
-    if fastest.time_per_epoch_s:
-        ratio = slowest.time_per_epoch_s / fastest.time_per_epoch_s  # type: ignore[operator]
-        text += f"; {c.s(slowest.name)} is the slowest ({fmt_duration(slowest.time_per_epoch_s)}, {fmt_ratio(ratio)} as long)"
-    text += "."
+    ratio = slowest.time_per_epoch_s / fastest.time_per_epoch_s if fastest.time_per_epoch_s else None  # type: ignore[operator]
+    winner = None
     if c.ranking:
-        winner = next(r for r in c.runs if r.name == c.ranking[0].run)
-        if winner.total_time_s is not None:
-            text += (
-                f" The best run, {c.s(winner.name)}, trained {winner.epochs} epochs in {fmt_duration(winner.total_time_s)} "
-                f"({fmt_duration(winner.time_per_epoch_s)} per epoch)."
-            )
+        leader = next(r for r in c.runs if r.name == c.ranking[0].run)
+        winner = _timing(leader) if leader.total_time_s is not None else None
     total = sum(r.total_time_s for r in timed)  # type: ignore[misc]
-    return text + f" All runs together: {fmt_duration(total)}."
+    return Efficiency(len(timed), _timing(fastest), _timing(slowest), ratio, winner, total)
 
 
 def _efficiency(c: _Context) -> Insight | None:
@@ -383,8 +356,7 @@ def _efficiency(c: _Context) -> Insight | None:
     ]
     return Insight(
         "efficiency",
-        "Training efficiency",
-        _efficiency_text(c, timed),
+        _efficiency_facts(c, timed),
         headers=["Run", "Epochs", "Total time", "Per epoch", f"Best {c.info.name}"],
         table=rows,
         data={r.name: {"total_s": r.total_time_s, "per_epoch_s": r.time_per_epoch_s} for r in timed},
@@ -400,9 +372,8 @@ def _still_improving(c: _Context) -> Insight | None:
         return None
     return Insight(
         "still_improving",
-        "Best value at the last epoch",
-        f"These runs reached their best {c.em} at their last recorded epoch, so they may not have finished improving:",
-        [f"{c.s(r.name)}: {fmt(r.best.value)} at {r.best.where} (epoch {r.epochs} of {r.epochs})" for r in late],  # type: ignore[union-attr]
+        StillImproving(c.metric),
+        [LateRun(r.name, r.best.value, r.best.where, r.epochs) for r in late],  # type: ignore[union-attr]
         data={"runs": [r.name for r in late]},
     )
 
@@ -425,13 +396,9 @@ def find_insights(
     accuracy_column: str | None,
     ranking: list[RankEntry],
     warnings: list[DataWarning],
-    style: Style = MARKDOWN,
 ) -> list[Insight]:
-    """The insights the data supports (none without a main metric), in :data:`RULES` order.
-
-    Their sentences escape notebook values with ``style`` (markdown by default).
-    """
+    """The insights the data supports (none without a main metric), in :data:`RULES` order."""
     if info is None:
         return []
-    context = _Context(runs, info, accuracy_column, ranking, warnings, style)
+    context = _Context(runs, info, accuracy_column, ranking, warnings)
     return [insight for rule in RULES if (insight := rule(context)) is not None]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audiometrics.escaping import MARKDOWN, PLAIN, Style, md_text
+from audiometrics.report.facts import Recommendation
 from audiometrics.report.formatting import or_unknown
 
 __all__ = [
@@ -147,12 +148,16 @@ class RankEntry:
 
 @dataclass
 class Insight:
-    """A finding, worded with the numbers behind it."""
+    """A finding as facts (:mod:`~audiometrics.report.facts`); the templates word it by ``kind``.
+
+    ``facts`` is what the title and text say, ``bullets`` one record per bullet,
+    ``headers`` and ``table`` a table of plain text, and ``data`` the numbers
+    the recommendations read.
+    """
 
     kind: str
-    title: str
-    text: str
-    bullets: list[str] = field(default_factory=list)
+    facts: Any
+    bullets: list[Any] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     table: list[list[str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
@@ -211,12 +216,11 @@ class Summary:
 
     Names, metric columns, learning rates and other notebook-derived values are
     kept as plain text in the data fields (runs, phases, ranking entries, insight
-    tables, :attr:`DataWarning.message`); the sentences meant only for the
-    documents (insight titles, texts and bullets, recommendations,
-    :attr:`DataWarning.markdown`) are markdown with
-    every such value escaped (:mod:`audiometrics.escaping`). Sentences that are
-    only wording around these facts (the ranking line, the notes on an assumed
-    direction or a CSV without planned epochs) are written by the templates.
+    tables, the facts of insights and recommendations, :attr:`DataWarning.message`);
+    the templates word the insights and recommendations
+    (:mod:`~audiometrics.report.facts`) and the notes around them, escaping every
+    such value with their filters. :attr:`DataWarning.markdown` is the one
+    sentence kept here as markdown (every value escaped, :mod:`audiometrics.escaping`).
     """
 
     metric: MetricInfo | None
@@ -224,7 +228,7 @@ class Summary:
     runs: list[RunSummary]
     ranking: list[RankEntry]
     insights: list[Insight]
-    recommendations: list[str]
+    recommendations: list[Recommendation]
     warnings: list[DataWarning]
     spikes: list[Spike]
     rows: int

@@ -17,8 +17,9 @@ in the installed package ``audiometrics.templates``. They are rendered with ``St
 every number comes from the summary, formatted by the filters below:
 
 ``num`` (6 decimals, ``n/a`` when missing), ``signed`` (``+0.631``), ``pct``
-(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``, and for
-text:
+(``6.8%``), ``ratio`` (``2.78×``), ``dur`` (``13 min 1 s``), ``yesno``,
+``unknown`` (``?`` for a phase or epoch number not known), ``words`` (``a, b and
+c``), and for text:
 
 ``md``
     any notebook-derived text (names, metric columns, call text, statuses,
@@ -31,8 +32,13 @@ text:
     a code span with a fence longer than any backtick run inside;
     ``code(cell=True)`` also escapes ``|`` for a table cell.
 ``inline``
-    only for text that is already markdown (the summary's sentences, built with
-    every value escaped): line breaks collapsed, control characters removed.
+    only for text that is already markdown (a macro's sentence, or
+    :attr:`~audiometrics.report.model.DataWarning.markdown`, built with every
+    value escaped): line breaks collapsed, control characters removed.
+
+The insights and recommendations are facts (:mod:`audiometrics.report.facts`);
+``_insights.md.j2`` words them, one macro per kind. Another output format is
+another environment with its own templates and ``md``/``code`` filters.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import pandas as pd
 
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed
+from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
 
@@ -166,6 +172,8 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         cell=md_text,
         inline=_inline,
         yesno=_yesno,
+        unknown=or_unknown,
+        words=join_words,
     )
     return env
 
