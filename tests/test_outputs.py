@@ -154,11 +154,8 @@ def test_an_interrupted_commit_is_finished_by_the_next_run(tmp_path, monkeypatch
 FORK_PATIENCE = 180.0
 
 
-def _fork(work, kill_after: float | None = None, watch=None) -> int:
-    """Run ``work()`` in a forked child (stdout/stderr to /dev/null); SIGKILL it after ``kill_after`` seconds.
-
-    ``watch()`` is called every few milliseconds while the child runs.
-    """
+def _start_child(work) -> int:
+    """Fork a child that runs ``work()`` with stdout/stderr to /dev/null and exits with its status; returns its pid."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 3
@@ -172,6 +169,15 @@ def _fork(work, kill_after: float | None = None, watch=None) -> int:
             code = exit_.code if isinstance(exit_.code, int) else 1
         finally:
             os._exit(code)
+    return pid
+
+
+def _fork(work, kill_after: float | None = None, watch=None) -> int:
+    """Run ``work()`` in a forked child (stdout/stderr to /dev/null); SIGKILL it after ``kill_after`` seconds.
+
+    ``watch()`` is called every few milliseconds while the child runs.
+    """
+    pid = _start_child(work)
     if kill_after is not None:
         time.sleep(kill_after)
         os.kill(pid, signal.SIGKILL)
@@ -302,18 +308,8 @@ def test_two_concurrent_runs_into_one_folder_leave_one_complete_set(tmp_path):
         out = tmp_path / f"both{trial}"
         pids = []
         for inputs in (a, b):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child
-                code = 3
-                try:
-                    null = os.open(os.devnull, os.O_WRONLY)
-                    os.dup2(null, 1)
-                    os.dup2(null, 2)
-                    main(["extract", *inputs, "--out", str(out), "-q", "-j", "1"], standalone_mode=False)
-                    code = 0
-                finally:
-                    os._exit(code)
-            pids.append(pid)
+            args = ["extract", *inputs, "--out", str(out), "-q", "-j", "1"]
+            pids.append(_start_child(lambda args=args: main(args, standalone_mode=False)))
         codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
         assert codes == [0, 0]
         assert snapshot(out) in (sets["a"], sets["b"])
