@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from audiometrics.analysis.walk import walk
@@ -21,7 +20,7 @@ from audiometrics.frameworks.fastai_metrics import keyword_arg as _kw
 from audiometrics.frameworks.fastai_metrics import metric_names
 from audiometrics.analysis.values import OPAQUE, Value
 from audiometrics.analysis.fold import callee as _callee
-from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec, _Missing
 from audiometrics.frameworks import Framework
 
 # --------------------------------------------------------------------------- names
