@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from audiometrics.options import METRIC_FALLBACKS
 from audiometrics.epochs.values import parse_number
 from audiometrics.escaping import terminal_text
 from audiometrics.model import Run
 
-__all__ = ["MAIN_METRIC_FALLBACKS", "RunDigest", "run_digest", "digest_lines", "run_lines"]
-
-#: Columns tried, in order, when no main metric is named.
-MAIN_METRIC_FALLBACKS = ("lwlrap", "accuracy_multi", "accuracy", "error_rate", "valid_loss")
+__all__ = ["RunDigest", "run_digest", "digest_lines", "run_lines"]
 
 _HEADER = ("notebook", "model", "pretrained", "phases", "epochs")
 
@@ -55,7 +53,7 @@ def run_digest(run: Run) -> RunDigest:
 def _main_metric(digests: list[RunDigest], metric: str | None, lower_is_better: bool | None) -> tuple[str | None, bool]:
     """The metric shown (the first fallback any run has, when none is named) and whether lower is better."""
     if metric is None:
-        metric = next((m for m in MAIN_METRIC_FALLBACKS if any(m in d.metrics for d in digests)), None)
+        metric = next((m for m in METRIC_FALLBACKS if any(m in d.metrics for d in digests)), None)
     if lower_is_better is not None:
         return metric, lower_is_better
     return metric, metric is not None and ("loss" in metric or "error" in metric)
