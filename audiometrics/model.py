@@ -83,6 +83,7 @@ class LearnerCreated:
     pretrained: bool | None  # None when it cannot be known statically
     metrics: tuple[str, ...] | None  # metric column names, None when unknown
     known: bool = True  # False: a call the analysis does not know as a learner factory (get_learner(...))
+    framework: str = field(default="", compare=False)  # the framework whose factory this is ("fastai")
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ class Run:
     cell: int | None = None  # cell that created the learner (document index)
     count: int | None = None  # execution count of that cell
     ordinal: int = 0  # 1-based position of the run in its notebook (0: not yet numbered)
+    framework: str = ""  # the training library that printed its tables ("fastai"), "" when unknown
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,10 @@ class Calls:
         info = self.framework.learner_info(factory, args, self.state.version, frozenset(self.state.classes))
         text = target.text if target is not None and id(node) in target.calls else None
         self.state.emit(
-            LearnerCreated(self.state.line(node, ctx), text, factory, info.model, info.pretrained, info.metrics)
+            LearnerCreated(
+                self.state.line(node, ctx), text, factory, info.model, info.pretrained, info.metrics,
+                framework=self.framework.name,
+            )
         )
         if text is not None:
             self.state.learners.add(text)
@@ -229,7 +232,10 @@ class Calls:
                 factory = normalise(segment(ctx.src, node.func))
             args = self._args(node, ctx)
             metrics = self.framework.metrics_of(args, self.state.version, frozenset(self.state.classes))
-            self.state.emit(LearnerCreated(self.state.line(node, ctx), text, factory, None, None, metrics, known=False))
+            line = self.state.line(node, ctx)
+            self.state.emit(
+                LearnerCreated(line, text, factory, None, None, metrics, known=False, framework=self.framework.name)
+            )
             self.state.unknown_learners += 1
             if pending is not None and dotted_ok(text):
                 pending.append((text + LEARNER_KEY, LearnerMark(factory, False, False, self.framework.scheduler_in(args))))

@@ -47,6 +47,7 @@ from audiometrics.model import (
     cell_label,
 )
 from audiometrics.runs.order import cells_never_run
+from audiometrics.tables.registry import framework_of
 
 __all__ = ["align_notebook", "expand_events"]
 
@@ -220,6 +221,7 @@ class _Run:
     note: tuple[CodeCell, str] | None = None  # how the run was found, said when it is kept
     phases: list[Phase] = field(default_factory=list)
     calls: int = 0  # training phases counted so far, run or not (the phase numbering)
+    framework: str = ""  # the framework of the first table format it recorded
 
 
 @dataclass(eq=False)
@@ -404,6 +406,7 @@ class _Aligner:
             for note in table.notes:  # how the table's rows were read (short rows, spans)
                 self.note(cell, note)
             rows = tuple(_fit(row, len(columns)) for row in table.rows)
+            builder.framework = builder.framework or framework_of(table.format)
         phase = Phase(
             number=builder.calls,
             method=call.method if call else "",
@@ -447,6 +450,7 @@ class _Aligner:
                 cell=b.cell.index if b.cell is not None else None,
                 count=b.count,
                 ordinal=ordinals[id(b)],
+                framework=b.framework or (b.learner.framework if b.learner is not None else ""),
             )
             for b in self.runs
         ]

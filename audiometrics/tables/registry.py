@@ -11,7 +11,7 @@ from __future__ import annotations
 from audiometrics.tables import console, fasthtml, html, html_th, listing
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
-__all__ = ["HTML_FORMATS", "STREAM_FORMATS"]
+__all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
 
 HTML_FORMATS: tuple[HtmlFormat, ...] = (
     fasthtml.FORMAT,  # class="fastprogress" (fastprogress >= 1.1)
@@ -23,3 +23,15 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
     console.FORMAT,  # ConsoleMasterBar header + rows
     listing.FORMAT,  # fastai v2 no_bar lists
 )
+
+
+def framework_of(format_name: str) -> str:
+    """The training library that prints tables of the format called ``format_name`` ("" when none is registered).
+
+    >>> framework_of("fasthtml")
+    'fastai'
+    """
+    for fmt in (*HTML_FORMATS, *STREAM_FORMATS):
+        if fmt.name == format_name:
+            return fmt.framework
+    return ""
