@@ -27,6 +27,8 @@ from audiometrics.tables.find import find_tables
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from audiometrics.cache import ResultCache
+
 __all__ = [
     "Extraction",
     "extract",
@@ -99,6 +101,7 @@ def iter_extract(
     jobs: int | None = 1,
     executor: Any = None,
     file_timeout: float | None = None,
+    cache: "bool | str | os.PathLike[str] | ResultCache | None" = True,
 ) -> Iterator[NotebookResult | NotebookError]:
     """Extract notebook files one by one, yielding each file's result or its error, in input order.
 
@@ -112,24 +115,55 @@ def iter_extract(
     one file may take (``None`` or 0: no limit); a file over it becomes a
     :class:`~audiometrics.errors.NotebookError` ("took longer than N s; skipped")
     and the others go on (see :func:`audiometrics.parallel.map_ordered`).
+
+    ``cache``: a file whose bytes were extracted before (by this version of the
+    code) is not read again (:mod:`audiometrics.cache`): ``True`` the user cache
+    folder, a path another folder, a :class:`~audiometrics.cache.ResultCache`
+    (left open), ``False`` none.
     """
-    from audiometrics.parallel import map_ordered
+    from audiometrics.cache import open_cache
 
     names = [os.fspath(p) for p in paths]
     items = [(name, os.path.abspath(name) if name else name) for name in names]
+    store = open_cache(cache)
+    try:
+        yield from _extract_items(items, store, jobs=jobs, executor=executor, file_timeout=file_timeout)
+    finally:
+        if store is not None and store is not cache:
+            store.close()
+
+
+def _extract_items(
+    items: list[tuple[str, str]], store: "ResultCache | None", *, jobs: int | None, executor: Any, file_timeout: float | None
+) -> Iterator[NotebookResult | NotebookError]:
+    """Each item's outcome in order: stored ones from ``store``, the others extracted (and stored)."""
+    from audiometrics.cache import cacheable
+    from audiometrics.parallel import map_ordered
+
+    stored = [bool(location) and store.probe(location) for _, location in items] if store is not None else None
+    todo = items if stored is None else [item for item, hit in zip(items, stored) if not hit]
     parallel = executor is not None or jobs is None or jobs > 1
-    sizes = [_size(location) for _, location in items] if parallel and len(items) > 1 else None
-    for outcome in map_ordered(
+    sizes = [_size(location) for _, location in todo] if parallel and len(todo) > 1 else None
+    extracted = map_ordered(
         _extract_item,
-        items,
+        todo,
         jobs=jobs,
         executor=executor,
         sizes=sizes,
         on_error=_task_failed,
         preload=("audiometrics.pipeline",),
         limit=file_timeout,
-    ):
-        yield guard_error(outcome)
+    )
+    for k, (name, location) in enumerate(items):
+        outcome = store.fetch(location, name) if stored is not None and stored[k] else None  # type: ignore[union-attr]
+        if outcome is None:
+            if stored is not None and stored[k]:  # unreadable since it was probed: read the file here
+                outcome = guard_error(_extract_item((name, location)))
+            else:
+                outcome = guard_error(next(extracted))
+            if store is not None and cacheable(outcome):
+                store.put(location, outcome)
+        yield outcome
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:
@@ -183,6 +217,7 @@ def extract_files(
     on_result: Callable[[NotebookResult | NotebookError], Any] | None = None,
     keep_runs: bool = True,
     file_timeout: float | None = None,
+    cache: "bool | str | os.PathLike[str] | ResultCache | None" = True,
 ) -> Extraction:
     """Extract every notebook in ``paths``; a file that fails is recorded and the rest go on.
 
@@ -192,10 +227,11 @@ def extract_files(
     ``on_result`` is called with each file's result or error as it is collected,
     in input order (a progress bar, say). With ``keep_runs=False`` the results
     keep only their diagnostics (``on_result`` still sees the runs), so memory
-    does not grow with the number of epoch rows. ``file_timeout``: see :func:`iter_extract`.
+    does not grow with the number of epoch rows. ``file_timeout`` and ``cache`` (on by
+    default: files extracted before are not read again): see :func:`iter_extract`.
     """
     outcome = Extraction()
-    for item in iter_extract(paths, jobs=jobs, executor=executor, file_timeout=file_timeout):
+    for item in iter_extract(paths, jobs=jobs, executor=executor, file_timeout=file_timeout, cache=cache):
         if strict and isinstance(item, NotebookResult) and item.diagnostics:
             item = _strict_failure(item)
         if isinstance(item, NotebookError):
@@ -215,6 +251,7 @@ def extract(
     executor: Any = None,
     strict: bool = False,
     file_timeout: float | None = None,
+    cache: "bool | str | os.PathLike[str]" = True,
 ) -> pd.DataFrame:
     """Extract every recorded epoch from notebooks as a typed DataFrame.
 
@@ -232,6 +269,9 @@ def extract(
     ``strict=True`` treats a file with any diagnostic as failed (see
     :func:`extract_files`). ``file_timeout``: seconds one file may take (``None``:
     no limit), a file over it fails like an unreadable one (see :func:`iter_extract`).
+    ``cache``: results are kept in the user cache folder (``$AUDIOMETRICS_CACHE_DIR``
+    overrides it; a path picks another; ``False`` turns it off), so a file
+    extracted before by this version is not read again (:mod:`audiometrics.cache`).
 
     The frame has the CSV's columns with proper dtypes, the source columns
     and the derived columns ``time_s``, ``global_epoch``, ``run`` and ``lr_max``
@@ -241,7 +281,12 @@ def extract(
         raise ValueError(f"on_error must be 'warn', 'raise' or 'ignore', not {on_error!r}")
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     outcome = extract_files(
-        collect_notebooks(os.fspath(p) for p in items), jobs=jobs, executor=executor, strict=strict, file_timeout=file_timeout
+        collect_notebooks(os.fspath(p) for p in items),
+        jobs=jobs,
+        executor=executor,
+        strict=strict,
+        file_timeout=file_timeout,
+        cache=cache,
     )
     if outcome.failures and on_error == "raise":
         raise outcome.failures[0]
@@ -418,6 +463,7 @@ def extract_paths_to_outputs(
     on_wait: Callable[[str], None] | None = None,
     raw_csv_text: bool = False,
     file_timeout: float | None = None,
+    cache: "bool | str | os.PathLike[str]" = True,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
@@ -428,7 +474,7 @@ def extract_paths_to_outputs(
     a ``lower_is_better`` that reverses the metric's known direction needs
     ``force_direction`` (then it is warned). ``on_wait`` is called when another
     run holds ``out_dir``'s lock (this one waits). ``jobs``, ``executor``,
-    ``strict``, ``on_result`` and ``file_timeout``: see :func:`extract_files`. ``raw_csv_text``:
+    ``strict``, ``on_result``, ``file_timeout`` and ``cache``: see :func:`extract_files`. ``raw_csv_text``:
     write text cells that start like a spreadsheet formula as they are.
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
@@ -450,7 +496,7 @@ def extract_paths_to_outputs(
     )
     check_outputs(options)
     paths = collect_notebooks(os.fspath(p) for p in inputs)
-    run = {"jobs": jobs, "executor": executor, "strict": strict, "file_timeout": file_timeout}
+    run = {"jobs": jobs, "executor": executor, "strict": strict, "file_timeout": file_timeout, "cache": cache}
     with CsvSink(root=notebook_root(paths), with_source=with_source, raw_text=raw_csv_text) as sink:
         if report:  # the reports need every run: kept in memory
             outcome = extract_files(paths, on_result=on_result, **run)

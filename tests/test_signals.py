@@ -148,7 +148,7 @@ def test_ctrl_c_to_the_process_group_stops_promptly_without_a_traceback(big_corp
     seconds, one line saying how far it got, no traceback, no worker left."""
     rng = random.Random(14)
     for trial in range(20):
-        args = ["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2"]
+        args = ["extract", "--no-cache", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2"]
         process = start(args + (["--no-report"] if trial % 2 else TEMPLATES))
         workers = workers_of(process, 2)
         time.sleep(rng.uniform(0, 0.8))
@@ -167,7 +167,7 @@ def test_ctrl_c_to_the_process_group_stops_promptly_without_a_traceback(big_corp
 @pytest.mark.parametrize("to_group", [True, False], ids=["group", "parent"])
 def test_sigterm_stops_with_143_and_stops_the_workers(big_corpus, tmp_path, to_group):
     for trial in range(3):
-        process = start(["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"])
+        process = start(["extract", "--no-cache", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"])
         workers = workers_of(process, 2)
         time.sleep(0.2 * trial)
         (os.killpg if to_group else os.kill)(process.pid, signal.SIGTERM)
@@ -187,7 +187,7 @@ def test_ctrl_c_with_a_dask_scheduler_closes_the_connection_and_exits_130(big_co
         clients = cluster.scheduler.clients
         for delay in (0.2, 0.6):
             before = set(clients)
-            args = ["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--no-report"]
+            args = ["extract", "--no-cache", str(big_corpus), "--out", str(tmp_path / "out"), "--no-report"]
             process = start(args + ["--scheduler", cluster.scheduler_address])
             assert wait_until(lambda: set(clients) - before, 30), "the command never connected"
             time.sleep(delay)
@@ -206,7 +206,7 @@ FORKSERVER_CLI = "import audiometrics.parallel as p; p.START_METHOD = 'forkserve
 @pytest.mark.parametrize("code", [None, FORKSERVER_CLI], ids=["fork", "forkserver"])
 def test_sigkill_of_the_parent_leaves_no_worker_behind(big_corpus, tmp_path, code):
     for trial in range(3):
-        process = start(["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"], code)
+        process = start(["extract", "--no-cache", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"], code)
         workers = workers_of(process, 2)
         time.sleep(0.3 * trial)
         workers |= descendants(process.pid)
@@ -231,7 +231,7 @@ main()
 @linux_only
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_a_worker_stuck_in_native_code_dies_with_its_parent(big_corpus, tmp_path, signum):
-    process = start(["extract", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"], STUCK_CLI)
+    process = start(["extract", "--no-cache", str(big_corpus), "--out", str(tmp_path / "out"), "--jobs", "2", "--no-report"], STUCK_CLI)
     workers = workers_of(process, 2)
     time.sleep(1.0)  # nb003 is in the first chunk: one worker is stuck by now
     os.kill(process.pid, signum)
@@ -461,7 +461,7 @@ def test_cli_scheduler_timeout_defaults_to_ten_seconds(small_corpus, monkeypatch
 
 @linux_only
 def test_the_parallel_path_keeps_stderr_clean(small_corpus, tmp_path):
-    process = start(["extract", *small_corpus, "--out", str(tmp_path / "out"), "--jobs", "2", "-q", *TEMPLATES])
+    process = start(["extract", "--no-cache", *small_corpus, "--out", str(tmp_path / "out"), "--jobs", "2", "-q", *TEMPLATES])
     status, err = finish(process, timeout=120)
     assert status == 0, err
     assert_only_own_warnings(err)
@@ -473,7 +473,7 @@ def test_the_dask_path_keeps_stderr_clean(small_corpus, tmp_path):
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0", protocol="tcp", host="127.0.0.1"
     ) as cluster:
-        args = ["extract", *small_corpus, "--out", str(tmp_path / "out"), "-q", *TEMPLATES]
+        args = ["extract", "--no-cache", *small_corpus, "--out", str(tmp_path / "out"), "-q", *TEMPLATES]
         args += ["--scheduler", cluster.scheduler_address]
         status, err = finish(start(args), timeout=120)
     assert status == 0, err

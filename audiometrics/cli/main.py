@@ -96,6 +96,8 @@ def _stops_cleanly(command):
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors and warnings (no progress bar).")
 @click.option("--raw-csv-text", is_flag=True, help="Write CSV text cells that start with = + - @ as they are (not prefixed with ' for spreadsheets).")
 @click.option("--file-timeout", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS", help="Time one notebook may take; a notebook over it fails with an error and the others go on (0: no limit).")
+@click.option("--no-cache", is_flag=True, help="Read every notebook again (by default a notebook whose bytes were extracted before by this version is not re-read).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="AUDIOMETRICS_CACHE_DIR", show_envvar=True, help="Folder of the result cache (default: the user cache folder, e.g. ~/.cache/audiometrics).")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=10, show_default=True, metavar="SECONDS", help="Time to wait for the --scheduler to answer.")
 @_stops_cleanly
 def extract(
@@ -115,6 +117,8 @@ def extract(
     quiet: bool,
     raw_csv_text: bool,
     file_timeout: float,
+    no_cache: bool,
+    cache_dir: str | None,
     scheduler_timeout: float,
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
@@ -152,7 +156,10 @@ def extract(
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
-    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout)
+    cache = False if no_cache else (cache_dir or True)
+    outcome, written, report_warnings, digests = _run_extract(
+        paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache
+    )
     _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet)
     if outcome.failures or not written:
         sys.exit(1)
@@ -171,7 +178,7 @@ def _user_errors() -> Iterator[None]:
         sys.exit(1)
 
 
-def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout):
+def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache):
     """Extract ``paths`` and write the outputs with a progress bar; returns what the summary needs."""
     from audiometrics.pipeline import extract_paths_to_outputs
     from audiometrics.progress import Progress
@@ -209,6 +216,7 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
                 on_wait=waiting,
                 raw_csv_text=options.raw_csv_text,
                 file_timeout=file_timeout,
+                cache=cache,
             )
     finally:
         progress.close()
