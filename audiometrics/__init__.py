@@ -34,16 +34,15 @@ _LAZY = {
     "load_metrics": "audiometrics.epochs.loader",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
+    "lwlrap": "audiometrics.metrics.lwlrap",
+    "per_class_lwlrap": "audiometrics.metrics.lwlrap",
 }
-
-# Imported eagerly (numpy only): the function shares its name with its submodule,
-# and a lazy export would be shadowed by the submodule once anything imports it.
-from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
     from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
     from audiometrics.epochs.loader import load_metrics
+    from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
 
 
 def __getattr__(name: str) -> Any:

@@ -13,15 +13,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from audiometrics import __version__
 from audiometrics.cli.errors import metric_usage_errors
-from audiometrics.cli.run_lines import RunDigest, run_digest
-from audiometrics.cli.run_lines import digest_lines as _digest_lines
+from audiometrics.cli.lazy import LazyGroup
 from audiometrics.escaping import terminal_text
-from audiometrics.model import NotebookResult
+
+if TYPE_CHECKING:  # pragma: no cover - imported where used: `--help` and `--version` stay fast
+    from audiometrics.cli.run_lines import RunDigest
 
 __all__ = ["main"]
 
@@ -35,7 +37,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="audiometrics")
 def main() -> None:
     """Turn executed fastai notebooks into an epoch table, summaries and plots."""
@@ -186,6 +188,9 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
     client = _connect(scheduler, scheduler_timeout) if scheduler is not None else None
     progress = Progress(len(paths), enabled=False if quiet else None)
     click.get_current_context().meta["progress"] = progress  # for the line said when stopped
+    from audiometrics.cli.run_lines import run_digest
+    from audiometrics.model import NotebookResult
+
     digests: list[RunDigest] = []
 
     def seen(item) -> None:
@@ -245,7 +250,9 @@ def _print_outcome(outcome, written, report_warnings, digests, options, total: i
     if quiet:
         return
     to_stderr = is_stdout(options.csv_target)
-    for line in _digest_lines(digests, outcome.metric, options.lower_is_better):
+    from audiometrics.cli.run_lines import digest_lines
+
+    for line in digest_lines(digests, outcome.metric, options.lower_is_better):
         _say(line, err=to_stderr)
     epochs = sum(d.epochs for d in digests)
     shown = [describe(p) for p in written] + ([errors_path] if errors_path is not None else [])
@@ -256,24 +263,18 @@ def _print_outcome(outcome, written, report_warnings, digests, options, total: i
     )
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (imported lazily by click on use)."""
-    from importlib import import_module
+#: The commands in their own modules: imported when used (``--help`` and ``--version`` stay fast).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "report": (
+        "audiometrics.cli.report:report_command",
+        "Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.",
+    ),
+    "score": (
+        "audiometrics.cli.score:score_command",
+        "Score SUBMISSION (fname + one column per class) against TRUTH with LWLRAP.",
+    ),
+    "train": ("audiometrics.cli.train:train_command", "Train ARCH..."),
+}
 
-    for module, attribute in (
-        ("audiometrics.cli.report", "report_command"),
-        ("audiometrics.cli.score", "score_command"),
-        ("audiometrics.cli.train", "train_command"),
-    ):
-        try:
-            command = getattr(import_module(module), attribute)
-        except (ImportError, AttributeError):
-            continue
-        main.add_command(command)
-
-
-_register_optional_commands()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+for _name, (_target, _help) in LAZY_COMMANDS.items():
+    main.add_lazy(_name, _target, _help)
