@@ -62,7 +62,7 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: Overrides the cache folder (for CI, tests, shared machines); ``--cache-dir`` overrides it.
 CACHE_DIR_ENV = "AUDIOMETRICS_CACHE_DIR"
 _DB_NAME = "results.sqlite3"
-_SCHEMA = 1
+_SCHEMA = 2
 _CHUNK = 1 << 20
 
 def default_dir() -> Path:
@@ -209,7 +209,7 @@ class ResultCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INT, mtime INT, digest TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, size INT, mtime INT, digest TEXT)")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS results (digest TEXT, code TEXT, payload BLOB, bytes INT, used REAL,"
                 " PRIMARY KEY (digest, code))"
@@ -237,7 +237,7 @@ class ResultCache:
             return False
         try:
             digest = self._probe(path, stat)
-        except sqlite3.Error:
+        except (sqlite3.Error, ValueError):  # ValueError: a name SQLite cannot take
             digest = None
         if digest is not None:
             self._found[path] = digest
@@ -251,7 +251,7 @@ class ResultCache:
         row = db.execute(
             "SELECT f.digest, r.digest FROM files f LEFT JOIN results r ON r.digest = f.digest AND r.code = ?"
             " WHERE f.path = ? AND f.size = ? AND f.mtime = ?",
-            (self.key, path, stat[0], stat[1]),
+            (self.key, os.fsencode(path), stat[0], stat[1]),
         ).fetchone()
         if row is not None:
             digest, stored = row
@@ -259,7 +259,7 @@ class ResultCache:
             digest = _digest(path)
             if digest is None:
                 return None
-            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, stat[0], stat[1], digest))
+            db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (os.fsencode(path), stat[0], stat[1], digest))
             found = db.execute("SELECT 1 FROM results WHERE digest = ? AND code = ?", (digest, self.key)).fetchone()
             stored = digest if found else None
         if stored is None:

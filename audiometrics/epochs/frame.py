@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from audiometrics.epochs.labels import label_runs
-from audiometrics.epochs.loader import typed_frame
+from audiometrics.epochs.typed import typed_frame_from_columns
 from audiometrics.epochs.rows import csv_columns, notebook_name, notebook_root, rows_from_runs
 from audiometrics.model import Run
 
@@ -25,8 +25,7 @@ __all__ = ["frame_from_rows", "frame_from_runs", "PHASE_COLUMNS", "phase_frame"]
 def frame_from_rows(rows: Sequence[dict[str, str]], *, with_source: bool = False) -> pd.DataFrame:
     """The typed DataFrame for rows from :func:`rows_from_runs` (same as writing and loading the CSV)."""
     columns = csv_columns(rows, with_source=with_source)
-    raw = pd.DataFrame([[row.get(c, "") for c in columns] for row in rows], columns=columns, dtype="object")
-    return typed_frame(raw)
+    return typed_frame_from_columns({c: [row.get(c, "") for row in rows] for c in columns}, len(rows))
 
 
 def frame_from_runs(runs: Sequence[Run], *, root: str | None = None) -> pd.DataFrame:
