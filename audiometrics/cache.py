@@ -64,6 +64,9 @@ CACHE_DIR_ENV = "AUDIOMETRICS_CACHE_DIR"
 _DB_NAME = "results.sqlite3"
 _SCHEMA = 2
 _CHUNK = 1 << 20
+#: How stale an entry's last-use time may get before a hit records it again (seconds): the
+#: eviction order is kept to the day, and a warm run over an unchanged archive writes nothing.
+_USED_GRAIN = 86400.0
 
 def default_dir() -> Path:
     """The user cache folder: ``$AUDIOMETRICS_CACHE_DIR``, else the platform's cache directory.
@@ -249,12 +252,14 @@ class ResultCache:
         db = self._db
         assert db is not None
         row = db.execute(
-            "SELECT f.digest, r.digest FROM files f LEFT JOIN results r ON r.digest = f.digest AND r.code = ?"
+            "SELECT f.digest, r.digest, r.used FROM files f LEFT JOIN results r ON r.digest = f.digest AND r.code = ?"
             " WHERE f.path = ? AND f.size = ? AND f.mtime = ?",
             (self.key, os.fsencode(path), stat[0], stat[1]),
         ).fetchone()
         if row is not None:
-            digest, stored = row
+            digest, stored, used = row
+            if stored is not None and (used or 0) < time.time() - _USED_GRAIN:
+                self._used.append((time.time(), stored))
         else:  # a new or touched file: its bytes say whether it is one seen before
             digest = _digest(path)
             if digest is None:
@@ -262,6 +267,8 @@ class ResultCache:
             db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (os.fsencode(path), stat[0], stat[1], digest))
             found = db.execute("SELECT 1 FROM results WHERE digest = ? AND code = ?", (digest, self.key)).fetchone()
             stored = digest if found else None
+            if found:
+                self._used.append((time.time(), digest))
         if stored is None:
             self._pending[path] = _Pending(stat, digest)
         return stored
@@ -282,7 +289,6 @@ class ResultCache:
                 self._pending[path] = _Pending(stat, digest)
             return None
         self.hits += 1
-        self._used.append((time.time(), digest))
         return _renamed(outcome, path if name is None else name)
 
     def get(self, path: str, name: str | None = None) -> NotebookResult | NotebookError | None:
