@@ -19,7 +19,7 @@ import pandas as pd
 
 from audiometrics.epochs.csv_file import by_value, csv_name, read_epoch_csv
 from audiometrics.epochs.labels import run_labels
-from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS, SCHEMA, TYPED_SOURCE_COLUMNS
+from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS, ROW_COLUMNS, SCHEMA, TYPED_SOURCE_COLUMNS
 from audiometrics.epochs.values import MISSING_TEXT, lr_upper, parse_number, time_to_seconds, whole_number
 from audiometrics.errors import LoaderWarning
 
@@ -127,6 +127,9 @@ def _typed_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     for column in ("learning_rate", "model", "time"):
         out[column] = out[column].astype("string").fillna("")
     source = _type_source_columns(out, problems)
+    extra = [c for c in ROW_COLUMNS if c in out.columns]  # step (Int64), epoch_float
+    for column in extra:
+        out[column] = _to_count(out[column], column, problems) if column == "step" else _to_float(out[column], column, problems)
     metric_columns = [c for c in out.columns if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metric_columns:
         out[column] = _to_float(out[column], column, problems)
@@ -138,7 +141,7 @@ def _typed_frame(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     lr_max = by_value(out["learning_rate"], lambda t: (lr_upper(t) if t else None))
     out["lr_max"] = pd.Series(lr_max, index=out.index).astype("float64")
     problems.warn()
-    ordered = [*SCHEMA, *sorted(c for c in metric_columns if c not in SCHEMA), *source]
+    ordered = [*SCHEMA, *extra, *sorted(c for c in metric_columns if c not in SCHEMA), *source]
     return out[[*ordered, *DERIVED_COLUMNS]].reset_index(drop=True)
 
 
