@@ -239,8 +239,7 @@ class HfLogs:
             return ProgressTable(None, (), self.name, index, blank=True)
         rows = _rows(state.events)
         if rows and not all(_whole(row["epoch"]) for row in rows):
-            for row in rows:
-                row["epoch_float"] = row.pop("epoch")
+            rows = [{"epoch_float": row.pop("epoch"), **row} for row in rows]
         columns: list[str] = []
         for row in rows:
             columns.extend(key for key in row if key not in columns)
