@@ -178,6 +178,13 @@ def test_no_log_capitalised_older_borderless_table_and_a_mid_run_label():
     assert table.interrupted and "step 120 of 300 (epoch 1.20 of 3)" in table.notes[0]
 
 
+def test_early_4x_timing_columns_are_left_out():
+    items = [["Epoch", "Training Loss", "Validation Loss", "Accuracy", "Runtime", "Samples Per Second"], [1, 0.5, 0.4, 0.8, 3.2, 100.1]]
+    (table,) = find_tables([hf_display(items, 5, 5, "[5/5 00:03, Epoch 1/1]")])
+    assert table.columns == ("epoch", "train_loss", "valid_loss", "accuracy")
+    assert table.rows == (("1", "0.500000", "0.400000", "0.800000"),)
+
+
 def test_header_only_table_saved_mid_run():
     (table,) = find_tables([hf_display([["Epoch", "Training Loss", "Validation Loss"]], 3, 30, "[ 3/30 : < :, Epoch 0.20/3]")])
     assert table.rows == () and not table.blank and table.interrupted
@@ -278,6 +285,12 @@ def test_trainer_factory_training_and_evaluation_events():
         "distilbert-base-uncased", True, "huggingface")
     assert isinstance(call, TrainingCall) and (call.epochs, call.learning_rate, call.lr_is_default) == (4, "2e-5", False)
     assert isinstance(progress, ProgressCall) and progress.method == "evaluate"
+
+
+def test_a_notebooks_own_trainer_subclass_is_a_trainer():
+    source = TRAINING.replace("trainer = Trainer(", "class WeightedTrainer(Trainer):\n    pass\ntrainer = WeightedTrainer(")
+    created, call, _ = events(source)
+    assert created.known and created.model == "distilbert-base-uncased" and call.learning_rate == "2e-5"
 
 
 def test_model_train_of_plain_pytorch_is_no_phase():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from audiometrics.analysis.convert import as_int, as_number, lr_text
@@ -332,9 +333,9 @@ def detect(texts: Sequence[str]) -> bool:
     ``TrainingArguments(`` always counts; a bare ``Trainer(`` only in a notebook
     that mentions ``transformers`` or ``trl`` and neither fastai nor Lightning.
     """
-    joined = "\n".join(texts)
-    if "Trainer" not in joined:
+    if not any("Trainer" in text for text in texts):
         return False
+    joined = "\n".join(texts)
     if "TrainingArguments" in joined or "SFTConfig" in joined:
         return _FACTORY_HINT.search(joined) is not None
     if "fastai" in joined or "lightning" in joined:
@@ -342,7 +343,16 @@ def detect(texts: Sequence[str]) -> bool:
     return ("transformers" in joined or "trl" in joined) and _FACTORY_HINT.search(joined) is not None
 
 
-FRAMEWORK = Framework(
+@dataclass(frozen=True)
+class _TrainerFramework(Framework):
+    """A :class:`Framework` whose factories include the notebook's own ``Trainer`` subclasses."""
+
+    def is_factory(self, name: str) -> bool:
+        """A known trainer, or a class named ``…Trainer`` (``class WeightedTrainer(Trainer)``, common in HF notebooks)."""
+        return name in self.learner_factories or (len(name) > 7 and name.endswith("Trainer") and name[:1].isupper())
+
+
+FRAMEWORK = _TrainerFramework(
     name="huggingface",
     learner_factories=LEARNER_FACTORIES,
     training_methods=TRAINING_METHODS,

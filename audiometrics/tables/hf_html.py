@@ -11,7 +11,8 @@ Correlation``). ``No log`` / ``No Log`` stands for a loss not logged yet.
 
 Columns are given their CSV names by
 :func:`audiometrics.frameworks.huggingface.csv_column`, ``No log`` becomes an
-empty value, and a label whose steps reached are fewer than planned marks the
+empty value, evaluation timings some 4.x versions showed as columns (``Runtime``,
+``Samples Per Second``) are left out, and a label whose steps reached are fewer than planned marks the
 table interrupted (a ``KeyboardInterrupt``, a crash, early stopping, or a
 notebook saved mid-run). Not progress tables: ``trainer.evaluate()``'s own table
 (first column ``Training Loss``), a pandas display of ``log_history`` (an index
@@ -31,6 +32,8 @@ __all__ = ["FORMAT", "HfHtml", "locate"]
 _FIRST = ("Epoch", "Step")
 _LOSSES = ("Training Loss", "Validation Loss")
 _NO_LOG = frozenset({"no log"})
+#: Evaluation timings early transformers 4.x showed as columns: logging diagnostics, not metrics.
+_TIMINGS = frozenset({"runtime", "samples_per_second", "steps_per_second", "model_preparation_time", "total_flos"})
 # ``[24/24 00:06, Epoch 3/3]``, ``[12/24 00:05 < 00:06, 1.75 it/s, Epoch 1.38/3]``, ``[ 5/24 : < :, Epoch 0.62/3]``
 _LABEL = re.compile(r"\[\s*(\d{1,12})/(\d{1,12})\b[^\[\]]{0,200}?(?:Epoch\s+(\d{1,9}(?:\.\d{1,6})?)/(\d{1,9}(?:\.\d{1,6})?))?\]")
 _MAX_LABEL_SEARCH = 4000  # characters before the table the label is looked for in
@@ -108,6 +111,10 @@ class HfHtml:
     def parse(self, table: HtmlTable, index: int) -> ProgressTable:
         rows, notes = table_rows(table)
         columns = tuple(csv_column(name) for name in table.header)
+        keep = [k for k, column in enumerate(columns) if column not in _TIMINGS]
+        if len(keep) < len(columns):
+            columns = tuple(columns[k] for k in keep)
+            rows = tuple(tuple(row[k] for k in keep if k < len(row)) for row in rows)
         rows = tuple(tuple("" if value.lower() in _NO_LOG else value for value in row) for row in rows)
         notes = list(notes)
         interrupted = False
