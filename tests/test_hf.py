@@ -239,9 +239,19 @@ def test_tqdm_redraws_evaluate_after_training_and_an_unfinished_training():
     assert cut.interrupted and cut.rows == (("1.0", "0.4438", "0.39", "0.85"),) and "train_runtime" in cut.notes[0]
 
 
-def test_plain_dict_prints_are_not_hf_logs():
+def test_plain_dict_prints_and_log_history_are_not_hf_logs():
     text = "{'epoch': 1, 'loss': 0.3, 'acc': 0.9}\n{'epoch': 2, 'loss': 0.2, 'acc': 0.95}\n"
     assert find_tables([nbf.stream_output(text)]) == []
+    history = "".join(line[:-2] + ", 'step': 5}\n" for line in V4_LOGS.splitlines(keepends=True))  # for log in log_history: print(log)
+    assert find_tables([nbf.stream_output(history)]) == []
+
+
+def test_train_side_keys_are_prefixed_and_diagnostics_left_out():
+    text = ("{'loss': 1.2, 'grad_norm': 3.0, 'learning_rate': 2e-05, 'num_tokens': 4096.0, 'mean_token_accuracy': 0.61, "
+            "'train_accuracy': 0.7, 'epoch': 1.0}\n{'train_runtime': 9.0, 'train_loss': 1.2, 'epoch': 1.0}\n")
+    (table,) = find_tables([nbf.stream_output(text)])
+    assert table.columns == ("epoch", "train_loss", "train_mean_token_accuracy", "train_accuracy")
+    assert table.rows == (("1.0", "1.2", "0.61", "0.7"),)
 
 
 def test_parse_dict_keeps_spelling_and_refuses_what_is_not_a_dict():

@@ -11,6 +11,7 @@ as floats (transformers 4.x) or as text (``'0.6943'``, transformers 5.x)::
 A training's dicts become one table, as ``NotebookProgressCallback`` would have
 drawn it: with evaluations, one row per evaluation dict, its training loss the
 last ``loss`` logged before it (empty when none was: the table's ``No log``);
+entries of ``trainer.state.log_history`` printed by the notebook (they hold ``step``) are not read;
 without, one row per ``loss`` dict. The closing ``train_runtime`` summary ends
 the table and is no row; a table without one is marked interrupted. Dicts of an
 evaluation alone (``trainer.evaluate()``) make a blank display, never rows.
@@ -41,8 +42,7 @@ MAX_LINE = 20_000
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|NaN|Infinity)")
 _WRAPPED = re.compile(r"[A-Za-z_][\w.]{0,40}\(\s*([^()]*?)\s*(?:,[^()]*)?\)")  # tensor(0.5), np.float64(0.5)
 _QUIET = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")
-_TRAIN_QUIET = frozenset({"loss", "learning_rate", "grad_norm", "epoch", "total_flos", "step", "num_tokens",
-                          "mean_token_accuracy", "entropy"})
+_TRAIN_QUIET = frozenset({"loss", "learning_rate", "grad_norm", "epoch", "total_flos", "num_tokens"})
 
 
 def _scalar(raw: str) -> str | None:
@@ -139,7 +139,14 @@ def _eval_prefix(log: dict[str, str]) -> str | None:
 
 
 def kind(log: dict[str, str]) -> str | None:
-    """"train", "eval" or "summary" for a Trainer log dict; None for any other dict."""
+    """"train", "eval" or "summary" for a Trainer log dict; None for any other dict.
+
+    A dict with a ``step`` key is an entry of ``trainer.state.log_history`` printed by
+    the notebook's own code (the Trainer adds ``step`` there, never to what it prints),
+    not a live log: None.
+    """
+    if "step" in log:
+        return None
     if "train_runtime" in log:
         return "summary"
     if "epoch" not in log:
