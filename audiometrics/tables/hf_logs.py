@@ -39,6 +39,7 @@ __all__ = ["FORMAT", "HfLogs", "parse_dict"]
 
 #: Longest line read as a dict (a log dict is a few hundred characters).
 MAX_LINE = 20_000
+_MAX_VALUE = 200  # a printed number, even wrapped (``np.float64(...)``), is far shorter
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|NaN|Infinity)")
 _WRAPPED = re.compile(r"[A-Za-z_][\w.]{0,40}\(\s*([^()]*?)\s*(?:,[^()]*)?\)")  # tensor(0.5), np.float64(0.5)
 _QUIET = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")
@@ -48,6 +49,8 @@ _TRAIN_QUIET = frozenset({"loss", "learning_rate", "grad_norm", "epoch", "total_
 def _scalar(raw: str) -> str | None:
     """A value's displayed text: a number or ``None``/``nan`` as printed, a quoted one unquoted; None otherwise."""
     raw = raw.strip()
+    if len(raw) > _MAX_VALUE:
+        return None
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
         raw = raw[1:-1].strip()
     elif raw[-1:] == ")":
