@@ -1,7 +1,7 @@
 """HuggingFace Trainer: its notebook tables, its log dicts on a stream, and what its calls mean.
 
 The notebooks in ``tests/fixtures/hf/`` were produced by really training tiny
-models in Jupyter (``tests/fixtures/hf/make_fixtures.py``, versions in its
+models in Jupyter (``tests/fixtures/hf/make_hf_fixtures.py``, versions in its
 README); the markup built here is byte for byte what ``transformers/utils/notebook.py``
 prints (:func:`hf_display` copies its ``html_progress_bar`` and ``text_to_html_table``),
 and the log lines are what ``PrinterCallback``/``ProgressCallback`` print.
@@ -330,6 +330,10 @@ def test_defaults_max_steps_and_trl_configs():
     assert events(source)[1].epochs is None
     source = "from transformers import Trainer, TrainingArguments\na = TrainingArguments('o', evaluation_strategy='epoch')\nt = Trainer(m, a)\nt.train()"
     assert events(source)[1].epochs == 3
+    source = "from transformers import Trainer, TrainingArguments\nkw = {'learning_rate': 3e-5, 'num_train_epochs': 2, 'eval_strategy': 'epoch'}\nt = Trainer(m, TrainingArguments('o', **kw))\nt.train()"
+    assert (events(source)[1].learning_rate, events(source)[1].epochs) == ("3e-5", 2)
+    source = "from transformers import Trainer, TrainingArguments\nt = Trainer(m, TrainingArguments('o', **config))\nt.train()"
+    assert events(source)[1].learning_rate == ""
     analyses = analyse_cells(["from trl import SFTTrainer, SFTConfig\ntrainer = SFTTrainer(model='gpt2', args=SFTConfig(output_dir='o'))\ntrainer.train()"])
     created, call = [e for a in analyses for e in a.events]
     assert (created.model, created.pretrained, call.learning_rate) == ("gpt2", True, "")

@@ -221,13 +221,28 @@ def is_training_fit(args: Args) -> bool:
 
 
 def _keyword(call: ast.Call, name: str) -> ast.AST | None | object:
-    """The keyword ``name`` of ``call``: its node, MISSING when absent, None when a ``**x`` may hold it."""
+    """The keyword ``name`` of ``call``: its node, MISSING when absent, None when a ``**x`` may hold it.
+
+    ``**{"learning_rate": 1e-4}`` (a literal dict, or a name bound to one: its text is substituted) is read.
+    """
+    unknown = False
     for kw in call.keywords:
         if kw.arg == name:
             return kw.value
-    if any(kw.arg is None for kw in call.keywords):
-        return None
-    return MISSING
+        if kw.arg is None:
+            mapping = kw.value
+            if isinstance(mapping, ast.Dict) and all(isinstance(k, ast.Constant) for k in mapping.keys):
+                for key, value in zip(mapping.keys, mapping.values):
+                    if key.value == name:  # type: ignore[union-attr]
+                        return value
+            elif isinstance(mapping, ast.Call) and _callee(mapping.func) == "dict" and not mapping.args:
+                for inner in mapping.keywords:
+                    if inner.arg == name:
+                        return inner.value
+                unknown = unknown or any(inner.arg is None for inner in mapping.keywords)
+            else:
+                unknown = True
+    return None if unknown else MISSING
 
 
 def _strategy(value: Value, call: ast.Call) -> str | None:
