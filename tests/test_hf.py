@@ -351,7 +351,7 @@ def test_framework_detection_leaves_fastai_and_lightning_notebooks_alone():
 _CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 FUZZ = settings(max_examples=int(os.environ.get("AUDIOMETRICS_FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=_CHECKS)
 _NUMBERS = st.floats(0, 10, allow_nan=False).map(lambda v: round(v, 4))
-_METRICS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True).filter(lambda n: n not in {"loss", "runtime"}),
+_METRICS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True).filter(lambda n: n not in {"loss", "runtime", "epoch", "step"}),
                     max_size=3, unique=True)
 _NOISE = st.text(st.characters(blacklist_characters="{}<>\r\b\x1b", blacklist_categories=("Cs",)), max_size=40)
 
