@@ -141,6 +141,23 @@ def test_log_dicts_from_real_runs_merge_evaluations_and_skip_the_summary():
     assert result.diagnostics == ()
 
 
+def test_transformers_4_real_runs():
+    _, phase = only_run(fixture("hf_logs_v4"))  # floats printed in full, epochs 1.0 / 2.0
+    assert phase.columns == ("epoch", "train_loss", "valid_loss", "accuracy", "matthews_correlation", "f1")
+    assert phase.rows == (("1.0", "0.6931", "0.6943585872650146", "0.40625", "-0.1875", "0.24"),
+                          ("2.0", "0.692", "0.6942142844200134", "0.46875", "-0.0625", "0.37037037037037035"))
+    result = fixture("hf_epoch_metrics_v4")
+    _, phase = only_run(result)
+    assert [r[:3] for r in phase.rows] == [
+        ("1", "0.694300", "0.692645"), ("2", "0.687200", "0.690928"), ("3", "0.683400", "0.690100")]
+    assert result.diagnostics == ()
+    _, phase = only_run(fixture("hf_steps_nolog_v4"))
+    assert phase.rows == (("4", "", "0.694652"), ("8", "", "0.694618"), ("12", "", "0.694604"))
+    result = fixture("hf_interrupted_v4")
+    _, phase = only_run(result)
+    assert phase.interrupted and len(phase.rows) == 1
+
+
 def test_csv_rows_with_source_round_trip_framework_and_step(tmp_path):
     runs = [*fixture("hf_steps_nolog").runs, *fixture("hf_epoch_metrics").runs]
     rows = rows_from_runs(runs, with_source=True)
