@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 
-from audiometrics.frameworks.huggingface import csv_column
 from audiometrics.model import ProgressTable
 from audiometrics.tables.markup import HtmlTable, row_cells, table_rows
 
@@ -109,6 +108,8 @@ class HfHtml:
         return bool(header) and header[0] in _FIRST and any(loss in header for loss in _LOSSES)
 
     def parse(self, table: HtmlTable, index: int) -> ProgressTable:
+        from audiometrics.frameworks.huggingface import csv_column  # here: importing tables stays free of analysis/
+
         rows, notes = table_rows(table)
         columns = tuple(csv_column(name) for name in table.header)
         keep = [k for k, column in enumerate(columns) if column not in _TIMINGS]

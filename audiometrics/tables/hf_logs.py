@@ -32,7 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from audiometrics.frameworks.huggingface import csv_column
+from typing import Callable
+
 from audiometrics.model import ProgressTable
 
 __all__ = ["FORMAT", "HfLogs", "parse_dict"]
@@ -167,7 +168,7 @@ class _Logs:
     finished: bool = False
 
 
-def _eval_values(log: dict[str, str]) -> dict[str, str]:
+def _eval_values(log: dict[str, str], csv_column: Callable[[str], str]) -> dict[str, str]:
     prefix = _eval_prefix(log) or "eval"
     out = {}
     for key, value in log.items():
@@ -183,7 +184,7 @@ def _eval_values(log: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _train_values(log: dict[str, str]) -> dict[str, str]:
+def _train_values(log: dict[str, str], csv_column: Callable[[str], str]) -> dict[str, str]:
     out = {"train_loss": log.get("loss", "")}
     for key, value in log.items():
         if key not in _TRAIN_QUIET:
@@ -194,16 +195,18 @@ def _train_values(log: dict[str, str]) -> dict[str, str]:
 
 def _rows(events: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
     """One dict of CSV values per row (see the module docstring)."""
+    from audiometrics.frameworks.huggingface import csv_column  # here: importing tables stays free of analysis/
+
     evaluations = any(what == "eval" for what, _ in events)
     rows: list[dict[str, str]] = []
     last_train: dict[str, str] = {}
     for what, log in events:
         if what == "train":
-            last_train = _train_values(log)
+            last_train = _train_values(log, csv_column)
             if not evaluations:
                 rows.append({"epoch": log["epoch"], **last_train})
         elif what == "eval":
-            rows.append({"epoch": log["epoch"], "train_loss": "", **last_train, **_eval_values(log)})
+            rows.append({"epoch": log["epoch"], "train_loss": "", **last_train, **_eval_values(log, csv_column)})
     return rows
 
 
