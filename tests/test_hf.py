@@ -320,6 +320,14 @@ def test_a_notebooks_own_trainer_subclass_is_a_trainer():
     assert created.known and created.model == "distilbert-base-uncased" and call.learning_rate == "2e-5"
 
 
+def test_an_optimizer_given_to_the_trainer_leaves_the_rate_unknown():
+    base = "from transformers import Trainer, TrainingArguments\nt = Trainer(m, TrainingArguments('o', learning_rate=1e-4), {})\nt.train()"
+    analyses = analyse_cells([base.format("optimizers=(torch.optim.AdamW(m.parameters(), lr=1e-3), None)")])
+    assert [e for a in analyses for e in a.events][1].learning_rate == ""
+    assert any("optimizers" in w for a in analyses for w in a.warnings)
+    assert events(base.format("optimizers=(None, get_scheduler(...))"))[1].learning_rate == "1e-4"
+
+
 def test_model_train_of_plain_pytorch_is_no_phase():
     source = TRAINING + "model.train()\nfor batch in loader:\n    model(**batch)\n"
     assert [type(e).__name__ for e in events(source)] == ["LearnerCreated", "TrainingCall", "ProgressCall"]

@@ -199,7 +199,26 @@ def learner_info(factory: str, args: Args, version: int = 0, classes: frozenset[
         training_args = Value("TrainingArguments()", None)
     elif training_args is None:
         training_args = Value(OPAQUE, None)
-    return LearnerInfo(name, pretrained, None, training_args, True)
+    return LearnerInfo(name, pretrained, None, training_args, True, _own_optimizer(args))
+
+
+def _own_optimizer(args: Args) -> str | None:
+    """``Trainer(..., optimizers=(AdamW(..., lr=1e-3), None))``: the rate is the optimizer's, not ``learning_rate``.
+
+    Returned as the learner's "scheduler", so its phases' rate is left empty with a warning;
+    ``optimizers=(None, scheduler)`` keeps the rate of the training arguments.
+    """
+    for keyword in ("optimizers", "optimizer_cls_and_kwargs"):
+        value = args.keywords.get(keyword)
+        if not isinstance(value, Value):
+            continue
+        node = value.node if value.known else None
+        if isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0], ast.Constant) and node.elts[0].value is None:
+            continue
+        if isinstance(node, ast.Constant) and node.value is None:
+            continue
+        return f"Trainer({keyword}=...)"
+    return None
 
 
 def metrics_of(args: Args, version: int = 0, classes: frozenset[str] = frozenset()) -> None:
