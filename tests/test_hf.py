@@ -29,6 +29,7 @@ from audiometrics.pipeline import extract_notebook
 from audiometrics.tables import find_tables
 from audiometrics.tables.hf_logs import parse_dict
 from tests import nbfactory as nbf
+from tests.test_fuzz import noisy, table_key
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hf"
 
@@ -425,3 +426,20 @@ def test_generated_tables_are_found_in_noise(metrics, first, count, total, data)
     assert table.columns == (first.lower(), "train_loss", "valid_loss", *(csv_column(m.title()) for m in metrics))
     assert len(table.rows) == count and table.interrupted == (value < total)
     assert all(r[1] == "" for r, src in zip(table.rows, rows) if src[1] == "No log")
+
+
+def _recorded_outputs() -> list[tuple[str, int]]:
+    found = []
+    for path in sorted(FIXTURES.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        found.extend((path.stem, k) for k, cell in enumerate(cells) if cell.get("outputs"))
+    return found
+
+
+@FUZZ
+@given(st.sampled_from(_recorded_outputs()), st.data())
+def test_recorded_hf_outputs_are_found_in_noise(where, data):
+    name, k = where
+    outputs = json.loads((FIXTURES / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"][k]["outputs"]
+    expected = table_key(find_tables(outputs))
+    assert table_key(find_tables(noisy(outputs, data))) == expected
