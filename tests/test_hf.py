@@ -257,6 +257,13 @@ def test_tqdm_redraws_evaluate_after_training_and_an_unfinished_training():
     assert cut.interrupted and cut.rows == (("1.0", "0.4438", "0.39", "0.85"),) and "train_runtime" in cut.notes[0]
 
 
+def test_an_evaluation_on_the_training_set_neither_ends_the_training_nor_is_a_row():
+    train_eval = "{'train_loss': 0.3, 'train_accuracy': 0.9, 'train_runtime': 2.0, 'train_samples_per_second': 50.0, 'epoch': 1.0}\n"
+    lines = V4_LOGS.splitlines(keepends=True)
+    (table,) = find_tables([nbf.stream_output("".join(lines[:3]) + train_eval + "".join(lines[3:]))])
+    assert table.rows == (("1.0", "0.4438", "0.39", "0.85"), ("2.0", "0.28", "0.35", "0.87")) and not table.interrupted
+
+
 def test_plain_dict_prints_and_log_history_are_not_hf_logs():
     text = "{'epoch': 1, 'loss': 0.3, 'acc': 0.9}\n{'epoch': 2, 'loss': 0.2, 'acc': 0.95}\n"
     assert find_tables([nbf.stream_output(text)]) == []

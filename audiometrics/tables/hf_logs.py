@@ -44,6 +44,7 @@ _MAX_VALUE = 200  # a printed number, even wrapped (``np.float64(...)``), is far
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|NaN|Infinity)")
 _WRAPPED = re.compile(r"[A-Za-z_][\w.]{0,40}\(\s*([^()]*?)\s*(?:,[^()]*)?\)")  # tensor(0.5), np.float64(0.5)
 _QUIET = ("runtime", "samples_per_second", "steps_per_second", "model_preparation_time")
+_SUMMARY = frozenset({"runtime", "samples_per_second", "steps_per_second", "tokens_per_second", "loss"})
 _TRAIN_QUIET = frozenset({"loss", "learning_rate", "grad_norm", "epoch", "total_flos", "num_tokens"})
 
 
@@ -143,7 +144,7 @@ def _eval_prefix(log: dict[str, str]) -> str | None:
 
 
 def kind(log: dict[str, str]) -> str | None:
-    """"train", "eval" or "summary" for a Trainer log dict; None for any other dict.
+    """"train", "eval", "summary" or "train-eval" (ignored) for a Trainer log dict; None for any other dict.
 
     A dict with a ``step`` key is an entry of ``trainer.state.log_history`` printed by
     the notebook's own code (the Trainer adds ``step`` there, never to what it prints),
@@ -152,7 +153,10 @@ def kind(log: dict[str, str]) -> str | None:
     if "step" in log:
         return None
     if "train_runtime" in log:
-        return "summary"
+        # An evaluation on the training set (a callback's ``evaluate(metric_key_prefix="train")``)
+        # has metrics besides the summary's: it neither ends the training nor is a row.
+        extra = [k for k in log if k.startswith("train_") and k[6:] not in _SUMMARY and k != "train_loss"]
+        return "train-eval" if extra else "summary"
     if "epoch" not in log:
         return None
     if "loss" in log and ("learning_rate" in log or "grad_norm" in log):
@@ -242,7 +246,7 @@ class HfLogs:
             return False
         if what == "summary":
             state.finished = True
-        else:
+        elif what != "train-eval":
             state.events.append((what, log))  # type: ignore[arg-type]
         return True
 
