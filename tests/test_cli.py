@@ -38,7 +38,7 @@ def test_with_source_and_csv_path(tmp_path):
     result = runner().invoke(main, ["extract", str(path), "--csv", str(target), "--with-source", "--no-report", "-q"])
     assert result.exit_code == 0
     header = target.read_text().splitlines()[0]
-    assert header.endswith(",notebook,run,cell,call,planned_epochs,interrupted")
+    assert header.endswith(",notebook,run,cell,call,planned_epochs,interrupted,framework")
     assert result.stdout == ""
 
 
@@ -116,7 +116,7 @@ def test_csv_only_run_streams_rows_and_writes_the_same_csv(tmp_path):
     assert all(result.runs == () for result in streamed.results)  # no rows held
     assert [str(f) for f in streamed.failures] == [str(f) for f in kept.failures]
     header = (tmp_path / "a" / "training_metrics_extracted.csv").read_text().splitlines()[0]
-    assert header.endswith(",f1_score,notebook,run,cell,call,planned_epochs,interrupted")
+    assert header.endswith(",f1_score,notebook,run,cell,call,planned_epochs,interrupted,framework")
 
 
 def test_run_lines_are_the_same_with_and_without_report(tmp_path):

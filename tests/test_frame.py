@@ -45,7 +45,7 @@ def _runs():
 def test_csv_has_schema_then_sorted_extras_then_source_columns():
     rows = rows_from_runs(_runs(), with_source=True)
     header = render_csv(rows, with_source=True).splitlines()[0].split(",")
-    assert header == [*SCHEMA, "f1_score", "notebook", "run", "cell", "call", "planned_epochs", "interrupted"]
+    assert header == [*SCHEMA, "f1_score", "notebook", "run", "cell", "call", "planned_epochs", "interrupted", "framework"]
     plain = render_csv(rows_from_runs(_runs())).splitlines()
     assert plain[0] == ",".join(SCHEMA) + ",f1_score"
     assert plain[1] == ",0,1e-1,0.101347,resnet18,No,00:01,0.611317,1,115578.328125,"

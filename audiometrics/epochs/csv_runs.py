@@ -8,7 +8,7 @@ from the notebooks (``extract``) or from a CSV (``report``):
 * **With the source columns** (``extract --with-source``): a run is the rows
   with the same ``notebook`` and ``run`` ordinal; a phase is the rows of a run
   with the same ``training_phase``; ``cell`` (``In [13] (cell 5)``), ``call``,
-  ``planned_epochs`` and ``interrupted`` come back on the phase, the
+  ``planned_epochs`` and ``interrupted`` come back on the phase, ``framework`` on the run, the
   ``(default)``/``(learner)`` mark of ``learning_rate`` on its flags.
 * **Without them**: runs are guessed as :func:`~audiometrics.epochs.loader.load_metrics`
   guesses them (a new run where notebook, model or pretrained change, or the
@@ -119,6 +119,7 @@ def runs_from_frame(raw: pd.DataFrame) -> list[Run]:
                 pretrained=_pretrained(first["pretrained"]),
                 phases=tuple(_phase(raw.iloc[positions], columns) for positions in phases.values()),
                 ordinal=(_count(key[1]) or 0) if len(key) == 2 else 0,
+                framework=str(first.get("framework", "")),
             )
         )
     return runs

@@ -65,7 +65,10 @@ def rows_from_runs(runs: Iterable[Run], *, with_source: bool = False, root: str 
         ordinals[run.notebook] = ordinals.get(run.notebook, 0) + 1
         run_fields = {"model": run.model, "pretrained": _yes_no(run.pretrained)}
         if with_source:
-            run_fields.update(notebook=notebook_name(run.notebook, root), run=str(run.ordinal or ordinals[run.notebook]))
+            run_fields.update(
+                notebook=notebook_name(run.notebook, root), run=str(run.ordinal or ordinals[run.notebook]),
+                framework=run.framework,
+            )
         for phase in run.phases:
             phase_fields = dict(
                 run_fields,

@@ -12,6 +12,7 @@ __all__ = [
     "SOURCE_COLUMNS",
     "TYPED_SOURCE_COLUMNS",
     "NON_METRIC_COLUMNS",
+    "ROW_COLUMNS",
     "DERIVED_COLUMNS",
     "REQUIRED_COLUMNS",
     "DEFAULT_LR_SUFFIX",
@@ -38,14 +39,22 @@ SCHEMA: tuple[str, ...] = (
 )
 
 #: The columns ``--with-source`` adds after the metric columns, in order (see the README, "The CSV").
-SOURCE_COLUMNS: tuple[str, ...] = ("notebook", "run", "cell", "call", "planned_epochs", "interrupted")
+SOURCE_COLUMNS: tuple[str, ...] = ("notebook", "run", "cell", "call", "planned_epochs", "interrupted", "framework")
 
 #: The source columns as the loader returns them: the CSV's ``run`` ordinal becomes ``run_ordinal``.
-TYPED_SOURCE_COLUMNS: tuple[str, ...] = ("notebook", "run_ordinal", "cell", "call", "planned_epochs", "interrupted")
+TYPED_SOURCE_COLUMNS: tuple[str, ...] = (
+    "notebook", "run_ordinal", "cell", "call", "planned_epochs", "interrupted", "framework"
+)
+
+#: Columns some frameworks' rows carry that are not metric values: the ``step`` of a
+#: HuggingFace step table, the fractional ``epoch_float`` of HF logs evaluated every N steps.
+#: The loader types them (``step``: Int64, ``epoch_float``: float64) and keeps them after the schema's.
+ROW_COLUMNS: tuple[str, ...] = ("epoch_float", "step")
 
 #: Columns that are not metric values.
 NON_METRIC_COLUMNS = frozenset(
-    {"epoch", "learning_rate", "model", "pretrained", "time", "training_phase", *SOURCE_COLUMNS, *TYPED_SOURCE_COLUMNS}
+    {"epoch", "learning_rate", "model", "pretrained", "time", "training_phase", *ROW_COLUMNS, *SOURCE_COLUMNS,
+     *TYPED_SOURCE_COLUMNS}
 )
 
 #: Columns added by the loader.

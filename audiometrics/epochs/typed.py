@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from audiometrics.epochs.labels import label_runs
-from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS, SCHEMA, TYPED_SOURCE_COLUMNS
+from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS, ROW_COLUMNS, SCHEMA, TYPED_SOURCE_COLUMNS
 from audiometrics.epochs.values import MISSING_TEXT, lr_upper, parse_number, time_to_seconds, whole_number
 from audiometrics.errors import LoaderWarning
 
@@ -127,7 +127,9 @@ def _key_text(values: Sequence[Any]) -> list[str]:
     return ["" if v is None else (str(v) if isinstance(v, (bool, int)) else _text(v)) for v in values]
 
 
-def _type_columns(data: dict[str, list[Any]], rows: int, problems: _Problems) -> tuple[dict[str, list[Any]], list[str], list[str]]:
+def _type_columns(
+    data: dict[str, list[Any]], rows: int, problems: _Problems
+) -> tuple[dict[str, list[Any]], list[str], list[str], list[str]]:
     typed: dict[str, list[Any]] = {}
     for column, values in data.items():
         typed[column] = values
@@ -151,10 +153,14 @@ def _type_columns(data: dict[str, list[Any]], rows: int, problems: _Problems) ->
             typed[column] = _flags(typed[column], _YES_NO)
         elif column != "run_ordinal":
             typed[column] = [_text(v) for v in typed[column]]
+    extra = [c for c in ROW_COLUMNS if c in typed]  # step (Int64), epoch_float
+    for column in extra:
+        convert = _counts if column == "step" else _floats
+        typed[column] = convert(typed[column], column, problems)
     metrics = [c for c in typed if c not in NON_METRIC_COLUMNS and c not in DERIVED_COLUMNS]
     for column in metrics:
         typed[column] = _floats(typed[column], column, problems)
-    return typed, metrics, source
+    return typed, metrics, source, extra
 
 
 def typed_frame_from_columns(data: dict[str, list[Any]], rows: int, *, where: str = ""):  # -> pd.DataFrame
@@ -168,7 +174,7 @@ def typed_frame_from_columns(data: dict[str, list[Any]], rows: int, *, where: st
 
     notebooks = [_text(v) for v in data["notebook"]] if "notebook" in data else None
     problems = _Problems(where, notebooks)
-    typed, metrics, source = _type_columns(dict(data), rows, problems)
+    typed, metrics, source, extra = _type_columns(dict(data), rows, problems)
     times = typed["time"]
     time_s = _each(times, time_to_seconds)
     problems.add("time", times, [math.isnan(s) and t.strip().lower() not in MISSING_TEXT for s, t in zip(time_s, times)], "that are not epoch times")
@@ -179,11 +185,12 @@ def typed_frame_from_columns(data: dict[str, list[Any]], rows: int, *, where: st
         global_epoch.append(seen[label])
     lr_max = _each(typed["learning_rate"], lambda t: (lr_upper(t) if t else None))
     problems.warn()
-    ordered = [*SCHEMA, *sorted(c for c in metrics if c not in SCHEMA), *source]
-    kinds = {"epoch": "Int64", "training_phase": "Int64", "run_ordinal": "Int64", "planned_epochs": "Int64", "pretrained": "boolean", "interrupted": "boolean"}
+    ordered = [*SCHEMA, *extra, *sorted(c for c in metrics if c not in SCHEMA), *source]
+    kinds = {"epoch": "Int64", "training_phase": "Int64", "run_ordinal": "Int64", "planned_epochs": "Int64", "step": "Int64",
+             "pretrained": "boolean", "interrupted": "boolean", "epoch_float": "float64"}
     frame = {}
     for column in ordered:
-        kind = kinds.get(column, "float64" if column in metrics else "string")
+        kind = kinds.get(column, "float64" if column in metrics else "string")  # framework, notebook, ...
         frame[column] = np.array(typed[column], dtype="float64") if kind == "float64" else pd.array(typed[column], dtype=kind)
     frame["time_s"] = np.array(time_s, dtype="float64")
     frame["global_epoch"] = np.array(global_epoch, dtype="int64")

@@ -4,7 +4,8 @@ The analysis (:mod:`audiometrics.analysis`) knows no training library. It asks t
 :class:`Framework` a notebook uses (:func:`detect`) which calls build learners, which
 methods train and how many table-printing phases each prints, with which epochs and
 learning rate (the library defaults included), whether a model is pretrained, and
-which metric columns it prints. Only fastai (v1 and v2) is registered today.
+which metric columns it prints. fastai (v1 and v2, the default) and the HuggingFace
+``Trainer`` (:mod:`.huggingface`) are registered.
 
 How to add a framework
 ----------------------
@@ -128,3 +129,7 @@ from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers 
 
 DEFAULT: Framework = register(_fastai.FRAMEWORK)
 """fastai: the framework of a notebook no other registered one claims."""
+
+from audiometrics.frameworks import huggingface as _huggingface  # noqa: E402
+
+register(_huggingface.FRAMEWORK)

@@ -9,6 +9,8 @@ in output order.  The formats it knows, in :mod:`.registry`:
 ``fasthtml``  (:mod:`.fasthtml`) fastprogress >= 1.1: ``<table class="fastprogress">``
 ``console``   (:mod:`.console`) ``ConsoleMasterBar`` tables on a stream, early fastai v1 ``(MM:SS)`` rows
 ``list``      (:mod:`.listing`) fastai v2 under ``learn.no_bar()``: ``[0, 0.54, ..., '00:05']``
+``hf-html``   (:mod:`.hf_html`) HuggingFace Trainer in a notebook: first column ``Epoch``/``Step``
+``hf-logs``   (:mod:`.hf_logs`) HuggingFace Trainer log dicts on a stream: ``{'loss': ..., 'epoch': ...}``
 
 Shared pieces: :mod:`.rows` (short rows placed by meaning), :mod:`.markup`
 (locating an epoch table in HTML, cells, spans), :mod:`.text` (bundle values as

@@ -28,6 +28,10 @@ class HtmlFormat(Protocol):
     The display walk locates the first epoch table of a markup holding one of
     the ``markers`` (:func:`~audiometrics.tables.markup.first_epoch_table`),
     then the first registered format whose :meth:`detect` accepts it parses it.
+    A format whose tables that locator does not find (their first column is not
+    ``epoch``: HuggingFace's ``Epoch``/``Step``) adds an optional
+    ``locate(markup) -> HtmlTable | None`` and is offered only the tables it locates
+    (:mod:`.hf_html`).
     """
 
     name: str

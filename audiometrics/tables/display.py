@@ -15,7 +15,7 @@ import dataclasses
 import re
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables.markup import first_epoch_table
+from audiometrics.tables.markup import HtmlTable, first_epoch_table
 from audiometrics.tables.registry import HTML_FORMATS
 from audiometrics.tables.text import as_text
 
@@ -27,16 +27,25 @@ _HTML_PLACEHOLDER = "<IPython.core.display.HTML object>"
 _INTERRUPTED = re.compile(r"""class\s*=\s*['"][^'"]*progress-bar-interrupted""")
 _FASTHTML_BLANK = re.compile(r"^<div>\s*</div>$")
 _MARKERS = tuple(dict.fromkeys(marker for fmt in HTML_FORMATS for marker in fmt.markers))
-_DETECT_PARSE = tuple((fmt.detect, fmt.parse) for fmt in HTML_FORMATS)  # bound once: the walk is hot
+# bound once (the walk is hot): a format's own ``locate`` when it has one, else the shared epoch-table locator
+_DETECT_PARSE = tuple((getattr(fmt, "locate", None), fmt.detect, fmt.parse) for fmt in HTML_FORMATS)
 
 
 def _table(markup: str, index: int) -> ProgressTable | None:
-    """The first epoch table of ``markup`` (output ``index``) in the first format that detects it, or None."""
-    located = first_epoch_table(markup)
-    if located is None:
-        return None
-    for detect, parse in _DETECT_PARSE:
-        if detect(located):
+    """The first epoch table of ``markup`` (output ``index``) in the first format that detects it, or None.
+
+    A format with a ``locate(markup)`` method finds its own tables; the others are
+    offered the first table :func:`~audiometrics.tables.markup.first_epoch_table` finds.
+    """
+    shared: HtmlTable | None | bool = False  # not looked for yet
+    for locate, detect, parse in _DETECT_PARSE:
+        if locate is not None:
+            located = locate(markup)
+        else:
+            if shared is False:
+                shared = first_epoch_table(markup)
+            located = shared  # type: ignore[assignment]
+        if located is not None and detect(located):
             table = parse(located, index)
             if "progress-bar-interrupted" in markup and _INTERRUPTED.search(markup):
                 table = dataclasses.replace(table, interrupted=True)

@@ -8,12 +8,13 @@ so the most specific comes first); stream formats are offered each line in order
 
 from __future__ import annotations
 
-from audiometrics.tables import console, fasthtml, html, html_th, listing
+from audiometrics.tables import console, fasthtml, hf_html, hf_logs, html, html_th, listing
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
 __all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
 
 HTML_FORMATS: tuple[HtmlFormat, ...] = (
+    hf_html.FORMAT,  # HuggingFace Trainer: first column Epoch/Step (finds its own tables: ``locate``)
     fasthtml.FORMAT,  # class="fastprogress" (fastprogress >= 1.1)
     html.FORMAT,  # <td> cells or a <thead> (fastprogress 0.1.20 - 1.0.x)
     html_th.FORMAT,  # every other epoch table: all-<th> (fastprogress <= 0.1.19)
@@ -22,6 +23,7 @@ HTML_FORMATS: tuple[HtmlFormat, ...] = (
 STREAM_FORMATS: tuple[StreamFormat, ...] = (
     console.FORMAT,  # ConsoleMasterBar header + rows
     listing.FORMAT,  # fastai v2 no_bar lists
+    hf_logs.FORMAT,  # HuggingFace Trainer log dicts ({'loss': ..., 'epoch': ...})
 )
 
 
