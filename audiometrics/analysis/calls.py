@@ -133,7 +133,7 @@ class Calls:
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
                 name = callee_name(entry.node) or name
-            if self.framework.is_factory(name):
+            if self.framework.is_factory(name) or name in self.state.model_classes:
                 self._learner(node, name, ctx, target, pending)
             elif self.framework.shows_progress(name):
                 first = node.args[0] if node.args else None
@@ -160,6 +160,8 @@ class Calls:
                 self._progress(node, name, attr, ctx)
         elif self.framework.is_factory(attr) and dotted(recv) is not None:
             self._learner(node, attr, ctx, target, pending)
+        elif attr in self.framework.rate_methods:
+            self._rate_method(node, attr, recv, ctx)
         elif attr in MAGIC_RUNNERS:
             self._ipython_magic(node, ctx)
         elif attr in MUTATORS:
@@ -267,6 +269,13 @@ class Calls:
 
     def _a_learner(self, name: str, text: str) -> bool:
         return name == text or name in self.state.learners or name in self.state.receivers
+
+    def _rate_method(self, node: ast.Call, method: str, recv: ast.AST, ctx: Ctx) -> None:
+        """``model.compile(optimizer=Adam(1e-3))``: what the framework says it leaves as the learner's rate."""
+        learner = self._receiver_name(recv, ctx)
+        if learner is None or not dotted_ok(learner) or self.framework.learner_rate is None:
+            return
+        ctx.scope.bind(f"{learner}.lr", self.framework.learner_rate(method, self._args(node, ctx)))
 
     def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
         """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""

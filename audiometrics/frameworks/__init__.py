@@ -36,6 +36,7 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from audiometrics.analysis.values import Value
 from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
 
 __all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
@@ -65,6 +66,12 @@ class Framework:
     training_phases: Callable[[str, Args, int, "LearnerLr | None"], "tuple[list[PhaseSpec], list[str]]"]
     progress_prefixes: tuple[str, ...] = ()
     """Prefixes of methods that show progress on any receiver (fastai's ``lr_find*``)."""
+    model_bases: frozenset[str] = frozenset()
+    """Base classes whose subclasses defined in a notebook build learners (Keras' ``Model``): the class is a factory."""
+    rate_methods: frozenset[str] = frozenset()
+    """Learner methods that set the rate of its later fits (Keras' ``compile``), read by :attr:`learner_rate`."""
+    learner_rate: "Callable[[str, Args], Value] | None" = None
+    """What a rate method leaves as the learner's rate (bound as ``<learner>.lr``, as ``learn.lr = ...`` is)."""
 
     def is_factory(self, name: str) -> bool:
         return name in self.learner_factories
@@ -75,7 +82,7 @@ class Framework:
     @property
     def call_names(self) -> frozenset[str]:
         """Every callee name that can make an event of this framework."""
-        return self.learner_factories | self.training_methods | self.inference_methods
+        return self.learner_factories | self.training_methods | self.inference_methods | self.rate_methods
 
 
 _REGISTRY: dict[str, Framework] = {}
@@ -127,4 +134,8 @@ def progress_prefixes() -> tuple[str, ...]:
 from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers after the types above exist)
 
 DEFAULT: Framework = register(_fastai.FRAMEWORK)
+
+from audiometrics.frameworks import keras as _keras  # noqa: E402
+
+register(_keras.FRAMEWORK)
 """fastai: the framework of a notebook no other registered one claims."""

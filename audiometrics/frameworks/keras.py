@@ -1,0 +1,285 @@
+"""What Keras (2.x, tf.keras, tf-keras and Keras 3) does with the arguments we read.
+
+A Keras learner is a model: ``Sequential([...])``, ``keras.Model(inputs, outputs)``,
+an application (``keras.applications.ResNet50(weights="imagenet")``), a notebook
+subclass of ``keras.Model`` (``MyModel()``, the class name its model name) or
+``load_model(...)``.  ``model.compile(optimizer=...)`` sets the rate of the later
+fits (the analysis binds the optimizer as the learner's rate, :func:`learner_rate`);
+``model.fit(x, y, epochs=N)`` is one phase of ``epochs - initial_epoch`` epochs,
+none when ``verbose=0`` (it prints nothing).  Facts are taken from the Keras 3.15
+and tf-keras 2.21 sources (``fit`` defaults ``epochs=1``, ``verbose="auto"``;
+``compile`` defaults ``optimizer="rmsprop"``; every optimizer's default
+``learning_rate`` is 0.001 except SGD's 0.01).
+
+:func:`csv_column` maps Keras' log names to CSV column names (used by the
+``keras`` table format, :mod:`audiometrics.tables.keras`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Iterable, Sequence
+
+from audiometrics.analysis.convert import as_int, lr_text
+from audiometrics.analysis.fold import callee as _callee
+from audiometrics.analysis.values import OPAQUE, OPAQUE_VALUE, Value, finish
+from audiometrics.analysis.walk import walk
+from audiometrics.frameworks import Framework
+from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
+
+__all__ = ["csv_column", "FRAMEWORK"]
+
+# --------------------------------------------------------------------------- columns
+
+_RENAMED = {"loss": "train_loss", "val_loss": "valid_loss", "lr": "lr", "learning_rate": "lr"}
+
+
+def csv_column(name: str) -> str:
+    """The CSV column of a Keras log name.
+
+    ``loss`` → ``train_loss``, ``val_loss`` → ``valid_loss``, ``val_<metric>`` →
+    ``<metric>`` (the validation value is the metric, as in fastai's tables),
+    any other training-side ``<metric>`` → ``train_<metric>``; the rate logged by
+    ``ReduceLROnPlateau`` (``lr`` in Keras 2, ``learning_rate`` in Keras 3) → ``lr``.
+
+    Examples
+    --------
+    >>> [csv_column(n) for n in ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate")]
+    ['train_loss', 'valid_loss', 'train_accuracy', 'accuracy', 'lr']
+    """
+    if name in _RENAMED:
+        return _RENAMED[name]
+    if name.startswith("val_") and len(name) > 4:
+        return name[4:]
+    return "train_" + name
+
+
+# --------------------------------------------------------------------------- learners
+
+_APPLICATION = re.compile(
+    r"(?:ResNet\d+(?:V2)?|ResNetRS\d+|VGG\d+|InceptionV3|InceptionResNetV2|Xception|MobileNet(?:V2|V3Small|V3Large)?"
+    r"|DenseNet\d+|NASNet(?:Mobile|Large)|EfficientNet(?:B\d|V2B\d|V2[SML])|ConvNeXt(?:Tiny|Small|Base|Large|XLarge)"
+    r"|RegNet[XY]\d{3})"
+)
+_MODEL_FACTORIES = frozenset({"Sequential", "Model", "load_model"})
+LEARNER_FACTORIES = _MODEL_FACTORIES | frozenset(
+    [f"ResNet{n}" for n in (50, 101, 152)]
+    + [f"ResNet{n}V2" for n in (50, 101, 152)]
+    + ["VGG16", "VGG19", "InceptionV3", "InceptionResNetV2", "Xception", "MobileNet", "MobileNetV2"]
+    + ["MobileNetV3Small", "MobileNetV3Large", "DenseNet121", "DenseNet169", "DenseNet201", "NASNetMobile", "NASNetLarge"]
+    + [f"EfficientNetB{n}" for n in range(8)]
+    + [f"EfficientNetV2B{n}" for n in range(4)]
+    + ["EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"]
+    + [f"ConvNeXt{s}" for s in ("Tiny", "Small", "Base", "Large", "XLarge")]
+)
+MODEL_BASES = frozenset({"Model"})
+"""Base classes whose notebook subclasses build learners (``class MyModel(keras.Model)``)."""
+TRAINING_METHODS = frozenset({"fit", "fit_generator"})
+INFERENCE_METHODS = frozenset({"evaluate", "predict", "evaluate_generator", "predict_generator"})
+RATE_METHODS = frozenset({"compile"})
+
+
+def _application(node: ast.AST, value: Value) -> tuple[str, bool | None] | None:
+    """The first ``keras.applications`` model built in ``node`` and whether it is pretrained."""
+    for sub in walk(node):
+        if isinstance(sub, ast.Call):
+            name = _callee(sub.func)
+            if name is not None and _APPLICATION.fullmatch(name):
+                return name, _weights(sub, value)
+    return None
+
+
+def _weights(call: ast.Call, value: Value) -> bool | None:
+    """``weights=`` of an application: ``"imagenet"`` (the default) or a file → True, ``None`` → False."""
+    node = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "weights"), None)
+    if node is None:
+        return None if any(k.arg is None for k in call.keywords) else True
+    if isinstance(node, ast.Constant):
+        return node.value is not None if isinstance(node.value, (str, type(None))) else None
+    return None
+
+
+def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
+    """Model name and pretrained flag of a Keras model built by ``factory`` (the rate comes from ``compile``)."""
+    model: str | None
+    pretrained: bool | None
+    if factory == "load_model":
+        model, pretrained = None, None
+    elif factory in ("Sequential", "Model"):
+        found = None
+        opaque = args.opaque
+        for value in (*args.positional, *args.keywords.values()):
+            opaque = opaque or not value.known or OPAQUE in value.text
+            found = found or _application(value.node, value)
+        if found is not None:
+            model, pretrained = found
+        else:
+            model, pretrained = factory, (None if opaque else False)
+    elif _APPLICATION.fullmatch(factory):
+        weights = args.get(1, ("weights",))
+        model = factory
+        if weights is MISSING:
+            pretrained = True  # weights="imagenet" by default
+        elif isinstance(weights, Value) and isinstance(weights.node, ast.Constant):
+            pretrained = weights.node.value is not None
+        else:
+            pretrained = None
+    else:  # a subclass of keras.Model defined in the notebook
+        model, pretrained = factory, None
+    return LearnerInfo(model, pretrained, (), None, default_lr=False)
+
+
+def metrics_of(args: Args, version: int, classes: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
+    """Keras tables always print their column names: nothing to name."""
+    return ()
+
+
+def learner_rate(method: str, args: Args) -> Value:
+    """What ``model.compile(...)`` leaves as the model's rate: its optimizer argument (``"rmsprop"`` when omitted)."""
+    optimizer = args.get(0, ("optimizer",))
+    if optimizer is MISSING:
+        return finish("'rmsprop'")
+    return optimizer if isinstance(optimizer, Value) else OPAQUE_VALUE
+
+
+# --------------------------------------------------------------------------- training
+
+#: The default ``learning_rate`` of each optimizer (Keras >= 2.3 and Keras 3), by lower-cased name.
+_DEFAULT_RATES = {
+    "sgd": "1e-2",
+    **{name: "1e-3" for name in ("adam", "adamw", "adamax", "nadam", "rmsprop", "adagrad", "adadelta", "ftrl", "lion")},
+}
+_SCHEDULER = re.compile(r"LearningRateScheduler|\w*(?:Cyclic|OneCycle)\w*|\w*Scheduler")
+
+
+def _optimizer_rate(optimizer: Value | None) -> tuple[PhaseSpec, list[str]]:
+    """The phase rate given by a compiled optimizer (epochs filled in by the caller)."""
+    if optimizer is None:
+        return PhaseSpec(None, _DEFAULT_RATES["rmsprop"], True), []
+    node = optimizer.node if optimizer.known else None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        rate = _DEFAULT_RATES.get(node.value.lower())
+        if rate is None:
+            return PhaseSpec(None, "", lr_unknown=f"the optimizer {node.value!r} is not one Keras names"), []
+        return PhaseSpec(None, rate, True), []
+    if isinstance(node, ast.Call):
+        name = _callee(node.func) or ""
+        arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("learning_rate", "lr")), None)
+        if arg is None:
+            if any(k.arg is None for k in node.keywords):
+                return PhaseSpec(None, ""), ["learning rate"]
+            rate = _DEFAULT_RATES.get(name.lower())
+            if rate is None:
+                return PhaseSpec(None, "", lr_unknown=f"the default rate of {name} is not known"), []
+            return PhaseSpec(None, rate, True), []
+        text = lr_text(optimizer.sub(arg))
+        if text is None:
+            if isinstance(arg, ast.Call) and OPAQUE not in ast.dump(arg):
+                return PhaseSpec(None, "", lr_unknown=f"a schedule ({_callee(arg.func)}) sets it"), []
+            return PhaseSpec(None, ""), ["learning rate"]
+        return PhaseSpec(None, text), []
+    return PhaseSpec(None, ""), ["learning rate"]
+
+
+def training_phases(
+    method: str, args: Args, version: int, learner_lr: LearnerLr | None
+) -> tuple[list[PhaseSpec], list[str]]:
+    """The phase of ``model.fit(...)`` (none with ``verbose=0``) and problems as message stems."""
+    problems: list[str] = []
+    verbose = args.get(4, ("verbose",))
+    if isinstance(verbose, Value) and as_int(verbose) == 0:
+        return [], []  # prints nothing: no table expected
+    epochs = _count(args.get(3, ("epochs", "nb_epoch")), 1, "number of epochs", problems)
+    initial = _count(args.get(11, ("initial_epoch",)), 0, "initial epoch", problems)
+    planned = None if epochs is None or initial is None else max(epochs - initial, 0)
+    if learner_lr is None:
+        spec = PhaseSpec(None, "", lr_unknown="the model it trains is not known")
+    elif learner_lr.value is None:
+        spec = PhaseSpec(None, "", lr_unknown=learner_lr.unknown) if learner_lr.unknown else _optimizer_rate(None)[0]
+    else:
+        spec, more = _optimizer_rate(learner_lr.value)
+        problems.extend(more)
+    return [PhaseSpec(planned, spec.learning_rate, spec.lr_is_default, lr_unknown=spec.lr_unknown)], problems
+
+
+def _count(got: object, default: int, what: str, problems: list[str]) -> int | None:
+    if got is MISSING:
+        return default
+    value = as_int(got) if isinstance(got, Value) else None
+    if value is None:
+        problems.append(what)
+    return value
+
+
+def scheduler_in(args: Args) -> str | None:
+    """A callback among ``callbacks=`` that sets the rate itself (``LearningRateScheduler``), if any."""
+    value = args.keywords.get("callbacks")
+    if not isinstance(value, Value) or not value.known:
+        return None
+    for node in walk(value.node):
+        name = _callee(node.func) if isinstance(node, ast.Call) else None
+        if name is not None and _SCHEDULER.fullmatch(name):
+            return name
+    return None
+
+
+_KERAS_FIT_KWS = frozenset(
+    {"epochs", "nb_epoch", "validation_data", "validation_split", "batch_size", "steps_per_epoch", "initial_epoch"}
+)
+
+
+def is_training_fit(args: Args) -> bool:
+    """Whether ``x.fit(...)`` on a receiver not known as a model is Keras' (scikit-learn's takes none of its keywords)."""
+    return any(name in args.keywords for name in _KERAS_FIT_KWS)
+
+
+_FIT_CALL = re.compile(r"\.(fit|fit_generator)\s*\(")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def trained_names(texts: Iterable[str]) -> frozenset[str]:
+    """Receivers of ``.fit(`` calls that pass Keras' keywords (``epochs=``, ``validation_data=``, ...), from text.
+
+    >>> sorted(trained_names(["model.fit(x, y, epochs=3)", "clf.fit(X, y)"]))
+    ['model']
+    """
+    found: set[str] = set()
+    for text in texts:
+        for match in _FIT_CALL.finditer(text):
+            window = text[match.end() : match.end() + 400]
+            if not any(f"{kw}=" in window or f"{kw} =" in window for kw in _KERAS_FIT_KWS):
+                continue
+            start = match.start()
+            while start > 0 and text[start - 1] in _NAME_CHARS:
+                start -= 1
+            name = text[start : match.start()].strip(".")
+            if name and not name[0].isdigit():
+                found.add(name)
+    return frozenset(found)
+
+
+def detect(texts: Sequence[str]) -> bool:
+    """Whether the cells use Keras (``keras``, ``tf.keras``, ``tf_keras``) and not fastai."""
+    return any("keras" in text for text in texts) and not any("fastai" in text for text in texts)
+
+
+FRAMEWORK = Framework(
+    name="keras",
+    learner_factories=LEARNER_FACTORIES,
+    training_methods=TRAINING_METHODS,
+    inference_methods=INFERENCE_METHODS,
+    detect=detect,
+    may_tell_version=lambda text: False,
+    detect_version=lambda trees: 3,
+    trained_names=trained_names,
+    learner_info=learner_info,
+    metrics_of=metrics_of,
+    scheduler_in=scheduler_in,
+    is_training_fit=is_training_fit,
+    training_phases=training_phases,
+    model_bases=MODEL_BASES,
+    rate_methods=RATE_METHODS,
+    learner_rate=learner_rate,
+)
+"""Keras, registered in :mod:`audiometrics.frameworks`."""
