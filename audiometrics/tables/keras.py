@@ -44,7 +44,7 @@ _PRELUDE = re.compile(r"^Train on \d+ samples(?:, validate on \d+ samples)?\s*$"
 _CALLBACK = re.compile(r"^Epoch \d{1,9}: ")
 _EARLY_STOP = re.compile(r"^Epoch (\d{1,9}): early stopping")
 _RESTORE = re.compile(r"^Restoring model weights from the end of the best epoch(?:: (\d{1,9}))?")
-_COUNTS = re.compile(r"^\s*(\d{1,12})/(\d{1,12}|Unknown)(?: \[[=>.]*\]| [━]*(?= |$))?")
+_COUNTS = re.compile(r"^\s*(\d{1,12})/(\d{1,12}|Unknown)( \[[=>.]*\]| [━]*(?= |$))?")
 _ELAPSED = re.compile(r"^\s*(\d{1,9})s$")  # the epoch's elapsed time part of Keras 2 (``0s``)
 _ELAPSED_STEP = re.compile(r"^\s*(\d{1,9})s (?:\d{1,9}(?:s|ms|us)/\w+)$")  # ``36s 79ms/step``
 _PER_UNIT = re.compile(r"^\d{1,9}(?:s|ms|us)/\w+$")  # ``9ms/step``, ``124ms/epoch``
@@ -70,9 +70,10 @@ def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | 
     True
     """
     counts = _COUNTS.match(line)
-    final = True
+    final, timed = True, False
     if counts is not None:
-        done, target = counts.groups()
+        done, target, bar = counts.groups()
+        timed = bool(bar)
         final = done == target
         rest = line[counts.end() :]
         parts = rest.split(" - ")
@@ -93,7 +94,7 @@ def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | 
     metrics: list[tuple[str, str]] = []
     for k, part in enumerate(parts):
         if part.startswith("ETA: "):
-            final = False
+            final, timed = False, True
             continue
         if not metrics:
             time = _ELAPSED_STEP.match(part) or _ELAPSED.match(part)
@@ -112,6 +113,8 @@ def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | 
             break  # junk glued to the last value
     if counts is None and (not metrics or not elapsed):
         return None
+    if counts is not None and not (timed or elapsed):
+        return None  # ``3/10`` alone: no bar, no time, not a progress line
     return final, elapsed, tuple(metrics)
 
 
