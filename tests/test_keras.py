@@ -395,3 +395,23 @@ def test_random_text_never_raises(texts, joined):
 def test_any_sequence_of_keras_lines_never_raises(lines):
     for table in find_tables([nbf.stream_output("\n".join(lines))]):
         assert all(len(row) == len(table.columns) for row in table.rows)
+
+
+def test_pretrained_of_composed_models():
+    events, _ = _events(
+        "import keras\nimport tensorflow_hub as hub",
+        "h = keras.Sequential([hub.KerasLayer('https://tfhub.dev/google/x/feature_vector/5'), keras.layers.Dense(2)])",
+        "u = keras.Sequential([make_backbone(), keras.layers.Dense(2)])\nv = keras.Sequential([Backbone(), keras.layers.Dense(2)])",
+        "class Block(keras.layers.Layer):\n    pass\nw = keras.Sequential([Block(), keras.layers.Dense(2)])",
+        "r = keras.Sequential([keras.applications.MobileNetV2(weights=None, include_top=False), keras.layers.Dense(2)])",
+    )
+    made = {e.target: (e.model, e.pretrained) for e in events if isinstance(e, LearnerCreated)}
+    assert made["h"] == ("Sequential", True)
+    assert made["u"] == made["v"] == ("Sequential", None)  # an unknown function or class may load weights
+    assert made["w"] == ("Sequential", False)
+    assert made["r"] == ("MobileNetV2", False)
+
+
+def test_fit_generator_arguments():
+    events, _ = _events("import keras\nm = keras.Sequential([])\nm.compile('adam')", "m.fit_generator(gen, 100, 8)\nm.fit_generator(gen, 100, 8, 0)")
+    assert [c.epochs for c in _calls(events)] == [8]

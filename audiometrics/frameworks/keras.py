@@ -80,6 +80,21 @@ INFERENCE_METHODS = frozenset({"evaluate", "predict", "evaluate_generator", "pre
 RATE_METHODS = frozenset({"compile"})
 
 
+_RANDOM_LAYER = re.compile(
+    r"(?:Input(?:Layer)?|Dense|EinsumDense|Conv\dD(?:Transpose)?|SeparableConv\dD|DepthwiseConv\dD|ConvLSTM\dD"
+    r"|(?:Global)?(?:Max|Average|Avg)Pool(?:ing)?\dD|Flatten|(?:Spatial|Alpha|Gaussian)?Dropout(?:\dD)?|GaussianNoise"
+    r"|(?:Batch|Layer|Group|Unit)Normalization|Normalization|Activation|ReLU|LeakyReLU|PReLU|ELU|Softmax|Embedding"
+    r"|LSTM|GRU|SimpleRNN|(?:LSTM|GRU|SimpleRNN)Cell|RNN|Bidirectional|TimeDistributed|Reshape|Permute|RepeatVector"
+    r"|Concatenate|Add|Subtract|Multiply|Average|Maximum|Minimum|Dot|Lambda|Masking|Identity"
+    r"|(?:ZeroPadding|Cropping|UpSampling)\dD|Rescaling|Resizing|CenterCrop|Random\w+|TextVectorization"
+    r"|StringLookup|IntegerLookup|CategoryEncoding|Hashing|Discretization|(?:MultiHead|Additive)?Attention"
+    r"|Sequential|Model|L1|L2|L1L2|\w*(?:Initializer|Normal|Uniform|Orthogonal|Zeros|Ones|Constant)|\w*Constraint|MaxNorm)"
+)
+"""Keras layers and helpers that build weights from scratch: a model made of them only is not pretrained."""
+_HUB_LAYERS = frozenset({"KerasLayer"})
+"""TensorFlow Hub layers: they load trained weights."""
+
+
 def _application(node: ast.AST, value: Value) -> tuple[str, bool | None] | None:
     """The first ``keras.applications`` model built in ``node`` and whether it is pretrained."""
     for sub in walk(node):
@@ -88,6 +103,46 @@ def _application(node: ast.AST, value: Value) -> tuple[str, bool | None] | None:
             if name is not None and _APPLICATION.fullmatch(name):
                 return name, _weights(sub, value)
     return None
+
+
+_OP_ROOTS = frozenset({"tf", "K", "np", "keras", "layers", "backend", "ops", "math", "nn", "regularizers", "activations", "initializers"})
+_OP_NAMES = frozenset({"concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot", "l1", "l2", "l1_l2"})
+
+
+def _is_op(func: ast.AST, name: str) -> bool:
+    """A lower-case function of TensorFlow, Keras or NumPy (``tf.concat``, ``layers.add``): no weights loaded."""
+    if not name[:1].islower():
+        return False
+    if isinstance(func, ast.Name):
+        return name in _OP_NAMES
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id in _OP_ROOTS
+
+
+def _from_scratch(node: ast.AST, classes: frozenset[str]) -> bool | None:
+    """Whether a model built from ``node`` starts from random weights: False with a TF Hub layer, None
+    when a call to something else than a Keras layer (or a layer class of the notebook) may load weights.
+
+    >>> _from_scratch(ast.parse("[Dense(4), layers.Dropout(0.2), Dense(1, activation=tf.nn.relu)]").body[0].value, frozenset())
+    True
+    >>> _from_scratch(ast.parse("[hub.KerasLayer(url), Dense(1)]").body[0].value, frozenset())
+    False
+    >>> _from_scratch(ast.parse("[Backbone(), Dense(1)]").body[0].value, frozenset()) is None
+    True
+    """
+    scratch: bool | None = True
+    for sub in walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        name = _callee(sub.func)
+        if name is None or name in classes or _RANDOM_LAYER.fullmatch(name) or _is_op(sub.func, name):
+            continue  # a layer applied to a tensor (``Dense(2)(x)``), an op (``tf.concat``), a notebook layer
+        if name in _HUB_LAYERS:
+            return False
+        scratch = None
+    return scratch
 
 
 def _weights(call: ast.Call, value: Value) -> bool | None:
@@ -107,15 +162,18 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     if factory == "load_model":
         model, pretrained = None, None
     elif factory in ("Sequential", "Model"):
-        found = None
-        opaque = args.opaque
+        found, hub, unknown = None, False, args.opaque
         for value in (*args.positional, *args.keywords.values()):
-            opaque = opaque or not value.known or OPAQUE in value.text
+            if not value.known or OPAQUE in value.text:
+                unknown = True
+                continue
             found = found or _application(value.node, value)
+            verdict = _from_scratch(value.node, classes)
+            hub, unknown = hub or verdict is False, unknown or verdict is None
         if found is not None:
             model, pretrained = found
         else:
-            model, pretrained = factory, (None if opaque else False)
+            model, pretrained = factory, (True if hub else None if unknown else False)
     elif _APPLICATION.fullmatch(factory):
         weights = args.get(1, ("weights",))
         model = factory
@@ -187,11 +245,12 @@ def training_phases(
 ) -> tuple[list[PhaseSpec], list[str]]:
     """The phase of ``model.fit(...)`` (none with ``verbose=0``) and problems as message stems."""
     problems: list[str] = []
-    verbose = args.get(4, ("verbose",))
+    verbose = args.get(3 if method == "fit_generator" else 4, ("verbose",))
     if isinstance(verbose, Value) and as_int(verbose) == 0:
         return [], []  # prints nothing: no table expected
-    epochs = _count(args.get(3, ("epochs", "nb_epoch")), 1, "number of epochs", problems)
-    initial = _count(args.get(11, ("initial_epoch",)), 0, "initial epoch", problems)
+    generator = method == "fit_generator"  # fit_generator(generator, steps_per_epoch, epochs, verbose, ...)
+    epochs = _count(args.get(2 if generator else 3, ("epochs", "nb_epoch")), 1, "number of epochs", problems)
+    initial = _count(args.get(None if generator else 11, ("initial_epoch",)), 0, "initial epoch", problems)
     planned = None if epochs is None or initial is None else max(epochs - initial, 0)
     if learner_lr is None:
         spec = PhaseSpec(None, "", lr_unknown="the model it trains is not known")
