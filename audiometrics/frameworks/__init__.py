@@ -4,7 +4,7 @@ The analysis (:mod:`audiometrics.analysis`) knows no training library. It asks t
 :class:`Framework` a notebook uses (:func:`detect`) which calls build learners, which
 methods train and how many table-printing phases each prints, with which epochs and
 learning rate (the library defaults included), whether a model is pretrained, and
-which metric columns it prints. Only fastai (v1 and v2) is registered today.
+which metric columns it prints. Registered: fastai (v1 and v2, the default) and Keras.
 
 How to add a framework
 ----------------------

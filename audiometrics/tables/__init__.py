@@ -9,6 +9,7 @@ in output order.  The formats it knows, in :mod:`.registry`:
 ``fasthtml``  (:mod:`.fasthtml`) fastprogress >= 1.1: ``<table class="fastprogress">``
 ``console``   (:mod:`.console`) ``ConsoleMasterBar`` tables on a stream, early fastai v1 ``(MM:SS)`` rows
 ``list``      (:mod:`.listing`) fastai v2 under ``learn.no_bar()``: ``[0, 0.54, ..., '00:05']``
+``keras``     (:mod:`.keras`) Keras' ``Progbar`` on a stream: ``Epoch 2/3`` then the epoch's final line
 
 Shared pieces: :mod:`.rows` (short rows placed by meaning), :mod:`.markup`
 (locating an epoch table in HTML, cells, spans), :mod:`.text` (bundle values as

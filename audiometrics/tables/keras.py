@@ -140,7 +140,9 @@ class Keras:
 
     name = "keras"
     framework = "keras"
-    markers = ("Epoch ", "/step", "/sample", "Train on ")
+    # Every fit prints an ``Epoch`` header or a time per step (Keras >= 2.1); ``poch`` also stands
+    # for the console format's ``epoch``, so one scan serves both.
+    markers = ("poch", "s/step", "s/sample")
 
     def wants(self, head: str) -> bool:
         return head in "ERT " or head.isdigit()
@@ -148,13 +150,15 @@ class Keras:
     def start(self, line: str) -> _Table | None:
         head = line[:1]
         if head == "E":
-            header = _HEADER.match(line)
+            header = _HEADER.match(line) if line[-1:].isdigit() or line[-1:].isspace() else None
             if header is None:
                 return None
             k, n = int(header.group(1)), int(header.group(2))
             return _Table(n, k, k)
         if head == "T":
             return _Table() if _PRELUDE.match(line) else None
+        if head == " " and not line.lstrip(" ")[:1].isdigit() and not line.startswith(" - "):
+            return None  # (cheap: most indented lines)
         found = progress_line(line)
         if found is None or not found[0]:
             return None
