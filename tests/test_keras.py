@@ -415,3 +415,19 @@ def test_pretrained_of_composed_models():
 def test_fit_generator_arguments():
     events, _ = _events("import keras\nm = keras.Sequential([])\nm.compile('adam')", "m.fit_generator(gen, 100, 8)\nm.fit_generator(gen, 100, 8, 0)")
     assert [c.epochs for c in _calls(events)] == [8]
+
+
+def test_a_value_that_is_no_number_is_left_out():
+    line = "4/4 [==============================] - 0s 2ms/step - loss: 0.8347 - f1: [0.5 0.6] - val_loss: 0.7"
+    assert progress_line(line)[2] == (("loss", "0.8347"), ("val_loss", "0.7"))
+
+
+def test_transformers_tf_models_are_keras_models():
+    events, warnings = _events(
+        "import tensorflow as tf\nfrom transformers import TFAutoModelForSequenceClassification",
+        "model = TFAutoModelForSequenceClassification.from_pretrained('distilbert-base-uncased', num_labels=2)",
+        "model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=5e-5))\nmodel.fit(train_set, validation_data=val_set, epochs=3)",
+    )
+    (made,) = [e for e in events if isinstance(e, LearnerCreated)]
+    assert (made.model, made.pretrained) == ("distilbert-base-uncased", True)
+    assert [(c.learning_rate, c.epochs) for c in _calls(events)] == [("5e-5", 3)]

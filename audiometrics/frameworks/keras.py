@@ -2,8 +2,9 @@
 
 A Keras learner is a model: ``Sequential([...])``, ``keras.Model(inputs, outputs)``,
 an application (``keras.applications.ResNet50(weights="imagenet")``), a notebook
-subclass of ``keras.Model`` (``MyModel()``, the class name its model name) or
-``load_model(...)``.  ``model.compile(optimizer=...)`` sets the rate of the later
+subclass of ``keras.Model`` (``MyModel()``, the class name its model name),
+``load_model(...)`` or a transformers TF model (``TFAutoModel...from_pretrained("bert-base-cased")``,
+trained with Keras' ``fit``).  ``model.compile(optimizer=...)`` sets the rate of the later
 fits (the analysis binds the optimizer as the learner's rate, :func:`learner_rate`);
 ``model.fit(x, y, epochs=N)`` is one phase of ``epochs - initial_epoch`` epochs,
 none when ``verbose=0`` (it prints nothing).  Facts are taken from the Keras 3.15
@@ -62,7 +63,7 @@ _APPLICATION = re.compile(
     r"|DenseNet\d+|NASNet(?:Mobile|Large)|EfficientNet(?:B\d|V2B\d|V2[SML])|ConvNeXt(?:Tiny|Small|Base|Large|XLarge)"
     r"|RegNet[XY]\d{3})"
 )
-_MODEL_FACTORIES = frozenset({"Sequential", "Model", "load_model"})
+_MODEL_FACTORIES = frozenset({"Sequential", "Model", "load_model", "from_pretrained"})
 LEARNER_FACTORIES = _MODEL_FACTORIES | frozenset(
     [f"ResNet{n}" for n in (50, 101, 152)]
     + [f"ResNet{n}V2" for n in (50, 101, 152)]
@@ -161,6 +162,11 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     pretrained: bool | None
     if factory == "load_model":
         model, pretrained = None, None
+    elif factory == "from_pretrained":  # a transformers TF model (``TFAutoModel...``): a Keras model
+        name = args.get(0, ("pretrained_model_name_or_path",))
+        node = name.node if isinstance(name, Value) and name.known else None
+        text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+        model, pretrained = text or None, True
     elif factory in ("Sequential", "Model"):
         found, hub, unknown = None, False, args.opaque
         for value in (*args.positional, *args.keywords.values()):

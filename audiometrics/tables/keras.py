@@ -48,7 +48,8 @@ _COUNTS = re.compile(r"^\s*(\d{1,12})/(\d{1,12}|Unknown)( \[[=>.]*\]| [━]*(?= 
 _ELAPSED = re.compile(r"^\s*(\d{1,9})s$")  # the epoch's elapsed time part of Keras 2 (``0s``)
 _ELAPSED_STEP = re.compile(r"^\s*(\d{1,9})s (?:\d{1,9}(?:s|ms|us)/\w+)$")  # ``36s 79ms/step``
 _PER_UNIT = re.compile(r"^\d{1,9}(?:s|ms|us)/\w+$")  # ``9ms/step``, ``124ms/epoch``
-_METRIC = re.compile(r"^([^\s:][^:]{0,99}?): ?(-?(?:\d{1,30}(?:\.\d{0,30})?(?:e[-+]?\d{1,4})?|nan|inf))", re.I)
+_PAIR = re.compile(r"^([^\s:][^:]{0,99}?): (.*)$", re.S)
+_NUMBER = re.compile(r"-?(?:\d{1,30}(?:\.\d{0,30})?(?:e[-+]?\d{1,4})?|nan|inf)", re.I)
 
 
 def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | None:
@@ -70,7 +71,7 @@ def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | 
     True
     """
     counts = _COUNTS.match(line)
-    final, timed = True, False
+    final, timed = True, False  # (a verbose=2 line prints only at the end)
     if counts is not None:
         done, target, bar = counts.groups()
         timed = bool(bar)
@@ -90,32 +91,50 @@ def progress_line(line: str) -> tuple[bool, str, tuple[tuple[str, str], ...]] | 
             parts = parts[1:]  # Keras 2.2's verbose=2: `` - 0s - loss: …``
         if not parts or not _ELAPSED.match(parts[0]):
             return None
-    elapsed = ""
-    metrics: list[tuple[str, str]] = []
-    for k, part in enumerate(parts):
-        if part.startswith("ETA: "):
-            final, timed = False, True
-            continue
-        if not metrics:
-            time = _ELAPSED_STEP.match(part) or _ELAPSED.match(part)
-            if time is not None and not elapsed:
-                elapsed = time.group(1) + "s"
-                continue
-        if _PER_UNIT.match(part.strip()):
-            continue
-        metric = _METRIC.match(part)
-        if metric is None:
-            if metrics:
-                break  # junk after the values (a warning glued to the line)
-            return None
-        metrics.append((metric.group(1), metric.group(2)))
-        if metric.end() < len(part.rstrip()):
-            break  # junk glued to the last value
+    read = _read_parts(parts)
+    if read is None:
+        return None
+    eta, elapsed, metrics = read
+    final, timed = final and not eta, timed or eta
     if counts is None and (not metrics or not elapsed):
         return None
     if counts is not None and not (timed or elapsed):
         return None  # ``3/10`` alone: no bar, no time, not a progress line
-    return final, elapsed, tuple(metrics)
+    return final, elapsed, metrics
+
+
+def _read_parts(parts: list[str]) -> tuple[bool, str, tuple[tuple[str, str], ...]] | None:
+    """(an ``ETA`` shown, the elapsed time, the metric pairs) of a progress line's `` - ``-separated parts.
+
+    A metric whose value is no number (an array a custom metric returns) is left
+    out and the next ones are read; text that is no ``name: value`` part ends the
+    values (a warning glued to the line), as does text glued to a value.
+    """
+    eta, elapsed = False, ""
+    metrics: list[tuple[str, str]] = []
+    for part in parts:
+        if part.startswith("ETA: "):
+            eta = True
+            continue
+        if not metrics and not elapsed:
+            time = _ELAPSED_STEP.match(part) or _ELAPSED.match(part)
+            if time is not None:
+                elapsed = time.group(1) + "s"
+                continue
+        if _PER_UNIT.match(part.strip()):
+            continue
+        pair = _PAIR.match(part)
+        if pair is None:
+            if metrics:
+                break  # junk after the values
+            return None
+        value = _NUMBER.match(pair.group(2))
+        if value is None:
+            continue  # not a number: left out
+        metrics.append((pair.group(1), value.group()))
+        if value.end() < len(pair.group(2).rstrip()):
+            break  # junk glued to the value
+    return eta, elapsed, tuple(metrics)
 
 
 class _Table:
