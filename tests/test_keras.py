@@ -84,7 +84,7 @@ def test_early_stopping_checkpoint_and_reduce_lr_lines(name):
     assert [r[0] for r in table.rows] == ["0", "1", "2"]
     assert "lr" in table.columns
     assert dict(zip(table.columns, table.rows[2]))["lr"] == "1.0000e-04"
-    assert table.notes == ("EarlyStopping ended the fit at epoch 3, weights restored from epoch 1",)
+    assert table.notes == ("EarlyStopping ended the fit after 3 of 20 epochs; the weights of its best epoch (CSV epoch 0) were restored",)
 
 
 @pytest.mark.parametrize("name", ["keras3", "tf_keras"])
@@ -431,3 +431,45 @@ def test_transformers_tf_models_are_keras_models():
     (made,) = [e for e in events if isinstance(e, LearnerCreated)]
     assert (made.model, made.pretrained) == ("distilbert-base-uncased", True)
     assert [(c.learning_rate, c.epochs) for c in _calls(events)] == [("5e-5", 3)]
+
+
+def test_other_libraries_epoch_bars_do_not_join_a_keras_table():
+    text = _fit_stream([("0.5", "0.4")], ("loss", "val_loss")).replace("Epoch 1/1", "Epoch 1/2")
+    text += "Epoch 3: 100%|██████████| 56/56 [00:01<00:00, 40.02it/s, loss=0.484]\n"
+    from audiometrics.tables.keras import FORMAT
+
+    table = FORMAT.start("Epoch 1/2")
+    assert FORMAT.add(table, "Epoch 1: val_loss improved from inf to 0.40000, saving model to m.h5")
+    assert not FORMAT.add(table, "Epoch 3: 100%|██████████| 56/56 [00:01<00:00, 40.02it/s, loss=0.484]")
+    (found,) = [t for t in find_tables([nbf.stream_output(text)]) if t.format == "keras"]
+    assert found.rows == (("0", "0.5", "0.4", "3s"),)
+
+
+def test_train_on_then_a_headerless_epoch():
+    # tf.keras 1.x / 2.0-2.1 fit(epochs=1) on arrays: the prelude, then one line and no header
+    text = "Train on 150 samples, validate on 38 samples\n\r 32/150 [=====>....] - ETA: 0s - loss: 0.9\b\b\b\r150/150 [==============================] - 0s 1ms/sample - loss: 0.8691 - val_loss: 1.0711\n"
+    text += "38/38 [==============================] - 0s 1ms/sample - loss: 1.0711\n"  # evaluate()
+    fit, evaluate = find_tables([nbf.stream_output(text)])
+    assert fit.rows == (("0", "0.8691", "1.0711", "0s"),) and not fit.interrupted
+    assert evaluate.rows == (("0", "1.0711", "0s"),)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "K.set_value(m.optimizer.lr, 1e-5)",
+        "tf.keras.backend.set_value(m.optimizer.learning_rate, 1e-5)",
+        "m.optimizer.learning_rate.assign(1e-5)",
+        "m.optimizer.lr = 1e-5",
+        "m.optimizer.learning_rate = 1e-5",
+    ],
+)
+def test_a_rate_set_on_the_optimizer_is_the_rate_of_later_fits(change):
+    events, warnings = _events(
+        "import tensorflow as tf\nfrom tensorflow import keras\nfrom keras import backend as K",
+        "m = keras.Sequential([keras.layers.Dense(1)])\nm.compile(optimizer=keras.optimizers.Adam(1e-3))\nm.fit(x, y, epochs=2)",
+        change + "\nm.fit(x, y, epochs=2)",
+        "m.compile(optimizer=keras.optimizers.Adam(2e-4))\nm.fit(x, y, epochs=2)",
+    )
+    assert [c.learning_rate for c in _calls(events)] == ["1e-3", "1e-5", "2e-4"]
+    assert not warnings

@@ -69,9 +69,12 @@ class Framework:
     model_bases: frozenset[str] = frozenset()
     """Base classes whose subclasses defined in a notebook build learners (Keras' ``Model``): the class is a factory."""
     rate_methods: frozenset[str] = frozenset()
-    """Learner methods that set the rate of its later fits (Keras' ``compile``), read by :attr:`learner_rate`."""
-    learner_rate: "Callable[[str, Args], Value] | None" = None
-    """What a rate method leaves as the learner's rate (bound as ``<learner>.lr``, as ``learn.lr = ...`` is)."""
+    """Methods that may set a learner's rate for its later fits (Keras' ``compile``, ``set_value``), read by :attr:`learner_rate`."""
+    learner_rate: "Callable[[str, str | None, tuple[str | None, ...], Args], tuple[str, Value] | None] | None" = None
+    """``(method, receiver, positional arguments as dotted names, args)`` → the learner (a dotted name) whose
+    rate the call sets and the value it leaves (bound as ``<learner>.lr``, as ``learn.lr = ...`` is), or None."""
+    rate_paths: tuple[str, ...] = ()
+    """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
 
     def is_factory(self, name: str) -> bool:
         return name in self.learner_factories

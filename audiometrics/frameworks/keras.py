@@ -5,7 +5,8 @@ an application (``keras.applications.ResNet50(weights="imagenet")``), a notebook
 subclass of ``keras.Model`` (``MyModel()``, the class name its model name),
 ``load_model(...)`` or a transformers TF model (``TFAutoModel...from_pretrained("bert-base-cased")``,
 trained with Keras' ``fit``).  ``model.compile(optimizer=...)`` sets the rate of the later
-fits (the analysis binds the optimizer as the learner's rate, :func:`learner_rate`);
+fits (the analysis binds the optimizer as the learner's rate, :func:`learner_rate`), as does
+``K.set_value(model.optimizer.lr, 1e-5)`` or ``model.optimizer.learning_rate = 1e-5``;
 ``model.fit(x, y, epochs=N)`` is one phase of ``epochs - initial_epoch`` epochs,
 none when ``verbose=0`` (it prints nothing).  Facts are taken from the Keras 3.15
 and tf-keras 2.21 sources (``fit`` defaults ``epochs=1``, ``verbose="auto"``;
@@ -78,7 +79,7 @@ MODEL_BASES = frozenset({"Model"})
 """Base classes whose notebook subclasses build learners (``class MyModel(keras.Model)``)."""
 TRAINING_METHODS = frozenset({"fit", "fit_generator"})
 INFERENCE_METHODS = frozenset({"evaluate", "predict", "evaluate_generator", "predict_generator"})
-RATE_METHODS = frozenset({"compile"})
+RATE_METHODS = frozenset({"compile", "set_value", "assign"})
 
 
 _RANDOM_LAYER = re.compile(
@@ -199,12 +200,31 @@ def metrics_of(args: Args, version: int, classes: frozenset[str] = frozenset()) 
     return ()
 
 
-def learner_rate(method: str, args: Args) -> Value:
-    """What ``model.compile(...)`` leaves as the model's rate: its optimizer argument (``"rmsprop"`` when omitted)."""
-    optimizer = args.get(0, ("optimizer",))
-    if optimizer is MISSING:
-        return finish("'rmsprop'")
-    return optimizer if isinstance(optimizer, Value) else OPAQUE_VALUE
+RATE_PATHS = ("optimizer.lr", "optimizer.learning_rate")
+
+
+def learner_rate(
+    method: str, receiver: str | None, paths: tuple[str | None, ...], args: Args
+) -> tuple[str, Value] | None:
+    """The model whose rate a call sets and what it leaves there.
+
+    ``model.compile(...)``: its optimizer argument (``"rmsprop"`` when omitted);
+    ``K.set_value(model.optimizer.lr, 1e-5)`` and ``model.optimizer.learning_rate.assign(1e-5)``: the
+    number (read as a rate by :func:`training_phases`).
+    """
+    if method == "compile":
+        if receiver is None:
+            return None
+        optimizer = args.get(0, ("optimizer",))
+        if optimizer is MISSING:
+            return receiver, finish("'rmsprop'")
+        return receiver, optimizer if isinstance(optimizer, Value) else OPAQUE_VALUE
+    target = paths[0] if method == "set_value" and paths else receiver if method == "assign" else None
+    value = args.get(1 if method == "set_value" else 0, ("value",))
+    for path in RATE_PATHS:
+        if target is not None and target.endswith("." + path):
+            return target[: -len(path) - 1], value if isinstance(value, Value) else OPAQUE_VALUE
+    return None
 
 
 # --------------------------------------------------------------------------- training
@@ -227,6 +247,9 @@ def _optimizer_rate(optimizer: Value | None) -> tuple[PhaseSpec, list[str]]:
         if rate is None:
             return PhaseSpec(None, "", lr_unknown=f"the optimizer {node.value!r} is not one Keras names"), []
         return PhaseSpec(None, rate, True), []
+    text = lr_text(optimizer) if node is not None and not isinstance(node, ast.Call) else None
+    if text is not None:  # a rate set on the optimizer (``K.set_value(model.optimizer.lr, 1e-5)``)
+        return PhaseSpec(None, text), []
     if isinstance(node, ast.Call):
         name = _callee(node.func) or ""
         arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("learning_rate", "lr")), None)
@@ -346,5 +369,6 @@ FRAMEWORK = Framework(
     model_bases=MODEL_BASES,
     rate_methods=RATE_METHODS,
     learner_rate=learner_rate,
+    rate_paths=RATE_PATHS,
 )
 """Keras, registered in :mod:`audiometrics.frameworks`."""

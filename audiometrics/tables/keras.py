@@ -41,7 +41,7 @@ __all__ = ["FORMAT", "Keras", "progress_line"]
 
 _HEADER = re.compile(r"^Epoch (\d{1,9})/(\d{1,9})\s*$")
 _PRELUDE = re.compile(r"^Train on \d+ samples(?:, validate on \d+ samples)?\s*$")
-_CALLBACK = re.compile(r"^Epoch \d{1,9}: ")
+_CALLBACK = re.compile(r"^Epoch \d{1,9}: (?![\d. ]*%)")  # (not another library's ``Epoch 3: 45%|██`` bar)
 _EARLY_STOP = re.compile(r"^Epoch (\d{1,9}): early stopping")
 _RESTORE = re.compile(r"^Restoring model weights from the end of the best epoch(?:: (\d{1,9}))?")
 _COUNTS = re.compile(r"^\s*(\d{1,12})/(\d{1,12}|Unknown)( \[[=>.]*\]| [━]*(?= |$))?")
@@ -140,14 +140,13 @@ def _read_parts(parts: list[str]) -> tuple[bool, str, tuple[tuple[str, str], ...
 class _Table:
     """One ``fit``'s epochs as they are read."""
 
-    __slots__ = ("total", "last", "pending", "rows", "partial", "headerless", "blank", "stopped", "restored")
+    __slots__ = ("total", "last", "pending", "rows", "headerless", "blank", "stopped", "restored")
 
     def __init__(self, total: int | None = None, last: int = 0, pending: int | None = None) -> None:
         self.total = total  # N of ``Epoch k/N``; None before the first header (after ``Train on``)
         self.last = last  # the last header's k
         self.pending = pending  # the epoch whose final line is awaited
         self.rows: list[tuple[int, str, tuple[tuple[str, str], ...]]] = []  # (displayed epoch, time, metrics)
-        self.partial = False  # the awaited epoch showed progress but no final line
         self.headerless = False
         self.blank = False
         self.stopped: str | None = None
@@ -203,21 +202,25 @@ class Keras:
             if stop is not None:
                 table.stopped = stop.group(1)
             return True
-        if head == "R" and _RESTORE.match(line):
-            table.restored = _RESTORE.match(line).group(1) or ""  # type: ignore[union-attr]
+        restore = _RESTORE.match(line) if head == "R" else None
+        if restore is not None:
+            table.restored = restore.group(1) or ""
             return True
-        if table.pending is None:
+        prelude = table.total is None and not table.rows  # ``Train on N samples``: a header or the one line of epochs=1
+        if table.pending is None and not prelude:
             return False
         found = progress_line(line)
         if found is None:
             return False
         final, elapsed, metrics = found
+        if prelude:
+            if not (final and metrics):
+                return True
+            table.total, table.last, table.pending, table.headerless = 1, 1, 1, True
         if final and metrics:
             table.rows.append((table.pending, elapsed, metrics))
-            table.pending, table.partial = None, False
-        else:
-            table.partial = True
-        return True
+            table.pending = None
+        return True  # (a bar still moving: the epoch's final line may follow)
 
     @staticmethod
     def _header(table: _Table, k: int, n: int) -> bool:
@@ -228,7 +231,7 @@ class Keras:
             return True
         if n != table.total or k <= table.last or k == 1:
             return False
-        table.last, table.pending, table.partial = k, k, False
+        table.last, table.pending = k, k
         return True
 
     def close(self, table: _Table, index: int) -> ProgressTable:
@@ -244,11 +247,13 @@ class Keras:
             values = dict(metrics)
             rows.append((str(epoch - 1), *(values.get(name, "") for name in names), elapsed))
         notes = []
-        if table.stopped is not None:
+        if table.stopped is not None:  # (the printed epoch numbers count from 0 or 1 by version: the rows tell)
+            of = f" of {table.total}" if table.total else ""
             restored = ""
             if table.restored is not None:
-                restored = f", weights restored from epoch {table.restored}" if table.restored else ", best weights restored"
-            notes.append(f"EarlyStopping ended the fit at epoch {table.stopped}{restored}")
+                best = f" (CSV epoch {int(table.restored) - 1})" if table.restored else ""
+                restored = f"; the weights of its best epoch{best} were restored"
+            notes.append(f"EarlyStopping ended the fit after {len(rows)}{of} epochs{restored}")
         interrupted = table.pending is not None and table.total is not None and not table.headerless
         return ProgressTable(
             columns if rows else (), tuple(rows), self.name, index, interrupted=interrupted, notes=tuple(notes)
