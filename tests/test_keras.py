@@ -473,3 +473,36 @@ def test_a_rate_set_on_the_optimizer_is_the_rate_of_later_fits(change):
     )
     assert [c.learning_rate for c in _calls(events)] == ["1e-3", "1e-5", "2e-4"]
     assert not warnings
+
+
+def test_outputs_as_jupyterlab_saves_them_and_as_a_batch_run_prints_them(tmp_path):
+    # JupyterLab saves the stream with the redraws already applied; a run without a live display
+    # (``_dynamic_display`` false) prints every update on a line of its own
+    lab = (
+        "Epoch 1/2\n1875/1875 [==============================] - 4s 2ms/step - loss: 0.4977 - accuracy: 0.8249"
+        " - val_loss: 0.4102 - val_accuracy: 0.8530\nEpoch 2/2\n1875/1875 [==============================] - 3s 2ms/step"
+        " - loss: 0.3745 - accuracy: 0.8650 - val_loss: 0.3900 - val_accuracy: 0.8601\n"
+    )
+    batch = "Epoch 1/2\n\n   1/1875 [..............................] - ETA: 2:03:21 - loss: 2.3026 - accuracy: 0.0938"
+    batch += "\n 937/1875 [=============>................] - ETA: 2s - loss: 0.6 - accuracy: 0.79"
+    batch += "\n1875/1875 [==============================] - ETA: 0s - loss: 0.4977 - accuracy: 0.8249"
+    batch += "\n1875/1875 [==============================] - 4s 2ms/step - loss: 0.4977 - accuracy: 0.8249 - val_loss: 0.4102 - val_accuracy: 0.8530"
+    batch += "\nEpoch 2/2\n\n1875/1875 [==============================] - 3s 2ms/step - loss: 0.3745 - accuracy: 0.8650 - val_loss: 0.3900 - val_accuracy: 0.8601\n"
+    for text in (lab, batch):
+        doc = nbf.notebook(
+            [
+                nbf.code_cell("import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])"),
+                nbf.code_cell("model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])"),
+                nbf.code_cell("history = model.fit(train_images, train_labels, epochs=2, validation_split=0.1)", [nbf.stream_output(text)]),
+            ]
+        )
+        result = extract_notebook(nbf.write(tmp_path / "lab.ipynb", doc))
+        (run,) = result.runs
+        (phase,) = run.phases
+        assert phase.columns == ("epoch", "train_loss", "train_accuracy", "valid_loss", "accuracy", "time")
+        assert phase.rows == (
+            ("0", "0.4977", "0.8249", "0.4102", "0.8530", "4s"),
+            ("1", "0.3745", "0.8650", "0.3900", "0.8601", "3s"),
+        )
+        assert (run.model, run.pretrained, phase.learning_rate, phase.lr_is_default) == ("Sequential", False, "1e-3", True)
+        assert not result.diagnostics

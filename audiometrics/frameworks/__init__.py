@@ -24,7 +24,11 @@ How to add a framework
      factory's ``TrainingArguments``, ``model.fit(epochs=N)`` after
      ``compile(optimizer=Adam(learning_rate=...))`` reads the rate from the learner:
      put such a rate in ``LearnerInfo.lr``, where fastai puts ``Learner(lr=...)``);
-   * ``trained_names(texts)`` — receivers of the training methods, read from text.
+   * ``trained_names(texts)`` — receivers of the training methods, read from text;
+   * optionally ``model_bases`` (notebook subclasses of these build learners: Keras'
+     ``class MyModel(keras.Model)``) and ``rate_methods``/``learner_rate``/``rate_paths``
+     (calls and attributes that set a learner's rate for its later fits: Keras'
+     ``model.compile(optimizer=...)``, ``K.set_value(model.optimizer.lr, ...)``).
 2. Build one :class:`Framework` from them at the end of the module and add one line
    below: ``register(<name>.FRAMEWORK)``. Registration order is detection order;
    fastai, the default, is asked last.
@@ -137,8 +141,8 @@ def progress_prefixes() -> tuple[str, ...]:
 from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers after the types above exist)
 
 DEFAULT: Framework = register(_fastai.FRAMEWORK)
+"""fastai: the framework of a notebook no other registered one claims."""
 
 from audiometrics.frameworks import keras as _keras  # noqa: E402
 
 register(_keras.FRAMEWORK)
-"""fastai: the framework of a notebook no other registered one claims."""
