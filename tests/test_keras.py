@@ -506,3 +506,22 @@ def test_outputs_as_jupyterlab_saves_them_and_as_a_batch_run_prints_them(tmp_pat
         )
         assert (run.model, run.pretrained, phase.learning_rate, phase.lr_is_default) == ("Sequential", False, "1e-3", True)
         assert not result.diagnostics
+
+
+_FRAGMENTS = st.sampled_from([
+    "import keras", "from tensorflow import keras", "m = keras.Sequential([keras.layers.Dense(1)])",
+    "m = keras.Model(inp, out)", "b = keras.applications.ResNet50(weights=W)", "m = keras.Sequential([b, *layers])",
+    "m.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss='mse')", "m.compile(**kw)", "m.compile(opt)",
+    "m.fit(x, y, epochs=E, verbose=v)", "m.fit(*a, **k)", "m.fit(x, y, epochs=3, initial_epoch=i)", "m.evaluate(x)",
+    "K.set_value(m.optimizer.lr, 1e-4)", "m.optimizer.learning_rate.assign(r)", "m.optimizer.lr = None",
+    "class M(keras.Model):\n    pass", "n = M()", "n.fit(x, epochs=2)", "for i in range(3):\n    m.fit(x, epochs=i)",
+    "def f(model):\n    model.compile('sgd')\n    return model.fit(x, epochs=2)", "f(m)", "m = keras.models.load_model(p)",
+    "lr = 1e-3", "E = 5", "W = None", "v = 0", "x.assign(3)", "K.set_value(v, 2)", "keras.backend.set_value()",
+])
+
+
+@FUZZ
+@given(st.lists(st.lists(_FRAGMENTS, min_size=1, max_size=4).map("\n".join), min_size=1, max_size=5))
+def test_keras_code_never_raises(cells):
+    results = analyse_cells(cells)
+    assert len(results) == len(cells)

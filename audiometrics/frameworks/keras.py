@@ -348,8 +348,12 @@ def trained_names(texts: Iterable[str]) -> frozenset[str]:
 
 
 def detect(texts: Sequence[str]) -> bool:
-    """Whether the cells use Keras (``keras``, ``tf.keras``, ``tf_keras``) and not fastai."""
-    return any("keras" in text for text in texts) and not any("fastai" in text for text in texts)
+    """Whether the cells use Keras (``keras``, ``tf.keras``, ``tf_keras``, transformers' ``TFAutoModel...``) and not fastai.
+
+    >>> detect(["import tensorflow as tf", "m = tf.keras.Sequential()"]), detect(["from fastai.vision.all import *", "import keras"])
+    (True, False)
+    """
+    return any("keras" in text or "TFAutoModel" in text for text in texts) and not any("fastai" in text for text in texts)
 
 
 FRAMEWORK = Framework(
