@@ -525,3 +525,13 @@ _FRAGMENTS = st.sampled_from([
 def test_keras_code_never_raises(cells):
     results = analyse_cells(cells)
     assert len(results) == len(cells)
+
+
+def test_a_partial_line_glued_to_a_message_and_junk_after_a_final_line():
+    text = (
+        "Epoch 1/2\n\r 5/10 [==============>...............] - ETA: 1s - loss: 0.5000WARNING: something odd\n"
+        + "\b" * 70 + "\r10/10 [==============================] - 2s 20ms/step - loss: 0.4000 - val_loss: 0.3000   \n"
+        "Epoch 2/2\n\r10/10 [==============================] - 2s 20ms/step - loss: 0.3500 - val_loss: 0.2500 <- best\n"
+    )
+    (table,) = find_tables([nbf.stream_output(text[:40]), nbf.stream_output(text[40:])])
+    assert table.rows == (("0", "0.4000", "0.3000", "2s"), ("1", "0.3500", "0.2500", "2s"))
