@@ -16,6 +16,7 @@ from audiometrics.analysis.relevance import Relevance
 from audiometrics.analysis.state import State
 from audiometrics.analysis.magics import PYTHON_CELL_MAGICS, magic_statement, parse_python
 from audiometrics.analysis.scope import (
+    ABSENT,
     LEARNER_KEY,
     MAGIC_RUNNERS,
     MUTATORS,
@@ -133,7 +134,7 @@ class Calls:
             name = entry.text.rsplit(".", 1)[-1] if isinstance(entry, Alias) else func.id
             if isinstance(entry, Value) and entry.known and isinstance(entry.node, (ast.Name, ast.Attribute)):
                 name = callee_name(entry.node) or name
-            if self.framework.is_factory(name):
+            if self.framework.is_factory(name) or name in self.state.model_classes:
                 self._learner(node, name, ctx, target, pending)
             elif self.framework.shows_progress(name):
                 first = node.args[0] if node.args else None
@@ -160,6 +161,8 @@ class Calls:
                 self._progress(node, name, attr, ctx)
         elif self.framework.is_factory(attr) and dotted(recv) is not None:
             self._learner(node, attr, ctx, target, pending)
+        elif attr in self.framework.rate_methods:
+            self._rate_method(node, attr, recv, ctx)
         elif attr in MAGIC_RUNNERS:
             self._ipython_magic(node, ctx)
         elif attr in MUTATORS:
@@ -268,6 +271,24 @@ class Calls:
     def _a_learner(self, name: str, text: str) -> bool:
         return name == text or name in self.state.learners or name in self.state.receivers
 
+    def _rate_method(self, node: ast.Call, method: str, recv: ast.AST, ctx: Ctx) -> None:
+        """``model.compile(optimizer=Adam(1e-3))``, ``K.set_value(model.optimizer.lr, 1e-5)``: the learner
+        whose rate the call sets, and to what, as the framework reads it (bound as ``<learner>.lr``)."""
+        if self.framework.learner_rate is None:
+            return
+        paths = tuple(dotted(arg) for arg in node.args)
+        found = self.framework.learner_rate(method, dotted(recv), paths, self._args(node, ctx))
+        if found is None:
+            return
+        root, _, rest = found[0].partition(".")
+        name = self._receiver_name(ast.Name(id=root, ctx=ast.Load()), ctx)
+        learner = f"{name}.{rest}" if rest else name
+        if learner is None or not dotted_ok(learner):
+            return
+        for path in self.framework.rate_paths:  # a new rate replaces any set through the learner's attributes
+            ctx.scope.bind(f"{learner}.{path}", ABSENT)
+        ctx.scope.bind(f"{learner}.lr", found[1])
+
     def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
         """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""
         learner = self._receiver_name(recv, ctx)
@@ -328,11 +349,14 @@ class Calls:
         if ctx.no_logging:
             self.state.warn(line, f"{call_text} runs under no_logging() and prints no table{self.state.via(ctx)}")
 
-    @staticmethod
-    def _learner_lr(learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
+    def _learner_lr(self, learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
         """The rate a fit on ``learner`` without one falls back to (None: the library default)."""
         if learner is None:
             return None
+        for path in self.framework.rate_paths:  # ``model.optimizer.lr = 1e-5`` (set after the rate below)
+            entry = ctx.scope.lookup(f"{learner}.{path}")
+            if entry is UNKNOWN or isinstance(entry, Value):
+                return LearnerLr(OPAQUE_VALUE if entry is UNKNOWN else entry)
         entry = ctx.scope.lookup(f"{learner}.lr")
         if entry is UNKNOWN:
             return LearnerLr(OPAQUE_VALUE)

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent
 from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.evaluate import NOPE, begin_cell, end_cell, evaluate
@@ -297,6 +298,9 @@ class Interpreter:
     def _class(self, node: ast.ClassDef, ctx: Ctx) -> None:
         ctx.scope.bind(node.name, ClassEntry(node.name))
         self.state.classes.add(node.name)
+        bases = self.state.framework.model_bases | self.state.model_classes
+        if bases and any(callee_name(base) in bases for base in node.bases):
+            self.state.model_classes.add(node.name)  # class MyModel(keras.Model): its instances are learners
         local = Scope(parent=ctx.scope)
         inner = dataclasses.replace(ctx, scope=local)
         for stmt in node.body:

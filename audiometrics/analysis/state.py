@@ -50,6 +50,7 @@ class State:
     learners: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)  # learn2 = learn: learn2 -> learn
     classes: set[str] = field(default_factory=set)
+    model_classes: set[str] = field(default_factory=set)  # notebook classes whose instances are learners
     unknown_learners: int = 0  # LearnerCreated events of unknown calls made
     out: Out = field(default_factory=Out)
     budget: int = UNROLL_BUDGET

@@ -99,11 +99,11 @@ def _is_na(value: Any) -> bool:
     return type(value).__name__ == "NAType"
 
 
-_TIME = re.compile(r"(?:(\d{1,9}):)?(\d{1,9}):(\d{1,2}(?:\.\d{0,9})?)|(\d{1,9}(?:\.\d{0,9})?)")
+_TIME = re.compile(r"(?:(\d{1,9}):)?(\d{1,9}):(\d{1,2}(?:\.\d{0,9})?)|(\d{1,9}(?:\.\d{0,9})?)s?")
 
 
 def time_to_seconds(text: str) -> float:
-    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0, ``"7.5"`` → 7.5; NaN for anything else.
+    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0, ``"7.5"`` → 7.5, ``"36s"`` (Keras) → 36.0; NaN for anything else.
 
     Refused (NaN): negative times (``"-00:05"``), seconds ≥ 60 after a colon, minutes
     ≥ 60 under an hour field, absurdly long numbers, and any other text.

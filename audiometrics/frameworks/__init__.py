@@ -4,8 +4,8 @@ The analysis (:mod:`audiometrics.analysis`) knows no training library. It asks t
 :class:`Framework` a notebook uses (:func:`detect`) which calls build learners, which
 methods train and how many table-printing phases each prints, with which epochs and
 learning rate (the library defaults included), whether a model is pretrained, and
-which metric columns it prints. fastai (v1 and v2, the default) and the HuggingFace
-``Trainer`` (:mod:`.huggingface`) are registered.
+which metric columns it prints. Registered: fastai (v1 and v2, the default), the HuggingFace
+``Trainer`` (:mod:`.huggingface`) and Keras (:mod:`.keras`).
 
 How to add a framework
 ----------------------
@@ -25,7 +25,11 @@ How to add a framework
      factory's ``TrainingArguments``, ``model.fit(epochs=N)`` after
      ``compile(optimizer=Adam(learning_rate=...))`` reads the rate from the learner:
      put such a rate in ``LearnerInfo.lr``, where fastai puts ``Learner(lr=...)``);
-   * ``trained_names(texts)`` — receivers of the training methods, read from text.
+   * ``trained_names(texts)`` — receivers of the training methods, read from text;
+   * optionally ``model_bases`` (notebook subclasses of these build learners: Keras'
+     ``class MyModel(keras.Model)``) and ``rate_methods``/``learner_rate``/``rate_paths``
+     (calls and attributes that set a learner's rate for its later fits: Keras'
+     ``model.compile(optimizer=...)``, ``K.set_value(model.optimizer.lr, ...)``).
 2. Build one :class:`Framework` from them at the end of the module and add one line
    below: ``register(<name>.FRAMEWORK)``. Registration order is detection order;
    fastai, the default, is asked last.
@@ -37,6 +41,7 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
+from audiometrics.analysis.values import Value
 from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
 
 __all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
@@ -66,6 +71,15 @@ class Framework:
     training_phases: Callable[[str, Args, int, "LearnerLr | None"], "tuple[list[PhaseSpec], list[str]]"]
     progress_prefixes: tuple[str, ...] = ()
     """Prefixes of methods that show progress on any receiver (fastai's ``lr_find*``)."""
+    model_bases: frozenset[str] = frozenset()
+    """Base classes whose subclasses defined in a notebook build learners (Keras' ``Model``): the class is a factory."""
+    rate_methods: frozenset[str] = frozenset()
+    """Methods that may set a learner's rate for its later fits (Keras' ``compile``, ``set_value``), read by :attr:`learner_rate`."""
+    learner_rate: "Callable[[str, str | None, tuple[str | None, ...], Args], tuple[str, Value] | None] | None" = None
+    """``(method, receiver, positional arguments as dotted names, args)`` → the learner (a dotted name) whose
+    rate the call sets and the value it leaves (bound as ``<learner>.lr``, as ``learn.lr = ...`` is), or None."""
+    rate_paths: tuple[str, ...] = ()
+    """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
 
     def is_factory(self, name: str) -> bool:
         return name in self.learner_factories
@@ -76,7 +90,7 @@ class Framework:
     @property
     def call_names(self) -> frozenset[str]:
         """Every callee name that can make an event of this framework."""
-        return self.learner_factories | self.training_methods | self.inference_methods
+        return self.learner_factories | self.training_methods | self.inference_methods | self.rate_methods
 
 
 _REGISTRY: dict[str, Framework] = {}
@@ -133,3 +147,7 @@ DEFAULT: Framework = register(_fastai.FRAMEWORK)
 from audiometrics.frameworks import huggingface as _huggingface  # noqa: E402
 
 register(_huggingface.FRAMEWORK)
+
+from audiometrics.frameworks import keras as _keras  # noqa: E402
+
+register(_keras.FRAMEWORK)

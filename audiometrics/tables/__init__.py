@@ -11,6 +11,7 @@ in output order.  The formats it knows, in :mod:`.registry`:
 ``list``      (:mod:`.listing`) fastai v2 under ``learn.no_bar()``: ``[0, 0.54, ..., '00:05']``
 ``hf-html``   (:mod:`.hf_html`) HuggingFace Trainer in a notebook: first column ``Epoch``/``Step``
 ``hf-logs``   (:mod:`.hf_logs`) HuggingFace Trainer log dicts on a stream: ``{'loss': ..., 'epoch': ...}``
+``keras``     (:mod:`.keras`) Keras' ``Progbar`` on a stream: ``Epoch 2/3`` then the epoch's final line
 
 Shared pieces: :mod:`.rows` (short rows placed by meaning), :mod:`.markup`
 (locating an epoch table in HTML, cells, spans), :mod:`.text` (bundle values as

@@ -34,6 +34,9 @@ class _StreamReader:
     def line(self, raw: str, index: int) -> None:
         # Jupyter shows the text after the last carriage return; a terminal overwrites
         # earlier text in place (a short row over a longer bar keeps the bar's end).
+        if "\r" not in raw and "\b" not in raw and "\x1b" not in raw:  # the usual line: shown as it is
+            self._try(raw, index)
+            return
         shown = visible(raw)
         candidates = [shown]
         if "\r" in raw:
@@ -74,7 +77,17 @@ class _StreamReader:
         return self.found
 
 
-_MARKERS = tuple(dict.fromkeys(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+def _needles(markers: tuple[str, ...]) -> tuple[str, ...]:
+    """The markers worth scanning for: one that holds another is found by that one's scan.
+
+    >>> _needles(("epoch", "[", "poch", "s/step"))
+    ('[', 'poch', 's/step')
+    """
+    unique = tuple(dict.fromkeys(markers))
+    return tuple(m for m in unique if not any(other != m and other in m for other in unique))
+
+
+_MARKERS = _needles(tuple(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
 _REACH = max(map(len, _MARKERS)) - 1  # characters of a block's end a marker may start in
 
 
