@@ -55,6 +55,7 @@ import pandas as pd
 
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
+from audiometrics.report.html import HTML_NAME, stage_html
 from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
@@ -243,7 +244,7 @@ def render_reports(
 
 def _report_output(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one of the files a report writes."""
-    return name in TEMPLATE_NAMES or name.startswith(f"{PLOTS_DIR}/")
+    return name in TEMPLATE_NAMES or name == HTML_NAME or name.startswith(f"{PLOTS_DIR}/")
 
 
 def write_reports(
@@ -319,6 +320,8 @@ def stage_reports(
         path = target / name
         outputs.path(path).write_bytes(text.encode("utf-8", "replace"))  # a lone surrogate must not lose the set
         result.paths.append(path)
+    images = {s.file: (s.title, s.caption, drawn.images[s.file]) for s in plotting.plot_specs(summary) if s.file in drawn.images}
+    result.paths.append(stage_html(outputs, summary, target, images=images, templates_dir=templates_dir, csv_name=csv_name))
     if refs:
         scratch = outputs.scratch(PLOTS_DIR)
         for relative in plotting.write_plots(summary, scratch, drawn):
