@@ -156,10 +156,11 @@ def test_result_lists_documents_then_plots(tmp_path: Path) -> None:
         "plots/metric_by_epoch.png",
         "plots/losses_by_epoch.png",
         "plots/best_final_metric.png",
+        "report.html",
     ]
     assert all(p.is_file() for p in result.paths)
     overview = (tmp_path / OVERVIEW_NAME).read_text()
-    for name in names[2:]:
+    for name in names[2:-1]:
         assert f"]({name})" in overview
 
 

@@ -109,6 +109,7 @@ class RunView:
     total_time_s: float | None
     rank: int | None
     warnings: int
+    plottable: bool  # it recorded values to draw
     curve: bool  # its curves are embedded
     shown: bool  # drawn when the page opens
     detail: bool  # its phases are detailed
@@ -137,7 +138,7 @@ class HtmlPage:
 
     @property
     def curves_left_out(self) -> int:
-        return sum(1 for run in self.runs if not run.curve)
+        return sum(1 for run in self.runs if run.plottable and not run.curve)
 
     @property
     def details_left_out(self) -> int:
@@ -198,7 +199,9 @@ def page_model(
     main = [metric] if metric else []
     losses = [c for c in LOSS_COLUMNS if c != metric]
     order = _priority(summary)
-    plotted = [run for run in order if _has_values(run, [*main, *losses])][:max_curves]
+    plottable = [run for run in order if _has_values(run, [*main, *losses])]
+    plotted = plottable[:max_curves]
+    can_plot = {run.index for run in plottable}
     with_curve = {run.index for run in plotted}
     shown = {run.index for run in plotted[:SHOWN_CURVES]}
     detailed = {run.index for run in order[:max_details]}
@@ -210,7 +213,7 @@ def page_model(
             best=run.best.value if run.best else None, best_where=run.best.where if run.best else None,
             final=run.final.value if run.final else None, final_valid_loss=run.final_valid_loss,
             total_time_s=run.total_time_s, rank=run.rank, warnings=warned.get(run.name, 0),
-            curve=run.index in with_curve, shown=run.index in shown, detail=run.index in detailed,
+            plottable=run.index in can_plot, curve=run.index in with_curve, shown=run.index in shown, detail=run.index in detailed,
             phase_views=[_phase_view(p) for p in run.phases] if run.index in detailed else [],
             final_values=dict(run.final_values),
         )
