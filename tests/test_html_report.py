@@ -133,6 +133,26 @@ def test_interactive_page_inlines_the_bundle(summary) -> None:
     assert "window.vegaEmbed=" in text and "data:image/png" not in text
 
 
+@needs_bundle
+def test_bundle_is_cached_per_version(monkeypatch, tmp_path) -> None:
+    from audiometrics.report import html_charts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    html_charts.vega_bundle.cache_clear()
+    try:
+        first = html_charts.vega_bundle()
+        cached = list((tmp_path / "audiometrics").glob("vega-bundle-*.js"))
+        assert len(cached) == 1 and "window.vegaEmbed=" in cached[0].read_text(encoding="utf-8")
+        cached[0].write_text("/* kept */ window.vegaEmbed=1; '</script>'", encoding="utf-8")
+        html_charts.vega_bundle.cache_clear()
+        assert html_charts.vega_bundle() == "/* kept */ window.vegaEmbed=1; '<\\/script>'"  # read back, made safe
+        cached[0].write_text("truncated", encoding="utf-8")
+        html_charts.vega_bundle.cache_clear()
+        assert html_charts.vega_bundle() == first  # an incomplete file is rebuilt
+    finally:
+        html_charts.vega_bundle.cache_clear()
+
+
 def test_curve_spec_layers() -> None:
     assert [layer["mark"]["type"] for layer in curve_spec("loss", best=False)["layer"]] == ["rule", "text", "line"]
     spec = curve_spec("error_rate", lower_is_better=True)

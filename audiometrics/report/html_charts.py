@@ -15,7 +15,9 @@ sets ``points`` (``run``, ``x``, ``y``, ``column``), ``phases`` (``x``,
 from __future__ import annotations
 
 import functools
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 __all__ = ["BUNDLE_MODULE", "vega_bundle", "curve_spec", "bundle_missing_hint", "inline_script"]
@@ -42,22 +44,63 @@ def inline_script(code: str) -> str:
     return _ENDS_SCRIPT.sub(lambda match: "<\\" + match.group(1), code)
 
 
+def _cache_file(version: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "audiometrics" / f"vega-bundle-{re.sub(r'[^0-9A-Za-z.+-]', '_', version)}.js"
+
+
+def _read_cached(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if _COMPLETE in text else None
+
+
+def _write_cached(path: Path, text: str) -> None:
+    """Keep the bundle for the next run (best effort: an unwritable cache only costs time)."""
+    from audiometrics.atomic import write_atomic
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+    except OSError:
+        pass
+
+
+#: Text the bundle ends with (a cached file without it is incomplete and rebuilt).
+_COMPLETE = "window.vegaEmbed="
+
+
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str | None:
     """The offline Vega/Vega-Lite/Vega-Embed bundle (defines ``window.vegaEmbed``), or ``None`` without the extra.
 
     The text is made safe to inline in a ``<script>`` element (``</script`` and
-    ``<!--`` cannot appear in it). Built once per process (the first call takes
-    a few seconds).
+    ``<!--`` cannot appear in it). ``vl_convert`` builds it in a few seconds, so it
+    is kept per process and in ``$XDG_CACHE_HOME/audiometrics/`` (``~/.cache``)
+    per vl-convert-python version.
     """
     try:
         import vl_convert  # noqa: PLC0415 - optional (the [html] extra), imported when a page is written
     except ImportError:
         return None
     try:
-        bundle = str(vl_convert.javascript_bundle())
-    except Exception:  # noqa: BLE001 - a broken install must not lose the other outputs: PNG fallback
-        return None
+        from importlib.metadata import version
+
+        cache = _cache_file(version("vl-convert-python"))
+    except Exception:  # noqa: BLE001 - no metadata: no cache
+        cache = None
+    bundle = _read_cached(cache) if cache is not None else None
+    if bundle is None:
+        try:
+            bundle = str(vl_convert.javascript_bundle())
+        except Exception:  # noqa: BLE001 - a broken install must not lose the other outputs: PNG fallback
+            return None
+        if _COMPLETE not in bundle:
+            return None
+        if cache is not None:
+            _write_cached(cache, bundle)
     return inline_script(bundle)
 
 
