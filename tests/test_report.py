@@ -264,8 +264,9 @@ def test_templates_are_strict(tmp_path: Path) -> None:
 def test_empty_frame_renders(tmp_path: Path) -> None:
     frame = load_metrics(FIXTURES / "study.csv").iloc[0:0]
     result = write_reports(frame, tmp_path)
-    assert [p.name for p in result.paths] == [SUMMARY_NAME, OVERVIEW_NAME]
+    assert [p.name for p in result.paths] == [SUMMARY_NAME, OVERVIEW_NAME, "report.html"]
     assert "No runs were found." in (tmp_path / OVERVIEW_NAME).read_text()
+    assert "No training run was found" in (tmp_path / "report.html").read_text()
 
 
 def test_unknown_metric(tmp_path: Path) -> None:
