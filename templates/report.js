@@ -12,13 +12,14 @@
   var state = { column: -1, direction: 1 };
 
   function key(row, column) { return row.cells[column].getAttribute("data-sort") || ""; }
+  function index(row) { return Number(row.getAttribute("data-index")); }
 
   function compare(column, numeric, direction) {
     return function (a, b) {
       var x = key(a, column), y = key(b, column), order;
-      if (x === "" || y === "") { order = x === y ? 0 : (x === "" ? 1 : -1); return order || key(a, 1) - key(b, 1); }
+      if (x === "" || y === "") { order = x === y ? 0 : (x === "" ? 1 : -1); return order || index(a) - index(b); }
       order = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y, undefined, { numeric: true, sensitivity: "base" });
-      return order * direction || key(a, 1) - key(b, 1);
+      return order * direction || index(a) - index(b);
     };
   }
 
