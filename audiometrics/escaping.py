@@ -22,19 +22,41 @@ value inertly for one output format:
 :func:`plot_text`
     a matplotlib label: control characters removed, line breaks collapsed,
     ``$`` escaped so that it is never read as mathtext.
+:func:`html_text`
+    HTML text: ``& < > " '`` as entities, line breaks collapsed, control
+    characters removed. Safe in element content and quoted attribute values.
+:func:`script_json`
+    a value as JSON that is safe inside an HTML ``<script>`` element: ``<``,
+    ``>`` and ``&`` as ``\\u`` escapes (so neither ``</script>`` nor ``<!--``
+    can appear), every non-ASCII character (U+2028/9 and lone surrogates
+    included) escaped, non-finite numbers as ``null``.
 
-:class:`Style`, with the instances :data:`PLAIN` and :data:`MARKDOWN`, lets one
+:class:`Style`, with the instances :data:`PLAIN`, :data:`MARKDOWN` and :data:`HTML`, lets one
 message builder produce both the terminal text and the markdown text of a
 sentence: ``style(value)`` is an inline value, ``style.code(value)`` a code span.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["md_text", "md_code", "terminal_text", "plot_text", "Style", "PLAIN", "MARKDOWN"]
+__all__ = [
+    "md_text",
+    "md_code",
+    "terminal_text",
+    "plot_text",
+    "html_text",
+    "script_json",
+    "Style",
+    "PLAIN",
+    "MARKDOWN",
+    "HTML",
+]
 
 # ESC sequences: CSI (ESC [ … final), OSC/DCS/SOS/PM/APC (… BEL or ESC \), two-character escapes.
 ESCAPE_SEQUENCE = re.compile(
@@ -141,6 +163,54 @@ def plot_text(value: Any) -> str:
     return _one_line(value).replace("$", "\\$")
 
 
+def html_text(value: Any) -> str:
+    """``value`` as inert HTML text on one line (element content or a quoted attribute value).
+
+    Examples
+    --------
+    >>> html_text("<script>alert('x')</script>")
+    '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
+    >>> html_text("a\\nb & c")
+    'a b &amp; c'
+    """
+    return html.escape(_one_line(value), quote=True)
+
+
+def _html_code(value: Any) -> str:
+    return f"<code>{html_text(value)}</code>"
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+def script_json(value: Any) -> str:
+    """``value`` (dicts, lists, texts, numbers) as JSON to embed in an HTML ``<script>`` element.
+
+    ``JSON.parse`` of the element's text gives the value back; no ``</script>``,
+    ``<!--`` or line separator can appear in it.
+
+    Examples
+    --------
+    >>> script_json({"name": "</script><!--", "x": float("nan")})
+    '{"name":"\\\\u003c/script\\\\u003e\\\\u003c!--","x":null}'
+    >>> script_json(["\\u2028"])
+    '["\\\\u2028"]'
+    """
+    text = json.dumps(_finite(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return re.sub(r"[<>&]", lambda match: _SCRIPT_UNSAFE[match.group()], text)
+
+
 @dataclass(frozen=True)
 class Style:
     """How a message builder renders untrusted values: ``style(value)``, ``style.code(value)``."""
@@ -166,3 +236,5 @@ def _plain_code(value: Any) -> str:
 PLAIN = Style(_as_text, _plain_code)
 #: Values escaped for markdown.
 MARKDOWN = Style(md_text, md_code)
+#: Values escaped for HTML text (a code span is a ``<code>`` element).
+HTML = Style(html_text, _html_code)

@@ -330,6 +330,7 @@ class OutputOptions:
     force_direction: bool = False
     templates_dir: str | os.PathLike[str] | None = None
     raw_csv_text: bool = False  # text cells that start like a spreadsheet formula written as they are
+    html: bool = True  # report.html with the markdown reports
 
     @property
     def csv_target(self) -> Path:
@@ -412,6 +413,7 @@ def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, me
         lower_is_better=options.lower_is_better,
         templates_dir=options.templates_dir,
         csv_name=csv_name,
+        html=options.html,
     )
     # Phase problems were already reported by the extraction, per file and cell.
     kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
@@ -464,6 +466,7 @@ def extract_paths_to_outputs(
     raw_csv_text: bool = False,
     file_timeout: float | None = None,
     cache: "bool | str | os.PathLike[str]" = True,
+    html: bool = True,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
@@ -475,7 +478,8 @@ def extract_paths_to_outputs(
     ``force_direction`` (then it is warned). ``on_wait`` is called when another
     run holds ``out_dir``'s lock (this one waits). ``jobs``, ``executor``,
     ``strict``, ``on_result``, ``file_timeout`` and ``cache``: see :func:`extract_files`. ``raw_csv_text``:
-    write text cells that start like a spreadsheet formula as they are.
+    write text cells that start like a spreadsheet formula as they are. ``html``:
+    with ``report``, also ``report.html`` (:mod:`audiometrics.report.html`).
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
     be written; the previous outputs are left as they were) and
@@ -492,7 +496,7 @@ def extract_paths_to_outputs(
         Path(out_dir),
         Path(csv_path) if csv_path is not None else None,
         Path(errors_path) if errors_path is not None else None,
-        with_source, report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text,
+        with_source, report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text, html,
     )
     check_outputs(options)
     paths = collect_notebooks(os.fspath(p) for p in inputs)

@@ -131,7 +131,7 @@ def test_a_plot_that_fails_is_not_referenced(tmp_path: Path, monkeypatch: pytest
 
     monkeypatch.setitem(plots._DRAW, "losses_by_epoch.png", broken)
     result = write_reports(load_metrics(FIXTURES / "study.csv"), tmp_path)
-    assert [p.relative_to(tmp_path).as_posix() for p in result.paths][2:] == [ALL[0], ALL[2]]
+    assert [p.relative_to(tmp_path).as_posix() for p in result.paths][2:] == [ALL[0], ALL[2], "report.html"]
     assert not (tmp_path / "plots" / "losses_by_epoch.png").exists()
     overview = (tmp_path / OVERVIEW_NAME).read_text()
     assert "losses_by_epoch.png" not in overview.split("## Data-quality warnings")[0]

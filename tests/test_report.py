@@ -156,10 +156,11 @@ def test_result_lists_documents_then_plots(tmp_path: Path) -> None:
         "plots/metric_by_epoch.png",
         "plots/losses_by_epoch.png",
         "plots/best_final_metric.png",
+        "report.html",
     ]
     assert all(p.is_file() for p in result.paths)
     overview = (tmp_path / OVERVIEW_NAME).read_text()
-    for name in names[2:]:
+    for name in names[2:-1]:
         assert f"]({name})" in overview
 
 
@@ -263,8 +264,9 @@ def test_templates_are_strict(tmp_path: Path) -> None:
 def test_empty_frame_renders(tmp_path: Path) -> None:
     frame = load_metrics(FIXTURES / "study.csv").iloc[0:0]
     result = write_reports(frame, tmp_path)
-    assert [p.name for p in result.paths] == [SUMMARY_NAME, OVERVIEW_NAME]
+    assert [p.name for p in result.paths] == [SUMMARY_NAME, OVERVIEW_NAME, "report.html"]
     assert "No runs were found." in (tmp_path / OVERVIEW_NAME).read_text()
+    assert "No training run was found" in (tmp_path / "report.html").read_text()
 
 
 def test_unknown_metric(tmp_path: Path) -> None:

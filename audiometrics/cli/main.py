@@ -87,6 +87,7 @@ def _stops_cleanly(command):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the CSV here instead of OUT/training_metrics_extracted.csv.")
 @click.option("--with-source", is_flag=True, help="Add the source columns (notebook, run, cell, call, planned_epochs, interrupted) to the CSV.")
 @click.option("--no-report", is_flag=True, help="Write only the CSV, no markdown summaries or plots.")
+@click.option("--no-html", is_flag=True, help="Do not write report.html (the page of runs, curves and warnings) with the reports.")
 @click.option("--metric", default=None, help="Main metric for rankings and best/final (default: lwlrap when present).")
 @click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None, help="Direction of --metric when it is not a known one.")
 @click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
@@ -108,6 +109,7 @@ def extract(
     csv_path: str | None,
     with_source: bool,
     no_report: bool,
+    no_html: bool,
     metric: str | None,
     lower_is_better: bool | None,
     force_direction: bool,
@@ -151,7 +153,7 @@ def extract(
         Path(out_dir),
         Path(csv_path) if csv_path is not None else None,
         Path(errors_path) if errors_path is not None else None,
-        with_source, not no_report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text,
+        with_source, not no_report, metric, lower_is_better, force_direction, templates_dir, raw_csv_text, not no_html,
     )
     with _user_errors():
         check_outputs(options)
@@ -222,6 +224,7 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
                 raw_csv_text=options.raw_csv_text,
                 file_timeout=file_timeout,
                 cache=cache,
+                html=options.html,
             )
     finally:
         progress.close()

@@ -88,7 +88,8 @@ def _report_errors() -> Iterator[None]:
     help="Folder of templates overriding the built-in ones by file name.",
 )
 @click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
-@click.option("--no-plots", is_flag=True, help="Write only the markdown documents.")
+@click.option("--no-plots", is_flag=True, help="Write only the markdown documents (no plots/, no report.html).")
+@click.option("--no-html", is_flag=True, help="Do not write report.html (the page of runs, curves and warnings).")
 def report_command(
     csv_path: str,
     out_dir: str,
@@ -97,8 +98,9 @@ def report_command(
     templates_dir: str | None,
     force_direction: bool,
     no_plots: bool,
+    no_html: bool,
 ) -> None:
-    """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.
+    """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md, plots/ and report.html from an epoch CSV.
 
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
@@ -119,6 +121,7 @@ def report_command(
             templates_dir=templates_dir,
             csv_name=os.path.basename(csv_path),
             plots=not no_plots,
+            html=not (no_plots or no_html),
             on_wait=lambda root: click.echo(f"waiting: another audiometrics run is writing into {root}", err=True),
         )
     for note in notes:

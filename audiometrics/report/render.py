@@ -55,6 +55,7 @@ import pandas as pd
 
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
+from audiometrics.report.html import HTML_NAME, stage_html
 from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
@@ -243,7 +244,7 @@ def render_reports(
 
 def _report_output(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one of the files a report writes."""
-    return name in TEMPLATE_NAMES or name.startswith(f"{PLOTS_DIR}/")
+    return name in TEMPLATE_NAMES or name == HTML_NAME or name.startswith(f"{PLOTS_DIR}/")
 
 
 def write_reports(
@@ -257,14 +258,15 @@ def write_reports(
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
     on_wait: Any = None,
+    html: bool | None = None,
 ) -> ReportResult:
     """Summarize ``frame`` and write both markdown documents (and ``plots/``) into ``out_dir``.
 
     The documents and plots are written as one set
     (:class:`~audiometrics.atomic.OutputSet`): they replace the previous report's
     (old plots included) all at once, and other files in ``out_dir`` are left
-    alone. Returns a :class:`ReportResult`: ``.paths`` (the two documents, then
-    the PNGs) and ``.warnings`` (the data-quality warnings, one line each, for
+    alone (``html``: see :func:`stage_reports`). Returns a :class:`ReportResult`: ``.paths`` (the two documents, then
+    the PNGs, then ``report.html``) and ``.warnings`` (the data-quality warnings, one line each, for
     stderr). The plots are drawn first: one that fails is not referenced by
     the documents, and one warning names it. Raises
     :class:`~audiometrics.options.MetricError` for an unknown ``metric`` and :class:`~audiometrics.atomic.OutputError` when a file cannot
@@ -284,6 +286,7 @@ def write_reports(
             templates_dir=templates_dir,
             csv_name=csv_name,
             plots=plots,
+            html=html,
         )
         outputs.commit()
     return result
@@ -300,11 +303,14 @@ def stage_reports(
     templates_dir: str | os.PathLike[str] | None = None,
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
+    html: bool | None = None,
 ) -> ReportResult:
     """Render the reports of ``frame`` into the :class:`~audiometrics.atomic.OutputSet` ``outputs``.
 
     Like :func:`write_reports` (the paths are those in ``out_dir`` after the
-    set's commit), but the caller commits, with its other outputs.
+    set's commit), but the caller commits, with its other outputs. ``html``:
+    write ``report.html`` (:mod:`audiometrics.report.html`); ``None``, when
+    ``plots`` are drawn.
     """
     from audiometrics.report import plots as plotting
     summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
@@ -324,4 +330,7 @@ def stage_reports(
         for relative in plotting.write_plots(summary, scratch, drawn):
             outputs.adopt(target / relative, scratch.parent / relative)
             result.paths.append(target / relative)
+    if plots if html is None else html:
+        images = {s.file: (s.title, s.caption, drawn.images[s.file]) for s in plotting.plot_specs(summary) if s.file in drawn.images}
+        result.paths.append(stage_html(outputs, summary, target, images=images, templates_dir=templates_dir, csv_name=csv_name))
     return result
