@@ -15,7 +15,6 @@ sets ``points`` (``run``, ``x``, ``y``, ``column``), ``phases`` (``x``,
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,9 @@ def inline_script(code: str) -> str:
 
 
 def _cache_file(version: str) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "audiometrics" / f"vega-bundle-{re.sub(r'[^0-9A-Za-z.+-]', '_', version)}.js"
+    from audiometrics.cache import default_dir  # the one user cache folder (results live there too)
+
+    return default_dir() / f"vega-bundle-{re.sub(r'[^0-9A-Za-z.+-]', '_', version)}.js"
 
 
 def _read_cached(path: Path) -> str | None:
@@ -78,7 +78,7 @@ def vega_bundle() -> str | None:
 
     The text is made safe to inline in a ``<script>`` element (``</script`` and
     ``<!--`` cannot appear in it). ``vl_convert`` builds it in a few seconds, so it
-    is kept per process and in ``$XDG_CACHE_HOME/audiometrics/`` (``~/.cache``)
+    is kept per process and in the user cache folder (:func:`audiometrics.cache.default_dir`)
     per vl-convert-python version.
     """
     try:
