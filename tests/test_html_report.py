@@ -137,7 +137,7 @@ def test_interactive_page_inlines_the_bundle(summary) -> None:
 def test_bundle_is_cached_per_version(monkeypatch, tmp_path) -> None:
     from audiometrics.report import html_charts
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("AUDIOMETRICS_CACHE_DIR", str(tmp_path / "audiometrics"))
     html_charts.vega_bundle.cache_clear()
     try:
         first = html_charts.vega_bundle()
