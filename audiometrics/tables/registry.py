@@ -8,7 +8,7 @@ so the most specific comes first); stream formats are offered each line in order
 
 from __future__ import annotations
 
-from audiometrics.tables import console, fasthtml, html, html_th, listing
+from audiometrics.tables import console, fasthtml, html, html_th, lightning, listing, loops
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
 __all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
@@ -22,6 +22,8 @@ HTML_FORMATS: tuple[HtmlFormat, ...] = (
 STREAM_FORMATS: tuple[StreamFormat, ...] = (
     console.FORMAT,  # ConsoleMasterBar header + rows
     listing.FORMAT,  # fastai v2 no_bar lists
+    lightning.FORMAT,  # PyTorch Lightning's tqdm bar (reads every \r redraw)
+    loops.FORMAT,  # plain training loops' epoch lines (last: framework formats first)
 )
 
 
