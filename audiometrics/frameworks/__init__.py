@@ -128,3 +128,7 @@ from audiometrics.frameworks import fastai as _fastai  # noqa: E402  (registers 
 
 DEFAULT: Framework = register(_fastai.FRAMEWORK)
 """fastai: the framework of a notebook no other registered one claims."""
+
+from audiometrics.frameworks import lightning as _lightning  # noqa: E402
+
+register(_lightning.FRAMEWORK)

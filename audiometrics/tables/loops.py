@@ -22,8 +22,8 @@ Shapes read::
     epoch 1: train loss 0.3, val acc 0.9
     Epoch 1/10, Loss: 0.1234, Val Loss: 0.2345
 
-Limits: a marker alone in Keras's exact ``Epoch N/M`` shape is Keras's header
-(that format is asked first); ``test``-prefixed pairs after a record are a test
+Limits: this format is asked last, so a marker alone in Keras's ``Epoch N/M``
+shape is Keras's header when that format reads the stream; ``test``-prefixed pairs after a record are a test
 evaluation, not the epoch's; a record needs a loss- or metric-like name.  Epochs
 are 0-based in the CSV: a table whose first epoch is ``1`` counts from 1 and gets
 1 subtracted.  Lines with a ``step`` value are one row each (the
@@ -48,7 +48,7 @@ _TIME = r"\d{1,4}m\s?\d{1,2}(?:\.\d+)?s|\d{1,6}(?:\.\d+)?\s?(?:s|sec|secs|second
 _WORD = r"[A-Za-z][A-Za-z0-9_.@/]{0,40}"
 _PAIR = re.compile(
     rf"\s*[\[(]?\s*(?P<name>{_WORD}(?:[ ]{_WORD}){{0,3}}?)\s*(?:[:=]\s*|\s)\s*[\[(]?\s*"
-    rf"(?P<value>(?:{_TIME})|(?:{_NUM})(?:\s*/\s*\d{{1,12}})?)(?![\w.])\s*[\])]?\s*[,|;]?\s*(?:-\s+)?",
+    rf"(?P<value>(?:{_TIME})|(?:{_NUM})(?:\s*/\s*\d{{1,12}})?)(?![\w.])\s*[\])]?\s*[,|;:]?\s*(?:-\s+)?",
 )
 _METRIC_WORDS = (
     "loss", "acc", "f1", "auc", "err", "score", "mse", "mae", "rmse", "ppl", "perplexity", "bleu", "iou",
@@ -161,9 +161,7 @@ class LoopLines:
         rest = line[m.end() :]
         rest = rest.lstrip(":-|,;) ")
         if not rest.strip():
-            if m.group(2) == "/" and line.strip()[:1] == "E" and line.strip().startswith("Epoch "):
-                return None  # Keras's "Epoch N/M" header, read by the Keras format
-            return int(m.group(1)), []
+            return int(m.group(1)), []  # a marker alone ("epoch: 0", "Epoch 0/24"): the values follow
         pairs = parse_pairs(rest)
         if pairs is None:
             return None
