@@ -23,6 +23,7 @@ from audiometrics.read.notebook import _read_notebook
 from audiometrics.runs.order import in_execution_order
 from audiometrics.analysis.analyser import analyse_cells
 from audiometrics.tables.find import find_tables
+from audiometrics.tables.suspect import suspect_diagnostics
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -58,7 +59,9 @@ def _extract(location: str, name: str) -> NotebookResult:
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)
     notes = [Diagnostic(name, note) for note in notebook.notes]
-    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + source_notes + diagnostics)))
+    unread = suspect_diagnostics(name, notebook.cells, tables)  # never silent: progress no format read
+    found = tuple(notes + source_notes + diagnostics + unread)
+    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=found))
 
 
 def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
