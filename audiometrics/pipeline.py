@@ -40,6 +40,9 @@ __all__ = [
 
 
 
+NOTHING_FOUND = "no training call and no progress table in any output: nothing to extract"
+
+
 def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
     """Extract the runs of one notebook file.
 
@@ -61,6 +64,8 @@ def _extract(location: str, name: str) -> NotebookResult:
     notes = [Diagnostic(name, note) for note in notebook.notes]
     unread = suspect_diagnostics(name, notebook.cells, tables)  # never silent: progress no format read
     found = tuple(notes + source_notes + diagnostics + unread)
+    if not runs and not found:  # a notebook that yields nothing says why
+        found = (Diagnostic(name, NOTHING_FOUND),)
     return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=found))
 
 
