@@ -84,7 +84,7 @@ def test_loop_notebook_end_to_end_is_an_orphan_run_with_rows():
         ("Epoch [1/5], Step [100/600], Loss: 0.2164\nEpoch [1/5], Step [200/600], Loss: 0.1\n",
          (("0", "100", "0.2164"), ("0", "200", "0.1"))),
         ("epoch=0 loss=1.5 val_loss=1.2\nepoch=1 loss=1.1 val_loss=1.0\n", (("0", "1.5", "1.2"), ("1", "1.1", "1.0"))),
-        ("EPOCH 1 | train loss 0.5 | valid loss 0.4\nEPOCH 2 | train loss 0.3 | valid loss 0.2\n",
+        ("Epoch 1 | train loss 0.5 | valid loss 0.4\nEPOCH 2 | train loss 0.3 | valid loss 0.2\n",
          (("0", "0.5", "0.4"), ("1", "0.3", "0.2"))),
         ("Epoch 0 - loss: 0.5 - acc: 80.0%\nEpoch 1 - loss: 0.4 - acc: 85.5%\n", (("0", "0.5", "80.0%"), ("1", "0.4", "85.5%"))),
     ],

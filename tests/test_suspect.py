@@ -21,7 +21,7 @@ def _html(html: str) -> list[dict]:
 
 UNREAD_SHAPES = [
     # a custom tqdm bar per epoch with a postfix (no "Epoch N:" prefix Lightning prints)
-    "\rtrain ep 0: 100%|###| 10/10 [00:01, loss 0.52]\rtrain ep 1: 100%|###| 10/10 [00:01, loss 0.41]\n",
+    "\rtrain Ep 0: 100%|###| 10/10 [00:01, loss 0.52]\rtrain Ep 1: 100%|###| 10/10 [00:01, loss 0.41]\n",
     # Keras-like lines (read by the Keras format once registered; unread without it)
     "Epoch 1/2\n10/10 [====] - 1s 5ms/step - loss: 0.54 - val_loss: 0.51\nEpoch 2/2\n10/10 [====] - 1s - loss: 0.4 - val_loss: 0.4\n",
     # a loop printing values without names the loop format accepts

@@ -105,12 +105,12 @@ class LightningBar:
 
     name = "lightning"
     framework = "lightning"
-    markers = ("Epoch ",)
+    markers = ("Ep",)  # (shared with the loop format: one scan)
     #: Offered each line with its ``\r`` redraws (:mod:`.streams`): an epoch's values are its last redraw's.
     redrawn = True
 
     def wants(self, head: str) -> bool:
-        return head in "ESTV \r\x1b"
+        return head == "E"  # "Epoch N:" lines; redrawn lines start with "\r", read anyway
 
     def _read(self, table: _Table, line: str, fresh: bool) -> bool | None:
         """Add ``line``'s redraws to ``table``; None: the line starts a new fit (or goes back in epochs)."""

@@ -56,6 +56,7 @@ _METRIC_WORDS = (
 )
 _PHASES = ("train", "training", "val", "valid", "validation", "eval", "dev", "test")
 _VALIDATION = ("val", "valid", "validation", "eval", "dev")
+_HEADS = frozenset("Ee[( \ttTvVlLaA")
 
 
 def metric_column(name: str) -> str:
@@ -148,10 +149,14 @@ class LoopLines:
 
     name = "loop"
     framework = ""
-    markers = ("poch", "POCH", "Ep ", "ep ")
+    # "epoch" is the console format's marker too (one scan for both); "Ep" covers "Epoch", "Ep 1", "EPOCH".
+    # Not "ep ": every "step " would make a stream worth reading.
+    markers = ("epoch", "Ep", "EP")
 
     def wants(self, head: str) -> bool:
-        return head.isalpha() or head in " \t[("
+        # marker lines ("Epoch", "epoch", "[Epoch", "(ep") and the pair lines that follow them
+        # ("train ...", "val ...", "Loss: ...", "acc ...", indented ones)
+        return head in _HEADS
 
     def _record(self, line: str) -> tuple[int, list[tuple[str, str]]] | None:
         """(epoch, columns) of a marker line; None when the line is not one."""

@@ -9,7 +9,8 @@ recognised``), so the user knows to report the format.
 
 What looks like training progress (the rule and its limits):
 
-* **text** (streams, ``text/plain``): at least two lines (``\\n`` or ``\\r``
+* **text** (streams, ``text/plain``) holding ``epoch`` (any case), ``Ep `` or
+  (the loop format's markers): at least two lines (``\\n`` or ``\\r``
   separated, so a redrawn bar counts each redraw) holding an epoch marker with a
   number (``epoch 3``, ``Epoch: 01``, ``Ep 1``, ``epoch=2``), and at least two
   lines holding a loss- or metric-like name followed by a number (``loss: 0.3``,
@@ -21,7 +22,8 @@ What looks like training progress (the rule and its limits):
   index header cell and have no ``<progress>`` bar).
 
 Cost: only cells with no table are looked at, and each output is tested with
-substring tests (``poch``/``Ep ``, ``loss``/``acc``…) before any pattern; the
+substring tests on the first and last 16 KB of its text (``epoch``/``Ep``/``EP``;
+unread progress fills an output, so its ends show it) before any pattern; the
 patterns run on the lines that hold a marker only, and are linear in the line.
 """
 
@@ -37,7 +39,7 @@ __all__ = ["MESSAGE", "looks_like_training", "suspect_cells", "suspect_diagnosti
 
 MESSAGE = "looks like training output; format not recognised (please report it)"
 
-_EPOCH_LINE = re.compile(r"(?:\bepochs?\b|\bep\b)[^\w\n]{0,4}\[?\s*\d", re.I)
+_EPOCH_LINE = re.compile(r"(?:\bepochs?\b|\bEp\b|\bep(?=[=:]))[^\w\n]{0,4}\[?\s*\d", re.I)
 _METRIC_LINE = re.compile(
     r"\b(?:\w*loss\w*|\w*acc\w*|f1\w*|auc|\w*error|mse|mae|rmse|perplexity|ppl)\.?\s*(?:[:=]|\s)\s*[-+]?\.?\d",
     re.I,
@@ -73,10 +75,33 @@ def _cell_text(outputs: Sequence[Any]) -> tuple[str, list[str]]:
     return "".join(texts), html
 
 
+_MARKS = ("epoch", "Ep", "EP")  # the loop format's markers
+_SCAN = 16_384  # characters looked at from each end of an output's text: unread progress fills outputs
+
+
+def _may_be_training(outputs: Sequence[Any]) -> bool:
+    """Cheap: whether any output's text holds an epoch-like substring (C-speed scans, nothing joined)."""
+    for out in outputs:
+        if not isinstance(out, dict):
+            continue
+        kind = out.get("output_type")
+        if kind == "stream":
+            values = [out.get("text")]
+        elif kind in ("execute_result", "display_data") and isinstance(out.get("data"), dict):
+            values = [out["data"].get("text/plain"), out["data"].get("text/html")]
+        else:
+            continue
+        for value in values:
+            for block in blocks(value):
+                if not isinstance(block, str):
+                    continue
+                ends = (block,) if len(block) <= 2 * _SCAN else (block[:_SCAN], block[-_SCAN:])
+                if any(mark in end for end in ends for mark in _MARKS):
+                    return True
+    return False
+
+
 def _text_looks_like_training(text: str) -> bool:
-    low_has = ("poch" in text or "POCH" in text or "Ep " in text or "ep " in text)
-    if not low_has:
-        return False
     lower = text.lower()
     if "loss" not in lower and "acc" not in lower and "f1" not in lower and "error" not in lower and "auc" not in lower:
         return False
@@ -114,6 +139,8 @@ def looks_like_training(outputs: Sequence[Any]) -> bool:
     False
     """
     try:
+        if not _may_be_training(outputs):
+            return False
         text, html = _cell_text(outputs)
         if text and _text_looks_like_training(text):
             return True
