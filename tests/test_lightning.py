@@ -1,7 +1,7 @@
 """PyTorch Lightning: the tqdm progress bar (tables/lightning.py) and Trainer/fit (frameworks/lightning.py).
 
 The fixtures in ``tests/fixtures/lightning/`` are real notebooks executed with
-pytorch-lightning 2.6 (see their README and ``make_fixtures.py``); synthetic
+pytorch-lightning 2.6 (see their README and ``make_lightning_fixtures.py``); synthetic
 bars below follow the same printing (tqdm ``\\r`` redraws, Validation bars
 between epochs, the last epoch printed twice).
 """

@@ -1,7 +1,7 @@
 """Plain training loops' epoch lines (tables/loops.py): the rule, its variants and its limits.
 
 ``tests/fixtures/loops/`` holds real notebooks (tiny torch trainings printing in
-the shapes of well-known tutorials; see ``make_fixtures.py``).
+the shapes of well-known tutorials; see ``make_loop_fixtures.py``).
 """
 
 from __future__ import annotations
@@ -71,11 +71,43 @@ def test_transfer_learning_tutorial_phase_word_carries():
     assert table.rows[0] == ("0", "0.7190", "0.4740", "0.7095", "0.5156")
 
 
-def test_loop_notebook_end_to_end_is_an_orphan_run_with_rows():
+def test_loop_notebook_end_to_end_run_from_the_optimizer():
     result = extract_notebook(FIXTURES / "loop_bentrevett.ipynb")
     (run,) = result.runs
-    assert run.model == "" and len(run.phases[0].rows) == 5
-    assert any("no learner creation" in d.message for d in result.diagnostics)
+    assert run.framework == "loop"
+    assert run.model == "" and len(run.phases[0].rows) == 5  # nn.Sequential(...) of layers: no architecture name
+    assert any("model name cannot be resolved" in d.message for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(
+    "build, model, pretrained",
+    [
+        ("model = Net().to(device)", "Net", None),
+        ("model = torchvision.models.resnet18(pretrained=True)", "resnet18", True),
+        ("model = nn.Sequential(nn.Linear(8, 2))", "", None),
+    ],
+)
+def test_loop_model_from_the_optimizer(tmp_path, build, model, pretrained):
+    lines = "Epoch 1/2, Loss: 0.5, Val Loss: 0.4\nEpoch 2/2, Loss: 0.3, Val Loss: 0.2\n"
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nimport torchvision\nfrom torch import nn, optim"),
+        nbf.code_cell(build + "\noptimizer = optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell("for epoch in range(2):\n    train()", [nbf.stream_output(lines)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (run,) = result.runs
+    assert (run.model, run.pretrained) == (model, pretrained)
+    assert [r[:3] for r in run.phases[0].rows] == [("0", "0.5", "0.4"), ("1", "0.3", "0.2")]
+
+
+def test_loop_framework_leaves_other_libraries_alone(tmp_path):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom fastai.vision.all import *"),
+        nbf.code_cell("model = Net()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell("train()", [nbf.stream_output("Epoch 1/2, Loss: 0.5\nEpoch 2/2, Loss: 0.3\n")]),
+    ])
+    (run,) = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc)).runs
+    assert run.model == "" and run.framework == "loop"  # the table's format; no optimizer learner under fastai
 
 
 @pytest.mark.parametrize(

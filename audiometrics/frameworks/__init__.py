@@ -132,3 +132,7 @@ DEFAULT: Framework = register(_fastai.FRAMEWORK)
 from audiometrics.frameworks import lightning as _lightning  # noqa: E402
 
 register(_lightning.FRAMEWORK)
+
+from audiometrics.frameworks import loops as _loops  # noqa: E402
+
+register(_loops.FRAMEWORK)

@@ -148,7 +148,7 @@ class LoopLines:
     """Epoch records printed by plain loops: a marker line, then pair-only lines."""
 
     name = "loop"
-    framework = ""
+    framework = "loop"  # no library: a hand-written loop (the "loop" framework reads its optimizer)
     # "epoch" is the console format's marker too (one scan for both); "Ep" covers "Epoch", "Ep 1", "EPOCH".
     # Not "ep ": every "step " would make a stream worth reading.
     markers = ("epoch", "Ep", "EP")

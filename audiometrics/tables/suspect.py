@@ -133,7 +133,7 @@ def looks_like_training(outputs: Sequence[Any]) -> bool:
     """Whether a cell's ``outputs`` look like training progress (see the module docstring).
 
     >>> looks_like_training([{"output_type": "stream", "name": "stdout",
-    ...     "text": "ep=1 trn 0.52 loss=0.52\\nep=2 trn 0.41 loss=0.41\\n"}])
+    ...     "text": "epoch 1 done; mean loss=0.52\\nepoch 2 done; mean loss=0.41\\n"}])
     True
     >>> looks_like_training([{"output_type": "execute_result", "data": {"text/plain": "{'eval_loss': 0.3, 'epoch': 3.0}"}}])
     False
