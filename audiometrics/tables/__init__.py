@@ -9,6 +9,10 @@ in output order.  The formats it knows, in :mod:`.registry`:
 ``fasthtml``  (:mod:`.fasthtml`) fastprogress >= 1.1: ``<table class="fastprogress">``
 ``console``   (:mod:`.console`) ``ConsoleMasterBar`` tables on a stream, early fastai v1 ``(MM:SS)`` rows
 ``list``      (:mod:`.listing`) fastai v2 under ``learn.no_bar()``: ``[0, 0.54, ..., '00:05']``
+``lightning`` (:mod:`.lightning`) PyTorch Lightning's tqdm bar: ``Epoch 9: 100%|...| 56/56 [..., loss=0.484]``
+``loop``      (:mod:`.loops`) plain training loops' epoch lines: ``Epoch: 01 | ...``, ``Ep 1 (Step 5): ...``
+
+Not a format: :mod:`.suspect` flags cells whose outputs look like training progress no format read.
 
 Shared pieces: :mod:`.rows` (short rows placed by meaning), :mod:`.markup`
 (locating an epoch table in HTML, cells, spans), :mod:`.text` (bundle values as
