@@ -152,3 +152,21 @@ def test_bars_in_noise_are_found_with_their_values(epochs, noise, data):
 @given(st.text(alphabet=st.sampled_from(list("Epoch 0123456789:%|#/[]<>,.=\r\n\x1bAval_loss")), max_size=300))
 def test_random_bar_text_never_raises(text):
     find_tables([nbf.stream_output(text)])
+
+
+def test_lightning_source_shapes(tmp_path):
+    bar = _old_style_stream([("0.9", "0.8"), ("0.7", "0.6")])
+    doc = nbf.notebook([
+        nbf.code_cell("import lightning as L\nfrom sklearn.linear_model import LogisticRegression"),
+        nbf.code_cell("clf = LogisticRegression()\nclf.fit(X, y)"),
+        nbf.code_cell("trainer = L.Trainer(max_epochs=2)\ntrainer.fit(LitModel(learning_rate=3e-4), datamodule=dm)",
+                      [nbf.stream_output(bar, "stderr")]),
+        nbf.code_cell("trainer.test(datamodule=dm)"),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (run,) = result.runs
+    assert run.framework == "lightning"
+    (phase,) = run.phases
+    assert phase.learning_rate == "3e-4"
+    assert [r[:3] for r in phase.rows] == [("0", "0.9", "0.8"), ("1", "0.7", "0.6")]
+    assert not any("LogisticRegression" in d.message for d in result.diagnostics)

@@ -85,11 +85,20 @@ def training_phases(
 
 
 def trained_names(texts: Iterable[str]) -> frozenset[str]:
-    """Receivers of ``.fit(`` (the Trainers); a cheap over-approximation read from text."""
+    """Receivers of ``.fit(`` named like a Trainer (``trainer``, ``pl_trainer``), read from text.
+
+    A ``clf.fit(X, y)`` of scikit-learn in the same notebook is not one.
+
+    >>> sorted(trained_names(["trainer.fit(model)", "clf.fit(X, y)", "self.trainer2.fit(m)"]))
+    ['self.trainer2', 'trainer']
+    """
     found: set[str] = set()
     for text in texts:
-        for m in re.finditer(r"([A-Za-z_][\w.]*)\.fit\(", text):
-            found.add(m.group(1))
+        if ".fit(" not in text:
+            continue
+        for m in re.finditer(r"([A-Za-z_][\w.]{0,80})\.fit\(", text):
+            if "trainer" in m.group(1).lower():
+                found.add(m.group(1))
     return frozenset(found)
 
 
