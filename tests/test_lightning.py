@@ -170,3 +170,13 @@ def test_lightning_source_shapes(tmp_path):
     assert phase.learning_rate == "3e-4"
     assert [r[:3] for r in phase.rows] == [("0", "0.9", "0.8"), ("1", "0.7", "0.6")]
     assert not any("LogisticRegression" in d.message for d in result.diagnostics)
+
+
+def test_a_loops_own_tqdm_bar_is_not_lightning_and_its_epoch_lines_are_read():
+    text = ""
+    for epoch, (loss, acc) in enumerate([("0.5", "0.8"), ("0.4", "0.9")]):
+        text += "".join(f"\rEpoch {epoch}: {p}%|###| {p // 10}/10 [00:01<00:00, 9.9it/s, loss={loss}]" for p in (10, 100)) + "\n"
+        text += f"Epoch {epoch}: train loss {loss}, val acc {acc}\n"
+    tables = find_tables([nbf.stream_output(text, "stderr")])
+    assert [t.format for t in tables] == ["loop"]
+    assert [r[:3] for r in tables[0].rows] == [("0", "0.5", "0.8"), ("1", "0.4", "0.9")]

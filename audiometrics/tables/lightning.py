@@ -22,7 +22,11 @@ validation values are the previous epoch's.  A bar that shows validation
 metrics on an epoch during which no validation bar ran (``check_val_every_n_epoch``)
 repeats an earlier epoch's values: they are left empty, with a note.
 
-A new table starts where the epoch number goes down or a new fit's ``Sanity
+A table starts only on a line that also shows a bar only Lightning draws
+(``Sanity Checking``, ``Training``, ``Validation``, or ``v_num=`` in the
+postfix): a hand-written loop's ``tqdm(desc=f"Epoch {e}")`` bar is not
+Lightning's (the loop's own epoch lines are read by :mod:`.loops`; a loop
+with only such bars is flagged by :mod:`.suspect`).  A new table starts where the epoch number goes down or a new fit's ``Sanity
 Checking``/``Training`` bar appears after epochs.  Columns: ``epoch``, the
 postfix values mapped by :func:`lightning_column`, ``time`` (the bar's elapsed
 time, as displayed).  Every pattern is linear in the line.
@@ -92,6 +96,7 @@ class _Table:
         self.validated: set[int] = set()
         self.current: int | None = None
         self.any_validation = False
+        self.signed = False  # a bar only Lightning draws was seen (Sanity Checking, Training, Validation, v_num)
 
 
 def _segments(line: str) -> list[str]:
@@ -124,12 +129,14 @@ class LightningBar:
                 if row is None:
                     continue
                 epoch, values, elapsed = row
+                table.signed = table.signed or "v_num=" in segment
                 if not fresh and table.current is not None and epoch < table.current:
                     return None
                 table.current = epoch
                 table.epochs[epoch] = (values, elapsed)
                 took = True
             elif head == "V" and segment.startswith(_VALIDATION):
+                table.signed = True
                 if table.current is not None:
                     table.validated.add(table.current)
                     table.any_validation = True
@@ -137,6 +144,7 @@ class LightningBar:
             elif head in "ST" and segment.startswith(_NEW_FIT):
                 if table.epochs and not fresh:
                     return None
+                table.signed = True
         return took
 
     def start(self, line: str) -> _Table | None:
@@ -144,7 +152,7 @@ class LightningBar:
             return None
         table = _Table()
         self._read(table, line, True)
-        return table if table.epochs else None
+        return table if table.epochs and table.signed else None
 
     def add(self, state: _Table, line: str) -> bool:
         if "Epoch " not in line and "Validat" not in line and "Sanity" not in line and "Training" not in line:
