@@ -119,6 +119,11 @@ def test_loop_framework_leaves_other_libraries_alone(tmp_path):
         ("Epoch 1 | train loss 0.5 | valid loss 0.4\nEPOCH 2 | train loss 0.3 | valid loss 0.2\n",
          (("0", "0.5", "0.4"), ("1", "0.3", "0.2"))),
         ("Epoch 0 - loss: 0.5 - acc: 80.0%\nEpoch 1 - loss: 0.4 - acc: 85.5%\n", (("0", "0.5", "80.0%"), ("1", "0.4", "85.5%"))),
+        ("[1,  2000] loss: 2.166\n[1,  4000] loss: 1.853\n[2,  2000] loss: 1.512\nFinished Training\n",
+         (("0", "2000", "2.166"), ("0", "4000", "1.853"), ("1", "2000", "1.512"))),
+        ("Epoch 1 | Train Loss: 0.5 | Val Loss: 0.4 | Time: 12.3s\nEpoch 2 | Train Loss: 0.3 | Val Loss: 0.2 | Time: 11.9s\n",
+         (("0", "0.5", "0.4", "12.3s"), ("1", "0.3", "0.2", "11.9s"))),
+        ("epoch 1, loss = 0.693147\nepoch 2, loss = 0.5\n", (("0", "0.693147"), ("1", "0.5"))),
     ],
 )
 def test_variants(text, rows):
@@ -133,6 +138,7 @@ def test_variants(text, rows):
         "epochs = 10\nbatch size 32\n",  # a setting, no metric
         "Epoch 1: lr 0.001\nEpoch 2: lr 0.0005\n",  # no loss or metric
         "Test Loss: 0.3 | Test Acc: 80.00%\n",  # no epoch marker
+        "[1, 2] [3, 4]\n[5, 6] ok\n",  # bracketed numbers without metric pairs
     ],
 )
 def test_limits_not_read(text):

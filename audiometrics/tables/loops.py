@@ -21,6 +21,7 @@ Shapes read::
     Epoch [1/5], Step [100/600], Loss: 0.2164
     epoch 1: train loss 0.3, val acc 0.9
     Epoch 1/10, Loss: 0.1234, Val Loss: 0.2345
+    [1,  2000] loss: 2.166                     (epoch, step) in brackets: PyTorch's CIFAR-10 tutorial
 
 Limits: this format is asked last, so a marker alone in Keras's ``Epoch N/M``
 shape is Keras's header when that format reads the stream; ``test``-prefixed pairs after a record are a test
@@ -43,6 +44,7 @@ _MARKER = re.compile(
     r"\s*[\[(]?\s*(?:epoch|ep)\b\s*[:=#]?\s*[\[(]?\s*(\d{1,7})\s*(?:(/|of)\s*(\d{1,7}))?\s*[\])]?\s*",
     re.I,
 )
+_EPOCH_STEP = re.compile(r"\[\s*(\d{1,7}),\s*(\d{1,12})\]\s*")
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)\b"
 _TIME = r"\d{1,4}m\s?\d{1,2}(?:\.\d+)?s|\d{1,6}(?:\.\d+)?\s?(?:s|sec|secs|seconds|ms)\b|(?:\d{1,3}:)?\d{1,2}:\d\d(?:\.\d+)?"
 _WORD = r"[A-Za-z][A-Za-z0-9_.@/]{0,40}"
@@ -161,8 +163,18 @@ class LoopLines:
     def _record(self, line: str) -> tuple[int, list[tuple[str, str]]] | None:
         """(epoch, columns) of a marker line; None when the line is not one."""
         m = _MARKER.match(line)
+        step: list[tuple[str, str]] = []
         if m is None:
-            return None
+            m = _EPOCH_STEP.match(line)  # PyTorch's CIFAR-10 tutorial: "[1,  2000] loss: 2.166"
+            if m is None:
+                return None
+            step = [("step", m.group(2))]
+            rest = line[m.end() :].strip()
+            pairs = parse_pairs(rest) if rest else None
+            columns = _columns_of(pairs) if pairs else None
+            if not columns or not _metric_like(columns):
+                return None
+            return int(m.group(1)), step + columns
         rest = line[m.end() :]
         rest = rest.lstrip(":-|,;) ")
         if not rest.strip():
