@@ -118,23 +118,25 @@ class LightningBar:
         return head == "E"  # "Epoch N:" lines; redrawn lines start with "\r", read anyway
 
     def _read(self, table: _Table, line: str, fresh: bool) -> bool | None:
-        """Add ``line``'s redraws to ``table``; None: the line starts a new fit (or goes back in epochs)."""
+        """Add ``line``'s redraws to ``table``; None: the line starts a new fit (or goes back in epochs).
+
+        Only each epoch's last redraw in the line is parsed (a line may hold thousands).
+        """
         took = False
+        last: dict[int, str] = {}
         for segment in _segments(line):
             if not segment:
                 continue
             head = segment[0]
             if head == "E":
-                row = _segment_row(segment)
-                if row is None:
+                m = _EPOCH.match(segment)
+                if m is None:
                     continue
-                epoch, values, elapsed = row
-                table.signed = table.signed or "v_num=" in segment
+                epoch = int(m.group(1))
                 if not fresh and table.current is not None and epoch < table.current:
                     return None
                 table.current = epoch
-                table.epochs[epoch] = (values, elapsed)
-                took = True
+                last[epoch] = segment
             elif head == "V" and segment.startswith(_VALIDATION):
                 table.signed = True
                 if table.current is not None:
@@ -142,9 +144,15 @@ class LightningBar:
                     table.any_validation = True
                 took = True
             elif head in "ST" and segment.startswith(_NEW_FIT):
-                if table.epochs and not fresh:
+                if (table.epochs or last) and not fresh:
                     return None
                 table.signed = True
+        for epoch, segment in last.items():
+            row = _segment_row(segment)
+            if row is not None:
+                table.signed = table.signed or "v_num=" in segment
+                table.epochs[epoch] = row[1:]
+                took = True
         return took
 
     def start(self, line: str) -> _Table | None:
