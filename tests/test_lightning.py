@@ -180,3 +180,22 @@ def test_a_loops_own_tqdm_bar_is_not_lightning_and_its_epoch_lines_are_read():
     tables = find_tables([nbf.stream_output(text, "stderr")])
     assert [t.format for t in tables] == ["loop"]
     assert [r[:3] for r in tables[0].rows] == [("0", "0.5", "0.8"), ("1", "0.4", "0.9")]
+
+
+def test_lightning_1x_shape_validation_inside_the_main_bar():
+    # Lightning 1.x: "Validation sanity check", "Training: -1it", the epoch bar counting train + val batches,
+    # "Validating" bars, the validation values on the epoch's own bar once it reaches 100%
+    text = (
+        "\rValidation sanity check: 0it [00:00, ?it/s]\rValidation sanity check:  50%|#####     | 1/2 [00:00<00:00,  4.52it/s]"
+        "\r                                                              \rTraining: -1it [00:00, ?it/s]"
+        "\rEpoch 0:  88%|########8 | 938/1063 [00:13<00:01, 70.04it/s, loss=0.104, v_num=0]\n"
+        "\rValidating: 0it [00:00, ?it/s]\x1b[A\n"
+        "\rEpoch 0: 100%|##########| 1063/1063 [00:14<00:00, 72.40it/s, loss=0.104, v_num=0, val_loss=0.0943, val_acc=0.971]"
+        "\rEpoch 1:  88%|########8 | 938/1063 [00:13<00:01, 70.04it/s, loss=0.0712, v_num=0, val_loss=0.0943, val_acc=0.971]\n"
+        "\rValidating: 0it [00:00, ?it/s]\x1b[A\n"
+        "\rEpoch 1: 100%|##########| 1063/1063 [00:15<00:00, 70.11it/s, loss=0.0712, v_num=0, val_loss=0.0611, val_acc=0.981]"
+        "\rEpoch 1: 100%|##########| 1063/1063 [00:15<00:00, 70.10it/s, loss=0.0712, v_num=0, val_loss=0.0611, val_acc=0.981]\n"
+    )
+    (table,) = find_tables([nbf.stream_output(text, "stderr")])
+    assert table.columns == ("epoch", "train_loss", "valid_loss", "acc", "time")
+    assert table.rows == (("0", "0.104", "0.0943", "0.971", "00:14"), ("1", "0.0712", "0.0611", "0.981", "00:15"))
