@@ -77,6 +77,13 @@ def test_one_warning_per_notebook_naming_the_cells(tmp_path):
     assert "In [1] (cell 1)" in found[0].message and "In [3] (cell 3)" in found[0].message
 
 
+def test_epoch_headers_with_unread_lines_are_suspect(tmp_path):
+    # "Epoch 1/2" alone opens a loop record that never gets values (a blank display): still unread output
+    doc = nbf.notebook([nbf.code_cell("model.fit(X, y, epochs=2)", _stream(UNREAD_SHAPES[1]))])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    assert any(MESSAGE in d.message for d in result.diagnostics)
+
+
 def test_a_cell_whose_table_is_read_is_not_suspect(tmp_path):
     text = "Epoch 1/2, Loss: 0.5, Val Loss: 0.4\nEpoch 2/2, Loss: 0.3, Val Loss: 0.2\n"
     doc = nbf.notebook([nbf.code_cell("train()", _stream(text))])

@@ -150,11 +150,11 @@ def looks_like_training(outputs: Sequence[Any]) -> bool:
 
 
 def suspect_cells(cells: Sequence[CodeCell], tables: Sequence[Sequence[ProgressTable]]) -> list[CodeCell]:
-    """The cells with no table found whose outputs look like training progress."""
+    """The cells with no table found (blank displays aside) whose outputs look like training progress."""
     found = []
     for cell, cell_tables in zip(cells, tables):
-        if cell_tables or not cell.outputs:
-            continue
+        if not cell.outputs or any(not t.blank for t in cell_tables):
+            continue  # (a blank display, no table in it, does not count: an epoch marker alone makes one)
         if looks_like_training(cell.outputs):
             found.append(cell)
     return found
