@@ -11,12 +11,13 @@ of layers has no architecture name: empty, said), and the tables
 printed after it go to that run (alignment gives tables without a training call
 to the learner created last).
 
+The framework claims a notebook only when it imports torch and calls ``.backward(``
+(a loop), and uses none of the libraries with their own formats.
+
 Limits: no training method exists, so the rows' learning rate stays unknown
 (said for each such table: a loop's rate may be scheduled per step); a module
 built where the analysis cannot see (a function's result, a loaded
-checkpoint) leaves the model empty, said.  The framework claims a notebook only
-when it imports torch and none of the libraries with their own formats (fastai,
-Lightning, Hugging Face transformers, Keras/TensorFlow).
+checkpoint) leaves the model empty, said.
 """
 
 from __future__ import annotations
@@ -36,17 +37,21 @@ OPTIMIZERS = frozenset(
     {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "SparseAdam", "ASGD", "Rprop"}
 )
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
-_OTHERS = ("fastai", "lightning", "transformers", "keras", "tensorflow")
+_OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
 
 
 def detect(texts: Sequence[str]) -> bool:
-    """Whether the cells import torch and no library whose own format and framework come first.
+    """Whether the cells hold a hand-written torch loop (torch imported, ``.backward(`` called) and no
+    library whose own formats and framework come first (fastai, fastbook, a ``*Learner(`` of any
+    library, Lightning, transformers, Keras/TensorFlow).
 
-    >>> detect(["import torch", "from torch import nn"]), detect(["import torch", "from fastai.vision.all import *"])
+    >>> detect(["import torch", "loss.backward()"]), detect(["import torch", "from fastai.vision.all import *"])
     (True, False)
+    >>> detect(["import torch", "learn = vision_learner(dls, resnet18)", "loss.backward()"])
+    False
     """
     joined = "\n".join(texts)
-    if _TORCH.search(joined) is None:
+    if ".backward(" not in joined or _TORCH.search(joined) is None:
         return False
     return not any(other in joined for other in _OTHERS)
 
