@@ -184,3 +184,15 @@ def test_epoch_lines_in_noise_are_found(names, values, shape, noise, data):
 @given(st.text(alphabet=st.sampled_from(list("Epoch 0123456789:%|/[](),.=-\n\tloss acc Val.")), max_size=300))
 def test_random_loop_text_never_raises(text):
     find_tables([nbf.stream_output(text)])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [" " * 60_000 + "x", "epoch 1: loss" + " " * 60_000 + "x", "Epoch 1: " + "loss 1 " * 10_000, "\t " * 30_000, "[1, " + " " * 60_000],
+)
+def test_pathological_lines_are_read_in_linear_time(line):
+    import time
+
+    start = time.perf_counter()
+    find_tables([nbf.stream_output("epoch\n" + line + "\n")])
+    assert time.perf_counter() - start < 5  # a quadratic pattern takes minutes on these

@@ -43,8 +43,8 @@ __all__ = ["FORMAT", "LightningBar", "lightning_column"]
 
 _EPOCH = re.compile(r"Epoch (\d{1,9})(?:/\d{1,9})?: ")
 # "Epoch 3:  40%|████      | 10/25 [00:01<00:02, 7.1it/s, loss=0.4]" or a bar of unknown length "| 10/? [".
-_BAR = re.compile(r"[^|\[\]]{0,40}\|[^|\[\]]{0,200}\|? *\d{1,12}/(?:\d{1,12}|\?) \[([0-9:]{1,12})<[^,\]]{0,20}(?:,([^\]]*))?\]")
-_PAIR = re.compile(r"\s*([A-Za-z_][\w/.\-]{0,80})=([^,]{0,60})")
+_BAR = re.compile(r"[^|\[\]]{0,40}\|[^|\[\]]{0,200}\|? {0,8}\d{1,12}/(?:\d{1,12}|\?) \[([0-9:]{1,12})<[^,\]]{0,20}(?:,([^\]]*))?\]")
+_PAIR = re.compile(r"\s{0,8}([A-Za-z_][\w/.\-]{0,80})=([^,]{0,60})")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?(?:nan|inf)$")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NEW_FIT = ("Sanity Checking", "Training: ", "Training:|")

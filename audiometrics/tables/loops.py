@@ -41,16 +41,16 @@ from audiometrics.model import ProgressTable
 __all__ = ["FORMAT", "LoopLines", "metric_column", "parse_pairs"]
 
 _MARKER = re.compile(
-    r"\s*[\[(]?\s*(?:epoch|ep)\b\s*[:=#]?\s*[\[(]?\s*(\d{1,7})\s*(?:(/|of)\s*(\d{1,7}))?\s*[\])]?\s*",
+    r"[\[(]? ?(?:epoch|ep)\b ?[:=#]? ?[\[(]? ?(\d{1,7}) ?(?:(/|of) ?(\d{1,7}))? ?[\])]? ?",
     re.I,
 )
-_EPOCH_STEP = re.compile(r"\[\s*(\d{1,7}),\s*(\d{1,12})\]\s*")
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)\b"
-_TIME = r"\d{1,4}m\s?\d{1,2}(?:\.\d+)?s|\d{1,6}(?:\.\d+)?\s?(?:s|sec|secs|seconds|ms)\b|(?:\d{1,3}:)?\d{1,2}:\d\d(?:\.\d+)?"
+_EPOCH_STEP = re.compile(r"\[ ?(\d{1,7}), ?(\d{1,12})\] ?")
+_NUM = r"[-+]?(?:\d{1,30}\.?\d{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?%?|[-+]?(?:nan|inf)\b"
+_TIME = r"\d{1,4}m ?\d{1,2}(?:\.\d{1,9})?s|\d{1,6}(?:\.\d{1,9})? ?(?:s|sec|secs|seconds|ms)\b|(?:\d{1,3}:)?\d{1,2}:\d\d(?:\.\d{1,9})?"
 _WORD = r"[A-Za-z][A-Za-z0-9_.@/]{0,40}"
 _PAIR = re.compile(
-    rf"\s*[\[(]?\s*(?P<name>{_WORD}(?:[ ]{_WORD}){{0,3}}?)\s*(?:[:=]\s*|\s)\s*[\[(]?\s*"
-    rf"(?P<value>(?:{_TIME})|(?:{_NUM})(?:\s*/\s*\d{{1,12}})?)(?![\w.])\s*[\])]?\s*[,|;:]?\s*(?:-\s+)?",
+    rf" ?[\[(]? ?(?P<name>{_WORD}(?: {_WORD}){{0,3}}?) ?(?:[:=] ?| )[\[(]? ?"
+    rf"(?P<value>(?:{_TIME})|(?:{_NUM})(?: ?/ ?\d{{1,12}})?)(?![\w.]) ?[\])]? ?[,|;:]? ?(?:- )?",
 )
 _METRIC_WORDS = (
     "loss", "acc", "f1", "auc", "err", "score", "mse", "mae", "rmse", "ppl", "perplexity", "bleu", "iou",
@@ -96,6 +96,9 @@ def _is_time(name: str, value: str) -> bool:
 def parse_pairs(text: str) -> list[tuple[str, str]] | None:
     """``text`` as ``(name, value)`` pairs when it is nothing but pairs; None otherwise.
 
+    Runs of blanks count as one (the patterns allow one blank where they allow any,
+    which keeps every match linear).
+
     >>> parse_pairs("Train Loss: 0.502 | Train Acc: 74.41%")
     [('Train Loss', '0.502'), ('Train Acc', '74.41%')]
     >>> parse_pairs("train loss 0.3, val acc 0.9")
@@ -103,6 +106,7 @@ def parse_pairs(text: str) -> list[tuple[str, str]] | None:
     >>> parse_pairs("saving model to disk") is None
     True
     """
+    text = " ".join(text.split())
     pairs: list[tuple[str, str]] = []
     pos, size = 0, len(text)
     text_end = len(text.rstrip())
@@ -162,6 +166,7 @@ class LoopLines:
 
     def _record(self, line: str) -> tuple[int, list[tuple[str, str]]] | None:
         """(epoch, columns) of a marker line; None when the line is not one."""
+        line = " ".join(line.split())  # one blank per run: the patterns stay linear
         m = _MARKER.match(line)
         step: list[tuple[str, str]] = []
         if m is None:

@@ -39,12 +39,13 @@ __all__ = ["MESSAGE", "looks_like_training", "suspect_cells", "suspect_diagnosti
 
 MESSAGE = "looks like training output; format not recognised (please report it)"
 
-_EPOCH_LINE = re.compile(r"(?:\bepochs?\b|\bEp\b|\bep(?=[=:]))[^\w\n]{0,4}\[?\s*\d", re.I)
+_EPOCH_LINE = re.compile(r"(?:\bepochs?\b|\bEp\b|\bep(?=[=:]))[^\w\n]{0,4}\[?\s{0,4}\d", re.I)
+# a loss- or metric-like word (as a word's end too: "val_loss", "train_acc"), then a number; bounded repeats only
 _METRIC_LINE = re.compile(
-    r"\b(?:\w*loss\w*|\w*acc\w*|f1\w*|auc|\w*error|mse|mae|rmse|perplexity|ppl)\.?\s*(?:[:=]|\s)\s*[-+]?\.?\d",
+    r"(?:loss|acc|f1|auc|error|mse|mae|rmse|perplexity|ppl)\w{0,30}\.?\s{0,4}(?:[:=]|\s)\s{0,4}[-+]?\.?\d",
     re.I,
 )
-_HEADER = re.compile(r"<th[^>]*>(.{0,200}?)</th>", re.I | re.S)
+_HEADER = re.compile(r"<th[^>]{0,300}>(.{0,200}?)</th>", re.I | re.S)
 _MAX_TEXT = 2_000_000  # characters of one cell's text looked at (the first ones): enough to see the shape
 
 
