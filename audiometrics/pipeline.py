@@ -23,6 +23,7 @@ from audiometrics.read.notebook import _read_notebook
 from audiometrics.runs.order import in_execution_order
 from audiometrics.analysis.analyser import analyse_cells
 from audiometrics.tables.find import find_tables
+from audiometrics.tables.suspect import suspect_diagnostics
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -39,6 +40,9 @@ __all__ = [
     "DEFAULT_CSV_NAME",
 ]
 
+
+
+NOTHING_FOUND = "no training call and no progress table in any output: nothing to extract"
 
 
 def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
@@ -60,7 +64,11 @@ def _extract(location: str, name: str) -> NotebookResult:
     tables = [find_tables(cell.outputs) for cell in notebook.cells]
     runs, diagnostics = align_notebook(name, notebook.cells, analyses, tables)
     notes = [Diagnostic(name, note) for note in notebook.notes]
-    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=tuple(notes + source_notes + diagnostics)))
+    unread = suspect_diagnostics(name, notebook.cells, tables)  # never silent: progress no format read
+    found = tuple(notes + source_notes + diagnostics + unread)
+    if not runs and not found:  # a notebook that yields nothing says why
+        found = (Diagnostic(name, NOTHING_FOUND),)
+    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=found))
 
 
 def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:

@@ -148,6 +148,14 @@ from audiometrics.frameworks import huggingface as _huggingface  # noqa: E402
 
 register(_huggingface.FRAMEWORK)
 
+from audiometrics.frameworks import lightning as _lightning  # noqa: E402
+
+register(_lightning.FRAMEWORK)
+
 from audiometrics.frameworks import keras as _keras  # noqa: E402
 
 register(_keras.FRAMEWORK)
+
+from audiometrics.frameworks import loops as _loops  # noqa: E402
+
+register(_loops.FRAMEWORK)

@@ -12,6 +12,10 @@ in output order.  The formats it knows, in :mod:`.registry`:
 ``hf-html``   (:mod:`.hf_html`) HuggingFace Trainer in a notebook: first column ``Epoch``/``Step``
 ``hf-logs``   (:mod:`.hf_logs`) HuggingFace Trainer log dicts on a stream: ``{'loss': ..., 'epoch': ...}``
 ``keras``     (:mod:`.keras`) Keras' ``Progbar`` on a stream: ``Epoch 2/3`` then the epoch's final line
+``lightning`` (:mod:`.lightning`) PyTorch Lightning's tqdm bar: ``Epoch 9: 100%|...| 56/56 [..., loss=0.484]``
+``loop``      (:mod:`.loops`) plain training loops' epoch lines: ``Epoch: 01 | ...``, ``Ep 1 (Step 5): ...``
+
+Not a format: :mod:`.suspect` flags cells whose outputs look like training progress no format read.
 
 Shared pieces: :mod:`.rows` (short rows placed by meaning), :mod:`.markup`
 (locating an epoch table in HTML, cells, spans), :mod:`.text` (bundle values as

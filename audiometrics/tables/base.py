@@ -53,6 +53,12 @@ class StreamFormat(Protocol):
     table is open at a time in a stream: a line goes first to the open table's
     format (:meth:`add`), then to each format in order (:meth:`start`); a start
     closes the open table (:meth:`close`).
+
+    A format that needs every ``\\r`` redraw of a line, not only the one shown
+    (a tqdm bar whose last redraws carry an epoch's final values), sets a class
+    attribute ``redrawn = True``: lines holding ``\\r`` are then offered to it raw
+    (:meth:`add` of its open table, then :meth:`start`) before the shown text
+    goes to the formats in order.
     """
 
     name: str

@@ -172,6 +172,8 @@ class Keras:
             if header is None:
                 return None
             k, n = int(header.group(1)), int(header.group(2))
+            if not 1 <= k <= n:  # Keras counts 1..N (initial_epoch included): "Epoch 0/24" is a loop's print
+                return None
             return _Table(n, k, k)
         if head == "T":
             return _Table() if _PRELUDE.match(line) else None

@@ -8,7 +8,7 @@ so the most specific comes first); stream formats are offered each line in order
 
 from __future__ import annotations
 
-from audiometrics.tables import console, fasthtml, hf_html, hf_logs, html, html_th, keras, listing
+from audiometrics.tables import console, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
 __all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
@@ -25,6 +25,8 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
     listing.FORMAT,  # fastai v2 no_bar lists
     hf_logs.FORMAT,  # HuggingFace Trainer log dicts ({'loss': ..., 'epoch': ...})
     keras.FORMAT,  # Keras Progbar epochs (Epoch k/N + final progress lines)
+    lightning.FORMAT,  # PyTorch Lightning's tqdm bar (reads every \r redraw)
+    loops.FORMAT,  # plain training loops' epoch lines (last: framework formats first)
 )
 
 

@@ -32,6 +32,8 @@ class _StreamReader:
         self.seq = 0
 
     def line(self, raw: str, index: int) -> None:
+        if "\r" in raw and _REDRAWN and self._redrawn(raw, index):
+            return
         # Jupyter shows the text after the last carriage return; a terminal overwrites
         # earlier text in place (a short row over a longer bar keeps the bar's end).
         if "\r" not in raw and "\b" not in raw and "\x1b" not in raw:  # the usual line: shown as it is
@@ -46,6 +48,21 @@ class _StreamReader:
         for text in candidates:
             if self._try(text, index):
                 return
+
+    def _redrawn(self, raw: str, index: int) -> bool:
+        """Offer a line with every redraw (``\\r`` segments kept) to the formats that read them (tqdm bars)."""
+        if self.open is not None and self.open[0] in _REDRAWN:
+            if self.add(self.state, raw):  # type: ignore[misc]
+                return True
+        for fmt in _REDRAWN:
+            state = fmt.start(raw)
+            if state is not None:
+                self._close()
+                self.seq += 1
+                self.open = (fmt, state, index, self.seq)
+                self.add, self.state = fmt.add, state
+                return True
+        return False
 
     def _try(self, text: str, index: int) -> bool:
         if not text:
@@ -88,6 +105,10 @@ def _needles(markers: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _MARKERS = _needles(tuple(marker for fmt in STREAM_FORMATS for marker in fmt.markers))
+
+
+#: Formats that read a line's redraws themselves (``redrawn = True``): offered the raw line first.
+_REDRAWN = tuple(fmt for fmt in STREAM_FORMATS if getattr(fmt, "redrawn", False))
 _REACH = max(map(len, _MARKERS)) - 1  # characters of a block's end a marker may start in
 
 

@@ -1,0 +1,120 @@
+"""PyTorch Lightning: ``Trainer(...)`` builds the learner, ``trainer.fit(model, ...)`` is one phase.
+
+What the analysis learns from Lightning code (read with ``ast``, never run):
+
+* ``pl.Trainer(max_epochs=N)``, ``L.Trainer(...)``, ``lightning.Trainer(...)``
+  (``import pytorch_lightning as pl`` / ``import lightning as L``) start a run.
+  The model is not the Trainer's: it is the ``LightningModule`` handed to
+  ``fit``, which this seam cannot put on the run (the run's model comes from the
+  learner creation), so model and pretrained are left empty, said once per run.
+* ``trainer.fit(model, datamodule=...)`` is one phase (``validate``/``test``/
+  ``predict`` print no epochs).  Its learning rate is the ``lr=`` or
+  ``learning_rate=`` keyword of the module's constructor when the module is
+  built in the call or bound to a name from a constructor call
+  (``model = LitClassifier(lr=1e-3)``; Lightning itself has no default: the
+  module's ``configure_optimizers`` decides), else unknown: empty, with one
+  warning per call.  Planned epochs are the Trainer's ``max_epochs``, which
+  this seam does not hand to ``fit``: left unknown.  pytorch-lightning 2.6
+  (checked in its ``Trainer`` docstring) runs 1000 epochs when neither
+  ``max_epochs`` nor ``max_steps`` is given.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Iterable, Sequence
+
+from audiometrics.analysis.convert import lr_text
+from audiometrics.analysis.values import Value
+from audiometrics.frameworks import Framework
+from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
+
+__all__ = ["FRAMEWORK", "detect", "learner_info", "training_phases", "module_lr"]
+
+LEARNER_FACTORIES = frozenset({"Trainer"})
+TRAINING_METHODS = frozenset({"fit"})
+INFERENCE_METHODS = frozenset({"validate", "test", "predict"})
+DEFAULT_MAX_EPOCHS = 1000  # pytorch-lightning 2.6: max_epochs=None and max_steps=-1 -> 1000
+_LR_KEYWORDS = ("lr", "learning_rate")
+_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:pytorch_lightning|lightning)\b", re.M)
+
+
+def detect(texts: Sequence[str]) -> bool:
+    """Whether the cells import Lightning (``pytorch_lightning``, ``lightning``, ``lightning.pytorch``).
+
+    >>> detect(["import pytorch_lightning as pl"]), detect(["from fastai.vision.all import *"])
+    (True, False)
+    """
+    return any("lightning" in text and _IMPORT.search(text) is not None for text in texts)
+
+
+def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
+    """A ``Trainer``: no model of its own (the module is given to ``fit``), no rate of its own."""
+    return LearnerInfo(None, None, (), None, default_lr=False)
+
+
+def module_lr(module: Value | None) -> str | None:
+    """The ``lr=``/``learning_rate=`` keyword of the module's constructor call, as written; None when absent.
+
+    >>> from audiometrics.analysis.text import parse_expr
+    >>> module_lr(Value("LitClassifier(hidden=64, lr=1e-3)", parse_expr("LitClassifier(hidden=64, lr=1e-3)")))
+    '1e-3'
+    """
+    if module is None or not module.known:
+        return None
+    node = module.node
+    if not isinstance(node, ast.Call):
+        return None
+    for keyword in node.keywords:
+        if keyword.arg in _LR_KEYWORDS:
+            return lr_text(module.sub(keyword.value))
+    return None
+
+
+def training_phases(
+    method: str, args: Args, version: int, default_lr: LearnerLr | None
+) -> tuple[list[PhaseSpec], list[str]]:
+    """``trainer.fit(model, ...)``: one phase, epochs unknown here, the module's ``lr=`` when it has one."""
+    module = args.get(0, ("model",))
+    rate = module_lr(module) if isinstance(module, Value) else None
+    if rate is not None:
+        return [PhaseSpec(None, rate)], []
+    why = "Lightning takes it from the module's configure_optimizers (no lr= given to the module)"
+    return [PhaseSpec(None, "", lr_unknown=why)], []
+
+
+def trained_names(texts: Iterable[str]) -> frozenset[str]:
+    """Receivers of ``.fit(`` named like a Trainer (``trainer``, ``pl_trainer``), read from text.
+
+    A ``clf.fit(X, y)`` of scikit-learn in the same notebook is not one.
+
+    >>> sorted(trained_names(["trainer.fit(model)", "clf.fit(X, y)", "self.trainer2.fit(m)"]))
+    ['self.trainer2', 'trainer']
+    """
+    found: set[str] = set()
+    for text in texts:
+        if ".fit(" not in text:
+            continue
+        for m in re.finditer(r"([A-Za-z_][\w.]{0,80})\.fit\(", text):
+            if "trainer" in m.group(1).lower():
+                found.add(m.group(1))
+    return frozenset(found)
+
+
+FRAMEWORK = Framework(
+    name="lightning",
+    learner_factories=LEARNER_FACTORIES,
+    training_methods=TRAINING_METHODS,
+    inference_methods=INFERENCE_METHODS,
+    detect=detect,
+    may_tell_version=lambda text: False,
+    detect_version=lambda trees: 2,
+    trained_names=trained_names,
+    learner_info=learner_info,
+    metrics_of=lambda args, version, classes: (),
+    scheduler_in=lambda args: None,
+    is_training_fit=lambda args: False,
+    training_phases=training_phases,
+)
+"""PyTorch Lightning, registered in :mod:`audiometrics.frameworks`."""

@@ -1,0 +1,198 @@
+"""Plain training loops' epoch lines (tables/loops.py): the rule, its variants and its limits.
+
+``tests/fixtures/loops/`` holds real notebooks (tiny torch trainings printing in
+the shapes of well-known tutorials; see ``make_loop_fixtures.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audiometrics.pipeline import extract_notebook
+from audiometrics.tables import find_tables
+from audiometrics.tables.loops import metric_column, parse_pairs
+from tests import nbfactory as nbf
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "loops"
+EXAMPLES = int(os.environ.get("AUDIOMETRICS_FUZZ_EXAMPLES", "100"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _tables(name: str, cell: int = 1):
+    return find_tables(json.loads((FIXTURES / name).read_text())["cells"][cell]["outputs"])
+
+
+def _read(text: str):
+    return find_tables([nbf.stream_output(text)])
+
+
+def test_bentrevett_three_line_records_from_a_real_notebook():
+    (table,) = _tables("loop_bentrevett.ipynb")
+    assert table.format == "loop"
+    assert table.columns == ("epoch", "train_loss", "train_acc", "valid_loss", "acc", "time")
+    assert table.rows[0] == ("1", "0.719", "47.40%", "0.710", "51.56%", "0m 0s")  # printed "Epoch: 01": as displayed
+    assert [r[0] for r in table.rows] == ["1", "2", "3", "4", "5"]
+
+
+def test_the_test_evaluation_after_training_is_not_an_epoch():
+    assert _tables("loop_bentrevett.ipynb", cell=2) == []
+
+
+def test_rasbt_step_lines_one_row_each():
+    (table,) = _tables("loop_rasbt.ipynb")
+    assert table.columns == ("epoch", "step", "train_loss", "valid_loss")
+    assert table.rows == (("1", "000000", "0.719", "0.710"), ("2", "000005", "0.707", "0.701"), ("3", "000010", "0.696", "0.693"))
+
+
+def test_two_line_records():
+    (table,) = _tables("loop_two_line.ipynb")
+    assert table.columns == ("epoch", "train_loss", "train_acc")
+    assert table.rows[0] == ("0", "0.719", "0.474")
+    assert len(table.rows) == 4
+
+
+def test_one_line_records_two_loops_two_tables():
+    first, second = _tables("loop_one_line.ipynb")
+    assert first.columns == ("epoch", "train_loss", "valid_loss")
+    assert first.rows[0] == ("1", "0.7190", "0.7095")  # "Epoch 1/4": as displayed
+    assert second.columns == ("epoch", "train_loss", "acc")
+    assert [r[0] for r in second.rows] == ["0", "1", "2"]  # "epoch 0": kept
+
+
+def test_transfer_learning_tutorial_phase_word_carries():
+    (table,) = _tables("loop_transfer.ipynb")
+    assert table.columns == ("epoch", "train_loss", "train_acc", "valid_loss", "acc")
+    assert table.rows[0] == ("0", "0.7190", "0.4740", "0.7095", "0.5156")
+
+
+def test_loop_notebook_end_to_end_run_from_the_optimizer():
+    result = extract_notebook(FIXTURES / "loop_bentrevett.ipynb")
+    (run,) = result.runs
+    assert run.framework == "loop"
+    assert run.model == "" and len(run.phases[0].rows) == 5  # nn.Sequential(...) of layers: no architecture name
+    assert any("model name cannot be resolved" in d.message for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(
+    "build, model, pretrained",
+    [
+        ("model = Net().to(device)", "Net", None),
+        ("model = torchvision.models.resnet18(pretrained=True)", "resnet18", True),
+        ("model = nn.Sequential(nn.Linear(8, 2))", "", None),
+    ],
+)
+def test_loop_model_from_the_optimizer(tmp_path, build, model, pretrained):
+    lines = "Epoch 1/2, Loss: 0.5, Val Loss: 0.4\nEpoch 2/2, Loss: 0.3, Val Loss: 0.2\n"
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nimport torchvision\nfrom torch import nn, optim"),
+        nbf.code_cell(build + "\noptimizer = optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell("for epoch in range(2):\n    loss = step()\n    loss.backward()", [nbf.stream_output(lines)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (run,) = result.runs
+    assert (run.model, run.pretrained) == (model, pretrained)
+    assert [r[:3] for r in run.phases[0].rows] == [("1", "0.5", "0.4"), ("2", "0.3", "0.2")]
+
+
+def test_loop_framework_leaves_other_libraries_alone(tmp_path):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom fastai.vision.all import *"),
+        nbf.code_cell("model = Net()\noptimizer = optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell("loss.backward()", [nbf.stream_output("Epoch 1/2, Loss: 0.5\nEpoch 2/2, Loss: 0.3\n")]),
+    ])
+    (run,) = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc)).runs
+    assert run.model == "" and run.framework == "loop"  # the table's format; no optimizer learner under fastai
+
+
+@pytest.mark.parametrize(
+    "text, rows",
+    [
+        ("Epoch [1/5], Step [100/600], Loss: 0.2164\nEpoch [1/5], Step [200/600], Loss: 0.1\n",
+         (("1", "100", "0.2164"), ("1", "200", "0.1"))),
+        ("epoch=0 loss=1.5 val_loss=1.2\nepoch=1 loss=1.1 val_loss=1.0\n", (("0", "1.5", "1.2"), ("1", "1.1", "1.0"))),
+        ("Epoch 1 | train loss 0.5 | valid loss 0.4\nEPOCH 2 | train loss 0.3 | valid loss 0.2\n",
+         (("1", "0.5", "0.4"), ("2", "0.3", "0.2"))),
+        ("Epoch 0 - loss: 0.5 - acc: 80.0%\nEpoch 1 - loss: 0.4 - acc: 85.5%\n", (("0", "0.5", "80.0%"), ("1", "0.4", "85.5%"))),
+        ("[1,  2000] loss: 2.166\n[1,  4000] loss: 1.853\n[2,  2000] loss: 1.512\nFinished Training\n",
+         (("1", "2000", "2.166"), ("1", "4000", "1.853"), ("2", "2000", "1.512"))),
+        ("Epoch 1 | Train Loss: 0.5 | Val Loss: 0.4 | Time: 12.3s\nEpoch 2 | Train Loss: 0.3 | Val Loss: 0.2 | Time: 11.9s\n",
+         (("1", "0.5", "0.4", "12.3s"), ("2", "0.3", "0.2", "11.9s"))),
+        ("epoch 1, loss = 0.693147\nepoch 2, loss = 0.5\n", (("1", "0.693147"), ("2", "0.5"))),
+    ],
+)
+def test_variants(text, rows):
+    (table,) = _read(text)
+    assert tuple(r[: len(rows[0])] for r in table.rows) == rows
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Epoch 3 done, saving model\nEpoch 4 done, saving model\n",  # words that are not pairs
+        "epochs = 10\nbatch size 32\n",  # a setting, no metric
+        "Epoch 1: lr 0.001\nEpoch 2: lr 0.0005\n",  # no loss or metric
+        "Test Loss: 0.3 | Test Acc: 80.00%\n",  # no epoch marker
+        "[1, 2] [3, 4]\n[5, 6] ok\n",  # bracketed numbers without metric pairs
+    ],
+)
+def test_limits_not_read(text):
+    assert [t for t in _read(text) if not t.blank] == []
+
+
+def test_metric_column_rule():
+    assert metric_column("Train Loss") == "train_loss"
+    assert metric_column("loss") == "train_loss"
+    assert metric_column("Val. Loss") == "valid_loss"
+    assert metric_column("validation accuracy") == "accuracy"
+    assert metric_column("train acc") == "train_acc"
+    assert metric_column("eval_f1") == "f1"
+
+
+def test_parse_pairs_is_all_or_nothing():
+    assert parse_pairs("loss: 0.3, acc: 0.9") == [("loss", "0.3"), ("acc", "0.9")]
+    assert parse_pairs("loss: 0.3, see you") is None
+
+
+_NAMES = st.sampled_from(["loss", "val_loss", "Train Acc", "valid loss", "f1", "val acc"])
+_NOISE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60).filter(lambda s: "poch" not in s.lower() and "ep" not in s.lower())
+
+
+@FUZZ
+@given(st.lists(_NAMES, min_size=1, max_size=3, unique_by=metric_column),
+       st.lists(st.floats(0.001, 99, allow_nan=False), min_size=2, max_size=6),
+       st.sampled_from(["Epoch {e}: {p}", "epoch {e} | {p}", "Epoch [{e}/99], {p}"]),
+       st.lists(_NOISE, max_size=3), st.data())
+def test_epoch_lines_in_noise_are_found(names, values, shape, noise, data):
+    lines = []
+    for e, v in enumerate(values):
+        pairs = ", ".join(f"{n}: {v:.4f}" for n in names) if "|" not in shape else " | ".join(f"{n} {v:.4f}" for n in names)
+        lines.append(shape.format(e=e, p=pairs) + "\n")
+    outputs = [nbf.stream_output(n + "\n") for n in noise]
+    outputs.insert(data.draw(st.integers(0, len(outputs))), nbf.stream_output("".join(lines)))
+    tables = [t for t in find_tables(outputs) if t.format == "loop" and not t.blank]
+    assert len(tables) == 1
+    assert [r[1] for r in tables[0].rows] == [f"{v:.4f}" for v in values]
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(list("Epoch 0123456789:%|/[](),.=-\n\tloss acc Val.")), max_size=300))
+def test_random_loop_text_never_raises(text):
+    find_tables([nbf.stream_output(text)])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [" " * 60_000 + "x", "epoch 1: loss" + " " * 60_000 + "x", "Epoch 1: " + "loss 1 " * 10_000, "\t " * 30_000, "[1, " + " " * 60_000],
+)
+def test_pathological_lines_are_read_in_linear_time(line):
+    import time
+
+    start = time.perf_counter()
+    find_tables([nbf.stream_output("epoch\n" + line + "\n")])
+    assert time.perf_counter() - start < 5  # a quadratic pattern takes minutes on these
