@@ -103,12 +103,14 @@ def _decimals(text: str) -> int:
     return places - int(exponent or 0)
 
 
-def value_matches(text: str | None, value: float | str | None, *, percent: bool = False) -> bool:
+def value_matches(text: str | None, value: float | str | None, *, percent: bool = False,
+                  significant: int | None = None) -> bool:
     """Whether a displayed value is the recorded ``value`` rounded for display.
 
     The tolerance is half a unit of the last displayed digit (plus float32
     slack); with ``percent`` the text may also be the value times 100
-    (``Train Acc: 74.41%``).
+    (``Train Acc: 74.41%``); with ``significant`` the display kept only that many
+    significant digits and padded with zeros (Lightning's bar: ``1.0563`` → ``1.060``).
 
     Examples
     --------
@@ -118,6 +120,8 @@ def value_matches(text: str | None, value: float | str | None, *, percent: bool 
     (True, False)
     >>> value_matches("No log", 0.3), value_matches("", 0.3), value_matches("nan", "nan")
     (False, False, True)
+    >>> value_matches("1.060", 1.0563), value_matches("1.060", 1.0563, significant=3)
+    (False, True)
     """
     if text is None or value is None:
         return False
@@ -131,6 +135,8 @@ def value_matches(text: str | None, value: float | str | None, *, percent: bool 
     if not math.isfinite(shown):
         return False
     tolerance = 0.5 * 10.0 ** -_decimals(text)
+    if significant and shown:
+        tolerance = max(tolerance, 0.5 * 10.0 ** (math.floor(math.log10(abs(shown))) - significant + 1))
     candidates = (value, value * 100) if percent else (value,)
     return any(abs(shown - v) <= tolerance * (1 + 1e-6) + 1e-6 * abs(v) + 1e-12 for v in candidates)
 
@@ -168,6 +174,15 @@ def oracle_rows(oracle: dict) -> list[OracleRow]:
     return rows
 
 
+def display_rounding(framework: str) -> dict:
+    """How a framework rounds what it displays (``value_matches`` options).
+
+    >>> display_rounding("pytorch_lightning"), display_rounding("plain")
+    ({'percent': False, 'significant': 3}, {'percent': True, 'significant': None})
+    """
+    return {"percent": framework == "plain", "significant": 3 if framework == "pytorch_lightning" else None}
+
+
 def _int(text: str | None) -> int | None:
     try:
         return int(float(text)) if text not in (None, "") else None
@@ -195,17 +210,17 @@ def row_match(oracle: OracleRow, row: dict[str, str]) -> tuple[bool, bool]:
             return False, False
     elif oracle.epoch is not None and _int(row.get("epoch")) != oracle.epoch:
         return False, False
-    percent = oracle.framework == "plain"
+    display = display_rounding(oracle.framework)
     metric_texts = [text for column, text in row.items() if column not in TEXT_COLUMNS]
     strict = True
     for column, value in oracle.values.values():
         if column in LOSS_COLUMNS:
-            if not value_matches(row.get(column), value):
+            if not value_matches(row.get(column), value, significant=display["significant"]):
                 return False, False
             continue
-        if not value_matches(row.get(column), value, percent=percent):
+        if not value_matches(row.get(column), value, **display):
             strict = False
-            if not any(value_matches(text, value, percent=percent) for text in metric_texts):
+            if not any(value_matches(text, value, **display) for text in metric_texts):
                 return False, False
     return True, strict
 
@@ -400,6 +415,68 @@ def run_check(corpus: Path = CORPUS, names: list[str] | None = None) -> list[Not
     return scores
 
 
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?")
+
+
+def displayed_numbers(notebook: dict) -> list[str]:
+    """Every number token a notebook's outputs show (stream text, plain text, HTML text).
+
+    >>> nb = {"cells": [{"cell_type": "code", "outputs": [
+    ...     {"output_type": "stream", "text": "Epoch 1/2 - loss: 0.5407 - acc: 74.41%"},
+    ...     {"output_type": "display_data", "data": {"text/html": "<td>0.693147</td>"}}]}]}
+    >>> displayed_numbers(nb)
+    ['1', '2', '0.5407', '74.41%', '0.693147']
+    """
+    tokens = []
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []):
+            texts = [output.get("text", "")]
+            data = output.get("data", {})
+            texts += [data.get("text/plain", ""), re.sub(r"<[^>]*>", " ", "".join(data.get("text/html", "")))]
+            for text in texts:
+                tokens += NUMBER.findall("".join(text) if isinstance(text, list) else text)
+    return tokens
+
+
+def self_check(corpus: Path = CORPUS) -> list[str]:
+    """Oracle values that no output of their notebook displays (an oracle the notebook cannot support).
+
+    Every scored oracle value must appear, at its display rounding, among the
+    numbers the notebook shows; otherwise the row could not be read by anyone
+    and the corpus, not the parser, is wrong.
+    """
+    problems = []
+    for oracle_path in sorted((corpus / "oracle").glob("*.json")):
+        oracle = json.loads(oracle_path.read_text(encoding="utf-8"))
+        notebook = json.loads((corpus / "notebooks" / oracle["notebook"]).read_text(encoding="utf-8"))
+        shown = [token for token in displayed_numbers(notebook) if "." in token or "e" in token.lower()]
+        for item in oracle_rows(oracle):
+            for name, (_, value) in item.values.items():
+                if not any(value_matches(token, value, **display_rounding(item.framework)) for token in shown):
+                    problems.append(f"{oracle['notebook']}: run {item.run} epoch {item.epoch} step {item.step}: "
+                                    f"{name}={value} is not displayed")
+    return problems
+
+
+def corpus_table(corpus: Path = CORPUS) -> str:
+    """The corpus as a markdown table: notebook, style imitated, framework and version, runs, calls, rows."""
+    lines = ["| notebook | style / source imitated | framework (version) | runs | calls | rows |", "|---|---|---|---|---|---|"]
+    for oracle_path in sorted((corpus / "oracle").glob("*.json")):
+        oracle = json.loads(oracle_path.read_text(encoding="utf-8"))
+        runs = oracle.get("runs", [])
+        versions = oracle.get("versions", {})
+        frameworks = sorted({run["framework"] for run in runs})
+        shown = ", ".join(f"plain (torch {versions.get('torch', '?')})" if name == "plain" else f"{name} {versions.get(name, '')}"
+                          for name in frameworks)
+        if "keras_backend" in versions and "keras" in frameworks:
+            shown += f" ({versions['keras_backend']})"
+        learners = len({run.get("learner", i) for i, run in enumerate(runs)})
+        rows = sum(len(run["rows"]) for run in runs)
+        style = oracle.get("style", "").replace("|", "\\|")
+        lines.append(f"| {oracle_path.stem} | {style} | {shown} | {learners} | {len(runs)} | {rows} |")
+    return "\n".join(lines)
+
+
 def _ratio(numerator: int, denominator: int) -> str:
     return f"{100 * numerator / denominator:5.1f}%" if denominator else "    –"
 
@@ -463,7 +540,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with notebooks/ and oracle/")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.add_argument("--details", action="store_true", help="list missing and extra rows per notebook")
+    parser.add_argument("--self-check", action="store_true",
+                        help="only check the corpus: every oracle value is displayed by its notebook")
+    parser.add_argument("--corpus-table", action="store_true", help="only print the corpus as a markdown table")
     args = parser.parse_args(argv)
+    if args.corpus_table:
+        print(corpus_table(args.corpus))
+        return 0
+    if args.self_check:
+        problems = self_check(args.corpus)
+        print("\n".join(problems) or "every oracle value is displayed by its notebook")
+        return 1 if problems else 0
     scores = run_check(args.corpus, args.names)
     total = summarize(scores)["all"]
     if args.json:

@@ -67,6 +67,14 @@ def apply_redraws(text: str) -> str:
     return "\n".join(lines)
 
 
+def hide_hooks(nb) -> None:
+    """Drop the recorder's own frames from saved tracebacks (a crashed fit passes through its wrapper)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [frame for frame in output.traceback if "oracle_hooks" not in frame]
+
+
 def lab_saved(nb) -> None:
     """Merge consecutive outputs of the same stream and apply their redraws, as JupyterLab saves them."""
     for cell in nb.cells:
@@ -149,6 +157,7 @@ def execute_one(name: str) -> None:
             os.environ.update(saved)
     if spec.get("oracle"):
         nb.cells.pop()  # the hidden oracle cell: executed, never saved
+    hide_hooks(nb)
     if name in LAB_SAVED:
         lab_saved(nb)
     for cell in nb.cells:

@@ -236,7 +236,7 @@ KERAS2 = [
     },
     {
         "name": "tfkeras2_lr_loop",
-        "style": "Keras 2 learning-rate comparison: a loop over rates, a model per rate, fit(epochs=1) warm-up",
+        "style": "Keras 2 learning-rate comparison: a loop over rates, a model per rate, then fit(epochs=1) once more",
         "cells": [
             DATA2,
             'histories = {}\nfor lr in [0.001, 0.01, 0.1]:\n'

@@ -9,6 +9,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import TQDMProgressBar
 
 pl.seed_everything(42)
 X = torch.randn(256, 10)
@@ -49,7 +50,7 @@ LIGHTNING = [
         "cells": [
             "%%md\n# Lightning in 15 minutes",
             PL_SETUP, PL_MODEL,
-            "model = LitClassifier()\ntrainer = pl.Trainer(max_epochs=3, accelerator='cpu')\n"
+            "model = LitClassifier()\ntrainer = pl.Trainer(max_epochs=3, accelerator='cpu', callbacks=[TQDMProgressBar()])\n"
             "trainer.fit(model, train_loader, val_loader)",
             "trainer.validate(model, val_loader)",
         ],
@@ -68,7 +69,8 @@ LIGHTNING = [
             "        self.log('train_acc', (logits.argmax(1) == y).float().mean(), on_epoch=True, on_step=False,\n"
             "                 prog_bar=True)\n"
             "        return loss",
-            "trainer = pl.Trainer(max_epochs=4, accelerator='cpu', enable_checkpointing=False)\n"
+            "trainer = pl.Trainer(max_epochs=4, accelerator='cpu', enable_checkpointing=False,\n"
+            "                     callbacks=[TQDMProgressBar(refresh_rate=2)])\n"
             "trainer.fit(EpochLogged(hidden=16, lr=5e-3), train_dataloaders=train_loader, val_dataloaders=val_loader)",
         ],
     },
@@ -89,7 +91,7 @@ LIGHTNING = [
             "        return loss\n\n"
             "    def configure_optimizers(self):\n"
             "        return torch.optim.Adam(self.parameters(), lr=1e-3)",
-            "autoencoder = LitAutoEncoder()\ntrainer = pl.Trainer(max_epochs=4, accelerator='cpu')\n"
+            "autoencoder = LitAutoEncoder()\ntrainer = pl.Trainer(max_epochs=4, accelerator='cpu', callbacks=[TQDMProgressBar(refresh_rate=3)])\n"
             "trainer.fit(model=autoencoder, train_dataloaders=train_loader)",
         ],
     },
@@ -100,7 +102,8 @@ LIGHTNING = [
             PL_SETUP, PL_MODEL,
             "scores = {}\nfor hidden in [8, 64]:\n"
             "    model = LitClassifier(hidden=hidden, lr=3e-2)\n"
-            "    trainer = pl.Trainer(max_epochs=2, accelerator='cpu', logger=False, enable_checkpointing=False)\n"
+            "    trainer = pl.Trainer(max_epochs=2, accelerator='cpu', logger=False, enable_checkpointing=False,\n"
+            "                         callbacks=[TQDMProgressBar()])\n"
             "    trainer.fit(model, train_loader, val_loader)\n"
             "    scores[hidden] = trainer.callback_metrics['val_acc'].item()\nscores",
         ],
