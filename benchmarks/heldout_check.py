@@ -242,6 +242,8 @@ class NotebookScore:
     runs: int = 0
     model_agree: int = 0
     model_checked: int = 0
+    calls_with_rows: int = 0  # oracle training calls that recorded rows
+    calls_missed: int = 0  # ... of which no row was found
     lr_agree: int = 0
     lr_checked: int = 0
     missing: list[str] = field(default_factory=list)  # oracle rows not found, described
@@ -304,9 +306,12 @@ def _normal(text: object) -> str:
 
 def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], rows: list[dict[str, str]],
                assigned: list[tuple[int | None, bool]]) -> None:
-    """Model-name and learning-rate agreement, per oracle run that found rows."""
+    """Training calls missed entirely; model-name and learning-rate agreement per call that found rows."""
     for number, run in enumerate(oracle.get("runs", []), start=1):
         matches = [rows[index] for item, (index, _) in zip(expected, assigned) if item.run == number and index is not None]
+        if any(item.run == number for item in expected):
+            score.calls_with_rows += 1
+            score.calls_missed += not matches
         if not matches:
             continue
         row = matches[0]
@@ -496,12 +501,16 @@ def summarize(scores: list[NotebookScore]) -> dict:
     for name, members in groups.items():
         total = {key: sum(getattr(s, key) for s in members)
                  for key in ("oracle_rows", "extracted_rows", "found", "found_strict", "matched_extracted",
-                             "model_agree", "model_checked", "lr_agree", "lr_checked", "runs")}
+                             "model_agree", "model_checked", "lr_agree", "lr_checked", "runs",
+                             "calls_with_rows", "calls_missed")}
         total["notebooks"] = len(members)
         total["recall"] = total["found"] / total["oracle_rows"] if total["oracle_rows"] else None
         total["strict_recall"] = total["found_strict"] / total["oracle_rows"] if total["oracle_rows"] else None
         total["precision"] = (total["matched_extracted"] / total["extracted_rows"]) if total["extracted_rows"] else None
         total["silent"] = [s.notebook for s in members if s.silent]
+        # Not silent by the issue's letter, but is the warning about the training output? (--details shows it)
+        total["warned_no_rows"] = [s.notebook for s in members
+                                   if s.oracle_rows and not s.extracted_rows and s.diagnostics and not s.failure]
         total["tracebacks"] = [s.notebook for s in members if s.traceback]
         total["failed"] = [s.notebook for s in members if s.failure and not s.traceback]
         result[name] = total
@@ -519,15 +528,18 @@ def format_table(scores: list[NotebookScore]) -> str:
                      f"{s.found:>5} {_ratio(s.found, s.oracle_rows):>7} {_ratio(s.found_strict, s.oracle_rows):>7} "
                      f"{_ratio(s.matched_extracted, s.extracted_rows):>7} {len(s.diagnostics):>4}  {status}")
     lines += ["", f"{'framework':<18} {'nbs':>4} {'oracle':>6} {'rows':>5} {'recall':>7} {'strict':>7} {'prec.':>7} "
-                  f"{'silent':>6} {'trace':>5} {'model':>9} {'lr':>9}"]
+                  f"{'silent':>6} {'trace':>5} {'missed':>9} {'model':>9} {'lr':>9}"]
     for name, t in summarize(scores).items():
         lines.append(f"{name:<18} {t['notebooks']:>4} {t['oracle_rows']:>6} {t['extracted_rows']:>5} "
                      f"{_ratio(t['found'], t['oracle_rows']):>7} {_ratio(t['found_strict'], t['oracle_rows']):>7} "
                      f"{_ratio(t['matched_extracted'], t['extracted_rows']):>7} {len(t['silent']):>6} "
-                     f"{len(t['tracebacks']):>5} {t['model_agree']:>4}/{t['model_checked']:<4} "
+                     f"{len(t['tracebacks']):>5} {t['calls_missed']:>4}/{t['calls_with_rows']:<4} "
+                     f"{t['model_agree']:>4}/{t['model_checked']:<4} "
                      f"{t['lr_agree']:>4}/{t['lr_checked']:<4}")
     total = summarize(scores)["all"]
     for label, names in (("silent (training output, no rows, no warning)", total["silent"]),
+                         ("no rows, warned (check the warning is about the training output: --details)",
+                          total["warned_no_rows"]),
                          ("tracebacks", total["tracebacks"]), ("failed to read", total["failed"])):
         lines.append(f"{label}: {', '.join(names) if names else 'none'}")
     return "\n".join(lines)

@@ -58,6 +58,8 @@ def test_a_missing_row_lowers_recall_only_and_is_named():
     assert score.found == 2 and score.recall == pytest.approx(2 / 3)
     assert score.precision == 1.0
     assert score.missing == ["run 1 epoch 1: train_loss=0.61234, valid_loss=0.65437, accuracy=0.625"]
+    assert (score.calls_with_rows, score.calls_missed) == (1, 0)
+    assert hc.score_notebook(ORACLE, []).calls_missed == 1
 
 
 def test_an_extra_row_lowers_precision_only():

@@ -189,5 +189,29 @@ HF = [
     },
 ]
 
+HF.append({
+    "name": "hf_epoch_logging_f1",
+    "style": "HF token/sequence classification notebooks: logging_strategy='epoch' (Training Loss filled), "
+             "F1 / precision / recall metrics",
+    "cells": [
+        SETUP,
+        "def compute_metrics(p):\n"
+        "    preds = np.argmax(p.predictions, axis=-1)\n"
+        "    labels = p.label_ids\n"
+        "    tp = float(((preds == 1) & (labels == 1)).sum())\n"
+        "    precision = tp / max(float((preds == 1).sum()), 1.0)\n"
+        "    recall = tp / max(float((labels == 1).sum()), 1.0)\n"
+        "    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0\n"
+        "    return {'precision': precision, 'recall': recall, 'f1': f1}",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('clf', eval_strategy='epoch', logging_strategy='epoch', learning_rate=8e-4,\n"
+        "                         num_train_epochs=4, per_device_train_batch_size=32, save_strategy='no',\n"
+        "                         report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics)\n"
+        "trainer.train()",
+    ],
+})
+
 for _spec in HF:
     _spec.update(kernel="ml", hooks="hf")

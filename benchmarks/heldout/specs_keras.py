@@ -189,6 +189,22 @@ KERAS3 = [
     },
 ]
 
+KERAS3.append({
+    "name": "keras_resume_initial_epoch",
+    "style": "keras.io / Kaggle: training resumed with fit(initial_epoch=3) (printed Epoch 4/6), verbose=2",
+    "cells": [
+        DATA3, MLP3,
+        'model = make_model()\n'
+        'model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2),\n'
+        '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+        'history = model.fit(x_train, y_train, epochs=3, validation_data=(x_test, y_test))',
+        '%%md\nResume from where we stopped, with a smaller learning rate.',
+        'model.optimizer.learning_rate = 1e-3\n'
+        'history_2 = model.fit(x_train, y_train, epochs=6, initial_epoch=3, validation_data=(x_test, y_test),\n'
+        '                      verbose=2)',
+    ],
+})
+
 KERAS2 = [
     {
         "name": "tfkeras2_mlp_verbose1",

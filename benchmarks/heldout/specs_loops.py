@@ -382,6 +382,34 @@ PLAIN = [
     },
 ]
 
+PLAIN.append({
+    "name": "plain_out_of_order",
+    "style": "a user's notebook run out of order: the second training cell ran before the first (counts tell)",
+    "cells": [
+        TORCH_DATA,
+        "runs_log = []\n\n\ndef fit(lr, epochs):\n"
+        "    model = nn.Sequential(nn.Linear(12, 8), nn.Tanh(), nn.Linear(8, 1))\n"
+        "    optimizer = optim.Adam(model.parameters(), lr=lr)\n    criterion = nn.BCEWithLogitsLoss()\n"
+        "    log = {'lr': lr, 'epochs': epochs, 'train_loss': [], 'val_loss': []}\n"
+        "    for epoch in range(epochs):\n        for xb, yb in batches(train_X, train_y):\n"
+        "            optimizer.zero_grad()\n            loss = criterion(model(xb).squeeze(1), yb)\n"
+        "            loss.backward()\n            optimizer.step()\n        with torch.no_grad():\n"
+        "            train_loss = criterion(model(train_X).squeeze(1), train_y).item()\n"
+        "            val_loss = criterion(model(valid_X).squeeze(1), valid_y).item()\n"
+        "        log['train_loss'].append(train_loss); log['val_loss'].append(val_loss)\n"
+        "        print(f'epoch {epoch + 1}/{epochs}  train_loss={train_loss:.4f}  val_loss={val_loss:.4f}')\n"
+        "    runs_log.append(log)\n    return model",
+        "%%md\n## Baseline",
+        "baseline = fit(lr=0.001, epochs=3)",
+        "%%md\n## Higher learning rate",
+        "fast = fit(lr=0.01, epochs=4)",
+    ],
+    "order": [0, 1, 2, 5, 4, 3],
+    "oracle": "for _log in runs_log:\n"
+              "    _heldout_plain_run('Sequential', _log['lr'], _log['epochs'],\n"
+              "                       {'train_loss': _log['train_loss'], 'val_loss': _log['val_loss']}, style='out of order')",
+})
+
 # The two-model notebook keeps the first model's lists before the second loop overwrites them.
 _two = PLAIN[1]
 _two["cells"][3] += ("\nfasttext_history = dict(lr=optimizer.param_groups[0]['lr'], epochs=N_EPOCHS,\n"
