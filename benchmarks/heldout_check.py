@@ -246,6 +246,8 @@ class NotebookScore:
     calls_missed: int = 0  # ... of which no row was found
     lr_agree: int = 0
     lr_checked: int = 0
+    epochs_agree: int = 0
+    epochs_checked: int = 0
     missing: list[str] = field(default_factory=list)  # oracle rows not found, described
     extra: list[str] = field(default_factory=list)  # extracted rows matching no oracle row
 
@@ -306,7 +308,7 @@ def _normal(text: object) -> str:
 
 def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], rows: list[dict[str, str]],
                assigned: list[tuple[int | None, bool]]) -> None:
-    """Training calls missed entirely; model-name and learning-rate agreement per call that found rows."""
+    """Training calls missed entirely; model, learning-rate and planned-epochs agreement per call found."""
     for number, run in enumerate(oracle.get("runs", []), start=1):
         matches = [rows[index] for item, (index, _) in zip(expected, assigned) if item.run == number and index is not None]
         if any(item.run == number for item in expected):
@@ -323,6 +325,9 @@ def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], ro
             shown = _number(row.get("learning_rate"))
             score.lr_checked += 1
             score.lr_agree += shown is not None and math.isclose(shown, run["learning_rate"], rel_tol=1e-5)
+        if run.get("planned_epochs") is not None:
+            score.epochs_checked += 1
+            score.epochs_agree += _number(row.get("planned_epochs")) == float(run["planned_epochs"])
 
 
 def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[str] = (),
@@ -502,7 +507,7 @@ def summarize(scores: list[NotebookScore]) -> dict:
         total = {key: sum(getattr(s, key) for s in members)
                  for key in ("oracle_rows", "extracted_rows", "found", "found_strict", "matched_extracted",
                              "model_agree", "model_checked", "lr_agree", "lr_checked", "runs",
-                             "calls_with_rows", "calls_missed")}
+                             "calls_with_rows", "calls_missed", "epochs_agree", "epochs_checked")}
         total["notebooks"] = len(members)
         total["recall"] = total["found"] / total["oracle_rows"] if total["oracle_rows"] else None
         total["strict_recall"] = total["found_strict"] / total["oracle_rows"] if total["oracle_rows"] else None
@@ -528,14 +533,14 @@ def format_table(scores: list[NotebookScore]) -> str:
                      f"{s.found:>5} {_ratio(s.found, s.oracle_rows):>7} {_ratio(s.found_strict, s.oracle_rows):>7} "
                      f"{_ratio(s.matched_extracted, s.extracted_rows):>7} {len(s.diagnostics):>4}  {status}")
     lines += ["", f"{'framework':<18} {'nbs':>4} {'oracle':>6} {'rows':>5} {'recall':>7} {'strict':>7} {'prec.':>7} "
-                  f"{'silent':>6} {'trace':>5} {'missed':>9} {'model':>9} {'lr':>9}"]
+                  f"{'silent':>6} {'trace':>5} {'missed':>9} {'model':>9} {'lr':>9} {'epochs':>9}"]
     for name, t in summarize(scores).items():
         lines.append(f"{name:<18} {t['notebooks']:>4} {t['oracle_rows']:>6} {t['extracted_rows']:>5} "
                      f"{_ratio(t['found'], t['oracle_rows']):>7} {_ratio(t['found_strict'], t['oracle_rows']):>7} "
                      f"{_ratio(t['matched_extracted'], t['extracted_rows']):>7} {len(t['silent']):>6} "
                      f"{len(t['tracebacks']):>5} {t['calls_missed']:>4}/{t['calls_with_rows']:<4} "
                      f"{t['model_agree']:>4}/{t['model_checked']:<4} "
-                     f"{t['lr_agree']:>4}/{t['lr_checked']:<4}")
+                     f"{t['lr_agree']:>4}/{t['lr_checked']:<4} {t['epochs_agree']:>4}/{t['epochs_checked']:<4}")
     total = summarize(scores)["all"]
     for label, names in (("silent (training output, no rows, no warning)", total["silent"]),
                          ("no rows, warned (check the warning is about the training output: --details)",

@@ -51,6 +51,8 @@ def test_perfect_match_scores_full_recall_and_precision():
     assert score.recall == 1.0 and score.precision == 1.0
     assert not score.missing and not score.extra and not score.silent
     assert (score.model_agree, score.model_checked, score.lr_agree, score.lr_checked) == (1, 1, 1, 1)
+    assert (score.epochs_agree, score.epochs_checked) == (0, 1)  # the rows have no planned_epochs
+    assert hc.score_notebook(ORACLE, [{**PERFECT[0], "planned_epochs": "3"}]).epochs_agree == 1
 
 
 def test_a_missing_row_lowers_recall_only_and_is_named():
