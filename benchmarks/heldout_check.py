@@ -387,6 +387,7 @@ def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[s
 #: Run in a fresh interpreter per notebook: the public API, then one JSON line on stdout.
 WORKER = """
 import json, sys
+sys.path.insert(0, sys.argv[2])  # this checkout's audiometrics, whatever is installed
 from audiometrics import extract_files
 outcome = extract_files([sys.argv[1]])
 print(json.dumps({"rows": outcome.rows(with_source=True),
@@ -398,7 +399,7 @@ print(json.dumps({"rows": outcome.rows(with_source=True),
 def extract_isolated(path: Path, timeout: float = 300.0) -> dict:
     """Extract one notebook in a subprocess: ``rows``, ``diagnostics``, ``failure``, ``traceback``."""
     try:
-        done = subprocess.run([sys.executable, "-c", WORKER, str(path)], capture_output=True, text=True,
+        done = subprocess.run([sys.executable, "-c", WORKER, str(path), str(HERE.parent)], capture_output=True, text=True,
                               timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     except subprocess.TimeoutExpired:
         return {"rows": [], "diagnostics": [], "failure": f"timed out after {timeout:.0f} s", "traceback": True}
