@@ -105,8 +105,12 @@ def _heldout_hook_hf():
     original = transformers.Trainer.train
 
     def train(self, *args, **kwargs):
+        failure = None
         try:
             return original(self, *args, **kwargs)
+        except BaseException as exc:
+            failure = type(exc).__name__
+            raise
         finally:
             strategy = getattr(self.args.eval_strategy, "value", str(self.args.eval_strategy))
             model = self.model
@@ -120,6 +124,7 @@ def _heldout_hook_hf():
                 "learning_rate": _heldout_num(self.args.learning_rate),
                 "key": "epoch" if strategy == "epoch" else "step",
                 "display": "log dicts" if self.args.disable_tqdm else "notebook table",
+                "crashed": failure,
                 "rows": _heldout_hf_rows(self.state.log_history, strategy),
             }, model)
 

@@ -213,5 +213,32 @@ HF.append({
     ],
 })
 
+HF.append({
+    "name": "hf_interrupted_run",
+    "style": "a Trainer run stopped mid-way (KeyboardInterrupt; a callback stands in for the stop button), "
+             "then a shorter run",
+    "cells": [
+        SETUP, ACCURACY,
+        "from transformers import TrainerCallback\n\n\nclass StopButton(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        "        if state.global_step == 10:\n            raise KeyboardInterrupt",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('long-run', eval_strategy='steps', eval_steps=4, logging_steps=4,\n"
+        "                         learning_rate=3e-4, num_train_epochs=10, per_device_train_batch_size=16,\n"
+        "                         save_strategy='no', report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics, callbacks=[StopButton()])\n"
+        "trainer.train()",
+        "%%md\nToo slow: two epochs only.",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('short-run', eval_strategy='epoch', logging_strategy='epoch', learning_rate=3e-4,\n"
+        "                         num_train_epochs=2, per_device_train_batch_size=16, save_strategy='no',\n"
+        "                         report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics)\n"
+        "trainer.train()",
+    ],
+})
+
 for _spec in HF:
     _spec.update(kernel="ml", hooks="hf")
