@@ -362,7 +362,7 @@ def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[s
     True
     """
     runs = oracle.get("runs", [])
-    framework = runs[0]["framework"] if runs else "none"
+    framework = runs[0]["framework"] if runs else "negative"
     score = NotebookScore(oracle.get("notebook", "?"), framework, diagnostics=list(diagnostics),
                           failure=failure, traceback=traceback, runs=len(runs))
     expected = oracle_rows(oracle)
@@ -476,8 +476,8 @@ def corpus_table(corpus: Path = CORPUS) -> str:
         oracle = json.loads(oracle_path.read_text(encoding="utf-8"))
         runs = oracle.get("runs", [])
         versions = oracle.get("versions", {})
-        frameworks = sorted({run["framework"] for run in runs})
-        shown = ", ".join(f"plain (torch {versions.get('torch', '?')})" if name == "plain" else f"{name} {versions.get(name, '')}"
+        frameworks = sorted({run["framework"] for run in runs}) or ["none (negative)"]
+        shown = ", ".join(f"plain (torch {versions.get('torch', '?')})" if name == "plain" else f"{name} {versions.get(name, '')}".strip()
                           for name in frameworks)
         if "keras_backend" in versions and "keras" in frameworks:
             shown += f" ({versions['keras_backend']})"

@@ -87,6 +87,13 @@ def test_losses_are_strict_other_metrics_may_sit_in_any_column():
     assert (score.found, score.found_strict) == (3, 0)
 
 
+def test_rows_read_from_a_notebook_without_training_are_all_extra():
+    negative = hc.score_notebook({"notebook": "n.ipynb", "runs": []}, [PERFECT[0]])
+    assert (negative.framework, negative.recall, negative.precision, negative.silent) == ("negative", None, 0.0, False)
+    total = hc.summarize([negative, hc.score_notebook(ORACLE, PERFECT)])["all"]
+    assert total["precision"] == 0.75 and total["recall"] == 1.0
+
+
 def test_each_extracted_row_is_used_once():
     twice = keras_oracle((0, 0.69312, 0.70111, 0.5), (0, 0.69312, 0.70111, 0.5))
     score = hc.score_notebook(twice, [PERFECT[0]])

@@ -410,6 +410,37 @@ PLAIN.append({
               "                       {'train_loss': _log['train_loss'], 'val_loss': _log['val_loss']}, style='out of order')",
 })
 
+NEGATIVE = [{
+    "name": "negative_evaluate_only",
+    "style": "no training (a negative): a model card check, Keras evaluate()/predict(), HF Trainer.evaluate() "
+             "only, a learning-rate schedule preview printed per epoch",
+    "kernel": "ml", "hooks": "hf,keras",
+    "cells": [
+        "%%md\n# Checking the released models\nNo training here: evaluation only.",
+        'import os\nos.environ["KERAS_BACKEND"] = "torch"\nimport numpy as np\nimport keras\n\n'
+        'rng = np.random.default_rng(7)\nx = rng.normal(size=(64, 6)).astype("float32")\n'
+        'y = (x[:, 0] > 0).astype("int64")\n'
+        'model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2, activation="softmax")])\n'
+        'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+        'model.evaluate(x, y)',
+        "probs = model.predict(x[:8])\nprobs.round(3)",
+        "import torch\nfrom transformers import BertConfig, AutoModelForSequenceClassification, Trainer, "
+        "TrainingArguments\n\n"
+        "class Eval(torch.utils.data.Dataset):\n    def __len__(self):\n        return 16\n\n"
+        "    def __getitem__(self, i):\n        ids = torch.arange(i, i + 8) % 50\n"
+        "        return {'input_ids': ids, 'attention_mask': torch.ones(8, dtype=torch.long), 'labels': torch.tensor(i % 2)}\n\n"
+        "config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,\n"
+        "                    intermediate_size=32, max_position_embeddings=16, num_labels=2)\n"
+        "trainer = Trainer(model=AutoModelForSequenceClassification.from_config(config),\n"
+        "                  args=TrainingArguments('eval-only', report_to='none'), eval_dataset=Eval())\n"
+        "trainer.evaluate()",
+        "%%md\nThe schedule the next fine-tuning will use:",
+        "base_lr, warmup = 1e-3, 2\nfor epoch in range(6):\n"
+        "    lr = base_lr * min(1.0, (epoch + 1) / warmup) * 0.5 ** max(0, epoch - warmup)\n"
+        "    print(f'epoch {epoch + 1}: lr {lr:.6f}')",
+    ],
+}]
+
 # The two-model notebook keeps the first model's lists before the second loop overwrites them.
 _two = PLAIN[1]
 _two["cells"][3] += ("\nfasttext_history = dict(lr=optimizer.param_groups[0]['lr'], epochs=N_EPOCHS,\n"
@@ -425,4 +456,4 @@ for _spec in LIGHTNING:
 for _spec in PLAIN:
     _spec.update(kernel="ml", hooks="")
 
-LOOPS = [*LIGHTNING, *PLAIN]
+LOOPS = [*LIGHTNING, *PLAIN, *NEGATIVE]
