@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "benchmarks" / "heldout"))
 import heldout_check as hc  # noqa: E402
 import make_corpus  # noqa: E402
+import scoring  # noqa: E402
 
 
 def keras_oracle(*rows):
@@ -127,7 +128,7 @@ def test_plain_loop_percentages_match_their_fraction():
     assert hc.score_notebook(oracle, [{"epoch": "0", "train_loss": "0.502", "acc": "74.51"}]).found == 0
 
 
-@pytest.mark.parametrize("module", [hc, make_corpus])
+@pytest.mark.parametrize("module", [hc, scoring, make_corpus])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
