@@ -72,8 +72,8 @@ def extract_isolated(path: Path, timeout: float = 300.0) -> dict:
             "failure": "; ".join(data["failures"]) or None, "traceback": False}
 
 
-def run_check(corpus: Path = CORPUS, names: list[str] | None = None) -> list[NotebookScore]:
-    """Extract and score every notebook of the corpus that has an oracle."""
+def run_check(corpus: Path = CORPUS, names: list[str] | None = None, convention: str = "displayed") -> list[NotebookScore]:
+    """Extract and score every notebook of the corpus that has an oracle (epochs by ``convention``)."""
     scores = []
     for oracle_path in sorted((corpus / "oracle").glob("*.json")):
         if names and not oracle_path.stem.startswith(tuple(names)):
@@ -82,7 +82,7 @@ def run_check(corpus: Path = CORPUS, names: list[str] | None = None) -> list[Not
         notebook = corpus / "notebooks" / f"{oracle_path.stem}.ipynb"
         extracted = extract_isolated(notebook)
         scores.append(score_notebook(oracle, extracted["rows"], extracted["diagnostics"],
-                                     extracted["failure"], extracted["traceback"]))
+                                     extracted["failure"], extracted["traceback"], convention))
     return scores
 
 
@@ -163,11 +163,13 @@ def format_table(scores: list[NotebookScore]) -> str:
                      f"{s.found:>5} {_ratio(s.found, s.oracle_rows):>7} {_ratio(s.found_strict, s.oracle_rows):>7} "
                      f"{_ratio(s.matched_extracted, s.extracted_rows):>7} {len(s.diagnostics):>4}  {status}")
     lines += ["", f"{'framework':<18} {'nbs':>4} {'oracle':>6} {'rows':>5} {'recall':>7} {'strict':>7} {'prec.':>7} "
+                  f"{'other':>7} "
                   f"{'silent':>6} {'trace':>5} {'missed':>9} {'model':>9} {'lr':>9} {'epochs':>9}"]
     for name, t in summarize(scores).items():
         lines.append(f"{name:<18} {t['notebooks']:>4} {t['oracle_rows']:>6} {t['extracted_rows']:>5} "
                      f"{_ratio(t['found'], t['oracle_rows']):>7} {_ratio(t['found_strict'], t['oracle_rows']):>7} "
-                     f"{_ratio(t['matched_extracted'], t['extracted_rows']):>7} {len(t['silent']):>6} "
+                     f"{_ratio(t['matched_extracted'], t['extracted_rows']):>7} {_ratio(t['found_other'], t['oracle_rows']):>7} "
+                     f"{len(t['silent']):>6} "
                      f"{len(t['tracebacks']):>5} {t['calls_missed']:>4}/{t['calls_with_rows']:<4} "
                      f"{t['model_agree']:>4}/{t['model_checked']:<4} "
                      f"{t['lr_agree']:>4}/{t['lr_checked']:<4} {t['epochs_agree']:>4}/{t['epochs_checked']:<4}")
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with notebooks/ and oracle/")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.add_argument("--details", action="store_true", help="list missing and extra rows per notebook")
+    parser.add_argument("--epochs", choices=("displayed", "zero"), default="displayed",
+                        help="the CSV's epochs as the framework displays them (the README's rule, default) or from 0")
     parser.add_argument("--self-check", action="store_true",
                         help="only check the corpus: every oracle value is displayed by its notebook")
     parser.add_argument("--corpus-table", action="store_true", help="only print the corpus as a markdown table")
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = self_check(args.corpus)
         print("\n".join(problems) or "every oracle value is displayed by its notebook")
         return 1 if problems else 0
-    scores = run_check(args.corpus, args.names)
+    scores = run_check(args.corpus, args.names, args.epochs)
     total = summarize(scores)["all"]
     if args.json:
         print(json.dumps({"notebooks": [asdict(s) for s in scores], "summary": summarize(scores)}, indent=1))

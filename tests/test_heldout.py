@@ -95,6 +95,22 @@ def test_rows_read_from_a_notebook_without_training_are_all_extra():
     assert total["precision"] == 0.75 and total["recall"] == 1.0
 
 
+def test_epochs_as_displayed_or_from_zero():
+    displayed = [{**row, "epoch": str(int(row["epoch"]) + 1)} for row in PERFECT]  # Keras shows Epoch 1/3 for epoch 0
+    as_shown = hc.score_notebook(ORACLE, displayed, convention="displayed")
+    assert (as_shown.found, as_shown.found_other) == (3, 0)  # from zero, every epoch is one off
+    from_zero = hc.score_notebook(ORACLE, displayed)
+    assert (from_zero.found, from_zero.found_other) == (0, 3)
+    lightning = {"notebook": "l.ipynb", "runs": [{"framework": "pytorch_lightning", "key": "epoch", "rows": [
+        {"epoch": 0, "values": {"val_loss": 0.5}}]}]}
+    assert hc.score_notebook(lightning, [{"epoch": "0", "valid_loss": "0.500"}], convention="displayed").found == 1
+    counted_from_zero = {"notebook": "p.ipynb", "runs": [{"framework": "plain", "key": "epoch", "epoch_display_base": 0,
+                         "rows": [{"epoch": 0, "values": {"train_loss": 0.5}}]}]}
+    assert hc.oracle_rows(counted_from_zero, "displayed")[0].epoch == 0
+    with pytest.raises(ValueError):
+        hc.oracle_rows(ORACLE, "one")
+
+
 def test_each_extracted_row_is_used_once():
     twice = keras_oracle((0, 0.69312, 0.70111, 0.5), (0, 0.69312, 0.70111, 0.5))
     score = hc.score_notebook(twice, [PERFECT[0]])

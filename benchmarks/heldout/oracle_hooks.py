@@ -241,8 +241,11 @@ def _heldout_hook_lightning():
 
 # ---------------------------------------------------------------- plain loops
 def _heldout_plain_run(model, learning_rate, planned_epochs, columns, key="epoch", steps=None, epochs=None,
-                       style=""):
-    """Record a plain loop's run from the lists it kept: ``columns`` maps a metric name to its list."""
+                       style="", display_base=1):
+    """Record a plain loop's run from the lists it kept: ``columns`` maps a metric name to its list.
+
+    ``display_base``: what the loop's printing counts epochs from (``Epoch: 01`` 1, ``epoch: 0`` 0).
+    """
     import torch
 
     _HELDOUT_VERSIONS["torch"] = torch.__version__
@@ -256,7 +259,7 @@ def _heldout_plain_run(model, learning_rate, planned_epochs, columns, key="epoch
         })
     _heldout_add({"framework": "plain", "model": [model], "pretrained": False,
                   "planned_epochs": planned_epochs, "learning_rate": _heldout_num(learning_rate),
-                  "key": key, "display": style, "rows": rows})
+                  "key": key, "display": style, "epoch_display_base": display_base, "rows": rows})
 
 
 for _heldout_name in filter(None, os.environ.get("HELDOUT_HOOKS", "").split(",")):

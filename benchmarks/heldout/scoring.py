@@ -129,24 +129,37 @@ class OracleRow:
     values: dict[str, tuple[str, float | str]]  # framework name -> (expected column, value)
 
 
-def oracle_rows(oracle: dict) -> list[OracleRow]:
+#: What the display counts epochs from, per framework (a plain loop's oracle says its own).
+DISPLAY_BASE = {"transformers": 1, "keras": 1, "tf_keras": 1, "pytorch_lightning": 0, "plain": 1}
+CONVENTIONS = ("displayed", "zero")
+
+
+def oracle_rows(oracle: dict, convention: str = "zero") -> list[OracleRow]:
     """The scored rows of a notebook's oracle, in order (``No log`` values are not scored).
+
+    ``convention``: the CSV's epochs counted from 0 (``zero``) or as the framework
+    displays them (``displayed``: Keras ``Epoch 1/3`` is 1, Lightning ``Epoch 0:`` is 0).
 
     >>> oracle = {"runs": [{"framework": "keras", "key": "epoch", "rows": [
     ...     {"epoch": 0, "step": None, "values": {"loss": 0.5, "val_accuracy": 0.8, "learning_rate": 0.1}}]}]}
     >>> oracle_rows(oracle)[0].values
     {'loss': ('train_loss', 0.5), 'val_accuracy': ('accuracy', 0.8)}
+    >>> oracle_rows(oracle)[0].epoch, oracle_rows(oracle, "displayed")[0].epoch
+    (0, 1)
     """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
     rows = []
     for number, run in enumerate(oracle.get("runs", []), start=1):
+        base = run.get("epoch_display_base", DISPLAY_BASE.get(run["framework"], 0)) if convention == "displayed" else 0
         for row in run["rows"]:
             values = {}
             for name, value in row["values"].items():
                 column = expected_column(run["framework"], name)
                 if column is not None and value is not None:
                     values[name] = (column, value)
-            rows.append(OracleRow(number, run["framework"], row.get("epoch"), row.get("step"), run.get("key", "epoch"),
-                                  values))
+            epoch = None if row.get("epoch") is None else row["epoch"] + base
+            rows.append(OracleRow(number, run["framework"], epoch, row.get("step"), run.get("key", "epoch"), values))
     return rows
 
 
@@ -220,6 +233,7 @@ class NotebookScore:
     model_checked: int = 0
     calls_with_rows: int = 0  # oracle training calls that recorded rows
     calls_missed: int = 0  # ... of which no row was found
+    found_other: int = 0  # oracle rows found with the other epoch convention (a hint, not a score)
     lr_agree: int = 0
     lr_checked: int = 0
     epochs_agree: int = 0
@@ -307,7 +321,7 @@ def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], ro
 
 
 def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[str] = (),
-                   failure: str | None = None, traceback: bool = False) -> NotebookScore:
+                   failure: str | None = None, traceback: bool = False, convention: str = "zero") -> NotebookScore:
     """Score one notebook's extraction against its oracle.
 
     Parameters
@@ -322,6 +336,9 @@ def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[s
         The error reading the notebook, or the last line of a traceback.
     traceback : bool
         Whether the extraction died with a traceback.
+    convention : {"zero", "displayed"}
+        How the CSV counts epochs (see :func:`oracle_rows`); ``found_other`` is
+        the number of rows found under the other convention.
 
     Returns
     -------
@@ -341,7 +358,9 @@ def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[s
     framework = runs[0]["framework"] if runs else "negative"
     score = NotebookScore(oracle.get("notebook", "?"), framework, diagnostics=list(diagnostics),
                           failure=failure, traceback=traceback, runs=len(runs))
-    expected = oracle_rows(oracle)
+    expected = oracle_rows(oracle, convention)
+    other = oracle_rows(oracle, CONVENTIONS[1 - CONVENTIONS.index(convention)])
+    score.found_other = sum(index is not None for index, _ in _assign(other, rows))
     score.oracle_rows, score.extracted_rows = len(expected), len(rows)
     assigned = _assign(expected, rows)
     for item, (index, strict) in zip(expected, assigned):
@@ -376,7 +395,7 @@ def summarize(scores: list[NotebookScore]) -> dict:
         total = {key: sum(getattr(s, key) for s in members)
                  for key in ("oracle_rows", "extracted_rows", "found", "found_strict", "matched_extracted",
                              "model_agree", "model_checked", "lr_agree", "lr_checked", "runs",
-                             "calls_with_rows", "calls_missed", "epochs_agree", "epochs_checked")}
+                             "calls_with_rows", "calls_missed", "epochs_agree", "epochs_checked", "found_other")}
         total["notebooks"] = len(members)
         total["recall"] = total["found"] / total["oracle_rows"] if total["oracle_rows"] else None
         total["strict_recall"] = total["found_strict"] / total["oracle_rows"] if total["oracle_rows"] else None

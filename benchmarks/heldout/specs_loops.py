@@ -356,7 +356,8 @@ PLAIN = [
             "    print(f'epoch: {epoch}')\n    print(f'train_loss: {train_loss:.3f}, train_acc: {train_acc:.3f}')\n"
             "    print(f'val_loss: {val_loss:.3f}, val_acc: {val_acc:.3f}')",
         ],
-        "oracle": "_heldout_plain_run('Sequential', opt.param_groups[0]['lr'], 6, history, style='epoch colon')",
+        "oracle": "_heldout_plain_run('Sequential', opt.param_groups[0]['lr'], 6, history, style='epoch colon',\n"
+                  "                   display_base=0)",
     },
     {
         "name": "plain_bracket_lr_loop",
