@@ -1,0 +1,217 @@
+"""Write and execute the held-out corpus: ~30 small training notebooks and their oracles.
+
+Usage (from the repository root)::
+
+    python3 benchmarks/heldout/make_corpus.py            # every notebook
+    python3 benchmarks/heldout/make_corpus.py hf_ keras_ # names starting with these
+
+Each notebook is executed by nbclient in the Python of its kernel's environment
+(``/work/venvs/ml``: torch, transformers, Keras 3 on the torch backend, Lightning;
+``/work/venvs/tf``: TensorFlow with tf-keras, the Keras 2 line), in a scratch
+working directory. The kernel starts with ``IPYTHONDIR`` pointing at a temporary
+profile whose startup file runs ``oracle_hooks.py``: the training entry points
+record what the framework itself kept (``log_history``, ``History``,
+``callback_metrics``) into ``oracle/<name>.json``. Plain loops hand their lists to
+the recorder from a hidden last cell that is executed and then removed, so every
+saved notebook looks like a user's. No notebook downloads anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = HERE / "notebooks"
+ORACLE = HERE / "oracle"
+VENVS = {"ml": Path(os.environ.get("HELDOUT_ML_VENV", "/work/venvs/ml")),
+         "tf": Path(os.environ.get("HELDOUT_TF_VENV", "/work/venvs/tf"))}
+KERNEL_ENV = {
+    "ml": {"KERAS_BACKEND": "torch"},
+    # Keras 2 era code (``from tensorflow import keras``) gets tf-keras, as it did then.
+    "tf": {"TF_USE_LEGACY_KERAS": "1", "KERAS_BACKEND": "tensorflow"},
+}
+TIMEOUT_S = 600
+#: Notebooks saved as JupyterLab saves them (consecutive outputs of a stream merged, ``\r`` and
+#: backspace redraws applied); the others keep nbclient's raw outputs, as papermill-run and
+#: Kaggle notebooks do.
+LAB_SAVED = {"keras_functional_verbose2", "keras_early_stopping", "keras_kfold_loop", "tfkeras2_callbacks",
+             "pl_tutorial_classifier", "pl_hidden_size_sweep", "hf_disable_tqdm_logs", "rasbt_llm_pretraining"}
+
+
+def apply_redraws(text: str) -> str:
+    """Text as a terminal (and JupyterLab) shows it: a backspace erases, ``\r`` restarts the line.
+
+    >>> apply_redraws("1/6 [=>...]\\r6/6 [=====] - loss: 0.5\\n")
+    '6/6 [=====] - loss: 0.5\\n'
+    >>> apply_redraws("abc\\b\\bX\\r\\n")
+    'aX\\n'
+    """
+    lines = []
+    for line in text.split("\n"):
+        shown = []
+        for char in line:
+            if char == "\b":
+                if shown:
+                    shown.pop()
+            else:
+                shown.append(char)
+        line = "".join(shown).rstrip("\r")
+        lines.append(line.rsplit("\r", 1)[-1])
+    return "\n".join(lines)
+
+
+def hide_hooks(nb) -> None:
+    """Drop the recorder's own frames from saved tracebacks (a crashed fit passes through its wrapper)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [frame for frame in output.traceback if "oracle_hooks" not in frame]
+
+
+def lab_saved(nb) -> None:
+    """Merge consecutive outputs of the same stream and apply their redraws, as JupyterLab saves them."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.get("outputs", []):
+            if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == output.name):
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = apply_redraws(output.text)
+        cell.outputs = merged
+
+
+def all_specs() -> list[dict]:
+    """Every notebook spec, in corpus order."""
+    sys.path.insert(0, str(HERE))
+    try:
+        from specs_hf import HF
+        from specs_keras import KERAS
+        from specs_loops import LOOPS
+    finally:
+        sys.path.pop(0)
+    return [*HF, *KERAS, *LOOPS]
+
+
+def build_notebook(spec: dict):
+    """The unexecuted notebook of a spec (the hidden oracle cell last, when it has one)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for source in spec["cells"]:
+        if source.startswith("%%md\n"):
+            nb.cells.append(nbformat.v4.new_markdown_cell(source[5:]))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(source))
+    if spec.get("oracle"):
+        nb.cells.append(nbformat.v4.new_code_cell(spec["oracle"]))
+    return nb
+
+
+def run_cells(client, nb, order: list[int] | None, cwd: str) -> None:
+    """Execute the cells in ``order`` (indexes into the spec's cells; default: document order).
+
+    A spec's ``order`` imitates cells run out of order: the saved notebook keeps
+    document order, and the execution counts tell the order they ran in. A hidden
+    oracle cell (the last cell beyond the spec's) always runs last.
+    """
+    indexes = list(range(len(nb.cells)))
+    if order is not None:
+        indexes = [*order, *indexes[len(order):]]
+    with client.setup_kernel(cwd=cwd):
+        reply = client.wait_for_reply(client.kc.kernel_info())
+        nb.metadata["language_info"] = reply["content"]["language_info"]
+        for index in indexes:
+            client.execute_cell(nb.cells[index], index)
+
+
+def execute_one(name: str) -> None:
+    """Execute one notebook in this interpreter's kernel (called in the kernel's venv)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    spec = next(s for s in all_specs() if s["name"] == name)
+    nb = build_notebook(spec)
+    oracle_path = ORACLE / f"{name}.json"
+    oracle_path.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="heldout-") as scratch:
+        startup = Path(scratch, "ipython", "profile_default", "startup")
+        startup.mkdir(parents=True)
+        (startup / "00-heldout.py").write_text(
+            f"exec(compile(open({str(HERE / 'oracle_hooks.py')!r}).read(), 'oracle_hooks', 'exec'))\n"
+        )
+        work = Path(scratch, "work")
+        work.mkdir()
+        env = {**os.environ, **KERNEL_ENV[spec["kernel"]], "IPYTHONDIR": str(Path(scratch, "ipython")),
+               "HELDOUT_ORACLE": str(oracle_path), "HELDOUT_HOOKS": spec["hooks"],
+               "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0"}
+        client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", allow_errors=True,
+                                record_timing=False, resources={"metadata": {"path": str(work)}})
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)  # the kernel inherits the client's environment
+        try:
+            run_cells(client, nb, spec.get("order"), cwd=str(work))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    if spec.get("oracle"):
+        nb.cells.pop()  # the hidden oracle cell: executed, never saved
+    hide_hooks(nb)
+    if name in LAB_SAVED:
+        lab_saved(nb)
+    for cell in nb.cells:
+        cell.metadata = {}
+        cell.pop("id", None)
+    nb.nbformat_minor = 4  # no cell ids: the notebooks stay small and diff-stable
+    NOTEBOOKS.mkdir(exist_ok=True)
+    nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
+    data = json.loads(oracle_path.read_text()) if oracle_path.exists() else {"versions": {}, "runs": []}
+    data = {"notebook": f"{name}.ipynb", "style": spec["style"], "kernel": spec["kernel"], **data}
+    oracle_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("prefixes", nargs="*", help="only notebooks whose name starts with one of these")
+    parser.add_argument("--execute-one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.execute_one:
+        execute_one(args.execute_one)
+        return 0
+    ORACLE.mkdir(exist_ok=True)
+    failed = []
+    for spec in all_specs():
+        if args.prefixes and not spec["name"].startswith(tuple(args.prefixes)):
+            continue
+        python = VENVS[spec["kernel"]] / "bin" / "python"
+        start = time.perf_counter()
+        done = subprocess.run([str(python), str(Path(__file__).resolve()), "--execute-one", spec["name"]],
+                              capture_output=True, text=True)
+        took = time.perf_counter() - start
+        status = "ok" if done.returncode == 0 else f"FAILED ({done.stderr.strip().splitlines()[-1:]})"
+        print(f"{spec['name']:<34} {took:6.1f}s  {status}", flush=True)
+        if done.returncode:
+            failed.append(spec["name"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

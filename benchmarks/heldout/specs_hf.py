@@ -1,0 +1,244 @@
+"""HuggingFace Trainer notebooks of the held-out corpus (styles of the HF course and transformers examples).
+
+Each spec: ``name``, ``kernel`` (``ml``/``tf``), ``hooks`` (see ``oracle_hooks.py``), ``style`` (the
+source imitated), ``cells`` (code; a cell starting with ``%%md`` is markdown).
+"""
+
+SETUP = '''import numpy as np
+import torch
+from torch.utils.data import Dataset
+from transformers import (AutoModelForSequenceClassification, BertConfig, DistilBertConfig,
+                          Trainer, TrainingArguments)
+
+torch.manual_seed(0)
+
+
+class ToyGlue(Dataset):
+    """Random token ids standing in for a tokenized GLUE split (no hub download here)."""
+
+    def __init__(self, n, seq_len=16, vocab=100, num_labels=2, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        self.input_ids = torch.randint(0, vocab, (n, seq_len), generator=g)
+        self.labels = (self.input_ids[:, 0] % num_labels)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.input_ids[i], "attention_mask": torch.ones_like(self.input_ids[i]),
+                "labels": self.labels[i]}
+
+
+train_ds, eval_ds = ToyGlue(96, seed=1), ToyGlue(32, seed=2)
+config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                    intermediate_size=64, max_position_embeddings=32, num_labels=2)
+'''
+
+ACCURACY = '''def compute_metrics(eval_pred):
+    logits, labels = eval_pred
+    predictions = np.argmax(logits, axis=-1)
+    return {"accuracy": float((predictions == labels).mean())}
+'''
+
+GLUE_METRICS = '''def matthews(preds, labels):
+    tp = ((preds == 1) & (labels == 1)).sum(); tn = ((preds == 0) & (labels == 0)).sum()
+    fp = ((preds == 1) & (labels == 0)).sum(); fn = ((preds == 0) & (labels == 1)).sum()
+    den = np.sqrt(float((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))) or 1.0
+    return float((tp * tn - fp * fn) / den)
+
+
+def compute_metrics(eval_pred):
+    predictions, labels = eval_pred
+    predictions = np.argmax(predictions, axis=1)
+    return {"matthews_correlation": matthews(predictions, labels),
+            "accuracy": float((predictions == labels).mean())}
+'''
+
+HF = [
+    {
+        "name": "hf_course_ch3_trainer",
+        "style": "HF course chapter 3 (Trainer, eval_strategy='epoch', compute_metrics, evaluate() after)",
+        "cells": [
+            "%%md\n# Fine-tuning a model with the Trainer API",
+            SETUP, ACCURACY,
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'training_args = TrainingArguments("test-trainer", eval_strategy="epoch", learning_rate=5e-4,\n'
+            '                                  num_train_epochs=3, per_device_train_batch_size=16,\n'
+            '                                  save_strategy="no", report_to="none")\n'
+            'trainer = Trainer(model, training_args, train_dataset=train_ds, eval_dataset=eval_ds,\n'
+            '                  compute_metrics=compute_metrics)',
+            "trainer.train()",
+            "trainer.evaluate()",
+        ],
+    },
+    {
+        "name": "hf_text_classification_glue",
+        "style": "transformers notebooks text_classification.ipynb (GLUE, matthews_correlation, No log rows)",
+        "cells": [
+            "%%md\n## Fine-tuning on CoLA\nThe metric is the Matthews correlation.",
+            SETUP, GLUE_METRICS,
+            'task = "cola"\nbatch_size = 16\nmetric_name = "matthews_correlation"\n'
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'args = TrainingArguments(\n    f"bert-tiny-finetuned-{task}",\n    eval_strategy="epoch",\n'
+            '    save_strategy="no",\n    learning_rate=1e-3,\n    per_device_train_batch_size=batch_size,\n'
+            '    per_device_eval_batch_size=batch_size,\n    num_train_epochs=4,\n    weight_decay=0.01,\n'
+            '    metric_for_best_model=metric_name,\n    report_to="none",\n)',
+            "trainer = Trainer(model, args, train_dataset=train_ds, eval_dataset=eval_ds, compute_metrics=compute_metrics)",
+            "trainer.train()",
+            "trainer.evaluate()",
+        ],
+    },
+    {
+        "name": "hf_step_evaluation",
+        "style": "transformers examples: eval_strategy='steps' (Step column), logging_steps",
+        "cells": [
+            SETUP, ACCURACY,
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'args = TrainingArguments(output_dir="runs/steps", eval_strategy="steps", eval_steps=4,\n'
+            '                         logging_steps=4, learning_rate=3e-4, num_train_epochs=3,\n'
+            '                         per_device_train_batch_size=8, save_strategy="no", report_to="none")\n'
+            'trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n'
+            '                  compute_metrics=compute_metrics)\n'
+            'trainer.train()',
+        ],
+    },
+    {
+        "name": "hf_disable_tqdm_logs",
+        "style": "Kaggle/Colab HF notebooks with disable_tqdm=True (log dicts on stdout)",
+        "cells": [
+            SETUP, ACCURACY,
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'args = TrainingArguments(output_dir="out", eval_strategy="epoch", logging_strategy="epoch",\n'
+            '                         learning_rate=2e-4, num_train_epochs=3, per_device_train_batch_size=16,\n'
+            '                         disable_tqdm=True, save_strategy="no", report_to="none")\n'
+            'trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n'
+            '                  compute_metrics=compute_metrics)',
+            "trainer.train()",
+            "metrics = trainer.evaluate()\nprint(metrics)",
+        ],
+    },
+    {
+        "name": "hf_no_evaluation",
+        "style": "transformers language-modeling style: no eval set, Step / Training Loss table",
+        "cells": [
+            SETUP,
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'args = TrainingArguments(output_dir="lm", learning_rate=1e-3, num_train_epochs=2,\n'
+            '                         per_device_train_batch_size=8, logging_steps=3, save_strategy="no",\n'
+            '                         report_to="none")\n'
+            'trainer = Trainer(model=model, args=args, train_dataset=train_ds)\n'
+            'trainer.train()',
+        ],
+    },
+    {
+        "name": "hf_lr_sweep",
+        "style": "hyper-parameter sweep notebook: a loop re-creating model and Trainer per learning rate",
+        "cells": [
+            SETUP, ACCURACY,
+            "results = {}\n"
+            "for lr in [1e-4, 5e-4, 1e-3]:\n"
+            "    model = AutoModelForSequenceClassification.from_config(config)\n"
+            "    args = TrainingArguments(output_dir=f'sweep-{lr}', eval_strategy='epoch', learning_rate=lr,\n"
+            "                             num_train_epochs=2, per_device_train_batch_size=16, logging_steps=3,\n"
+            "                             save_strategy='no', report_to='none')\n"
+            "    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                      compute_metrics=compute_metrics)\n"
+            "    trainer.train()\n"
+            "    results[lr] = trainer.evaluate()['eval_accuracy']",
+            "results",
+        ],
+    },
+    {
+        "name": "hf_two_architectures",
+        "style": "model comparison notebook: DistilBERT then BERT from configs, two Trainers",
+        "cells": [
+            SETUP, ACCURACY,
+            "distil_config = DistilBertConfig(vocab_size=100, dim=32, n_layers=2, n_heads=2, hidden_dim=64,\n"
+            "                                 max_position_embeddings=32, num_labels=2)\n"
+            "distil = AutoModelForSequenceClassification.from_config(distil_config)\n"
+            "args = TrainingArguments(output_dir='distil', eval_strategy='epoch', learning_rate=1e-3,\n"
+            "                         num_train_epochs=3, per_device_train_batch_size=16, logging_steps=2,\n"
+            "                         save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=distil, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+            "%%md\nNow the BERT baseline.",
+            "bert = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments(output_dir='bert', eval_strategy='epoch', learning_rate=5e-4,\n"
+            "                         num_train_epochs=2, per_device_train_batch_size=16, logging_steps=2,\n"
+            "                         save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=bert, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_disable_tqdm_steps",
+        "style": "script-like notebook: disable_tqdm=True with step evaluation and a train summary dict",
+        "cells": [
+            SETUP, GLUE_METRICS,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "training_args = TrainingArguments(output_dir='./results', num_train_epochs=2,\n"
+            "    per_device_train_batch_size=8, per_device_eval_batch_size=16, warmup_steps=2,\n"
+            "    learning_rate=4e-4, weight_decay=0.01, logging_steps=6, eval_strategy='steps', eval_steps=6,\n"
+            "    disable_tqdm=True, save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=model, args=training_args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)",
+            "train_result = trainer.train()\nprint(train_result)",
+        ],
+    },
+]
+
+HF.append({
+    "name": "hf_epoch_logging_f1",
+    "style": "HF token/sequence classification notebooks: logging_strategy='epoch' (Training Loss filled), "
+             "F1 / precision / recall metrics",
+    "cells": [
+        SETUP,
+        "def compute_metrics(p):\n"
+        "    preds = np.argmax(p.predictions, axis=-1)\n"
+        "    labels = p.label_ids\n"
+        "    tp = float(((preds == 1) & (labels == 1)).sum())\n"
+        "    precision = tp / max(float((preds == 1).sum()), 1.0)\n"
+        "    recall = tp / max(float((labels == 1).sum()), 1.0)\n"
+        "    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0\n"
+        "    return {'precision': precision, 'recall': recall, 'f1': f1}",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('clf', eval_strategy='epoch', logging_strategy='epoch', learning_rate=8e-4,\n"
+        "                         num_train_epochs=4, per_device_train_batch_size=32, save_strategy='no',\n"
+        "                         report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics)\n"
+        "trainer.train()",
+    ],
+})
+
+HF.append({
+    "name": "hf_interrupted_run",
+    "style": "a Trainer run stopped mid-way (KeyboardInterrupt; a callback stands in for the stop button), "
+             "then a shorter run",
+    "cells": [
+        SETUP, ACCURACY,
+        "from transformers import TrainerCallback\n\n\nclass StopButton(TrainerCallback):\n"
+        "    def on_step_end(self, args, state, control, **kwargs):\n"
+        "        if state.global_step == 10:\n            raise KeyboardInterrupt",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('long-run', eval_strategy='steps', eval_steps=4, logging_steps=4,\n"
+        "                         learning_rate=3e-4, num_train_epochs=10, per_device_train_batch_size=16,\n"
+        "                         save_strategy='no', report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics, callbacks=[StopButton()])\n"
+        "trainer.train()",
+        "%%md\nToo slow: two epochs only.",
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('short-run', eval_strategy='epoch', logging_strategy='epoch', learning_rate=3e-4,\n"
+        "                         num_train_epochs=2, per_device_train_batch_size=16, save_strategy='no',\n"
+        "                         report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics)\n"
+        "trainer.train()",
+    ],
+})
+
+for _spec in HF:
+    _spec.update(kernel="ml", hooks="hf")

@@ -1,0 +1,289 @@
+"""Keras notebooks of the held-out corpus: keras.io examples (Keras 3 on torch), Keras 2 (tf-keras), Keras 3 on TF.
+
+Spec fields as in ``specs_hf.py``.
+"""
+
+DATA3 = '''import os
+os.environ["KERAS_BACKEND"] = "torch"
+
+import numpy as np
+import keras
+from keras import layers
+
+rng = np.random.default_rng(0)
+x_train = rng.normal(size=(256, 20)).astype("float32")
+y_train = (x_train[:, :3].sum(axis=1) > 0).astype("int64")
+x_test = rng.normal(size=(64, 20)).astype("float32")
+y_test = (x_test[:, :3].sum(axis=1) > 0).astype("int64")
+print(x_train.shape[0], "train samples")
+print(x_test.shape[0], "test samples")
+'''
+
+IMAGES3 = '''import os
+os.environ["KERAS_BACKEND"] = "torch"
+
+import numpy as np
+import keras
+from keras import layers
+
+num_classes = 3
+input_shape = (16, 16, 1)
+rng = np.random.default_rng(1)
+x_train = rng.random((192, 16, 16, 1)).astype("float32")
+y_train = (x_train[:, :8].mean(axis=(1, 2, 3)) * 6).astype("int64") % num_classes
+y_train = keras.utils.to_categorical(y_train, num_classes)
+print("x_train shape:", x_train.shape)
+'''
+
+DATA2 = '''import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+from tensorflow.keras import layers
+
+np.random.seed(0)
+tf.random.set_seed(0)
+X = np.random.normal(size=(300, 12)).astype("float32")
+y = (X[:, 0] - X[:, 1] > 0).astype("float32")
+X_train, X_val, y_train, y_val = X[:240], X[240:], y[:240], y[240:]
+'''
+
+MLP3 = '''def make_model(units=32):
+    model = keras.Sequential([
+        keras.Input(shape=(20,)),
+        layers.Dense(units, activation="relu"),
+        layers.Dropout(0.2),
+        layers.Dense(2, activation="softmax"),
+    ])
+    return model
+'''
+
+KERAS3 = [
+    {
+        "name": "keras_io_mnist_convnet",
+        "style": "keras.io examples/vision/mnist_convnet (Sequential CNN, verbose auto, validation_split, evaluate)",
+        "cells": [
+            "%%md\n# Simple MNIST convnet\n**Description:** A simple convnet.",
+            IMAGES3,
+            'model = keras.Sequential(\n    [\n        keras.Input(shape=input_shape),\n'
+            '        layers.Conv2D(8, kernel_size=(3, 3), activation="relu"),\n'
+            '        layers.MaxPooling2D(pool_size=(2, 2)),\n        layers.Flatten(),\n'
+            '        layers.Dropout(0.5),\n        layers.Dense(num_classes, activation="softmax"),\n    ]\n)\n'
+            'model.summary()',
+            'batch_size = 32\nepochs = 4\n\n'
+            'model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])\n\n'
+            'model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1)',
+            'score = model.evaluate(x_train[:64], y_train[:64], verbose=0)\n'
+            'print("Test loss:", score[0])\nprint("Test accuracy:", score[1])',
+        ],
+    },
+    {
+        "name": "keras_functional_verbose2",
+        "style": "keras.io functional-API guide: fit(verbose=2) with validation_data, history plot data",
+        "cells": [
+            DATA3,
+            'inputs = keras.Input(shape=(20,), name="features")\n'
+            'x = layers.Dense(16, activation="relu", name="dense_1")(inputs)\n'
+            'x = layers.Dense(16, activation="relu", name="dense_2")(x)\n'
+            'outputs = layers.Dense(2, activation="softmax", name="predictions")(x)\n'
+            'model = keras.Model(inputs=inputs, outputs=outputs, name="toy_mlp")\n'
+            'model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),\n'
+            '              loss=keras.losses.SparseCategoricalCrossentropy(),\n'
+            '              metrics=[keras.metrics.SparseCategoricalAccuracy()])',
+            'history = model.fit(x_train, y_train, batch_size=64, epochs=5, verbose=2,\n'
+            '                    validation_data=(x_test, y_test))',
+            "history.history.keys()",
+            'results = model.evaluate(x_test, y_test, batch_size=32)\nprint("test loss, test acc:", results)',
+        ],
+    },
+    {
+        "name": "keras_early_stopping",
+        "style": "keras.io / Kaggle: EarlyStopping(restore_best_weights=True, verbose=1) on a long fit",
+        "cells": [
+            DATA3, MLP3,
+            'model = make_model(64)\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05),\n'
+            '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,\n'
+            '                                               restore_best_weights=True, verbose=1)\n'
+            'history = model.fit(x_train, y_train, epochs=40, batch_size=16, validation_split=0.25,\n'
+            '                    callbacks=[early_stopping])',
+        ],
+    },
+    {
+        "name": "keras_model_checkpoint",
+        "style": "keras.io: ModelCheckpoint(save_best_only=True, verbose=1) printing between epochs",
+        "cells": [
+            DATA3, MLP3,
+            'model = make_model()\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3),\n'
+            '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'callbacks = [keras.callbacks.ModelCheckpoint("best_model.keras", monitor="val_loss",\n'
+            '                                             save_best_only=True, verbose=1)]\n'
+            'model.fit(x_train, y_train, epochs=5, batch_size=32, validation_data=(x_test, y_test),\n'
+            '          callbacks=callbacks)',
+        ],
+    },
+    {
+        "name": "keras_one_epoch_at_a_time",
+        "style": "Kaggle notebooks calling fit(epochs=1) in a loop (no 'Epoch' header) and evaluate()",
+        "cells": [
+            DATA3, MLP3,
+            'model = make_model()\n'
+            'model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+            'for i in range(3):\n'
+            '    model.fit(x_train, y_train, epochs=1, batch_size=32, validation_data=(x_test, y_test))\n'
+            '    model.evaluate(x_test, y_test)',
+        ],
+    },
+    {
+        "name": "keras_applications_weights_none",
+        "style": "keras.io image classification from scratch with keras.applications (weights=None)",
+        "cells": [
+            '%%md\nTrain a small MobileNetV2 from scratch (`weights=None`).',
+            'import os\nos.environ["KERAS_BACKEND"] = "torch"\nimport numpy as np\nimport keras\n\n'
+            'rng = np.random.default_rng(3)\nimages = rng.random((48, 32, 32, 3)).astype("float32")\n'
+            'labels = (images[..., 0].mean(axis=(1, 2)) > 0.5).astype("int64")',
+            'base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None,\n'
+            '                                      classes=2, classifier_activation="softmax")\n'
+            'base.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),\n'
+            '             loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'history = base.fit(images, labels, epochs=2, batch_size=16, validation_split=0.25)',
+        ],
+    },
+    {
+        "name": "keras_crashed_fit",
+        "style": "a user's notebook: a fit that crashes after 'Epoch 1/100' (a buggy callback), then a new fit",
+        "cells": [
+            DATA3, MLP3,
+            'class PrintValLoss(keras.callbacks.Callback):\n'
+            '    def on_train_batch_end(self, batch, logs=None):\n'
+            '        if batch % 4 == 3:\n'
+            '            print(f"batch {batch}: val_loss {logs[\'val_loss\']:.4f}")\n\n'
+            'model = make_model()\n'
+            'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'model.fit(x_train, y_train, epochs=100, batch_size=32, validation_data=(x_test, y_test),\n'
+            '          callbacks=[PrintValLoss()])',
+            '%%md\nOops: there is no `val_loss` during an epoch. Without the callback, and fewer epochs:',
+            'model = make_model()\n'
+            'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'model.fit(x_train, y_train, epochs=3, batch_size=32, validation_data=(x_test, y_test))',
+        ],
+    },
+    {
+        "name": "keras_kfold_loop",
+        "style": "Kaggle cross-validation: model rebuilt per fold inside a loop, verbose=2",
+        "cells": [
+            DATA3, MLP3,
+            'n_folds = 3\nfold_ids = np.arange(len(x_train)) % n_folds\nscores = []\n'
+            'for fold in range(n_folds):\n'
+            '    print(f"===== fold {fold} =====")\n'
+            '    trn, val = fold_ids != fold, fold_ids == fold\n'
+            '    model = make_model(16)\n'
+            '    model.compile(optimizer=keras.optimizers.Adam(learning_rate=2e-3),\n'
+            '                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            '    model.fit(x_train[trn], y_train[trn], validation_data=(x_train[val], y_train[val]),\n'
+            '              epochs=3, batch_size=32, verbose=2)\n'
+            '    scores.append(model.evaluate(x_train[val], y_train[val], verbose=0)[1])\n'
+            'print(np.mean(scores))',
+        ],
+    },
+]
+
+KERAS3.append({
+    "name": "keras_resume_initial_epoch",
+    "style": "keras.io / Kaggle: training resumed with fit(initial_epoch=3) (printed Epoch 4/6), verbose=2",
+    "cells": [
+        DATA3, MLP3,
+        'model = make_model()\n'
+        'model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2),\n'
+        '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+        'history = model.fit(x_train, y_train, epochs=3, validation_data=(x_test, y_test))',
+        '%%md\nResume from where we stopped, with a smaller learning rate.',
+        'model.optimizer.learning_rate = 1e-3\n'
+        'history_2 = model.fit(x_train, y_train, epochs=6, initial_epoch=3, validation_data=(x_test, y_test),\n'
+        '                      verbose=2)',
+    ],
+})
+
+KERAS2 = [
+    {
+        "name": "tfkeras2_mlp_verbose1",
+        "style": "TF 2 tutorials (from tensorflow import keras): Sequential, verbose=1 bars, validation_split",
+        "cells": [
+            DATA2,
+            'model = keras.Sequential([\n    layers.Dense(32, activation="relu", input_shape=(12,)),\n'
+            '    layers.Dense(1, activation="sigmoid")\n])\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="binary_crossentropy",\n'
+            '              metrics=["accuracy"])\nmodel.summary()',
+            'history = model.fit(X_train, y_train, epochs=4, batch_size=32, validation_split=0.2)',
+            'model.evaluate(X_val, y_val)',
+        ],
+    },
+    {
+        "name": "tfkeras2_verbose2_auc",
+        "style": "TF 2 structured-data tutorial: verbose=2 lines, AUC metric, validation_data",
+        "cells": [
+            DATA2,
+            'model = tf.keras.Sequential([\n    tf.keras.layers.Dense(16, activation="relu"),\n'
+            '    tf.keras.layers.Dense(1, activation="sigmoid"),\n])\n'
+            'model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.1),\n'
+            '              loss=tf.keras.losses.BinaryCrossentropy(),\n'
+            '              metrics=[tf.keras.metrics.AUC(name="auc"), "accuracy"])\n'
+            'history = model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=6, verbose=2)',
+        ],
+    },
+    {
+        "name": "tfkeras2_callbacks",
+        "style": "Keras 2 Kaggle kernel: EarlyStopping + ModelCheckpoint(verbose=1) + evaluate",
+        "cells": [
+            DATA2,
+            'def build():\n    m = keras.Sequential([layers.Dense(64, activation="relu", input_shape=(12,)),\n'
+            '                          layers.Dense(64, activation="relu"),\n'
+            '                          layers.Dense(1, activation="sigmoid")])\n'
+            '    m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.03), loss="binary_crossentropy",\n'
+            '              metrics=["accuracy"])\n    return m\n\nmodel = build()',
+            'callbacks = [\n    keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, verbose=1,\n'
+            '                                  restore_best_weights=True),\n'
+            '    keras.callbacks.ModelCheckpoint("model.h5", monitor="val_loss", save_best_only=True, verbose=1),\n]\n'
+            'history = model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=30,\n'
+            '                    batch_size=16, callbacks=callbacks)',
+            'loss, acc = model.evaluate(X_val, y_val)\nprint(f"val acc {acc:.3f}")',
+        ],
+    },
+    {
+        "name": "tfkeras2_lr_loop",
+        "style": "Keras 2 learning-rate comparison: a loop over rates, a model per rate, then fit(epochs=1) once more",
+        "cells": [
+            DATA2,
+            'histories = {}\nfor lr in [0.001, 0.01, 0.1]:\n'
+            '    model = keras.Sequential([layers.Dense(8, activation="relu", input_shape=(12,)),\n'
+            '                              layers.Dense(1, activation="sigmoid")])\n'
+            '    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="binary_crossentropy")\n'
+            '    histories[lr] = model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=3)',
+            '%%md\nOne more epoch for the last model.',
+            'model.fit(X_train, y_train, epochs=1)',
+        ],
+    },
+    {
+        "name": "keras3_tf_backend",
+        "style": "keras.io Keras 3 example on the TensorFlow backend (import keras), verbose=1 and 2",
+        "cells": [
+            'import os\nos.environ["KERAS_BACKEND"] = "tensorflow"\nimport numpy as np\nimport keras\n\n'
+            'rng = np.random.default_rng(5)\nx = rng.normal(size=(200, 8)).astype("float32")\n'
+            'y = (x[:, 0] > 0).astype("int64")',
+            'model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),\n'
+            '                          keras.layers.Dense(2, activation="softmax")])\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=5e-3),\n'
+            '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'model.fit(x, y, epochs=3, validation_split=0.2)',
+            'model.fit(x, y, epochs=2, validation_split=0.2, verbose=2)',
+        ],
+    },
+]
+
+for _spec in KERAS3:
+    _spec.update(kernel="ml", hooks="keras")
+for _spec in KERAS2:
+    _spec.update(kernel="tf", hooks="keras,tfkeras")
+
+KERAS = [*KERAS3, *KERAS2]

@@ -1,0 +1,460 @@
+"""PyTorch Lightning and plain-loop notebooks of the held-out corpus.
+
+Spec fields as in ``specs_hf.py``; ``oracle`` is the hidden last cell (executed, then removed)
+that hands a plain loop's own lists to the recorder.
+"""
+
+PL_SETUP = '''import torch
+from torch import nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import TQDMProgressBar
+
+pl.seed_everything(42)
+X = torch.randn(256, 10)
+y = (X[:, 0] + X[:, 1] > 0).long()
+train_loader = DataLoader(TensorDataset(X[:192], y[:192]), batch_size=32, shuffle=True)
+val_loader = DataLoader(TensorDataset(X[192:], y[192:]), batch_size=32)
+'''
+
+PL_MODEL = '''class LitClassifier(pl.LightningModule):
+    def __init__(self, hidden=32, lr=1e-2):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(nn.Linear(10, hidden), nn.ReLU(), nn.Linear(hidden, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.log("val_loss", F.cross_entropy(logits, y), prog_bar=True)
+        self.log("val_acc", (logits.argmax(1) == y).float().mean(), prog_bar=True)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+'''
+
+LIGHTNING = [
+    {
+        "name": "pl_tutorial_classifier",
+        "style": "Lightning tutorials: LightningModule, self.log(prog_bar=True), Trainer(max_epochs), text bar",
+        "cells": [
+            "%%md\n# Lightning in 15 minutes",
+            PL_SETUP, PL_MODEL,
+            "model = LitClassifier()\ntrainer = pl.Trainer(max_epochs=3, accelerator='cpu', callbacks=[TQDMProgressBar()])\n"
+            "trainer.fit(model, train_loader, val_loader)",
+            "trainer.validate(model, val_loader)",
+        ],
+    },
+    {
+        "name": "pl_epoch_logged_metrics",
+        "style": "Lightning docs: on_step and on_epoch logging (train_loss_step / train_loss_epoch)",
+        "cells": [
+            PL_SETUP, PL_MODEL,
+            "class EpochLogged(LitClassifier):\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        x, y = batch\n"
+            "        logits = self(x)\n"
+            "        loss = F.cross_entropy(logits, y)\n"
+            "        self.log('train_loss', loss, on_step=True, on_epoch=True, prog_bar=True)\n"
+            "        self.log('train_acc', (logits.argmax(1) == y).float().mean(), on_epoch=True, on_step=False,\n"
+            "                 prog_bar=True)\n"
+            "        return loss",
+            "trainer = pl.Trainer(max_epochs=4, accelerator='cpu', enable_checkpointing=False,\n"
+            "                     callbacks=[TQDMProgressBar(refresh_rate=2)])\n"
+            "trainer.fit(EpochLogged(hidden=16, lr=5e-3), train_dataloaders=train_loader, val_dataloaders=val_loader)",
+        ],
+    },
+    {
+        "name": "pl_no_validation",
+        "style": "Lightning autoencoder tutorial shape: no validation loop, epoch-level train loss",
+        "cells": [
+            PL_SETUP,
+            "class LitAutoEncoder(pl.LightningModule):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.encoder = nn.Sequential(nn.Linear(10, 4), nn.ReLU())\n"
+            "        self.decoder = nn.Sequential(nn.Linear(4, 10))\n\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        x, _ = batch\n"
+            "        loss = F.mse_loss(self.decoder(self.encoder(x)), x)\n"
+            "        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True)\n"
+            "        return loss\n\n"
+            "    def configure_optimizers(self):\n"
+            "        return torch.optim.Adam(self.parameters(), lr=1e-3)",
+            "autoencoder = LitAutoEncoder()\ntrainer = pl.Trainer(max_epochs=4, accelerator='cpu', callbacks=[TQDMProgressBar(refresh_rate=3)])\n"
+            "trainer.fit(model=autoencoder, train_dataloaders=train_loader)",
+        ],
+    },
+    {
+        "name": "pl_hidden_size_sweep",
+        "style": "Lightning sweep notebook: a loop making a model and a Trainer per hidden size",
+        "cells": [
+            PL_SETUP, PL_MODEL,
+            "scores = {}\nfor hidden in [8, 64]:\n"
+            "    model = LitClassifier(hidden=hidden, lr=3e-2)\n"
+            "    trainer = pl.Trainer(max_epochs=2, accelerator='cpu', logger=False, enable_checkpointing=False,\n"
+            "                         callbacks=[TQDMProgressBar()])\n"
+            "    trainer.fit(model, train_loader, val_loader)\n"
+            "    scores[hidden] = trainer.callback_metrics['val_acc'].item()\nscores",
+        ],
+    },
+]
+
+TORCH_DATA = '''import time
+import torch
+from torch import nn, optim
+
+torch.manual_seed(1234)
+X = torch.randn(320, 12)
+y = (X[:, :4].sum(1) > 0).float()
+train_X, train_y, valid_X, valid_y = X[:256], y[:256], X[256:], y[256:]
+
+
+def batches(Xs, ys, size=32):
+    for i in range(0, len(ys), size):
+        yield Xs[i:i + size], ys[i:i + size]
+'''
+
+BENTREVETT_FUNCS = '''def binary_accuracy(preds, y):
+    rounded_preds = torch.round(torch.sigmoid(preds))
+    correct = (rounded_preds == y).float()
+    return correct.sum() / len(correct)
+
+
+def train(model, iterator, optimizer, criterion):
+    epoch_loss, epoch_acc, n = 0, 0, 0
+    model.train()
+    for xb, yb in iterator:
+        optimizer.zero_grad()
+        predictions = model(xb).squeeze(1)
+        loss = criterion(predictions, yb)
+        acc = binary_accuracy(predictions, yb)
+        loss.backward()
+        optimizer.step()
+        epoch_loss += loss.item(); epoch_acc += acc.item(); n += 1
+    return epoch_loss / n, epoch_acc / n
+
+
+def evaluate(model, iterator, criterion):
+    epoch_loss, epoch_acc, n = 0, 0, 0
+    model.eval()
+    with torch.no_grad():
+        for xb, yb in iterator:
+            predictions = model(xb).squeeze(1)
+            epoch_loss += criterion(predictions, yb).item()
+            epoch_acc += binary_accuracy(predictions, yb).item(); n += 1
+    return epoch_loss / n, epoch_acc / n
+
+
+def epoch_time(start_time, end_time):
+    elapsed_time = end_time - start_time
+    elapsed_mins = int(elapsed_time / 60)
+    elapsed_secs = int(elapsed_time - (elapsed_mins * 60))
+    return elapsed_mins, elapsed_secs
+'''
+
+BENTREVETT_LOOP = '''N_EPOCHS = {epochs}
+best_valid_loss = float('inf')
+train_losses, train_accs, valid_losses, valid_accs = [], [], [], []
+
+for epoch in range(N_EPOCHS):
+    start_time = time.time()
+    train_loss, train_acc = train(model, batches(train_X, train_y), optimizer, criterion)
+    valid_loss, valid_acc = evaluate(model, batches(valid_X, valid_y), criterion)
+    end_time = time.time()
+    epoch_mins, epoch_secs = epoch_time(start_time, end_time)
+    train_losses.append(train_loss); train_accs.append(train_acc)
+    valid_losses.append(valid_loss); valid_accs.append(valid_acc)
+    if valid_loss < best_valid_loss:
+        best_valid_loss = valid_loss
+        torch.save(model.state_dict(), 'tut-model.pt')
+
+    print(f'Epoch: {{epoch+1:02}} | Epoch Time: {{epoch_mins}}m {{epoch_secs}}s')
+    print(f'\\tTrain Loss: {{train_loss:.3f}} | Train Acc: {{train_acc*100:.2f}}%')
+    print(f'\\t Val. Loss: {{valid_loss:.3f}} |  Val. Acc: {{valid_acc*100:.2f}}%')
+'''
+
+BENTREVETT_TEST = '''model.load_state_dict(torch.load('tut-model.pt'))
+test_loss, test_acc = evaluate(model, batches(valid_X, valid_y), criterion)
+print(f'Test Loss: {test_loss:.3f} | Test Acc: {test_acc*100:.2f}%')'''
+
+BENTREVETT_ORACLE = (
+    "_heldout_plain_run({model!r}, optimizer.param_groups[0]['lr'], N_EPOCHS,\n"
+    "    {{'train_loss': train_losses, 'train_acc': train_accs, 'val_loss': valid_losses, 'val_acc': valid_accs}},\n"
+    "    style='bentrevett')"
+)
+
+RASBT = '''import torch
+from torch import nn
+
+torch.manual_seed(123)
+VOCAB, CTX = 50, 8
+tokens = torch.randint(0, VOCAB, (40, CTX + 1))
+train_loader = [(tokens[i:i + 4, :-1], tokens[i:i + 4, 1:]) for i in range(0, 32, 4)]
+val_loader = [(tokens[i:i + 4, :-1], tokens[i:i + 4, 1:]) for i in range(32, 40, 4)]
+
+
+class TinyGPT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok_emb = nn.Embedding(VOCAB, 16)
+        self.out_head = nn.Linear(16, VOCAB)
+
+    def forward(self, idx):
+        return self.out_head(self.tok_emb(idx))
+
+
+def calc_loss_batch(input_batch, target_batch, model):
+    logits = model(input_batch)
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), target_batch.flatten())
+
+
+def calc_loss_loader(data_loader, model, num_batches=None):
+    losses = [calc_loss_batch(i, t, model).item() for i, t in data_loader[:num_batches]]
+    return sum(losses) / len(losses)
+
+
+def evaluate_model(model, train_loader, val_loader, eval_iter):
+    model.eval()
+    with torch.no_grad():
+        train_loss = calc_loss_loader(train_loader, model, num_batches=eval_iter)
+        val_loss = calc_loss_loader(val_loader, model, num_batches=eval_iter)
+    model.train()
+    return train_loss, val_loss
+
+
+def generate_and_print_sample(model, start_context):
+    with torch.no_grad():
+        ids = model(start_context).argmax(-1)
+    print(" ".join(f"<{int(i)}>" for i in ids[0]))
+'''
+
+RASBT_TRAIN = '''def train_model_simple(model, train_loader, val_loader, optimizer, num_epochs,
+                       eval_freq, eval_iter, start_context):
+    train_losses, val_losses, track_tokens_seen = [], [], []
+    tokens_seen, global_step = 0, -1
+
+    for epoch in range(num_epochs):
+        model.train()
+        for input_batch, target_batch in train_loader:
+            optimizer.zero_grad()
+            loss = calc_loss_batch(input_batch, target_batch, model)
+            loss.backward()
+            optimizer.step()
+            tokens_seen += input_batch.numel()
+            global_step += 1
+
+            if global_step % eval_freq == 0:
+                train_loss, val_loss = evaluate_model(model, train_loader, val_loader, eval_iter)
+                train_losses.append(train_loss)
+                val_losses.append(val_loss)
+                track_tokens_seen.append(tokens_seen)
+                print(f"Ep {epoch+1} (Step {global_step:06d}): "
+                      f"Train loss {train_loss:.3f}, Val loss {val_loss:.3f}")
+
+        generate_and_print_sample(model, start_context)
+
+    return train_losses, val_losses, track_tokens_seen
+'''
+
+RASBT_ORACLE = '''_steps = [s for s in range(num_epochs * len(train_loader)) if s % 5 == 0]
+_heldout_plain_run("TinyGPT", optimizer.param_groups[0]["lr"], num_epochs,
+                   {"train_loss": train_losses, "val_loss": val_losses}, key="step", steps=_steps,
+                   epochs=[s // len(train_loader) for s in _steps], style="rasbt")'''
+
+PLAIN = [
+    {
+        "name": "bentrevett_sentiment_rnn",
+        "style": "bentrevett/pytorch-sentiment-analysis (Epoch: 01 | Epoch Time, Train/Val. Loss and Acc %)",
+        "cells": [
+            "%%md\n# 1 - Simple Sentiment Analysis", TORCH_DATA, BENTREVETT_FUNCS,
+            "class RNN(nn.Module):\n    def __init__(self, input_dim, hidden_dim, output_dim):\n"
+            "        super().__init__()\n        self.fc1 = nn.Linear(input_dim, hidden_dim)\n"
+            "        self.fc = nn.Linear(hidden_dim, output_dim)\n\n    def forward(self, x):\n"
+            "        return self.fc(torch.tanh(self.fc1(x)))\n\nmodel = RNN(12, 16, 1)\n"
+            "optimizer = optim.SGD(model.parameters(), lr=1e-1)\ncriterion = nn.BCEWithLogitsLoss()",
+            BENTREVETT_LOOP.format(epochs=5), BENTREVETT_TEST,
+        ],
+        "oracle": BENTREVETT_ORACLE.format(model="RNN"),
+    },
+    {
+        "name": "bentrevett_fasttext_then_cnn",
+        "style": "bentrevett/pytorch-sentiment-analysis: two models trained in one notebook, default Adam rate",
+        "cells": [
+            TORCH_DATA, BENTREVETT_FUNCS,
+            "class FastText(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(12, 1)\n\n    def forward(self, x):\n        return self.fc(x)\n\n"
+            "model = FastText()\noptimizer = optim.Adam(model.parameters())\ncriterion = nn.BCEWithLogitsLoss()",
+            BENTREVETT_LOOP.format(epochs=3),
+            "%%md\n## CNN",
+            "class CNN(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.conv = nn.Conv1d(1, 4, 3)\n        self.fc = nn.Linear(40, 1)\n\n"
+            "    def forward(self, x):\n        return self.fc(torch.relu(self.conv(x.unsqueeze(1))).flatten(1))\n\n"
+            "model = CNN()\noptimizer = optim.Adam(model.parameters(), lr=5e-3)",
+            BENTREVETT_LOOP.format(epochs=4), BENTREVETT_TEST,
+        ],
+        "oracle": None,  # set below: the first run's lists are read from the notebook's history
+    },
+    {
+        "name": "rasbt_llm_pretraining",
+        "style": "rasbt/LLMs-from-scratch ch05 (Ep 1 (Step 000005): Train loss …, Val loss …, sample text)",
+        "cells": [
+            "%%md\n# Chapter 5: Pretraining on Unlabeled Data", RASBT, RASBT_TRAIN,
+            "model = TinyGPT()\noptimizer = torch.optim.AdamW(model.parameters(), lr=0.0004, weight_decay=0.1)\n"
+            "num_epochs = 3\ntrain_losses, val_losses, tokens_seen = train_model_simple(\n"
+            "    model, train_loader, val_loader, optimizer, num_epochs=num_epochs,\n"
+            "    eval_freq=5, eval_iter=2, start_context=tokens[:1, :CTX])",
+        ],
+        "oracle": RASBT_ORACLE,
+    },
+    {
+        "name": "d2l_linear_regression",
+        "style": "d2l.ai linear regression from scratch (epoch 1, loss 0.034513)",
+        "cells": [
+            "%%md\n## 3.2 Linear Regression Implementation from Scratch",
+            "import torch\n\ntorch.manual_seed(0)\ntrue_w, true_b = torch.tensor([2, -3.4]), 4.2\n"
+            "features = torch.normal(0, 1, (200, 2))\nlabels = features @ true_w + true_b + torch.normal(0, 0.01, (200,))\n"
+            "w = torch.normal(0, 0.01, size=(2,), requires_grad=True)\nb = torch.zeros(1, requires_grad=True)",
+            "def linreg(X, w, b):\n    return X @ w + b\n\ndef squared_loss(y_hat, y):\n    return (y_hat - y) ** 2 / 2\n\n"
+            "def sgd(params, lr, batch_size):\n    with torch.no_grad():\n        for param in params:\n"
+            "            param -= lr * param.grad / batch_size\n            param.grad.zero_()",
+            "lr = 0.03\nnum_epochs = 3\nnet = linreg\nloss = squared_loss\nbatch_size = 10\nepoch_losses = []\n\n"
+            "for epoch in range(num_epochs):\n    for i in range(0, 200, batch_size):\n"
+            "        X, y = features[i:i + batch_size], labels[i:i + batch_size]\n"
+            "        l = loss(net(X, w, b), y)\n        l.sum().backward()\n        sgd([w, b], lr, batch_size)\n"
+            "    with torch.no_grad():\n        train_l = loss(net(features, w, b), labels)\n"
+            "        epoch_losses.append(float(train_l.mean()))\n"
+            "        print(f'epoch {epoch + 1}, loss {float(train_l.mean()):f}')",
+        ],
+        "oracle": "_heldout_plain_run('linreg', lr, num_epochs, {'train_loss': epoch_losses}, style='d2l')",
+    },
+    {
+        "name": "plain_epoch_colon_lines",
+        "style": "course notebook loop printing 'epoch: 0' then 'train_loss: …, train_acc: …' (0-based epochs)",
+        "cells": [
+            TORCH_DATA,
+            "model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 1))\n"
+            "opt = optim.Adam(model.parameters(), lr=0.01)\nloss_fn = nn.BCEWithLogitsLoss()\n"
+            "history = {'train_loss': [], 'train_acc': [], 'val_loss': [], 'val_acc': []}",
+            "def run_epoch(Xs, ys, train):\n    model.train(train)\n    with torch.set_grad_enabled(train):\n"
+            "        out = model(Xs).squeeze(1)\n        loss = loss_fn(out, ys)\n        if train:\n"
+            "            opt.zero_grad(); loss.backward(); opt.step()\n"
+            "    return loss.item(), ((out > 0).float() == ys).float().mean().item()\n\n"
+            "for epoch in range(6):\n    train_loss, train_acc = run_epoch(train_X, train_y, True)\n"
+            "    val_loss, val_acc = run_epoch(valid_X, valid_y, False)\n"
+            "    for k, v in zip(history, (train_loss, train_acc, val_loss, val_acc)):\n        history[k].append(v)\n"
+            "    print(f'epoch: {epoch}')\n    print(f'train_loss: {train_loss:.3f}, train_acc: {train_acc:.3f}')\n"
+            "    print(f'val_loss: {val_loss:.3f}, val_acc: {val_acc:.3f}')",
+        ],
+        "oracle": "_heldout_plain_run('Sequential', opt.param_groups[0]['lr'], 6, history, style='epoch colon',\n"
+                  "                   display_base=0)",
+    },
+    {
+        "name": "plain_bracket_lr_loop",
+        "style": "Kaggle-style loop 'Epoch [1/5], Loss: …, Val Loss: …, Val Acc: …' over two learning rates",
+        "cells": [
+            TORCH_DATA,
+            "num_epochs = 5\nall_runs = []\nfor lr in [0.1, 0.01]:\n    print(f'--- lr = {lr} ---')\n"
+            "    model = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 1))\n"
+            "    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)\n"
+            "    criterion = nn.BCEWithLogitsLoss()\n    run = {'lr': lr, 'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "    for epoch in range(num_epochs):\n        for xb, yb in batches(train_X, train_y):\n"
+            "            optimizer.zero_grad()\n            loss = criterion(model(xb).squeeze(1), yb)\n"
+            "            loss.backward()\n            optimizer.step()\n        with torch.no_grad():\n"
+            "            out = model(valid_X).squeeze(1)\n            val_loss = criterion(out, valid_y).item()\n"
+            "            val_acc = ((out > 0).float() == valid_y).float().mean().item()\n"
+            "        run['train_loss'].append(loss.item()); run['val_loss'].append(val_loss); run['val_acc'].append(val_acc)\n"
+            "        print('Epoch [{}/{}], Loss: {:.4f}, Val Loss: {:.4f}, Val Acc: {:.4f}'\n"
+            "              .format(epoch + 1, num_epochs, loss.item(), val_loss, val_acc))\n    all_runs.append(run)",
+        ],
+        "oracle": "for _run in all_runs:\n"
+                  "    _heldout_plain_run('Sequential', _run['lr'], num_epochs,\n"
+                  "        {k: _run[k] for k in ('train_loss', 'val_loss', 'val_acc')}, style='bracket')",
+    },
+]
+
+PLAIN.append({
+    "name": "plain_out_of_order",
+    "style": "a user's notebook run out of order: the second training cell ran before the first (counts tell)",
+    "cells": [
+        TORCH_DATA,
+        "runs_log = []\n\n\ndef fit(lr, epochs):\n"
+        "    model = nn.Sequential(nn.Linear(12, 8), nn.Tanh(), nn.Linear(8, 1))\n"
+        "    optimizer = optim.Adam(model.parameters(), lr=lr)\n    criterion = nn.BCEWithLogitsLoss()\n"
+        "    log = {'lr': lr, 'epochs': epochs, 'train_loss': [], 'val_loss': []}\n"
+        "    for epoch in range(epochs):\n        for xb, yb in batches(train_X, train_y):\n"
+        "            optimizer.zero_grad()\n            loss = criterion(model(xb).squeeze(1), yb)\n"
+        "            loss.backward()\n            optimizer.step()\n        with torch.no_grad():\n"
+        "            train_loss = criterion(model(train_X).squeeze(1), train_y).item()\n"
+        "            val_loss = criterion(model(valid_X).squeeze(1), valid_y).item()\n"
+        "        log['train_loss'].append(train_loss); log['val_loss'].append(val_loss)\n"
+        "        print(f'epoch {epoch + 1}/{epochs}  train_loss={train_loss:.4f}  val_loss={val_loss:.4f}')\n"
+        "    runs_log.append(log)\n    return model",
+        "%%md\n## Baseline",
+        "baseline = fit(lr=0.001, epochs=3)",
+        "%%md\n## Higher learning rate",
+        "fast = fit(lr=0.01, epochs=4)",
+    ],
+    "order": [0, 1, 2, 5, 4, 3],
+    "oracle": "for _log in runs_log:\n"
+              "    _heldout_plain_run('Sequential', _log['lr'], _log['epochs'],\n"
+              "                       {'train_loss': _log['train_loss'], 'val_loss': _log['val_loss']}, style='out of order')",
+})
+
+NEGATIVE = [{
+    "name": "negative_evaluate_only",
+    "style": "no training (a negative): a model card check, Keras evaluate()/predict(), HF Trainer.evaluate() "
+             "only, a learning-rate schedule preview printed per epoch",
+    "kernel": "ml", "hooks": "hf,keras",
+    "cells": [
+        "%%md\n# Checking the released models\nNo training here: evaluation only.",
+        'import os\nos.environ["KERAS_BACKEND"] = "torch"\nimport numpy as np\nimport keras\n\n'
+        'rng = np.random.default_rng(7)\nx = rng.normal(size=(64, 6)).astype("float32")\n'
+        'y = (x[:, 0] > 0).astype("int64")\n'
+        'model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2, activation="softmax")])\n'
+        'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+        'model.evaluate(x, y)',
+        "probs = model.predict(x[:8])\nprobs.round(3)",
+        "import torch\nfrom transformers import BertConfig, AutoModelForSequenceClassification, Trainer, "
+        "TrainingArguments\n\n"
+        "class Eval(torch.utils.data.Dataset):\n    def __len__(self):\n        return 16\n\n"
+        "    def __getitem__(self, i):\n        ids = torch.arange(i, i + 8) % 50\n"
+        "        return {'input_ids': ids, 'attention_mask': torch.ones(8, dtype=torch.long), 'labels': torch.tensor(i % 2)}\n\n"
+        "config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,\n"
+        "                    intermediate_size=32, max_position_embeddings=16, num_labels=2)\n"
+        "trainer = Trainer(model=AutoModelForSequenceClassification.from_config(config),\n"
+        "                  args=TrainingArguments('eval-only', report_to='none'), eval_dataset=Eval())\n"
+        "trainer.evaluate()",
+        "%%md\nThe schedule the next fine-tuning will use:",
+        "base_lr, warmup = 1e-3, 2\nfor epoch in range(6):\n"
+        "    lr = base_lr * min(1.0, (epoch + 1) / warmup) * 0.5 ** max(0, epoch - warmup)\n"
+        "    print(f'epoch {epoch + 1}: lr {lr:.6f}')",
+    ],
+}]
+
+# The two-model notebook keeps the first model's lists before the second loop overwrites them.
+_two = PLAIN[1]
+_two["cells"][3] += ("\nfasttext_history = dict(lr=optimizer.param_groups[0]['lr'], epochs=N_EPOCHS,\n"
+                     "    train_loss=train_losses, train_acc=train_accs, val_loss=valid_losses, val_acc=valid_accs)")
+_two["oracle"] = (
+    "_h = dict(fasttext_history)\n"
+    "_heldout_plain_run('FastText', _h.pop('lr'), _h.pop('epochs'), _h, style='bentrevett')\n"
+    + BENTREVETT_ORACLE.format(model="CNN")
+)
+
+for _spec in LIGHTNING:
+    _spec.update(kernel="ml", hooks="lightning")
+for _spec in PLAIN:
+    _spec.update(kernel="ml", hooks="")
+
+LOOPS = [*LIGHTNING, *PLAIN, *NEGATIVE]
