@@ -270,7 +270,7 @@ def _print_outcome(outcome, written, report_warnings, digests, options, total: i
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "report": (
         "audiometrics.cli.report:report_command",
-        "Write training_metrics_summary.md, EXTRACTION_SUMMARY.md and plots/ from an epoch CSV.",
+        "Write training_metrics_summary.md, EXTRACTION_SUMMARY.md, plots/ and report.html from an epoch CSV.",
     ),
     "score": (
         "audiometrics.cli.score:score_command",
