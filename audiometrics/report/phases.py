@@ -44,7 +44,7 @@ def align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFram
         return None
     labels: list[str] = []
     position = 0
-    order: list[str] = []
+    order: dict[str, None] = {}
     for record in phases.itertuples(index=False):
         count = int(record.recorded_epochs)
         rows = frame.iloc[position : position + count]
@@ -63,15 +63,14 @@ def align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFram
             elif not (values == pretrained).fillna(False).all():
                 return None
         labels.extend([str(record.run)] * count)
-        if str(record.run) not in order:
-            order.append(str(record.run))
+        order.setdefault(str(record.run))
         position += count
     if position != len(frame):
         return None
     out = frame.copy()
     out["run"] = pd.array(labels, dtype="string")
     out["global_epoch"] = out.groupby("run", sort=False).cumcount().astype("int64")
-    return out, order
+    return out, list(order)
 
 
 def join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
@@ -84,11 +83,9 @@ def join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
     for (run, phase), count in counts.items():
         if expected.get((str(run), opt_int(phase))) != int(count):
             return None
+    present = {(str(r), opt_int(p)) for r, p in counts.index}
     for key, count in expected.items():
-        if count and key not in {(str(r), opt_int(p)) for r, p in counts.index}:
+        if count and key not in present:
             return None
-    order: list[str] = []
-    for run in [*map(str, phases["run"]), *map(str, frame["run"])]:  # Python strings: pandas drops trailing NULs
-        if run not in order:
-            order.append(run)
-    return order
+    # Python strings: pandas drops trailing NULs
+    return list(dict.fromkeys([*map(str, phases["run"]), *map(str, frame["run"])]))

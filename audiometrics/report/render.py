@@ -53,6 +53,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from audiometrics.epochs.runs_table import RUNS_CSV_NAME
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
@@ -77,6 +78,9 @@ TEMPLATE_NAMES: dict[str, str] = {
     OVERVIEW_NAME: "EXTRACTION_SUMMARY.md.j2",
 }
 PLOTS_DIR = "plots"
+#: The overview ranks the runs of at most this many groups, at most this many runs each (the runs table has them all).
+MAX_RANKED_GROUPS = 8
+MAX_RANKED = 15
 #: The file names :func:`audiometrics.report.plots.write_plots` can write (files of an earlier run without a manifest).
 PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.png")
 
@@ -161,6 +165,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(runs_name=RUNS_CSV_NAME, max_groups=MAX_RANKED_GROUPS, max_ranked=MAX_RANKED)
     env.filters.update(
         num=fmt,
         signed=fmt_signed,
@@ -257,6 +262,7 @@ def write_reports(
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
     on_wait: Any = None,
+    run_rows: list[Any] | None = None,
 ) -> ReportResult:
     """Summarize ``frame`` and write both markdown documents (and ``plots/``) into ``out_dir``.
 
@@ -284,6 +290,7 @@ def write_reports(
             templates_dir=templates_dir,
             csv_name=csv_name,
             plots=plots,
+            run_rows=run_rows,
         )
         outputs.commit()
     return result
@@ -300,14 +307,17 @@ def stage_reports(
     templates_dir: str | os.PathLike[str] | None = None,
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
+    run_rows: list[Any] | None = None,
 ) -> ReportResult:
     """Render the reports of ``frame`` into the :class:`~audiometrics.atomic.OutputSet` ``outputs``.
 
     Like :func:`write_reports` (the paths are those in ``out_dir`` after the
-    set's commit), but the caller commits, with its other outputs.
+    set's commit), but the caller commits, with its other outputs. ``run_rows``
+    (:func:`audiometrics.epochs.runs_table.runs_table`) adds what the notebooks
+    state (parameters, smoke runs) to the comparisons.
     """
     from audiometrics.report import plots as plotting
-    summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
+    summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better, run_rows=run_rows)
     target = Path(out_dir)
     drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
     refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary) if s.file in drawn.images]

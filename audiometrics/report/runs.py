@@ -158,8 +158,9 @@ def _phase_summary(spec: _PhaseSpec, columns: list[str], info: MetricInfo | None
         values = phase_rows[info.name].dropna()
         if len(values):
             end_value = float(values.iloc[-1])
-            start_value = previous_end if previous_end is not None else float(values.iloc[0])
-            change = end_value - start_value
+            if previous_end is not None or len(values) > 1:  # one value and nothing before it: no move to tell
+                start_value = previous_end if previous_end is not None else float(values.iloc[0])
+                change = end_value - start_value
     return PhaseSummary(
         number=spec.number,
         learning_rate=text,
