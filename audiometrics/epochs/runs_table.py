@@ -67,6 +67,7 @@ __all__ = [
     "runs_columns",
     "load_runs",
     "render_runs_csv",
+    "report_run_rows",
     "run_status",
     "runs_table",
 ]
@@ -365,3 +366,64 @@ def _typed_runs(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         else:
             out[column] = out[column].astype("string")
     return out
+
+
+# --------------------------------------------------------------------------- report on a CSV
+
+
+def _parameter_text(value: Any) -> str:
+    """A loaded parameter value written back as Python source (``True``, ``"resnet18"``, ``[1, 1]``)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def report_run_rows(csv_path: Any, runs: Sequence[Run] | None = None) -> tuple[list[RunRow] | None, list[str]]:
+    """The runs table ``report`` uses for an epoch CSV: from its runs, with ``runs.csv`` beside it when present.
+
+    Returns ``(rows, warnings)``. Runs are those of the CSV (``runs``, or
+    :func:`~audiometrics.epochs.csv_runs.runs_from_csv`); parameters, smoke
+    reasons and warning counts come from ``runs.csv`` beside the CSV, matched on
+    ``notebook`` and ``run``. ``None`` when the CSV has no source columns (its runs
+    cannot be matched: write it with ``--with-source``) or when ``csv_path`` is a stream.
+    """
+    import os
+    from pathlib import Path
+
+    from audiometrics.epochs.csv_runs import has_source_columns, runs_from_frame
+    from audiometrics.epochs.csv_file import read_epoch_csv
+    from audiometrics.errors import MetricsFileError
+
+    if not isinstance(csv_path, (str, os.PathLike)):
+        return None, []
+    if runs is None:
+        raw = read_epoch_csv(csv_path)
+        if not has_source_columns(raw):
+            return None, []
+        runs = runs_from_frame(raw)
+    rows = runs_table(runs, root="")
+    beside = Path(csv_path).parent / RUNS_CSV_NAME
+    if not beside.is_file():
+        return rows, []
+    try:
+        table = load_runs(beside)
+    except (MetricsFileError, OSError) as error:
+        return rows, [f"{error}; the report does not know the notebooks' parameters"]
+    stated = {
+        (str(n), int(r)): (p, str(s), w)
+        for n, r, p, s, w in zip(table["notebook"], table["run"], table["parameters"], table.get("smoke", [""] * len(table)), table.get("warnings", [0] * len(table)))
+        if r is not pd.NA
+    }
+    merged = []
+    for row in rows:
+        found = stated.get((row.notebook, row.run))
+        if found is None:
+            merged.append(row)
+            continue
+        values, smoke, warnings = found
+        parameters = tuple(Parameter(name, value, _parameter_text(value), -1) for name, value in values.items())
+        merged.append(replace(row, parameters=parameters, smoke=smoke if smoke != "<NA>" else "", warnings=int(warnings) if warnings is not pd.NA else 0))
+    return merged, []
