@@ -23,11 +23,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import pandas as pd
-
 from audiometrics.escaping import Style
 from audiometrics.report.formatting import fmt, join_words
 from audiometrics.report.model import DataWarning, MetricInfo, RunSummary
+from audiometrics.report.rows import Rows
 
 __all__ = ["DIVERGE_FACTOR", "MIN_EPOCHS", "NAMED", "OVERFIT_EPOCHS", "curve_warnings"]
 
@@ -41,16 +40,18 @@ DIVERGE_FACTOR = 1.5
 NAMED = 3
 
 
-def _values(rows: pd.DataFrame, column: str) -> list[float]:
-    return [float(v) for v in rows[column].dropna()] if column in rows.columns else []
+def _values(rows: Rows, column: str) -> list[float]:
+    return [float(v) for v in rows.values(column)]
 
 
-def _overfit_onset(rows: pd.DataFrame) -> int | None:
+def _overfit_onset(rows: Rows) -> int | None:
     """The global epoch where valid_loss starts rising while train_loss falls for OVERFIT_EPOCHS epochs."""
-    if "valid_loss" not in rows.columns or "train_loss" not in rows.columns:
+    if not rows.has("valid_loss") or not rows.has("train_loss"):
         return None
-    both = rows[rows["valid_loss"].notna() & rows["train_loss"].notna()]
-    valid, train, epochs = both["valid_loss"].tolist(), both["train_loss"].tolist(), both["global_epoch"].tolist()
+    both = [i for i, (v, t) in enumerate(zip(rows.col("valid_loss"), rows.col("train_loss"))) if v is not None and t is not None]
+    valid = [rows.col("valid_loss")[i] for i in both]
+    train = [rows.col("train_loss")[i] for i in both]
+    epochs = [rows.col("global_epoch")[i] for i in both]
     streak = 0
     for i in range(1, len(valid)):
         streak = streak + 1 if valid[i] > valid[i - 1] and train[i] < train[i - 1] else 0
@@ -59,7 +60,7 @@ def _overfit_onset(rows: pd.DataFrame) -> int | None:
     return None
 
 
-def _run_flags(run: RunSummary, rows: pd.DataFrame, info: MetricInfo | None) -> dict[str, str]:
+def _run_flags(run: RunSummary, rows: Rows, info: MetricInfo | None) -> dict[str, str]:
     """The flags of one run: kind → the detail said after its name."""
     flags: dict[str, str] = {}
     stuck = [c for c in run.columns if len(v := _values(rows, c)) >= MIN_EPOCHS and min(v) == max(v)]
@@ -105,7 +106,7 @@ def _flag_text(s: Style, *, kind: str, named: tuple[tuple[str, str], ...], more:
 
 
 def curve_warnings(
-    runs: list[RunSummary], groups: dict[str, pd.DataFrame], info: MetricInfo | None, skip: set[str] | None = None
+    runs: list[RunSummary], groups: dict[str, Rows], info: MetricInfo | None, skip: set[str] | None = None
 ) -> list[DataWarning]:
     """One warning per kind of flag (module docstring), naming up to :data:`NAMED` runs; ``skip``: run names left out."""
     found: dict[str, list[tuple[str, str]]] = {kind: [] for kind in _LEADS}

@@ -45,26 +45,25 @@ def align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFram
     labels: list[str] = []
     position = 0
     order: dict[str, None] = {}
+    models = [str(v) for v in frame["model"].tolist()]
+    numbers = [opt_int(v) for v in frame["training_phase"].tolist()]
+    flags = [opt_bool(v) for v in frame["pretrained"].astype("boolean").tolist()]
     for record in phases.itertuples(index=False):
         count = int(record.recorded_epochs)
-        rows = frame.iloc[position : position + count]
-        if len(rows) != count:
+        stop = position + count
+        if stop > len(frame):
             return None
         if count:
-            if not all(str(value) == str(record.model) for value in rows["model"]):
+            number, pretrained = opt_int(record.training_phase), opt_bool(record.pretrained)
+            if any(m != str(record.model) for m in models[position:stop]):
                 return None
-            if not (rows["training_phase"].astype("Int64") == opt_int(record.training_phase)).fillna(False).all():
+            if number is None or any(n != number for n in numbers[position:stop]):
                 return None
-            pretrained = opt_bool(record.pretrained)
-            values = rows["pretrained"].astype("boolean")
-            if pretrained is None:
-                if values.notna().any():
-                    return None
-            elif not (values == pretrained).fillna(False).all():
+            if any(f != pretrained for f in flags[position:stop]):
                 return None
         labels.extend([str(record.run)] * count)
         order.setdefault(str(record.run))
-        position += count
+        position = stop
     if position != len(frame):
         return None
     out = frame.copy()

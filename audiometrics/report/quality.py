@@ -40,6 +40,7 @@ from audiometrics.escaping import Style
 from audiometrics.report.cells import opt_float, opt_int, opt_str
 from audiometrics.report.formatting import fmt, join_words, number_ranges, or_unknown, plural
 from audiometrics.report.curves import curve_warnings
+from audiometrics.report.rows import Rows, split_runs
 from audiometrics.report.model import DataWarning, MetricInfo, PhaseSummary, Point, RunSummary, Spike
 
 __all__ = ["MIN_SHARED_ROWS", "SPIKE_FACTOR", "SPIKE_WINDOW", "attach_phase_notes", "data_warnings", "find_spikes"]
@@ -51,11 +52,11 @@ SPIKE_WINDOW = 3
 #: Runs sharing at least this many identical epoch rows are flagged.
 MIN_SHARED_ROWS = 2
 
-Groups = dict[str, pd.DataFrame]
+Groups = dict[str, Rows]
 
 
-def _where_phases(rows: pd.DataFrame) -> str:
-    numbers = [int(p) for p in rows["training_phase"].dropna().unique()]
+def _where_phases(rows: Rows) -> str:
+    numbers = [int(p) for p in dict.fromkeys(rows.values("training_phase"))]
     if not numbers:
         return ""
     return ("phase " if len(set(numbers)) == 1 else "phases ") + number_ranges(numbers)
@@ -105,14 +106,14 @@ def _episodes(values: list[float]) -> Iterator[tuple[_Episode, int | None]]:
         yield episode, None
 
 
-def _column_spikes(name: str, rows: pd.DataFrame, column: str) -> list[Spike]:
-    valid = rows[rows[column].notna()]
+def _column_spikes(name: str, rows: Rows, column: str) -> list[Spike]:
+    valid = rows.present(column)
     if len(valid) < 2:
         return []
-    values = [float(v) for v in valid[column]]  # Python floats: no numpy overflow warnings near 1e308
+    values = [float(rows.col(column)[i]) for i in valid]  # Python floats: no numpy overflow warnings near 1e308
 
     def point(i: int) -> Point:
-        row = valid.iloc[i]
+        row = rows.record(valid[i])
         return Point(float(values[i]), opt_int(row["training_phase"]), opt_int(row["epoch"]), int(row["global_epoch"]))
 
     return [
@@ -125,17 +126,20 @@ def _column_spikes(name: str, rows: pd.DataFrame, column: str) -> list[Spike]:
             peak=point(episode.peak),
             epochs=episode.count,
             recovered=point(recovered) if recovered is not None else None,
-            learning_rate=opt_str(valid.iloc[episode.start]["learning_rate"]),
+            learning_rate=opt_str(rows.col("learning_rate")[valid[episode.start]]),
         )
         for episode, recovered in _episodes(values)
     ]
 
 
-def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str]) -> list[Spike]:
-    """The loss spikes of every run (see the module docstring), by run, loss column and epoch."""
+def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str], groups: Groups | None = None) -> list[Spike]:
+    """The loss spikes of every run (see the module docstring), by run, loss column and epoch.
+
+    ``groups``: the frame's rows by run (:func:`~audiometrics.report.rows.split_runs`), when already split.
+    """
     spikes: list[Spike] = []
     losses = _loss_columns(metric_columns)
-    groups: Groups = {str(run): rows for run, rows in frame.groupby("run", sort=False)}
+    groups = groups if groups is not None else split_runs(frame)
     for run in runs:
         rows = groups.get(run.id)
         if rows is None:
@@ -173,11 +177,11 @@ def _spike_warnings(spikes: list[Spike]) -> list[DataWarning]:
 NAMED_RUNS = 3
 
 
-def _row_keys(rows: pd.DataFrame, columns: list[str]) -> list[tuple[str, ...] | None]:
+def _row_keys(rows: Rows, columns: list[str]) -> list[tuple[str, ...] | None]:
     """A key per row of its metric values (named) and time; ``None`` for rows with too few values to compare."""
     keys: list[tuple[str, ...] | None] = []
-    for values in rows[[*columns, "time"]].itertuples(index=False, name=None):
-        numbers = [opt_float(v) for v in values[:-1]]
+    for values in zip(*(rows.col(c) for c in columns), rows.col("time")):
+        numbers = [None if v is None else float(v) for v in values[:-1]]
         if sum(n is not None for n in numbers) < 2:
             keys.append(None)  # too little to call two rows the same
         else:
@@ -229,7 +233,7 @@ def _duplicate_pair(run_a: RunSummary, run_b: RunSummary, groups: Groups, keys: 
 
     def where(run: RunSummary, run_keys: list[tuple[str, ...] | None]) -> str:
         rows = groups[run.id]
-        return _where_phases(rows[[k is not None and k in shared_keys for k in run_keys]])
+        return _where_phases(rows.take(i for i, k in enumerate(run_keys) if k is not None and k in shared_keys))
 
     wording = partial(
         _shared_rows_text,
@@ -330,8 +334,8 @@ def _restart_warnings(runs: list[RunSummary], groups: Groups) -> list[DataWarnin
         rows = groups.get(run.id)
         if rows is None:
             continue
-        for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
-            segments = _segments([opt_int(e) for e in phase_rows["epoch"]])
+        for number, phase_rows in rows.by("training_phase").items():
+            segments = _segments([opt_int(e) for e in phase_rows.col("epoch")])
             if len(segments) <= 1:
                 continue
             spans = ", then ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else f"{s[0]}" for s in segments)
@@ -363,9 +367,10 @@ def _missing_metric_warnings(metric_columns: list[str], with_rows: list[RunSumma
     for run in with_rows:
         rows = groups[run.id]
         for column in run.columns:
-            missing = int(rows[column].isna().sum())
+            gaps = [i for i, v in enumerate(rows.col(column)) if v is None]
+            missing = len(gaps)
             if missing:
-                where = _where_phases(rows[rows[column].isna()])
+                where = _where_phases(rows.take(gaps))
                 wording = partial(_metric_gaps_text, column=column, missing=missing, rows=run.epochs, run=run.name, where=where)
                 out.append(_warn("missing_metric", wording, [run.name]))
     return out
@@ -422,10 +427,15 @@ def _malformed_lr_text(s: Style, *, text: str, uses: tuple[tuple[str, int | None
 
 
 def data_warnings(
-    frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str], spikes: list[Spike], info: MetricInfo | None = None
+    frame: pd.DataFrame,
+    runs: list[RunSummary],
+    metric_columns: list[str],
+    spikes: list[Spike],
+    info: MetricInfo | None = None,
+    groups: Groups | None = None,
 ) -> list[DataWarning]:
     """Every data-quality warning of the table, in the order of the module docstring's list."""
-    groups: Groups = {str(run): rows for run, rows in frame.groupby("run", sort=False)}
+    groups = groups if groups is not None else split_runs(frame)
     with_rows = [r for r in runs if groups.get(r.id) is not None and len(groups[r.id])]
     duplicates = _duplicate_warnings(with_rows, groups)
     copied = copies_of(duplicates)  # a copy's own warnings repeat its first run's: said once

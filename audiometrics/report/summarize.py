@@ -41,6 +41,7 @@ from audiometrics.report.model import Group, Insight, MetricInfo, RankEntry, Run
 from audiometrics.report.phases import match_phases
 from audiometrics.report.quality import attach_phase_notes, data_warnings, find_spikes
 from audiometrics.report.ranking import rank_runs
+from audiometrics.report.rows import Rows, split_runs
 from audiometrics.report.recommendations import recommend
 from audiometrics.report.runs import name_runs, summarize_run
 
@@ -57,15 +58,15 @@ def _summarize_runs(
     columns: list[str],
     info: MetricInfo | None,
     accuracy: str | None,
+    groups: dict[str, Rows],
 ) -> list[RunSummary]:
-    groups = {str(run): rows for run, rows in frame.groupby("run", sort=False)}
     phase_groups: dict[str, pd.DataFrame] = {}
     if phase_table is not None:
         phase_groups = {str(run): rows for run, rows in phase_table.groupby(phase_table["run"].astype(str), sort=False)}
     empty_phases = phase_table.iloc[0:0] if phase_table is not None else None
     runs: list[RunSummary] = []
     for index, run_id in enumerate(run_order, start=1):
-        rows = groups.get(run_id, frame.iloc[0:0])
+        rows = groups.get(run_id) or Rows({c: [] for c in frame.columns})
         run_phases = phase_groups.get(run_id, empty_phases) if phase_table is not None else None
         runs.append(summarize_run(index, run_id, rows, run_phases, columns, info, accuracy))
     name_runs(runs)
@@ -133,12 +134,13 @@ def summarize(
     info = choose_metric(frame, metric, lower_is_better)
     columns = [c for c in metric_columns(frame) if frame[c].notna().any()]
     accuracy = accuracy_column(columns, info)
-    runs = _summarize_runs(frame, run_order, phase_table, columns, info, accuracy)
+    by_run = split_runs(frame)
+    runs = _summarize_runs(frame, run_order, phase_table, columns, info, accuracy, by_run)
     has_run_table = attach_run_rows(runs, run_rows)
     groups, unscored = group_runs(runs)
     ranking = _rank_groups(runs, groups, info)
-    spikes = find_spikes(frame, runs, columns)
-    warnings.extend(data_warnings(frame, runs, columns, spikes, info))
+    spikes = find_spikes(frame, runs, columns, by_run)
+    warnings.extend(data_warnings(frame, runs, columns, spikes, info, by_run))
     attach_phase_notes(runs, warnings)
     insights = _insights(runs, groups, info, accuracy, warnings) if info is not None else []
     return Summary(
