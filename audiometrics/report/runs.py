@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -111,11 +112,11 @@ def phase_status(method: str | None, call: str | None, planned: int | None, reco
 # --------------------------------------------------------------------------- phases of a run
 
 
-def _specs_from_table(rows: Rows, run_phases: pd.DataFrame) -> list[_PhaseSpec]:
+def _specs_from_table(rows: Rows, run_phases: list[dict[str, Any]]) -> list[_PhaseSpec]:
     specs: list[_PhaseSpec] = []
     by_phase = {opt_int(number): part for number, part in rows.by("training_phase").items()}
     none = rows.empty()
-    for record in run_phases.itertuples(index=False):
+    for record in (SimpleNamespace(**fields) for fields in run_phases):
         number = opt_int(record.training_phase)
         specs.append(
             _PhaseSpec(
@@ -186,7 +187,7 @@ def _phase_summary(spec: _PhaseSpec, columns: list[str], info: MetricInfo | None
     )
 
 
-def _phases(rows: Rows, run_phases: pd.DataFrame | None, columns: list[str], info: MetricInfo | None) -> list[PhaseSummary]:
+def _phases(rows: Rows, run_phases: list[dict[str, Any]] | None, columns: list[str], info: MetricInfo | None) -> list[PhaseSummary]:
     has_table = run_phases is not None and len(run_phases)
     specs = _specs_from_table(rows, run_phases) if has_table else _specs_from_rows(rows)  # type: ignore[arg-type]
     out: list[PhaseSummary] = []
@@ -202,19 +203,19 @@ def _phases(rows: Rows, run_phases: pd.DataFrame | None, columns: list[str], inf
 # --------------------------------------------------------------------------- one run
 
 
-def _identity(rows: Rows, run_phases: pd.DataFrame | None) -> tuple[str, str, bool | None]:
+def _identity(rows: Rows, run_phases: list[dict[str, Any]] | None) -> tuple[str, str, bool | None]:
     """``(notebook, model, pretrained)`` of a run: from its first row, else from its first phase."""
     has_table = run_phases is not None and len(run_phases)
     if len(rows):
         head: Any = rows.record(0)
         notebook = opt_str(head["notebook"]) if rows.has("notebook") else ""
     elif has_table:
-        head = run_phases.iloc[0]  # type: ignore[union-attr]
+        head = run_phases[0]  # type: ignore[index]
         notebook = opt_str(head["notebook"])
     else:
         return "", "", None
     if not notebook and has_table:
-        notebook = opt_str(run_phases.iloc[0]["notebook"])  # type: ignore[union-attr]
+        notebook = opt_str(run_phases[0]["notebook"])  # type: ignore[index]
     return notebook, opt_str(head["model"]), opt_bool(head["pretrained"])
 
 
@@ -269,12 +270,12 @@ def summarize_run(
     index: int,
     run_id: str,
     rows: Rows,
-    run_phases: pd.DataFrame | None,
+    run_phases: list[dict[str, Any]] | None,
     metric_columns: list[str],
     info: MetricInfo | None,
     accuracy_column: str | None,
 ) -> RunSummary:
-    """The summary of one run: its ``rows`` of the epoch frame and its ``run_phases`` of the phase frame (if any).
+    """The summary of one run: its ``rows`` of the epoch frame and its ``run_phases`` (the phase frame's records, if any).
 
     Its display name is its id until :func:`name_runs` names all runs.
     """

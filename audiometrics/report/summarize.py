@@ -60,14 +60,14 @@ def _summarize_runs(
     accuracy: str | None,
     groups: dict[str, Rows],
 ) -> list[RunSummary]:
-    phase_groups: dict[str, pd.DataFrame] = {}
+    phase_groups: dict[str, list[dict[str, Any]]] = {}
     if phase_table is not None:
-        phase_groups = {str(run): rows for run, rows in phase_table.groupby(phase_table["run"].astype(str), sort=False)}
-    empty_phases = phase_table.iloc[0:0] if phase_table is not None else None
+        for record in phase_table.astype(object).where(phase_table.notna(), None).to_dict("records"):
+            phase_groups.setdefault(str(record["run"]), []).append(record)
     runs: list[RunSummary] = []
     for index, run_id in enumerate(run_order, start=1):
         rows = groups.get(run_id) or Rows({c: [] for c in frame.columns})
-        run_phases = phase_groups.get(run_id, empty_phases) if phase_table is not None else None
+        run_phases = phase_groups.get(run_id, []) if phase_table is not None else None
         runs.append(summarize_run(index, run_id, rows, run_phases, columns, info, accuracy))
     name_runs(runs)
     return runs
