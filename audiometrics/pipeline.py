@@ -365,7 +365,12 @@ def _legacy_outputs() -> list[str]:
 
 
 def _stage_reports(
-    outputs: Any, outcome: Extraction, options: OutputOptions, metric: str | None, run_rows: list[Any] | None = None
+    outputs: Any,
+    outcome: Extraction,
+    options: OutputOptions,
+    metric: str | None,
+    run_rows: list[Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[list[Path], list[str]]:
     from audiometrics.atomic import describe
     from audiometrics.epochs.frame import phase_frame
@@ -384,6 +389,7 @@ def _stage_reports(
         templates_dir=options.templates_dir,
         csv_name=csv_name,
         run_rows=run_rows,
+        on_stage=on_stage,
     )
     # Phase problems were already reported by the extraction, per file and cell.
     kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
@@ -397,6 +403,7 @@ def _write_set(
     metric: str | None,
     on_wait: Callable[[str], None] | None,
     run_rows: list[Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Write the CSV, the reports and the errors CSV as one set (see :class:`~audiometrics.atomic.OutputSet`)."""
     from audiometrics.atomic import OutputSet
@@ -415,7 +422,7 @@ def _write_set(
             outputs.path(options.runs_target).write_bytes(text.encode("utf-8", "replace"))
             written.append(options.runs_target)
         if options.report:
-            paths, warnings_ = _stage_reports(outputs, outcome, options, metric, run_rows)
+            paths, warnings_ = _stage_reports(outputs, outcome, options, metric, run_rows, on_stage)
             written.extend(paths)
         if options.errors_path is not None:
             outputs.path(options.errors_path).write_text(render_errors_csv(outcome.failures), encoding="utf-8")
@@ -442,6 +449,8 @@ def extract_paths_to_outputs(
     on_wait: Callable[[str], None] | None = None,
     raw_csv_text: bool = False,
     file_timeout: float | None = None,
+    on_extracted: Callable[[Extraction], Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
@@ -454,6 +463,9 @@ def extract_paths_to_outputs(
     run holds ``out_dir``'s lock (this one waits). ``jobs``, ``executor``,
     ``strict``, ``on_result`` and ``file_timeout``: see :func:`extract_files`. ``raw_csv_text``:
     write text cells that start like a spreadsheet formula as they are.
+    ``on_extracted`` is called with the extraction once every file is read and
+    before any output is written (the command prints its run lines then);
+    ``on_stage`` hears what the writing is doing (a progress display).
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
     be written; the previous outputs are left as they were) and
@@ -488,7 +500,9 @@ def extract_paths_to_outputs(
         if paths and not outcome.results:
             return outcome, [], []
         outcome.metric, notes = _main_metric(options, available)
-        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait, table.rows())
+        if on_extracted is not None:
+            on_extracted(outcome)
+        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait, table.rows(), on_stage)
     return outcome, written, notes + report_warnings
 
 

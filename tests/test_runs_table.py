@@ -257,3 +257,28 @@ def test_documents_are_bounded(tmp_path: Path) -> None:
     assert "40 of 120 runs are described here" in documents[SUMMARY_NAME]
     assert documents[OVERVIEW_NAME].count("\n### ") < 60 and len(documents[OVERVIEW_NAME]) < 100_000
     assert "… and 105 more runs of this group" in documents[OVERVIEW_NAME]
+
+
+def test_run_lines_come_before_the_report_and_the_progress_follows_it(tmp_path: Path) -> None:
+    from audiometrics.pipeline import extract_paths_to_outputs
+    from audiometrics.progress import Progress
+
+    path = small(tmp_path, "a.ipynb")
+    events: list[str] = []
+    extract_paths_to_outputs(
+        [path], tmp_path / "out", on_extracted=lambda outcome: events.append(f"read {len(outcome.runs)} run"), on_stage=events.append
+    )
+    assert events == [
+        "read 1 run",
+        "writing reports: summarizing 1 runs",
+        "writing reports: drawing plots",
+        "writing reports: rendering the documents",
+    ]
+    stream = io.StringIO()
+    bar = Progress(10, stream=stream, enabled=True, clock=lambda: 0.0)
+    bar.advance(10)
+    bar.close()
+    bar.stage("writing reports: drawing plots")
+    assert bar.done_line() == "after reading all 10 files, while writing the outputs (writing reports: drawing plots)"
+    bar.close()
+    assert stream.getvalue().endswith("writing reports: drawing plots  (0:00)\n")

@@ -308,21 +308,29 @@ def stage_reports(
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
     run_rows: list[Any] | None = None,
+    on_stage: Any = None,
 ) -> ReportResult:
     """Render the reports of ``frame`` into the :class:`~audiometrics.atomic.OutputSet` ``outputs``.
 
     Like :func:`write_reports` (the paths are those in ``out_dir`` after the
     set's commit), but the caller commits, with its other outputs. ``run_rows``
     (:func:`audiometrics.epochs.runs_table.runs_table`) adds what the notebooks
-    state (parameters, smoke runs) to the comparisons.
+    state (parameters, smoke runs) to the comparisons. ``on_stage`` (a text →
+    None callable) hears what is being done (``writing reports: drawing plots``),
+    for a progress display.
     """
     from audiometrics.report import plots as plotting
+    say = on_stage if on_stage is not None else (lambda text: None)
+    say(f"writing reports: summarizing {frame['run'].nunique() if 'run' in frame.columns else 0} runs")
     summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better, run_rows=run_rows)
     target = Path(out_dir)
+    if plots:
+        say("writing reports: drawing plots")
     drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
     refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary) if s.file in drawn.images]
     if drawn.warning() is not None:
         summary.warnings.append(DataWarning("plots", drawn.warning()))
+    say("writing reports: rendering the documents")
     documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
     result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():
