@@ -12,7 +12,8 @@
   ``accuracy``) other than the main metric is present for at least two runs,
   and either some pair of runs is ordered one way by best accuracy and the
   other way by best main metric, or accuracy barely separates the runs (its
-  spread is under :data:`SATURATION_RATIO` of the main metric's spread).
+  spread is under :data:`SATURATION_RATIO` of the main metric's spread); with
+  many runs, among the :data:`MAX_PAIRED` best by the main metric.
 * ``improvement``: a run has at least two values of the main metric; the
   change from its first to its final recorded value.
 * ``schedule``: a run has at least two phases with values of the main
@@ -72,6 +73,8 @@ WORSE_FRACTION = 0.02
 SHOWN_MOVE = 0.0005
 #: Per-run tables and bullets of an insight list at most this many runs (the runs table has them all).
 MAX_LISTED = 15
+#: ``metric_disagreement`` compares the pairs among this many best runs of a group (a bounded, not quadratic, cost).
+MAX_PAIRED = 40
 
 
 @dataclass
@@ -233,6 +236,9 @@ def _metric_disagreement(c: _Context) -> Insight | None:
     both = [r for r in c.scored if r.accuracy_best is not None]
     if len(both) < 2:
         return None
+    if len(both) > MAX_PAIRED:  # pairs are compared among the best runs only: bounded work
+        kept = {id(r) for r in sorted(both, key=c.best_key)[:MAX_PAIRED]}
+        both = [r for r in both if id(r) in kept]
     pairs = [pair for i, a in enumerate(both) for b in both[i + 1 :] if (pair := _reversed_pair(c, a, b)) is not None]
     acc_values = [r.accuracy_best.value for r in both]  # type: ignore[union-attr]
     main_values = [r.best.value for r in both]  # type: ignore[union-attr]
@@ -267,7 +273,8 @@ def _metric_disagreement(c: _Context) -> Insight | None:
 
 def _improvement_facts(c: _Context, improving: list[RunSummary]) -> Improvement:
     improved = [r for r in improving if (r.improvement < 0) == c.lower and r.improvement != 0]  # type: ignore[operator]
-    worse = [Change(r.name, r.improvement) for r in improving if r not in improved and r.improvement != 0]  # type: ignore[arg-type]
+    better_ids = {id(r) for r in improved}
+    worse = [Change(r.name, r.improvement) for r in improving if id(r) not in better_ids and r.improvement != 0]  # type: ignore[arg-type]
     largest = None
     if len(improving) > 1:
         top = max(improving, key=lambda r: (-r.improvement if c.lower else r.improvement, -r.index))  # type: ignore[operator]

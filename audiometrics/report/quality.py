@@ -175,6 +175,8 @@ def _spike_warnings(spikes: list[Spike]) -> list[DataWarning]:
 
 #: A copy group names this many runs, then "and N more".
 NAMED_RUNS = 3
+#: Pairs of runs sharing rows that get a warning each; the others are counted in one more warning.
+LISTED_PAIRS = 5
 
 
 def _row_keys(rows: Rows, columns: list[str]) -> list[tuple[str, ...] | None]:
@@ -276,10 +278,21 @@ def _duplicate_warnings(with_rows: list[RunSummary], groups: Groups) -> list[Dat
         out.append(_warn("duplicate_runs", wording, names, {"count": len(members), "rows": members[0].epochs}))
     copied = {run.id for members in copies for run in members[1:]}
     representatives = [run for run in with_rows if run.id not in copied]
-    for (a, b), count in sorted(_shared_pairs(representatives, keys).items()):
-        if count >= MIN_SHARED_ROWS:
-            out.append(_duplicate_pair(representatives[a], representatives[b], groups, keys))
+    pairs = [(a, b) for (a, b), count in sorted(_shared_pairs(representatives, keys).items()) if count >= MIN_SHARED_ROWS]
+    for a, b in pairs[:LISTED_PAIRS]:
+        out.append(_duplicate_pair(representatives[a], representatives[b], groups, keys))
+    if len(pairs) > LISTED_PAIRS:
+        more = len(pairs) - LISTED_PAIRS
+        names = sorted({representatives[i].name for pair in pairs[LISTED_PAIRS:] for i in pair}, key=lambda n: n)
+        out.append(_warn("duplicate_rows_more", partial(_more_pairs_text, more=more), names, {"pairs": more}))
     return out
+
+
+def _more_pairs_text(s: Style, *, more: int) -> str:
+    return (
+        f"{more} more pairs of runs share at least {MIN_SHARED_ROWS} epoch rows value for value, time included; "
+        "compare the runs table's best and final values before relying on them"
+    )
 
 
 def copies_of(warnings: list[DataWarning]) -> set[str]:
