@@ -317,7 +317,7 @@ def load_runs(csv_path: Any, *, raw_text: bool = False) -> pd.DataFrame:
     >>> import io
     >>> text = "notebook,run,label,status,parameters,best_lwlrap,best_lwlrap_epoch\\na.ipynb,1,a.ipynb: resnet18,complete,\\"{\\"\\"SMOKE\\"\\": true}\\",0.5,3\\n"
     >>> runs = load_runs(io.StringIO(text))
-    >>> runs.loc[0, "parameters"], runs.loc[0, "best_lwlrap"], runs["best_lwlrap_epoch"].dtype
+    >>> runs.loc[0, "parameters"], float(runs.loc[0, "best_lwlrap"]), runs["best_lwlrap_epoch"].dtype
     ({'SMOKE': True}, 0.5, Int64Dtype())
     """
     from audiometrics.epochs.csv_file import csv_name, restore_formula
