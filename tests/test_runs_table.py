@@ -7,7 +7,6 @@ import shutil
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from audiometrics import load_runs

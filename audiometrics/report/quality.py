@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from audiometrics.escaping import Style
-from audiometrics.report.cells import opt_float, opt_int, opt_str
+from audiometrics.report.cells import opt_int, opt_str
 from audiometrics.report.formatting import fmt, join_words, number_ranges, or_unknown, plural
 from audiometrics.report.curves import curve_warnings
 from audiometrics.report.rows import Rows, split_runs

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import pandas as pd
 
 from audiometrics.epochs.values import lr_upper
 from audiometrics.report.cells import opt_bool, opt_float, opt_int, opt_str
