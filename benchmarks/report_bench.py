@@ -4,6 +4,7 @@ Usage::
 
     python3 benchmarks/report_bench.py copies [--n 100]          # copies of the study notebook
     python3 benchmarks/report_bench.py small [--n 500 5000]      # small generated notebooks (tests/nbfactory.py)
+    python3 benchmarks/report_bench.py small --in-process        # the report's stages timed in one process
 
 Each case runs the command line twice in fresh processes, ``extract --no-report``
 (the CSV only) and ``extract`` (CSV, runs.csv, documents, plots), and prints the
@@ -83,6 +84,40 @@ def measure(folder: Path, label: str) -> dict:
     }
 
 
+def in_process(folder: Path, label: str) -> dict:
+    """The report's own stages timed in this process (no process start, no parallel extraction to blur them)."""
+    from audiometrics.epochs.frame import phase_frame
+    from audiometrics.epochs.runs_table import runs_table
+    from audiometrics.pipeline import extract_files
+    from audiometrics.report import plots
+    from audiometrics.report.render import render_reports
+    from audiometrics.report.summarize import summarize
+
+    paths = sorted(str(p) for p in folder.glob("*.ipynb"))
+    start = time.perf_counter()
+    outcome = extract_files(paths)
+    extract_s = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = runs_table(outcome.results, root=outcome.root)
+    frame, phases = outcome.frame(), phase_frame(outcome.runs, root=outcome.root)
+    frames_s = time.perf_counter() - start
+    start = time.perf_counter()
+    summary = summarize(frame, phases, run_rows=rows)
+    summarize_s = time.perf_counter() - start
+    start = time.perf_counter()
+    render_reports(summary)
+    render_s = time.perf_counter() - start
+    start = time.perf_counter()
+    plots.draw_plots(summary)
+    plots_s = time.perf_counter() - start
+    report = frames_s + summarize_s + render_s + plots_s
+    return {
+        "case": label, "runs": len(summary.runs), "extract_s": round(extract_s, 2), "tables_s": round(frames_s, 2),
+        "summarize_s": round(summarize_s, 2), "render_s": round(render_s, 2), "plots_s": round(plots_s, 2),
+        "report_s": round(report, 2), "report_per_run_ms": round(1000 * (report - plots_s) / max(len(summary.runs), 1), 2),
+    }
+
+
 def copies(n: int, work: Path) -> dict | None:
     sources = sorted(REFERENCE.glob("*.ipynb"))
     if not sources:
@@ -95,24 +130,25 @@ def copies(n: int, work: Path) -> dict | None:
     return measure(folder, f"copies{n}")
 
 
-def small(n: int, work: Path) -> dict:
+def small(n: int, work: Path, inproc: bool = False) -> dict:
     folder = work / f"small{n}"
     folder.mkdir()
     for i in range(n):
         nbf.write(folder / f"nb_{i:05d}.ipynb", small_notebook(i))
-    return measure(folder, f"small{n}")
+    return in_process(folder, f"small{n}") if inproc else measure(folder, f"small{n}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("case", choices=["copies", "small"])
     parser.add_argument("--n", type=int, nargs="+", default=None)
+    parser.add_argument("--in-process", action="store_true", help="small: time the report's stages in this process")
     args = parser.parse_args()
     counts = args.n or ([100] if args.case == "copies" else [500, 5000])
     rows = []
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp:
         for n in counts:
-            figures = (copies if args.case == "copies" else small)(n, Path(tmp))
+            figures = copies(n, Path(tmp)) if args.case == "copies" else small(n, Path(tmp), args.in_process)
             if figures is not None:
                 rows.append(figures)
                 print(json.dumps(figures), flush=True)
