@@ -344,8 +344,12 @@ def check_outputs(options: OutputOptions) -> None:
         check_direction(options.metric.strip(), options.lower_is_better, force=options.force_direction)
 
 
-def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | None, list[str]]:
-    """The main metric (resolved against the columns with values) and warnings; raises MetricError."""
+def _main_metric(options: OutputOptions, available: list[str], run_rows: list[Any] | None = None) -> tuple[str | None, list[str]]:
+    """The main metric (resolved against the columns with values) and warnings; raises MetricError.
+
+    By default, as the reports choose it: the metric the most runs recorded (``run_rows``), losses
+    only when nothing else is, ties by :func:`~audiometrics.options.default_metric`.
+    """
     from audiometrics.options import check_direction, default_metric, resolve_metric
 
     if options.metric is not None and available:
@@ -353,9 +357,21 @@ def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | No
     elif options.metric is not None:
         return None, [f"no metric values were extracted: main metric {options.metric!r} not used"]
     else:
-        name = default_metric(available)
+        name = default_metric(_most_recorded(available, run_rows or []))
     warning = check_direction(name, options.lower_is_better, force=options.force_direction) if name else None
     return name, [warning] if warning else []
+
+
+def _most_recorded(available: list[str], run_rows: list[Any]) -> list[str]:
+    """The ``available`` metrics recorded by the most runs (losses only when no other metric has a value)."""
+    counts = {name: 0 for name in available}
+    for row in run_rows:
+        for name in row.metrics:
+            if name in counts:
+                counts[name] += 1
+    pool = [n for n in available if "loss" not in n.lower()] or list(available)
+    most = max((counts[n] for n in pool), default=0)
+    return [n for n in pool if counts[n] == most] if most else pool
 
 
 def _legacy_outputs() -> list[str]:
@@ -499,10 +515,11 @@ def extract_paths_to_outputs(
             available, write = sink.metrics, sink.write
         if paths and not outcome.results:
             return outcome, [], []
-        outcome.metric, notes = _main_metric(options, available)
+        rows = table.rows()
+        outcome.metric, notes = _main_metric(options, available, rows)
         if on_extracted is not None:
             on_extracted(outcome)
-        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait, table.rows(), on_stage)
+        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait, rows, on_stage)
     return outcome, written, notes + report_warnings
 
 

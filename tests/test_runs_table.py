@@ -197,6 +197,11 @@ def test_main_metric_is_the_one_most_runs_recorded_and_the_others_are_listed(tmp
                                        nbf.code_cell("learn.fit_one_cycle(3)", nbf.legacy_fit_outputs(("epoch", "train_loss", "valid_loss", "accuracy", "time"), [r[:3] + r[3:4] + r[5:] for r in rows_both]))])
     summary, _ = summary_of([a, b])
     assert summary.metric.name == "error_rate" and summary.unscored == []
+    from audiometrics.pipeline import extract_paths_to_outputs
+
+    for report in (True, False):  # the run lines use the report's main metric, with or without the report
+        outcome, _, _ = extract_paths_to_outputs([a, b], tmp_path / f"out{report}", report=report)
+        assert outcome.metric == "error_rate"
     summary, _ = summary_of([a, b, c])  # accuracy and error_rate: two runs each, error_rate first by preference
     assert summary.metric.name in ("accuracy", "error_rate") and len(summary.unscored) == 1
     assert summary.unscored[0] in render_reports(summary)[OVERVIEW_NAME].split("**Not ranked**")[1]
