@@ -157,6 +157,7 @@ def test_examples_recommend_no_winner() -> None:
     overview = render_reports(summary)[OVERVIEW_NAME]
     assert "No run is recommended: all 4 runs are smoke runs by their notebooks' own parameters (`SMOKE = True`)" in overview
     assert "Use " not in overview.split("## Recommendations")[1] and "Prefer " not in overview
+    assert "**Ranking by best lwlrap** (smoke runs: not evidence about the models)" in overview
 
 
 @needs_reference
@@ -261,6 +262,7 @@ def test_documents_are_bounded(tmp_path: Path) -> None:
     assert "40 of 120 runs are described here" in documents[SUMMARY_NAME]
     assert documents[OVERVIEW_NAME].count("\n### ") < 60 and len(documents[OVERVIEW_NAME]) < 100_000
     assert "… and 105 more runs of this group" in documents[OVERVIEW_NAME]
+    assert " > … (110 more)\n" in documents[OVERVIEW_NAME]  # the ranking line too
 
 
 def test_run_lines_come_before_the_report_and_the_progress_follows_it(tmp_path: Path) -> None:
