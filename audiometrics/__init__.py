@@ -2,7 +2,7 @@
 
 Public API::
 
-    from audiometrics import extract, load_metrics, lwlrap, per_class_lwlrap
+    from audiometrics import extract, load_metrics, load_runs, lwlrap, per_class_lwlrap
 
 Heavy optional dependencies (torch, fastai, timm, papermill) are never imported here.
 """
@@ -19,6 +19,7 @@ __all__ = [
     "extract_files",
     "iter_extract",
     "load_metrics",
+    "load_runs",
     "lwlrap",
     "per_class_lwlrap",
     "AudiometricsError",
@@ -32,6 +33,7 @@ _LAZY = {
     "extract_files": "audiometrics.pipeline",
     "iter_extract": "audiometrics.pipeline",
     "load_metrics": "audiometrics.epochs.loader",
+    "load_runs": "audiometrics.epochs.runs_table",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
     "lwlrap": "audiometrics.metrics.lwlrap",
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
     from audiometrics.epochs.loader import load_metrics
     from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
+    from audiometrics.epochs.runs_table import load_runs
 
 
 def __getattr__(name: str) -> Any:

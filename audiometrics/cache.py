@@ -137,7 +137,13 @@ class _Loader(pickle.Unpickler):
     _ALLOWED = {
         ("audiometrics.model", name)
         for name in ("NotebookResult", "Run", "Phase", "Diagnostic")
-    } | {("audiometrics.errors", "NotebookError"), ("builtins", "frozenset"), ("builtins", "set")}
+    } | {
+        ("audiometrics.errors", "NotebookError"),
+        ("audiometrics.analysis.parameters", "Parameter"),
+        ("builtins", "frozenset"),
+        ("builtins", "set"),
+        ("builtins", "complex"),
+    }
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) in self._ALLOWED:

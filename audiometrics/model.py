@@ -10,7 +10,10 @@ Every type here is an immutable value; no stage mutates another stage's output.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from audiometrics.analysis.parameters import Parameter
 
 # --------------------------------------------------------------------------- notebook
 
@@ -28,6 +31,7 @@ class CodeCell:
     execution_count: int | None
     source: str
     outputs: tuple[dict, ...]
+    tags: tuple[str, ...] = ()  # the cell's metadata tags (papermill's "parameters", "injected-parameters")
 
 
 @dataclass(frozen=True)
@@ -229,3 +233,5 @@ class NotebookResult:
     path: str
     runs: tuple[Run, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
+    #: what the notebook states without running it (:mod:`audiometrics.analysis.parameters`)
+    parameters: tuple["Parameter", ...] = field(default=(), compare=False)

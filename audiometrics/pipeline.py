@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.runs.align import align_notebook
-from audiometrics.runs.boundary import guard_error, guard_result, guard_sources
+from audiometrics.runs.boundary import clean_text, guard_error, guard_result, guard_sources
 from audiometrics.errors import NotebookError
 from audiometrics.failures import STRICT_REASON
 from audiometrics.read.inputs import collect_notebooks
@@ -22,6 +22,7 @@ from audiometrics.model import Diagnostic, NotebookResult, Run
 from audiometrics.read.notebook import _read_notebook
 from audiometrics.runs.order import in_execution_order
 from audiometrics.analysis.analyser import analyse_cells
+from audiometrics.analysis.parameters import stated_parameters
 from audiometrics.tables.find import find_tables
 from audiometrics.tables.suspect import suspect_diagnostics
 
@@ -68,7 +69,8 @@ def _extract(location: str, name: str) -> NotebookResult:
     found = tuple(notes + source_notes + diagnostics + unread)
     if not runs and not found:  # a notebook that yields nothing says why
         found = (Diagnostic(name, NOTHING_FOUND),)
-    return guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=found))
+    result = guard_result(NotebookResult(path=name, runs=tuple(runs), diagnostics=found))
+    return replace(result, parameters=stated_parameters(notebook.cells, sources, clean_text))
 
 
 def _extract_item(item: tuple[str, str]) -> NotebookResult | NotebookError:
@@ -348,9 +350,21 @@ class OutputOptions:
         """Every destination with whether it is a folder, for :func:`check_outputs`."""
         found = [(os.fspath(self.out_dir), True)] if self.report else []
         found.append((os.fspath(self.csv_target), False))
+        if self.runs_target is not None:
+            found.append((os.fspath(self.runs_target), False))
         if self.errors_path is not None:
             found.append((os.fspath(self.errors_path), False))
         return found
+
+    @property
+    def runs_target(self) -> Path | None:
+        """Where ``runs.csv`` goes: beside the epoch CSV (in ``out_dir`` when the CSV goes to a stream); ``None``: nowhere."""
+        from audiometrics.atomic import is_special
+        from audiometrics.epochs.runs_table import RUNS_CSV_NAME
+
+        if not is_special(self.csv_target):
+            return self.csv_target.parent / RUNS_CSV_NAME
+        return self.out_dir / RUNS_CSV_NAME if self.owns_out_dir else None
 
     @property
     def owns_out_dir(self) -> bool:
@@ -384,8 +398,12 @@ def check_outputs(options: OutputOptions) -> None:
         check_direction(options.metric.strip(), options.lower_is_better, force=options.force_direction)
 
 
-def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | None, list[str]]:
-    """The main metric (resolved against the columns with values) and warnings; raises MetricError."""
+def _main_metric(options: OutputOptions, available: list[str], run_rows: list[Any] | None = None) -> tuple[str | None, list[str]]:
+    """The main metric (resolved against the columns with values) and warnings; raises MetricError.
+
+    By default, as the reports choose it: the metric the most runs recorded (``run_rows``), losses
+    only when nothing else is, ties by :func:`~audiometrics.options.default_metric`.
+    """
     from audiometrics.options import check_direction, default_metric, resolve_metric
 
     if options.metric is not None and available:
@@ -393,9 +411,21 @@ def _main_metric(options: OutputOptions, available: list[str]) -> tuple[str | No
     elif options.metric is not None:
         return None, [f"no metric values were extracted: main metric {options.metric!r} not used"]
     else:
-        name = default_metric(available)
+        name = default_metric(_most_recorded(available, run_rows or []))
     warning = check_direction(name, options.lower_is_better, force=options.force_direction) if name else None
     return name, [warning] if warning else []
+
+
+def _most_recorded(available: list[str], run_rows: list[Any]) -> list[str]:
+    """The ``available`` metrics recorded by the most runs (losses only when no other metric has a value)."""
+    counts = {name: 0 for name in available}
+    for row in run_rows:
+        for name in row.metrics:
+            if name in counts:
+                counts[name] += 1
+    pool = [n for n in available if "loss" not in n.lower()] or list(available)
+    most = max((counts[n] for n in pool), default=0)
+    return [n for n in pool if counts[n] == most] if most else pool
 
 
 def _legacy_outputs() -> list[str]:
@@ -404,7 +434,14 @@ def _legacy_outputs() -> list[str]:
     return [DEFAULT_CSV_NAME, SUMMARY_NAME, OVERVIEW_NAME, *(f"{PLOTS_DIR}/{name}" for name in PLOT_FILES)]
 
 
-def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, metric: str | None) -> tuple[list[Path], list[str]]:
+def _stage_reports(
+    outputs: Any,
+    outcome: Extraction,
+    options: OutputOptions,
+    metric: str | None,
+    run_rows: list[Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> tuple[list[Path], list[str]]:
     from audiometrics.atomic import describe
     from audiometrics.epochs.frame import phase_frame
     from audiometrics.epochs.loader import loader_warnings
@@ -422,6 +459,8 @@ def _stage_reports(outputs: Any, outcome: Extraction, options: OutputOptions, me
         templates_dir=options.templates_dir,
         csv_name=csv_name,
         html=options.html,
+        run_rows=run_rows,
+        on_stage=on_stage,
     )
     # Phase problems were already reported by the extraction, per file and cell.
     kinds = [w.kind for w in result.summary.warnings] if result.summary else [None] * len(result.warnings)
@@ -434,6 +473,8 @@ def _write_set(
     write_csv_to: Callable[[Path], None],
     metric: str | None,
     on_wait: Callable[[str], None] | None,
+    run_rows: list[Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Write the CSV, the reports and the errors CSV as one set (see :class:`~audiometrics.atomic.OutputSet`)."""
     from audiometrics.atomic import OutputSet
@@ -445,8 +486,14 @@ def _write_set(
     owned = options.owns_out_dir  # else only where --csv goes: no manifest, nothing removed
     with OutputSet(root, legacy=_legacy_outputs() if owned else (), manifest=owned, on_wait=on_wait) as outputs:
         write_csv_to(outputs.path(options.csv_target))
+        if run_rows is not None and options.runs_target is not None:
+            from audiometrics.epochs.runs_table import render_runs_csv
+
+            text = render_runs_csv(run_rows, raw_text=options.raw_csv_text)
+            outputs.path(options.runs_target).write_bytes(text.encode("utf-8", "replace"))
+            written.append(options.runs_target)
         if options.report:
-            paths, warnings_ = _stage_reports(outputs, outcome, options, metric)
+            paths, warnings_ = _stage_reports(outputs, outcome, options, metric, run_rows, on_stage)
             written.extend(paths)
         if options.errors_path is not None:
             outputs.path(options.errors_path).write_text(render_errors_csv(outcome.failures), encoding="utf-8")
@@ -475,6 +522,8 @@ def extract_paths_to_outputs(
     file_timeout: float | None = None,
     cache: "bool | str | os.PathLike[str]" = True,
     html: bool = True,
+    on_extracted: Callable[[Extraction], Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[Extraction, list[Path], list[str]]:
     """Extract ``inputs`` and write the CSV (with ``report``, the summaries and plots; with ``errors_path``, the failures).
 
@@ -488,6 +537,9 @@ def extract_paths_to_outputs(
     ``strict``, ``on_result``, ``file_timeout`` and ``cache``: see :func:`extract_files`. ``raw_csv_text``:
     write text cells that start like a spreadsheet formula as they are. ``html``:
     with ``report``, also ``report.html`` (:mod:`audiometrics.report.html`).
+    ``on_extracted`` is called with the extraction once every file is read and
+    before any output is written (the command prints its run lines then);
+    ``on_stage`` hears what the writing is doing (a progress display).
 
     Raises :class:`~audiometrics.atomic.OutputError` (a destination that cannot
     be written; the previous outputs are left as they were) and
@@ -497,6 +549,7 @@ def extract_paths_to_outputs(
     the warnings of the reports.
     """
     from audiometrics.epochs.rows import notebook_root
+    from audiometrics.epochs.runs_table import RunsTableBuilder
     from audiometrics.sinks import forward
     from audiometrics.sinks.csv import CsvSink
 
@@ -509,18 +562,22 @@ def extract_paths_to_outputs(
     check_outputs(options)
     paths = collect_notebooks(os.fspath(p) for p in inputs)
     run = {"jobs": jobs, "executor": executor, "strict": strict, "file_timeout": file_timeout, "cache": cache}
+    table = RunsTableBuilder(notebook_root(paths))
     with CsvSink(root=notebook_root(paths), with_source=with_source, raw_text=raw_csv_text) as sink:
         if report:  # the reports need every run: kept in memory
-            outcome = extract_files(paths, on_result=on_result, **run)
+            outcome = extract_files(paths, on_result=forward([table], on_result), **run)
             available = available_metrics_of(outcome, with_source)
             write = lambda target: write_outputs(outcome, target.parent, csv_path=target, with_source=with_source, raw_text=raw_csv_text)  # noqa: E731
         else:  # CSV only: rows stream through the sink, memory stays flat in the number of notebooks
-            outcome = extract_files(paths, on_result=forward([sink], on_result), keep_runs=False, **run)
+            outcome = extract_files(paths, on_result=forward([sink, table], on_result), keep_runs=False, **run)
             available, write = sink.metrics, sink.write
         if paths and not outcome.results:
             return outcome, [], []
-        outcome.metric, notes = _main_metric(options, available)
-        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait)
+        rows = table.rows()
+        outcome.metric, notes = _main_metric(options, available, rows)
+        if on_extracted is not None:
+            on_extracted(outcome)
+        written, report_warnings = _write_set(options, outcome, write, outcome.metric, on_wait, rows, on_stage)
     return outcome, written, notes + report_warnings
 
 

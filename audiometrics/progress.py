@@ -63,6 +63,8 @@ class Progress:
         self._drawn_at: float | None = None
         self._width = 0
         self._closed = False
+        self._stage_drawn = False
+        self.stage_text = ""
 
     # ------------------------------------------------------------------ counting
 
@@ -84,11 +86,30 @@ class Progress:
         else:
             self.advance(rows=sum(len(phase.rows) for run in runs for phase in run.phases))
 
+    def stage(self, text: str) -> None:
+        """Show what the work after reading is doing (``writing reports: drawing plots``), on the same line.
+
+        Reopens a closed bar's line (the run lines may have been printed in
+        between); :meth:`close` ends it again. Silent when disabled.
+        """
+        self.stage_text = text
+        if not self.enabled:
+            return
+        self._closed = False
+        elapsed = _clock(max(self.clock() - self._start, 0.0))
+        line = f"{text}  ({elapsed})"[: max(_columns(self.stream) - 1, 0)]
+        pad = max(self._width - len(line), 0)
+        self.stream.write("\r" + line + " " * pad)
+        self.stream.flush()
+        self._width = len(line)
+        self._stage_drawn = True
+
     def done_line(self) -> str:
         """How far the work got, for a run that was stopped: ``after reading 37 of 500 files``."""
         if self.total and self.files >= self.total:
             files = "the file" if self.total == 1 else f"all {self.total} files"
-            return f"after reading {files}, while writing the outputs"
+            doing = f" ({self.stage_text})" if self.stage_text else ""
+            return f"after reading {files}, while writing the outputs{doing}"
         failed = f" ({self.failed} failed)" if self.failed else ""
         return f"after reading {self.files} of {self.total} files{failed}"
 
@@ -98,9 +119,11 @@ class Progress:
             return
         self._closed = True
         if self.enabled:
-            self._draw(self.clock())
+            if not self._stage_drawn:
+                self._draw(self.clock())
             self.stream.write("\n")
             self.stream.flush()
+            self._width = 0  # a new line: nothing to overwrite
 
     def __enter__(self) -> Progress:
         return self

@@ -197,3 +197,21 @@ def test_the_default_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     if os.name == "posix" and os.uname().sysname == "Linux":
         assert cache_module.default_dir() == tmp_path / "xdg" / "audiometrics"
+
+
+def test_every_type_a_result_holds_is_readable_back(tmp_path):
+    """A type the loader refuses would make every entry 'foreign': never served, rewritten forever."""
+    path = tmp_path / "p.ipynb"
+    cells = [
+        nbf.code_cell("SMOKE = True\nBS = 64\nLRS = {1e-3, 2e-3}\nZ = 1j\nSIZE = (128, 128)"),
+        nbf.code_cell(nbf.LEARNER),
+        nbf.code_cell("learn.fit_one_cycle(3, 1e-3)", nbf.legacy_fit_outputs(nbf.COLUMNS, nbf.epoch_rows(3))),
+    ]
+    nbf.write(path, nbf.notebook(cells))
+    result = pipeline.extract_notebook(str(path))
+    assert result.parameters  # the notebook states some
+    with ResultCache(tmp_path / "c") as store:
+        assert store.get(str(path)) is None
+        store.put(str(path), result)
+        back = store.get(str(path))
+    assert back == result and back.parameters == result.parameters

@@ -112,7 +112,7 @@ def test_csv_only_run_streams_rows_and_writes_the_same_csv(tmp_path):
     streamed, written, _ = extract_paths_to_outputs(paths, tmp_path / "a", report=False, with_source=True)
     kept, _, _ = extract_paths_to_outputs(paths, tmp_path / "b", report=True, with_source=True)
     assert (tmp_path / "a" / "training_metrics_extracted.csv").read_bytes() == (tmp_path / "b" / "training_metrics_extracted.csv").read_bytes()
-    assert written == [tmp_path / "a" / "training_metrics_extracted.csv"]
+    assert written == [tmp_path / "a" / "training_metrics_extracted.csv", tmp_path / "a" / "runs.csv"]
     assert all(result.runs == () for result in streamed.results)  # no rows held
     assert [str(f) for f in streamed.failures] == [str(f) for f in kept.failures]
     header = (tmp_path / "a" / "training_metrics_extracted.csv").read_text().splitlines()[0]

@@ -72,7 +72,7 @@ def test_a_new_set_replaces_the_old_one_and_keeps_the_users_files(tmp_path):
     result = extract(nbs[0], "--out", str(out), "--no-report", "-q")
     assert result.exit_code == 0, result.output
     # the documents and plots of the previous run described another CSV: gone; the user's files stay
-    assert sorted(snapshot(out)) == sorted([CSV, MANIFEST_NAME, "notes.txt", "plots/mine.png"])
+    assert sorted(snapshot(out)) == sorted([CSV, "runs.csv", MANIFEST_NAME, "notes.txt", "plots/mine.png"])
     assert len((out / CSV).read_text().splitlines()) == 4
 
 
@@ -82,7 +82,7 @@ def test_outputs_of_an_older_version_without_a_manifest_are_replaced_by_name(tmp
     for name in ("EXTRACTION_SUMMARY.md", "training_metrics_summary.md", "plots/metric_by_epoch.png", "plots/other.png", "keep.md"):
         (out / name).write_text("old")
     assert extract(notebook(tmp_path / "a.ipynb"), "--out", str(out), "--no-report", "-q").exit_code == 0
-    assert sorted(snapshot(out)) == sorted([CSV, MANIFEST_NAME, "keep.md", "plots/other.png"])
+    assert sorted(snapshot(out)) == sorted([CSV, "runs.csv", MANIFEST_NAME, "keep.md", "plots/other.png"])
 
 
 def test_report_command_replaces_only_the_report_files(tmp_path):

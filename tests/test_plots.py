@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from audiometrics.epochs.loader import load_metrics
-from audiometrics.report.plots import _needs_log, plot_specs, write_plots
+from audiometrics.report.plots import MAX_LINES, MAX_PANELS, chosen_runs, length_buckets, plot_specs, robust_limits, write_plots
 from audiometrics.report.summarize import summarize
 from tests.test_report import FIXTURES, SEED_CSV, needs_seed
 
@@ -56,17 +56,50 @@ def test_plots_follow_the_data(tmp_path: Path) -> None:
     assert write_plots(empty, tmp_path / "plots") == []
 
 
-def test_log_scale_only_where_a_spike_needs_it() -> None:
-    summary = summarize(load_metrics(FIXTURES / "study.csv"))
-    assert [_needs_log(run, summary) for run in summary.runs] == [False, False, True, False]
+def test_a_spike_is_clipped_not_a_log_scale() -> None:
+    low, high, clipped = robust_limits([0.9, 0.5, 0.45, 0.4, 0.38, 1330.0])
+    assert clipped and 0.38 > low and 0.9 < high < 1.0
+    assert robust_limits([1.5, 0.6, 0.55, 0.5, 0.45])[2] is False  # a normal descent keeps its start
+    assert robust_limits([])[2] is False and robust_limits([-0.5, -9.0, 0.0])[2] is False
 
 
 @needs_seed
 def test_reference_study_plots(tmp_path: Path) -> None:
     summary = summarize(load_metrics(SEED_CSV))
     assert write_plots(summary, tmp_path / "plots") == ALL
-    logs = {run.name: _needs_log(run, summary) for run in summary.runs}
-    assert logs["mobilenetv4_conv_small"] and not logs["resnet18"]
+    clipped = {run.name: robust_limits([v for c in ("train_loss", "valid_loss") for v in run.series[c] if v is not None])[2] for run in summary.runs}
+    assert clipped["mobilenetv4_conv_small"] and not clipped["convit_tiny"]
+
+
+def _copies(runs: int, lengths: tuple[int, ...] = (3,)):
+    import pandas as pd
+
+    frame = load_metrics(FIXTURES / "accuracy.csv")
+    parts = []
+    for i in range(runs):
+        part = pd.concat([frame] * lengths[i % len(lengths)], ignore_index=True) if lengths[i % len(lengths)] > 1 else frame.copy()
+        part["model"] = f"model_{i:03d}"
+        part["accuracy"] = part["accuracy"] + i * 0.0001
+        parts.append(part)
+    combined = pd.concat(parts, ignore_index=True)[[c for c in frame.columns if c not in ("run", "global_epoch", "time_s", "lr_max")]]
+    return combined.astype(str).replace({"nan": "", "<NA>": ""})
+
+
+def test_plots_are_bounded_in_pixels_whatever_the_runs(tmp_path: Path) -> None:
+    summary = summarize(_copies(120))
+    assert len(chosen_runs(summary.runs, MAX_LINES)) == MAX_LINES
+    assert write_plots(summary, tmp_path / "plots") == ALL
+    for relative in ALL:
+        width, height = png_size(tmp_path / relative)
+        assert width <= 1800 and height <= 2400, (relative, width, height)
+    best = [r.name for r in chosen_runs(summary.runs, MAX_PANELS)]
+    assert summary.ranking[0].run in best  # the leader is always drawn
+
+
+def test_short_runs_get_their_own_panel() -> None:
+    summary = summarize(_copies(4, lengths=(1, 20)))
+    buckets = length_buckets(summary.runs)
+    assert [sorted({r.epochs for r in bucket}) for bucket in buckets] == [[summary.runs[0].epochs], [summary.runs[1].epochs]]
 
 
 def test_no_pyplot_import(tmp_path: Path) -> None:
@@ -141,10 +174,3 @@ def test_a_plot_that_fails_is_not_referenced(tmp_path: Path, monkeypatch: pytest
     assert said == ["plots not drawn, so the documents do not show them: losses_by_epoch.png (ValueError: mathtext exploded)"]
 
 
-def test_no_log_scale_without_positive_losses() -> None:
-    import io
-
-    header = "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss"
-    rows = [f",{e},1e-3,0.{e + 1},m,No,00:01,{v},1,{v}" for e, v in enumerate(["-0.5", "-0.1", "-9", "0"])]
-    summary = summarize(load_metrics(io.StringIO("\n".join([header, *rows]) + "\n")))
-    assert [_needs_log(run, summary) for run in summary.runs] == [False]

@@ -383,6 +383,6 @@ def test_every_fact_kind_has_its_wording() -> None:
     with_bullets = {kind for kind in kinds if hasattr(module, f"{kind}_bullet")}
     assert with_bullets == {"families", "pretrained", "metric_disagreement", "schedule", "still_improving"}
     records = [c for c in vars(facts).values() if isinstance(c, type) and issubclass(c, facts.Recommendation) and c.kind]
-    assert len(records) == 9
+    assert len(records) == 11
     for record in records:
         assert hasattr(module, f"recommend_{record.kind}"), record

@@ -161,10 +161,10 @@ def extract(
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
     cache = False if no_cache else (cache_dir or True)
-    outcome, written, report_warnings, digests = _run_extract(
+    outcome, written, report_warnings, digests, printed = _run_extract(
         paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache
     )
-    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet)
+    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet, printed)
     if outcome.failures or not written:
         sys.exit(1)
 
@@ -203,6 +203,13 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
     def waiting(root: str) -> None:
         _say(f"waiting: another audiometrics run is writing into {root}", err=True)
 
+    def extracted(outcome) -> None:  # every file read: its warnings and the run lines before the outputs are written
+        progress.close()
+        _print_extraction(outcome, digests, options, quiet)
+        printed.append(True)
+
+    printed: list[bool] = []
+
     try:
         with _user_errors():
             outcome, written, report_warnings = extract_paths_to_outputs(
@@ -225,22 +232,39 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
                 file_timeout=file_timeout,
                 cache=cache,
                 html=options.html,
+                on_extracted=extracted,
+                on_stage=progress.stage if options.report else None,
             )
     finally:
         progress.close()
         if client is not None:
             client.close()
-    return outcome, written, report_warnings, digests
+    return outcome, written, report_warnings, digests, bool(printed)
 
 
-def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool) -> None:
-    """Warnings and failures on stderr; the run lines and what was written on stdout (stderr when the CSV is there)."""
+def _print_extraction(outcome, digests, options, quiet: bool) -> None:
+    """The files' warnings on stderr, then the run lines (stdout; stderr when the CSV goes there)."""
+    from audiometrics.atomic import is_stdout
+    from audiometrics.cli.run_lines import digest_lines
+
+    for diagnostic in outcome.diagnostics:
+        _say(f"warning: {diagnostic}", err=True)
+    if quiet or not outcome.results:
+        return
+    for line in digest_lines(digests, outcome.metric, options.lower_is_better):
+        _say(line, err=is_stdout(options.csv_target))
+
+
+def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool, printed: bool = False) -> None:
+    """Warnings and failures on stderr; the run lines (unless ``printed`` already) and what was written
+    on stdout (stderr when the CSV is there)."""
     from audiometrics.atomic import describe, is_stdout
     from audiometrics.failures import summary_lines
 
     errors_path = os.fspath(options.errors_path) if options.errors_path is not None else None
-    for diagnostic in outcome.diagnostics:
-        _say(f"warning: {diagnostic}", err=True)
+    if not printed:
+        for diagnostic in outcome.diagnostics:
+            _say(f"warning: {diagnostic}", err=True)
     for warning in report_warnings:
         _say(f"warning: {warning}", err=True)
     listed = errors_path if written else None
@@ -253,14 +277,15 @@ def _print_outcome(outcome, written, report_warnings, digests, options, total: i
     if quiet:
         return
     to_stderr = is_stdout(options.csv_target)
-    from audiometrics.cli.run_lines import digest_lines
+    if not printed:
+        from audiometrics.cli.run_lines import digest_lines
 
-    for line in digest_lines(digests, outcome.metric, options.lower_is_better):
-        _say(line, err=to_stderr)
-    epochs = sum(d.epochs for d in digests)
+        for line in digest_lines(digests, outcome.metric, options.lower_is_better):
+            _say(line, err=to_stderr)
+    epochs, count = sum(d.epochs for d in digests), len(digests)
     shown = [describe(p) for p in written] + ([errors_path] if errors_path is not None else [])
     _say(
-        f"{_count(epochs, 'epoch row')} from {_count(len(digests), 'run')} in {len(outcome.results)} of "
+        f"{_count(epochs, 'epoch row')} from {_count(count, 'run')} in {len(outcome.results)} of "
         f"{_count(total, 'notebook')}; wrote " + ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else ""),
         err=to_stderr,
     )

@@ -103,12 +103,20 @@ def report_command(
     """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md, plots/ and report.html from an epoch CSV.
 
     Data-quality warnings go to stderr, one per line; the paths written go to stdout.
+    With the source columns (extract --with-source), the runs.csv written beside
+    the CSV gives the notebooks' stated parameters, so runs are compared within
+    the same groups as extract's report.
     Exit status 2 for a CSV that is not an epoch table or an unknown --metric.
     """
     from audiometrics.options import check_direction
     from audiometrics.report.render import write_reports
 
+    from audiometrics.epochs.runs_table import report_run_rows
+
     frame, phases = _read_report_inputs(csv_path)
+    run_rows, lines = report_run_rows(csv_path) if phases is not None else (None, [])
+    for line in lines:
+        click.echo(terminal_text(f"warning: {line}"), err=True)
     with _report_errors():
         name = _main_metric(frame, metric)
         notes = [check_direction(name, lower_is_better, force=force_direction)] if name else []
@@ -120,6 +128,7 @@ def report_command(
             lower_is_better=lower_is_better,
             templates_dir=templates_dir,
             csv_name=os.path.basename(csv_path),
+            run_rows=run_rows,
             plots=not no_plots,
             html=not (no_plots or no_html),
             on_wait=lambda root: click.echo(f"waiting: another audiometrics run is writing into {root}", err=True),

@@ -42,12 +42,15 @@ def code_cells(cells: list, path: str) -> list[CodeCell]:
         count = cell.get("execution_count")
         if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
             count = None  # never ran, or its count was stripped (some tools write 0)
+        metadata = cell.get("metadata")
+        tags = metadata.get("tags") if isinstance(metadata, dict) else None
         code.append(
             CodeCell(
                 index=index,
                 execution_count=count,
                 source=text_of(cell.get("source", "")),
                 outputs=tuple(o for o in outputs if isinstance(o, dict)),
+                tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
             )
         )
     return code

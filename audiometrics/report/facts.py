@@ -19,6 +19,7 @@ from typing import ClassVar
 
 __all__ = [
     "Change",
+    "CheckCopies",
     "CheckDuplicates",
     "Doubt",
     "Effect",
@@ -43,6 +44,7 @@ __all__ = [
     "Schedule",
     "ScheduleRun",
     "SelectionMetric",
+    "SmokeRuns",
     "StillImproving",
     "Timing",
     "TrainLonger",
@@ -79,6 +81,8 @@ class FamilyComparison:
     top: float
     other: float
     ratio: float | None
+    top_epochs: int = 0  # epoch budgets of the two runs (said when they differ)
+    other_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ class PretrainedPair:
     verdict: str  # "helped", "hurt" or "made little difference"
     effects: list[Effect]
     caveat: list[Doubt]
+    pretrained_epochs: int = 0  # epoch budgets of the two runs (said when they differ)
+    scratch_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,9 @@ class Leader(Recommendation):
     second_best: float
     percent: float | None
     caveat: list[Doubt]
+    leader_epochs: int = 0  # epoch budgets of the two runs (said when they differ)
+    second_epochs: int = 0
+    group: int | None = None  # the comparison group, when there are several
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,8 @@ class PreferFamily(Recommendation):
     best: float
     lower: bool
     others: list[tuple[str, float | None]]  # (family, ratio)
+    group: int | None = None  # the comparison group, when there are several
+    budgets: tuple[int, int] = (0, 0)  # fewest and most epochs of the group's runs (said when they differ)
 
 
 @dataclass(frozen=True)
@@ -277,6 +288,18 @@ class SelectionMetric(Recommendation):
 
 
 @dataclass(frozen=True)
+class SmokeRuns(Recommendation):
+    """Groups of smoke/debug runs (by their notebooks' own parameters): nothing is recommended from them."""
+
+    kind: ClassVar[str] = "smoke_runs"
+    numbers: list[int]  # the smoke groups' numbers (the first few; empty when there is one group in all)
+    smoke_groups: int  # how many groups are smoke groups
+    runs: int  # runs in them
+    reasons: list[str]  # "SMOKE = True" (the first few)
+    groups: int = 1  # how many comparison groups there are
+
+
+@dataclass(frozen=True)
 class TrainLonger(Recommendation):
     kind: ClassVar[str] = "train_longer"
     metric: str
@@ -292,6 +315,15 @@ class LowerLearningRate(Recommendation):
     column: str
     baseline: float
     peak: float
+
+
+@dataclass(frozen=True)
+class CheckCopies(Recommendation):
+    """Runs whose every epoch row is the same: named (a few) and counted."""
+
+    kind: ClassVar[str] = "check_copies"
+    runs: list[str]  # the first few
+    count: int
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@
   ``accuracy``) other than the main metric is present for at least two runs,
   and either some pair of runs is ordered one way by best accuracy and the
   other way by best main metric, or accuracy barely separates the runs (its
-  spread is under :data:`SATURATION_RATIO` of the main metric's spread).
+  spread is under :data:`SATURATION_RATIO` of the main metric's spread); with
+  many runs, among the :data:`MAX_PAIRED` best by the main metric.
 * ``improvement``: a run has at least two values of the main metric; the
   change from its first to its final recorded value.
 * ``schedule``: a run has at least two phases with values of the main
@@ -60,7 +61,7 @@ from audiometrics.report.facts import (
 from audiometrics.report.formatting import fmt, fmt_duration, fmt_signed, isnum
 from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, RankEntry, RunSummary
 
-__all__ = ["SAME_PERCENT", "SATURATION_RATIO", "WORSE_FRACTION", "better", "caveat", "find_insights", "percent_change"]
+__all__ = ["MAX_LISTED", "SHOWN_MOVE", "SAME_PERCENT", "SATURATION_RATIO", "WORSE_FRACTION", "better", "caveat", "find_insights", "percent_change"]
 
 #: Relative differences (in percent) under this are "about the same".
 SAME_PERCENT = 1.0
@@ -68,6 +69,12 @@ SAME_PERCENT = 1.0
 SATURATION_RATIO = 0.1
 #: A phase "made the main metric worse" when it lost at least this fraction of the run's range.
 WORSE_FRACTION = 0.02
+#: A phase move smaller than this shows as ``+0.000``: it is not a move worth naming.
+SHOWN_MOVE = 0.0005
+#: Per-run tables and bullets of an insight list at most this many runs (the runs table has them all).
+MAX_LISTED = 15
+#: ``metric_disagreement`` compares the pairs among this many best runs of a group (a bounded, not quadratic, cost).
+MAX_PAIRED = 40
 
 
 @dataclass
@@ -113,10 +120,11 @@ def percent_change(new: float, base: float) -> float | None:
 def caveat(runs: Sequence[RunSummary], warnings: list[DataWarning]) -> list[Doubt]:
     """The runs whose numbers are in doubt (incomplete phases, shared rows), each reason once."""
     doubts: list[Doubt] = []
+    shared = {name for w in warnings if w.kind in ("duplicate_rows", "duplicate_runs") for name in w.runs}
     for run in runs:
         if any(p.incomplete or p.empty for p in run.phases):
             doubts.append(Doubt(run.name, "incomplete"))
-        if any(w.kind == "duplicate_rows" and run.name in w.runs for w in warnings):
+        if run.name in shared:
             doubts.append(Doubt(run.name, "shared"))
     return list(dict.fromkeys(doubts))
 
@@ -129,7 +137,7 @@ def _family_comparison(c: _Context, top: RunSummary, family: str, run: RunSummar
     ratio = None
     if a > 0 and b > 0:
         ratio = (b / a) if c.lower else (a / b)
-    return FamilyComparison(family, run.name, a, b, ratio)
+    return FamilyComparison(family, run.name, a, b, ratio, top.epochs, run.epochs)
 
 
 def _families(c: _Context) -> Insight | None:
@@ -190,7 +198,7 @@ def _pretrained_pair(c: _Context, model: str, pre: RunSummary, scratch: RunSumma
         "best": (pre.best.value, scratch.best.value),  # type: ignore[union-attr]
         "verdict": verdict,
     }
-    return PretrainedPair(model, verdict, effects, caveat([pre, scratch], c.warnings)), data
+    return PretrainedPair(model, verdict, effects, caveat([pre, scratch], c.warnings), pre.epochs, scratch.epochs), data
 
 
 def _pretrained(c: _Context) -> Insight | None:
@@ -228,6 +236,9 @@ def _metric_disagreement(c: _Context) -> Insight | None:
     both = [r for r in c.scored if r.accuracy_best is not None]
     if len(both) < 2:
         return None
+    if len(both) > MAX_PAIRED:  # pairs are compared among the best runs only: bounded work
+        kept = {id(r) for r in sorted(both, key=c.best_key)[:MAX_PAIRED]}
+        both = [r for r in both if id(r) in kept]
     pairs = [pair for i, a in enumerate(both) for b in both[i + 1 :] if (pair := _reversed_pair(c, a, b)) is not None]
     acc_values = [r.accuracy_best.value for r in both]  # type: ignore[union-attr]
     main_values = [r.best.value for r in both]  # type: ignore[union-attr]
@@ -262,7 +273,8 @@ def _metric_disagreement(c: _Context) -> Insight | None:
 
 def _improvement_facts(c: _Context, improving: list[RunSummary]) -> Improvement:
     improved = [r for r in improving if (r.improvement < 0) == c.lower and r.improvement != 0]  # type: ignore[operator]
-    worse = [Change(r.name, r.improvement) for r in improving if r not in improved and r.improvement != 0]  # type: ignore[arg-type]
+    better_ids = {id(r) for r in improved}
+    worse = [Change(r.name, r.improvement) for r in improving if id(r) not in better_ids and r.improvement != 0]  # type: ignore[arg-type]
     largest = None
     if len(improving) > 1:
         top = max(improving, key=lambda r: (-r.improvement if c.lower else r.improvement, -r.index))  # type: ignore[operator]
@@ -297,7 +309,9 @@ def _hurting_phases(c: _Context, run: RunSummary, moved: list[PhaseSummary], bes
     return [
         p
         for p in moved
-        if p is not best_phase and (p.change > 0) == c.lower and p.change != 0 and abs(p.change) >= WORSE_FRACTION * spread  # type: ignore[operator]
+        if p is not best_phase
+        and (p.change > 0) == c.lower  # type: ignore[operator]
+        and abs(p.change) >= max(WORSE_FRACTION * spread, SHOWN_MOVE)  # type: ignore[arg-type]
     ]
 
 
@@ -319,7 +333,8 @@ def _schedule(c: _Context) -> Insight | None:
     data: dict[str, Any] = {}
     for run in c.scored:
         moved = [p for p in run.phases if p.change is not None]
-        if len(moved) >= 2:
+        gains = [(-p.change if c.lower else p.change) for p in moved]  # type: ignore[operator]
+        if len(moved) >= 2 and max(gains) >= SHOWN_MOVE:  # a best move that shows as +0.000 is no finding
             bullet, data[run.name] = _schedule_run(c, run, moved)
             bullets.append(bullet)
     if not bullets:

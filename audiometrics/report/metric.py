@@ -1,10 +1,11 @@
 """The main metric of a summary and the architecture family of a run.
 
 Main metric
-    ``metric=`` names it; otherwise :func:`audiometrics.options.default_metric`
-    chooses among the columns with a value (the first of
+    ``metric=`` names it; otherwise it is the metric recorded by the most runs,
+    losses left out unless no other column has a value; among columns recorded by
+    as many runs, :func:`audiometrics.options.default_metric` chooses (the first of
     :data:`audiometrics.options.METRIC_FALLBACKS`, then any other metric column
-    alphabetically, then ``train_loss``). Its direction comes from
+    alphabetically, then ``train_loss``). Runs without it are listed, not ranked. Its direction comes from
     ``lower_is_better=`` or from the name (:func:`audiometrics.options.metric_direction`);
     an unknown name is taken as higher is better and the summary says so.
 
@@ -36,6 +37,7 @@ __all__ = [
     "architecture_family",
     "choose_metric",
     "metric_columns",
+    "most_recorded",
 ]
 
 #: Accuracy columns compared with the main metric, in order of preference.
@@ -88,7 +90,7 @@ def choose_metric(frame: pd.DataFrame, metric: str | None = None, lower_is_bette
             raise MetricError(f"metric {metric!r} is not a metric column of the epoch table (available: {available})")
         chosen = "given"
     else:
-        metric = default_metric(c for c in columns if frame[c].notna().any())
+        metric = most_recorded(frame, columns)
         if metric is None:
             return None
         chosen = "default"
@@ -96,6 +98,26 @@ def choose_metric(frame: pd.DataFrame, metric: str | None = None, lower_is_bette
         return MetricInfo(metric, bool(lower_is_better), chosen, "given")
     known = metric_direction(metric)
     return MetricInfo(metric, bool(known), chosen, "known" if known is not None else "assumed")
+
+
+def most_recorded(frame: pd.DataFrame, columns: list[str]) -> str | None:
+    """The metric column recorded by the most runs (losses only when nothing else is); ties by :func:`default_metric`.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"run": ["a", "a", "b"], "train_loss": [1.0, 0.9, 1.0],
+    ...                       "accuracy": [0.5, 0.6, None], "error_rate": [0.5, 0.4, 0.3]})
+    >>> most_recorded(frame, ["train_loss", "accuracy", "error_rate"])
+    'error_rate'
+    """
+    with_values = [c for c in columns if frame[c].notna().any()]
+    if not with_values:
+        return None
+    counts = frame.groupby("run", sort=False)[with_values].count().gt(0).sum()
+    others = [c for c in with_values if "loss" not in c.lower()]
+    pool = others or with_values
+    most = max(int(counts[c]) for c in pool)
+    return default_metric(c for c in pool if int(counts[c]) == most)
 
 
 def accuracy_column(columns: list[str], info: MetricInfo | None) -> str | None:

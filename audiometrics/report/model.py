@@ -18,6 +18,7 @@ from audiometrics.report.formatting import or_unknown
 __all__ = [
     "DataWarning",
     "EpochRow",
+    "Group",
     "Insight",
     "MetricInfo",
     "PhaseSummary",
@@ -130,6 +131,12 @@ class RunSummary:
     rank: int | None = None
     series: dict[str, list[float | None]] = field(default_factory=dict)  # column → values by global epoch
     phase_starts: list[tuple[int, int | None]] = field(default_factory=list)  # (global epoch, phase number)
+    framework: str = ""  # from the runs table, when known
+    status: str = ""  # "complete", "interrupted", "stale", "empty" (runs table); "" when not known
+    smoke: str = ""  # why the notebook is a smoke/debug run ("SMOKE = True"), "" when it is not
+    parameters: dict[str, str] = field(default_factory=dict)  # stated parameters: name → source text
+    group: int | None = None  # the comparison group's number (None: no main metric value, not compared)
+    nonfinite: dict[str, int] = field(default_factory=dict)  # column → epochs that showed nan/inf (runs table)
 
     @property
     def pretrained_text(self) -> str:
@@ -144,6 +151,8 @@ class RankEntry:
     best: float
     final: float | None
     behind: float  # distance to the leader's best (0 for the leader), in metric units
+    group: int = 1  # the comparison group ranked (ranks restart in each group)
+    epochs: int = 0  # epochs the run recorded (its budget, said next to the comparison)
 
 
 @dataclass
@@ -161,6 +170,9 @@ class Insight:
     headers: list[str] = field(default_factory=list)
     table: list[list[str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    group: int | None = None  # the comparison group it is about (None: the only one)
+    omitted: int = 0  # runs left out of the bullets/table (bounded for readability)
+    smoke: bool = False  # about a group of smoke runs (not evidence about the models)
 
 
 @dataclass
@@ -211,6 +223,32 @@ class Spike:
 
 
 @dataclass
+class Group:
+    """Runs that can be compared: same main metric recorded, same data/task parameters, smoke or not.
+
+    ``parameters`` are the data/task parameters the group's notebooks state
+    (name → source text; every run of the group states the same), ``differs``
+    says what sets it apart from the first group (``IMG_SIZE: 64 vs not stated``).
+    """
+
+    number: int
+    runs: list[str]  # run names, in ranking order
+    smoke: list[str]  # the smoke reasons of its notebooks ("SMOKE = True"); empty when no run is a smoke run
+    parameters: dict[str, str]
+    epochs: tuple[int, int]  # fewest and most epochs recorded by a run of the group
+    differs: list[str] = field(default_factory=list)
+    ranking: list[RankEntry] = field(default_factory=list)
+
+    @property
+    def is_smoke(self) -> bool:
+        return bool(self.smoke)
+
+    @property
+    def budgets_differ(self) -> bool:
+        return self.epochs[0] != self.epochs[1]
+
+
+@dataclass
 class Summary:
     """Everything the reports show, computed from the epoch table.
 
@@ -234,7 +272,18 @@ class Summary:
     rows: int
     metric_columns: list[str]
     has_phase_table: bool
+    groups: list[Group] = field(default_factory=list)
+    unscored: list[str] = field(default_factory=list)  # runs without a value of the main metric (not compared)
+    detailed: list[RunSummary] = field(default_factory=list)  # the runs the documents detail (bounded), best of each group first
+    has_run_table: bool = False  # parameters and smoke flags are known (a runs table was given)
 
     def insight(self, kind: str) -> Insight | None:
         return next((i for i in self.insights if i.kind == kind), None)
+
+    def run_named(self, name: str) -> RunSummary | None:
+        """The run with display name ``name`` (an index built once)."""
+        index = self.__dict__.get("_by_name")
+        if index is None or len(index) != len(self.runs):
+            index = self.__dict__["_by_name"] = {run.name: run for run in self.runs}
+        return index.get(name)
 

@@ -44,34 +44,32 @@ def align_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> tuple[pd.DataFram
         return None
     labels: list[str] = []
     position = 0
-    order: list[str] = []
+    order: dict[str, None] = {}
+    models = [str(v) for v in frame["model"].tolist()]
+    numbers = [opt_int(v) for v in frame["training_phase"].tolist()]
+    flags = [opt_bool(v) for v in frame["pretrained"].astype("boolean").tolist()]
     for record in phases.itertuples(index=False):
         count = int(record.recorded_epochs)
-        rows = frame.iloc[position : position + count]
-        if len(rows) != count:
+        stop = position + count
+        if stop > len(frame):
             return None
         if count:
-            if not all(str(value) == str(record.model) for value in rows["model"]):
+            number, pretrained = opt_int(record.training_phase), opt_bool(record.pretrained)
+            if any(m != str(record.model) for m in models[position:stop]):
                 return None
-            if not (rows["training_phase"].astype("Int64") == opt_int(record.training_phase)).fillna(False).all():
+            if number is None or any(n != number for n in numbers[position:stop]):
                 return None
-            pretrained = opt_bool(record.pretrained)
-            values = rows["pretrained"].astype("boolean")
-            if pretrained is None:
-                if values.notna().any():
-                    return None
-            elif not (values == pretrained).fillna(False).all():
+            if any(f != pretrained for f in flags[position:stop]):
                 return None
         labels.extend([str(record.run)] * count)
-        if str(record.run) not in order:
-            order.append(str(record.run))
-        position += count
+        order.setdefault(str(record.run))
+        position = stop
     if position != len(frame):
         return None
     out = frame.copy()
     out["run"] = pd.array(labels, dtype="string")
     out["global_epoch"] = out.groupby("run", sort=False).cumcount().astype("int64")
-    return out, order
+    return out, list(order)
 
 
 def join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
@@ -84,11 +82,9 @@ def join_phases(frame: pd.DataFrame, phases: pd.DataFrame) -> list[str] | None:
     for (run, phase), count in counts.items():
         if expected.get((str(run), opt_int(phase))) != int(count):
             return None
+    present = {(str(r), opt_int(p)) for r, p in counts.index}
     for key, count in expected.items():
-        if count and key not in {(str(r), opt_int(p)) for r, p in counts.index}:
+        if count and key not in present:
             return None
-    order: list[str] = []
-    for run in [*map(str, phases["run"]), *map(str, frame["run"])]:  # Python strings: pandas drops trailing NULs
-        if run not in order:
-            order.append(run)
-    return order
+    # Python strings: pandas drops trailing NULs
+    return list(dict.fromkeys([*map(str, phases["run"]), *map(str, frame["run"])]))

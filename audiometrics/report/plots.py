@@ -3,18 +3,25 @@
 :func:`write_plots` writes, into ``plots_dir``:
 
 ``metric_by_epoch.png``
-    the main metric against the epoch counted across phases (``global_epoch``),
-    one line per run on one axis; each run's phase starts are marked with a
-    diamond on its line and a faint vertical line in its colour (grey dashed
-    lines labelled ``P2``, ``P3``… when every run shares the same boundaries);
-    a star marks each run's best epoch.
+    the main metric against the epoch counted across phases (``global_epoch``):
+    the best :data:`MAX_LINES` runs (:func:`chosen_runs`: the best of each
+    comparison group first) one line each, the others as their median and
+    10–90% band; runs of very different lengths go to separate panels
+    (:func:`length_buckets`) so that short runs are not squeezed; phase starts
+    are marked (diamonds, or labelled dashed lines when all runs share them), a
+    star marks each run's best epoch.
 ``losses_by_epoch.png``
-    one panel per run with ``train_loss`` and ``valid_loss``; a panel switches
-    to a log scale when the run has a divergence spike or its losses span more
-    than :data:`LOG_SPAN` × their median (the panel title says so).
+    ``train_loss`` and ``valid_loss`` for at most :data:`MAX_PANELS` runs
+    (chosen as above; the title says so). The axes keep the bulk of the curve
+    readable (:func:`robust_limits`): a spike beyond them is drawn at the edge
+    as a triangle with its value, never by switching the panel to a log scale.
 ``best_final_metric.png``
-    horizontal bars of the best and the final main metric per run, in ranking
-    order, with the values written at the bar ends.
+    horizontal bars of the best and the final main metric for at most
+    :data:`MAX_BARS` runs, group by group in ranking order, with the values
+    written at the bar ends.
+
+The figure sizes do not grow with the number of runs beyond these bounds, and
+the drawing time is linear in the epochs drawn.
 
 File names are fixed, so a new report overwrites the previous plots. PNGs carry
 no ``Software`` metadata and the default style is used whatever the user's
@@ -39,6 +46,7 @@ from typing import Any
 
 import matplotlib
 import matplotlib.style
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -53,11 +61,26 @@ from audiometrics.report.formatting import fmt
 from audiometrics.report.model import RunSummary, Summary
 from audiometrics.report.summarize import summarize
 
-__all__ = ["PlotSpec", "Drawn", "plot_specs", "draw_plots", "write_plots", "LOG_SPAN"]
+__all__ = [
+    "MAX_BARS", "MAX_LINES", "MAX_PANELS", "PlotSpec", "Drawn", "chosen_runs", "draw_plots", "length_buckets",
+    "plot_specs", "robust_limits", "write_plots",
+]
 
-#: A loss panel uses a log scale when max/median of its losses exceeds this.
-LOG_SPAN = 20.0
 DPI = 110
+#: The main plot draws this many runs one by one (the best of each group first); the rest as a median and a band.
+MAX_LINES = 10
+#: Loss panels are drawn for at most this many runs (chosen as the main plot's lines).
+MAX_PANELS = 6
+#: The bar chart shows at most this many runs.
+MAX_BARS = 20
+#: In one panel of the main plot, the longest run has at most this many times the epochs of the shortest.
+LENGTH_RATIO = 4.0
+#: The main plot has at most this many panels of run lengths.
+MAX_LENGTH_PANELS = 3
+#: A value above this many times the median of a panel's values is a spike: clipped and marked.
+SPIKE_SPAN = 20.0
+#: Legend labels are cut to this many characters.
+LABEL_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -76,8 +99,9 @@ def plot_specs(summary: Summary) -> list[PlotSpec]:
             PlotSpec(
                 "metric_by_epoch.png",
                 f"{metric.name} by epoch",
-                f"{metric.name} ({metric.better} is better) of every run by epoch, counted across phases; "
-                "diamonds and faint vertical lines mark where each phase starts, stars the best epoch.",
+                f"{metric.name} ({metric.better} is better) by epoch, counted across phases: the best {MAX_LINES} runs "
+                "(the best of each comparison group first) one line each, any others as a median and a band; "
+                "diamonds or dashed lines mark where each phase starts, stars the best epoch, triangles values beyond the axis.",
             )
         )
     if any(_has_values(r, "train_loss") or _has_values(r, "valid_loss") for r in summary.runs):
@@ -85,7 +109,8 @@ def plot_specs(summary: Summary) -> list[PlotSpec]:
             PlotSpec(
                 "losses_by_epoch.png",
                 "Training and validation loss",
-                "train_loss and valid_loss per run; panels with divergence spikes use a log scale.",
+                f"train_loss and valid_loss for at most {MAX_PANELS} runs (the best of each comparison group first); "
+                "a spike beyond the axis is clipped and marked with its value.",
             )
         )
     if summary.ranking and metric is not None:
@@ -93,7 +118,7 @@ def plot_specs(summary: Summary) -> list[PlotSpec]:
             PlotSpec(
                 "best_final_metric.png",
                 f"Best and final {metric.name}",
-                f"Best and final {metric.name} per run, in ranking order.",
+                f"Best and final {metric.name} for at most {MAX_BARS} runs, group by group in ranking order.",
             )
         )
     return specs
@@ -113,10 +138,6 @@ def _has_values(run: RunSummary, column: str) -> bool:
 def _colour(index: int) -> Any:
     cmap = matplotlib.colormaps["tab10" if index < 10 else "tab20"]
     return cmap((index % 10) if index < 10 else (index % 20))
-
-
-def _linestyle(index: int) -> str:
-    return ("-", "--", "-.", ":")[(index // 20) % 4] if index >= 20 else "-"
 
 
 def _points(run: RunSummary, column: str) -> tuple[list[int], list[float]]:
@@ -142,11 +163,72 @@ def _shared_starts(runs: list[RunSummary]) -> list[tuple[int, int | None]] | Non
     return None
 
 
-def _draw_metric_run(axes: Any, run: RunSummary, name: str, shared: list[tuple[int, int | None]] | None) -> Any:
+def chosen_runs(runs: list[RunSummary], limit: int) -> list[RunSummary]:
+    """At most ``limit`` of ``runs``: the best of each comparison group first (rank 1 of every group, then rank 2, …).
+
+    Runs without a rank (no main metric) come last, in table order; the result is in table order.
+    """
+    if len(runs) <= limit:
+        return list(runs)
+    picked = sorted(runs, key=lambda r: (r.rank if r.rank is not None else 1 << 30, r.group or 1 << 30, r.index))[:limit]
+    return sorted(picked, key=lambda r: r.index)
+
+
+def length_buckets(runs: list[RunSummary], ratio: float = LENGTH_RATIO, most: int = MAX_LENGTH_PANELS) -> list[list[RunSummary]]:
+    """Runs split by length so that no panel squeezes a short run: in a bucket the longest is at most ``ratio`` × the shortest.
+
+    At most ``most`` buckets (the longest runs share the last one), shortest first.
+    """
+    ordered = sorted(runs, key=lambda r: (max(r.epochs, 1), r.index))
+    buckets: list[list[RunSummary]] = []
+    for run in ordered:
+        if buckets and (max(run.epochs, 1) <= ratio * max(buckets[-1][0].epochs, 1) or len(buckets) == most):
+            buckets[-1].append(run)
+        else:
+            buckets.append([run])
+    return buckets
+
+
+def robust_limits(values: list[float]) -> tuple[float, float, bool]:
+    """Axis limits that keep the bulk of ``values`` readable: ``(low, high, clipped)``.
+
+    A value more than :data:`SPIKE_SPAN` times the median of the values (the
+    median being positive) is a spike: the axis ends above the largest other
+    value, and the spike is clipped to the edge and marked instead of flattening
+    the rest of the curve.
+
+    Examples
+    --------
+    >>> robust_limits([0.9, 0.5, 0.4, 0.3, 1330.0])[2], robust_limits([1.5, 0.6, 0.5, 0.45])[2]
+    (True, False)
+    """
+    data = sorted(v for v in values if math.isfinite(v))
+    if not data:
+        return 0.0, 1.0, False
+    median = data[len(data) // 2]
+    kept = [v for v in data if not (median > 0 and v > SPIKE_SPAN * median)]
+    low, high = data[0], kept[-1] if kept else data[-1]
+    pad = (high - low) * 0.05 or abs(high) * 0.05 or 0.05
+    return low - pad, high + pad, len(kept) < len(data)
+
+
+def _mark_clipped(axes: Any, xs: list[int], ys: list[float], low: float, high: float, colour: Any) -> bool:
+    """Draw values outside ``(low, high)`` at the edge with a triangle and the largest one's value; whether any was."""
+    over = [(x, y) for x, y in zip(xs, ys) if y > high]
+    under = [(x, y) for x, y in zip(xs, ys) if y < low]
+    for points, edge, marker in ((over, high, "^"), (under, low, "v")):
+        if points:
+            axes.plot([x for x, _ in points], [edge] * len(points), linestyle="none", marker=marker, color=colour, markersize=7, clip_on=False, zorder=6)
+            x, y = max(points, key=lambda p: abs(p[1]))
+            axes.annotate(fmt(y), (x, edge), xytext=(4, -10 if marker == "^" else 4), textcoords="offset points", fontsize=7, color=colour)
+    return bool(over or under)
+
+
+def _draw_metric_run(axes: Any, run: RunSummary, name: str, shared: list[tuple[int, int | None]] | None, colour: Any) -> Any:
     """One run's line of the main metric, its phase starts (unless shared by all runs) and its best epoch."""
-    colour = _colour(run.index - 1)
     xs, ys = _points(run, name)
-    (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, linestyle=_linestyle(run.index - 1), label=_label(run.name))
+    label = run.name if len(run.name) <= LABEL_CHARS else run.name[: LABEL_CHARS - 1] + "…"
+    (line,) = axes.plot(xs, ys, color=colour, linewidth=1.6, label=_label(label))
     lookup = dict(zip(xs, ys))
     if shared is None:
         marks = [(s, lookup[s]) for s, _ in run.phase_starts if s > 0 and s in lookup]
@@ -157,85 +239,112 @@ def _draw_metric_run(axes: Any, run: RunSummary, name: str, shared: list[tuple[i
     return line
 
 
+def _draw_rest(axes: Any, runs: list[RunSummary], name: str) -> bool:
+    """The runs not drawn one by one, as their median by epoch and the band of their middle 80%."""
+    series = [_points(run, name) for run in runs]
+    series = [(xs, ys) for xs, ys in series if xs]
+    if not series:
+        return False
+    width = max(max(xs) for xs, _ in series) + 1
+    grid = np.full((len(series), width), np.nan)
+    for row, (xs, ys) in enumerate(series):
+        grid[row, xs] = ys
+    counts = np.sum(~np.isnan(grid), axis=0)
+    epochs = np.flatnonzero(counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, median, high = np.nanquantile(grid[:, epochs], [0.1, 0.5, 0.9], axis=0)
+    axes.fill_between(epochs, low, high, color="0.6", alpha=0.25, linewidth=0, zorder=1)
+    axes.plot(epochs, median, color="0.45", linewidth=1.1, linestyle="--", zorder=2)
+    return True
+
+
 def _phase_boundaries(axes: Any, runs: list[RunSummary], shared: list[tuple[int, int | None]] | None) -> list[Line2D]:
     """Vertical lines at phase starts (labelled when all runs share them); returns their legend entries."""
-    owners: dict[int, list[RunSummary]] = {}
-    for run in runs:
-        for start, _ in run.phase_starts:
-            if start > 0:
-                owners.setdefault(start, []).append(run)
     if shared:
         top = axes.get_ylim()[1]
         for start, number in shared:
             axes.axvline(start - 0.5, color="0.45", linestyle="--", linewidth=0.9)
             axes.annotate(f"P{number}" if number is not None else "", (start - 0.5, top), xytext=(3, -12), textcoords="offset points", fontsize=8, color="0.35")
         return [Line2D([], [], color="0.45", linestyle="--", linewidth=0.9, label="phase start")]
-    if not owners:
+    if not any(start > 0 for run in runs for start, _ in run.phase_starts):
         return []
-    for start in sorted(owners):
-        several = len(owners[start]) > 1
-        colour = "0.55" if several else _colour(owners[start][0].index - 1)
-        axes.axvline(start - 0.5, color=colour, linestyle=":", linewidth=1.0, alpha=0.8 if several else 0.55, zorder=1)
-    return [
-        Line2D([], [], color="0.3", linestyle="none", marker="D", markersize=6, label="phase start (on its run)"),
-        Line2D([], [], color="0.55", linestyle=":", linewidth=1.0, label="phase boundary (grey: several runs)"),
-    ]
+    return [Line2D([], [], color="0.3", linestyle="none", marker="D", markersize=6, label="phase start (on its run)")]
+
+
+def _metric_panel(axes: Any, shown: list[RunSummary], rest: list[RunSummary], name: str, colours: dict[str, Any]) -> tuple[list[Any], bool]:
+    shared = _shared_starts(shown)
+    handles = [_draw_metric_run(axes, run, name, shared, colours[run.name]) for run in shown]
+    summarised = _draw_rest(axes, rest, name)
+    values = [y for run in [*shown] for y in _points(run, name)[1]]
+    low, high, clipped = robust_limits(values)
+    if clipped:
+        axes.set_ylim(low, high)
+        for run in shown:
+            _mark_clipped(axes, *_points(run, name), low, high, colours[run.name])
+    handles += _phase_boundaries(axes, shown, shared)
+    axes.grid(True, alpha=0.3)
+    axes.margins(x=0.01)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return handles, summarised or clipped
 
 
 def _metric_plot(summary: Summary) -> Figure:
     metric = summary.metric
     assert metric is not None
     runs = [r for r in summary.runs if _has_values(r, metric.name)]
-    legend_rows = math.ceil((len(runs) + 3) / 3)
-    figure = Figure(figsize=(11, 5.2 + 0.24 * legend_rows), layout="constrained")
-    axes = figure.add_subplot()
-    shared = _shared_starts(runs)
-    handles = [_draw_metric_run(axes, run, metric.name, shared) for run in runs]
-    extra = _phase_boundaries(axes, runs, shared)
-    extra.append(Line2D([], [], color="0.3", linestyle="none", marker="*", markersize=12, markeredgecolor="black", label="best epoch"))
-    axes.set_xlabel("epoch, counted across phases (global_epoch)")
-    axes.set_ylabel(_label(f"{metric.name} ({metric.better} is better)"))
-    axes.set_title(_label(f"{metric.name} by epoch, all runs"))
-    axes.grid(True, alpha=0.3)
-    axes.margins(x=0.01)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    columns = min(3, len(handles) + len(extra))
-    _legend_below(figure, [*handles, *extra], columns)
+    shown = chosen_runs(runs, MAX_LINES)
+    chosen = {r.name for r in shown}
+    colours = {run.name: _colour(i) for i, run in enumerate(shown)}
+    buckets = length_buckets(runs)
+    figure = Figure(figsize=(11, 6.4), layout="constrained")
+    grid = figure.subplots(1, len(buckets), squeeze=False)
+    legend: dict[str, Any] = {}
+    for axes, bucket in zip(grid[0], buckets):
+        handles, _ = _metric_panel(axes, [r for r in bucket if r.name in chosen], [r for r in bucket if r.name not in chosen], metric.name, colours)
+        for handle in handles:
+            legend.setdefault(handle.get_label(), handle)
+        axes.set_xlabel("epoch, counted across phases")
+        if len(buckets) > 1:
+            axes.set_title(f"runs of {bucket[0].epochs}–{bucket[-1].epochs} epochs", fontsize=10)
+    grid[0][0].set_ylabel(_label(f"{metric.name} ({metric.better} is better)"))
+    others = len(runs) - len(shown)
+    if others:
+        legend["rest"] = Patch(facecolor="0.6", alpha=0.4, label=f"{others} other runs: median (dashed), 10–90% band")
+    legend["best"] = Line2D([], [], color="0.3", linestyle="none", marker="*", markersize=12, markeredgecolor="black", label="best epoch")
+    title = f"{metric.name} by epoch" + (f": the best {len(shown)} of {len(runs)} runs (best of each group first)" if others else ", all runs")
+    figure.suptitle(_label(title), fontsize=12)
+    _legend_below(figure, list(legend.values()), 2)
     return figure
 
 
-def _needs_log(run: RunSummary, summary: Summary) -> bool:
-    values = sorted(v for c in ("train_loss", "valid_loss") for v in run.series.get(c, []) if v is not None and v > 0)
-    if not values:
-        return False  # nothing to draw on a log scale
-    if any(s.run == run.name for s in summary.spikes):
-        return True
-    if len(values) < 3:
-        return False
-    median = values[len(values) // 2]
-    return median > 0 and values[-1] / median > LOG_SPAN
-
-
 def _loss_plot(summary: Summary) -> Figure:
-    runs = [r for r in summary.runs if _has_values(r, "train_loss") or _has_values(r, "valid_loss")]
+    candidates = [r for r in summary.runs if _has_values(r, "train_loss") or _has_values(r, "valid_loss")]
+    runs = chosen_runs(candidates, MAX_PANELS)
     columns = min(3, len(runs))
     rows = math.ceil(len(runs) / columns)
     figure = Figure(figsize=(5.0 * columns, 3.4 * rows + 0.9), layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False)
-    styles = {"train_loss": ("tab:blue", "-"), "valid_loss": ("tab:orange", "-")}
+    styles = {"train_loss": "tab:blue", "valid_loss": "tab:orange"}
+    any_clipped = False
     for position, run in enumerate(runs):
         axes = grid[position // columns][position % columns]
-        for column, (colour, style) in styles.items():
-            xs, ys = _points(run, column)
+        points = {column: _points(run, column) for column in styles}
+        for column, colour in styles.items():
+            xs, ys = points[column]
             if xs:
-                axes.plot(xs, ys, color=colour, linestyle=style, linewidth=1.4, label=column)
+                axes.plot(xs, ys, color=colour, linewidth=1.4, label=column)
         for start, _ in run.phase_starts:
             if start > 0:
                 axes.axvline(start - 0.5, color="0.5", linestyle=":", linewidth=0.9)
-        log = _needs_log(run, summary)
-        if log:
-            axes.set_yscale("log")
-        axes.set_title(_label(run.name) + ("  (log scale)" if log else ""), fontsize=10)
+        low, high, clipped = robust_limits([y for xs, ys in points.values() for y in ys])
+        if clipped:
+            axes.set_ylim(low, high)
+            for column, colour in styles.items():
+                _mark_clipped(axes, *points[column], low, high, colour)
+        any_clipped |= clipped
+        title = run.name if len(run.name) <= LABEL_CHARS // 2 else "…" + run.name[-(LABEL_CHARS // 2 - 1):]
+        axes.set_title(_label(title) + ("  (spike clipped)" if clipped else ""), fontsize=10)
         axes.set_xlabel("epoch (global)", fontsize=9)
         axes.set_ylabel("loss", fontsize=9)
         axes.tick_params(labelsize=8)
@@ -244,43 +353,54 @@ def _loss_plot(summary: Summary) -> Figure:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     for position in range(len(runs), rows * columns):
         grid[position // columns][position % columns].set_visible(False)
-    figure.suptitle("Training and validation loss per run", fontsize=12)
-    handles = [
-        Line2D([], [], color="tab:blue", linewidth=1.4, label="train_loss"),
-        Line2D([], [], color="tab:orange", linewidth=1.4, label="valid_loss"),
-    ]
+    chosen = "" if len(runs) == len(candidates) else f": {len(runs)} of {len(candidates)} runs, the best of each group first"
+    figure.suptitle("Training and validation loss per run" + chosen, fontsize=12)
+    handles = [Line2D([], [], color=c, linewidth=1.4, label=n) for n, c in styles.items()]
     if any(start > 0 for run in runs for start, _ in run.phase_starts):
         handles.append(Line2D([], [], color="0.5", linestyle=":", linewidth=0.9, label="phase start"))
+    if any_clipped:
+        handles.append(Line2D([], [], color="0.3", linestyle="none", marker="^", label="value beyond the axis (clipped)"))
     _legend_below(figure, handles, len(handles))
     return figure
+
+
+def _bar_entries(summary: Summary) -> list[Any]:
+    """At most :data:`MAX_BARS` ranking entries: the best of each group first, shown group by group."""
+    entries = summary.ranking
+    if len(entries) > MAX_BARS:
+        entries = sorted(entries, key=lambda e: (e.rank, e.group))[:MAX_BARS]
+        entries = sorted(entries, key=lambda e: (e.group, e.rank))
+    return entries
 
 
 def _bar_plot(summary: Summary) -> Figure:
     metric = summary.metric
     assert metric is not None
-    by_name = {r.name: r for r in summary.runs}
-    entries = summary.ranking
+    entries = _bar_entries(summary)
+    several = len(summary.groups) > 1
     height = 0.38
     figure = Figure(figsize=(10, 1.4 + 0.75 * len(entries)), layout="constrained")
     axes = figure.add_subplot()
     positions = list(range(len(entries)))
     best = [e.best for e in entries]
     final = [e.final if e.final is not None else math.nan for e in entries]
-    colours = [_colour(by_name[e.run].index - 1) for e in entries]
+    colours = [_colour(e.group - 1 if several else i) for i, e in enumerate(entries)]
     best_bars = axes.barh([p - height / 2 for p in positions], best, height=height, color=colours, edgecolor="black", linewidth=0.5)
     final_bars = axes.barh([p + height / 2 for p in positions], final, height=height, color=colours, alpha=0.45, hatch="//", edgecolor="black", linewidth=0.5)
     for bars, values in ((best_bars, best), (final_bars, final)):
         for bar, value in zip(bars, values):
             if value == value:
                 axes.annotate(fmt(value), (bar.get_width(), bar.get_y() + bar.get_height() / 2), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
-    axes.set_yticks(positions, [_label(f"#{e.rank}{'=' if e.tied else ''}  {e.run}") for e in entries], fontsize=9)
+    labels = [f"{'G' + str(e.group) + ' ' if several else ''}#{e.rank}{'=' if e.tied else ''}  {e.run}" for e in entries]
+    axes.set_yticks(positions, [_label(text) for text in labels], fontsize=9)
     axes.set_ylim(len(entries) - 0.5, -0.5)  # first rank on top, no empty margin
     low = min([*best, *(f for f in final if f == f), 0.0])
     high = max([*best, *(f for f in final if f == f)])
     span = (high - low) or 1.0
     axes.set_xlim(low, high + 0.16 * span)
     axes.set_xlabel(_label(f"{metric.name} ({metric.better} is better)"))
-    axes.set_title(_label(f"Best and final {metric.name} per run (ranked by best)"))
+    shown = "" if len(entries) == len(summary.ranking) else f", the best {len(entries)} of {len(summary.ranking)}"
+    axes.set_title(_label(f"Best and final {metric.name} per run (ranked by best{' within each group G' if several else ''}{shown})"))
     axes.grid(True, axis="x", alpha=0.3)
     legend = [
         Patch(facecolor="0.55", edgecolor="black", linewidth=0.5, label=_label(f"best {metric.name}")),

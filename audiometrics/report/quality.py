@@ -1,8 +1,11 @@
 """Data-quality warnings: problems in the epoch table that make its numbers doubtful.
 
-* ``duplicate_rows``: two runs share at least :data:`MIN_SHARED_ROWS` epoch
-  rows whose metric values and time are identical (rows with fewer than two
-  metric values are not compared).
+* ``duplicate_runs``: runs whose every epoch row is identical (metric values
+  and time), one warning per group of copies (each run's rows hashed once).
+* ``duplicate_rows``: two runs (copies counted once) share at least
+  :data:`MIN_SHARED_ROWS` epoch rows whose metric values and time are
+  identical (rows with fewer than two metric values are not compared); a row
+  counts for the first run that had it.
 * ``empty_phase`` / ``incomplete_phase``: from the phase frame (planned vs
   recorded epochs, interrupted fits).
 * ``epoch_restart``: the epoch numbering restarts inside a phase, so the
@@ -34,9 +37,11 @@ from typing import Any
 import pandas as pd
 
 from audiometrics.escaping import Style
-from audiometrics.report.cells import opt_float, opt_int, opt_str
+from audiometrics.report.cells import opt_int, opt_str
 from audiometrics.report.formatting import fmt, join_words, number_ranges, or_unknown, plural
-from audiometrics.report.model import DataWarning, PhaseSummary, Point, RunSummary, Spike
+from audiometrics.report.curves import curve_warnings
+from audiometrics.report.rows import Rows, split_runs
+from audiometrics.report.model import DataWarning, MetricInfo, PhaseSummary, Point, RunSummary, Spike
 
 __all__ = ["MIN_SHARED_ROWS", "SPIKE_FACTOR", "SPIKE_WINDOW", "attach_phase_notes", "data_warnings", "find_spikes"]
 
@@ -47,11 +52,11 @@ SPIKE_WINDOW = 3
 #: Runs sharing at least this many identical epoch rows are flagged.
 MIN_SHARED_ROWS = 2
 
-Groups = dict[str, pd.DataFrame]
+Groups = dict[str, Rows]
 
 
-def _where_phases(rows: pd.DataFrame) -> str:
-    numbers = [int(p) for p in rows["training_phase"].dropna().unique()]
+def _where_phases(rows: Rows) -> str:
+    numbers = [int(p) for p in dict.fromkeys(rows.values("training_phase"))]
     if not numbers:
         return ""
     return ("phase " if len(set(numbers)) == 1 else "phases ") + number_ranges(numbers)
@@ -101,14 +106,14 @@ def _episodes(values: list[float]) -> Iterator[tuple[_Episode, int | None]]:
         yield episode, None
 
 
-def _column_spikes(name: str, rows: pd.DataFrame, column: str) -> list[Spike]:
-    valid = rows[rows[column].notna()]
+def _column_spikes(name: str, rows: Rows, column: str) -> list[Spike]:
+    valid = rows.present(column)
     if len(valid) < 2:
         return []
-    values = [float(v) for v in valid[column]]  # Python floats: no numpy overflow warnings near 1e308
+    values = [float(rows.col(column)[i]) for i in valid]  # Python floats: no numpy overflow warnings near 1e308
 
     def point(i: int) -> Point:
-        row = valid.iloc[i]
+        row = rows.record(valid[i])
         return Point(float(values[i]), opt_int(row["training_phase"]), opt_int(row["epoch"]), int(row["global_epoch"]))
 
     return [
@@ -121,18 +126,24 @@ def _column_spikes(name: str, rows: pd.DataFrame, column: str) -> list[Spike]:
             peak=point(episode.peak),
             epochs=episode.count,
             recovered=point(recovered) if recovered is not None else None,
-            learning_rate=opt_str(valid.iloc[episode.start]["learning_rate"]),
+            learning_rate=opt_str(rows.col("learning_rate")[valid[episode.start]]),
         )
         for episode, recovered in _episodes(values)
     ]
 
 
-def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str]) -> list[Spike]:
-    """The loss spikes of every run (see the module docstring), by run, loss column and epoch."""
+def find_spikes(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str], groups: Groups | None = None) -> list[Spike]:
+    """The loss spikes of every run (see the module docstring), by run, loss column and epoch.
+
+    ``groups``: the frame's rows by run (:func:`~audiometrics.report.rows.split_runs`), when already split.
+    """
     spikes: list[Spike] = []
     losses = _loss_columns(metric_columns)
+    groups = groups if groups is not None else split_runs(frame)
     for run in runs:
-        rows = frame[[str(value) == run.id for value in frame["run"]]]
+        rows = groups.get(run.id)
+        if rows is None:
+            continue
         for column in losses:
             spikes.extend(_column_spikes(run.name, rows, column))
     return spikes
@@ -159,37 +170,72 @@ def _spike_warnings(spikes: list[Spike]) -> list[DataWarning]:
     return [_warn("spike", partial(_spike_text, spike=spike), [spike.run], {"phase": (spike.run, spike.start.phase)}) for spike in spikes]
 
 
-# --------------------------------------------------------------------------- shared rows
+# --------------------------------------------------------------------------- shared rows and copies
 
 
-def _row_keys(rows: pd.DataFrame, columns: list[str]) -> list[tuple[str, ...] | None]:
-    """A key per row of its metric values and time; ``None`` for rows with too few values to compare."""
+#: A copy group names this many runs, then "and N more".
+NAMED_RUNS = 3
+#: Pairs of runs sharing rows that get a warning each; the others are counted in one more warning.
+LISTED_PAIRS = 5
+
+
+def _row_keys(rows: Rows, columns: list[str]) -> list[tuple[str, ...] | None]:
+    """A key per row of its metric values (named) and time; ``None`` for rows with too few values to compare."""
     keys: list[tuple[str, ...] | None] = []
-    for values in rows[[*columns, "time"]].itertuples(index=False, name=None):
-        numbers = [opt_float(v) for v in values[:-1]]
+    for values in zip(*(rows.col(c) for c in columns), rows.col("time")):
+        numbers = [None if v is None else float(v) for v in values[:-1]]
         if sum(n is not None for n in numbers) < 2:
             keys.append(None)  # too little to call two rows the same
         else:
-            keys.append((*("" if n is None else repr(n) for n in numbers), str(values[-1])))
+            keys.append((*(f"{c}={n!r}" for c, n in zip(columns, numbers) if n is not None), str(values[-1])))
     return keys
 
 
-def _duplicate_pair(run_a: RunSummary, run_b: RunSummary, groups: Groups) -> DataWarning | None:
-    columns = [c for c in run_a.columns if c in run_b.columns]
-    if len(columns) < 2:
-        return None
-    keys_a, keys_b = _row_keys(groups[run_a.id], columns), _row_keys(groups[run_b.id], columns)
+def _named(names: list[str]) -> tuple[str, ...]:
+    return tuple(names[:NAMED_RUNS])
+
+
+def _copies_text(s: Style, *, count: int, names: tuple[str, ...], rows: int) -> str:
+    listed = join_words([s(n) for n in names] + ([f"{count - len(names)} more"] if count > len(names) else []))
+    return (
+        f"{count} runs are copies of each other, all {rows} epoch rows value for value, time included: {listed}; "
+        "a copied notebook or an extraction mix-up: count them as one run until it is explained"
+    )
+
+
+def _copy_groups(with_rows: list[RunSummary], keys: dict[str, list[tuple[str, ...] | None]]) -> list[list[RunSummary]]:
+    """Runs whose every epoch row is the same as another's (each run's key hashed once)."""
+    buckets: dict[tuple[Any, ...], list[RunSummary]] = {}
+    for run in with_rows:
+        run_keys = keys[run.id]
+        if run_keys and all(k is not None for k in run_keys):
+            buckets.setdefault(tuple(run_keys), []).append(run)
+    return [members for members in buckets.values() if len(members) > 1]
+
+
+def _shared_pairs(runs: list[RunSummary], keys: dict[str, list[tuple[str, ...] | None]]) -> Counter[tuple[int, int]]:
+    """Rows a later run shares with the first run that had them: ``(first, later) → count`` (one lookup per row)."""
+    owner: dict[tuple[str, ...], int] = {}
+    shared: Counter[tuple[int, int]] = Counter()
+    for position, run in enumerate(runs):
+        for key in dict.fromkeys(k for k in keys[run.id] if k is not None):
+            first = owner.setdefault(key, position)
+            if first != position:
+                shared[(first, position)] += 1
+    return shared
+
+
+def _duplicate_pair(run_a: RunSummary, run_b: RunSummary, groups: Groups, keys: dict[str, list[tuple[str, ...] | None]]) -> DataWarning:
+    keys_a, keys_b = keys[run_a.id], keys[run_b.id]
     shared_keys = Counter(k for k in keys_a if k is not None) & Counter(k for k in keys_b if k is not None)
     shared = sum(shared_keys.values())
-    if shared < MIN_SHARED_ROWS:
-        return None
     (small, small_keys), (large, large_keys) = sorted(
         [(run_a, keys_a), (run_b, keys_b)], key=lambda pair: (pair[0].epochs, pair[0].index)
     )
 
-    def where(run: RunSummary, keys: list[tuple[str, ...] | None]) -> str:
+    def where(run: RunSummary, run_keys: list[tuple[str, ...] | None]) -> str:
         rows = groups[run.id]
-        return _where_phases(rows[[k is not None and k in shared_keys for k in keys]])
+        return _where_phases(rows.take(i for i, k in enumerate(run_keys) if k is not None and k in shared_keys))
 
     wording = partial(
         _shared_rows_text,
@@ -216,14 +262,42 @@ def _shared_rows_text(
 
 
 def _duplicate_warnings(with_rows: list[RunSummary], groups: Groups) -> list[DataWarning]:
-    """Runs sharing epoch rows value for value (compared on the metric columns both runs have, and time)."""
+    """Runs that are copies of each other (one warning per group), then runs sharing some epoch rows (per pair).
+
+    Each run's rows are keyed once (metric values by column, and time): linear in the rows.
+    """
+    keys = {run.id: _row_keys(groups[run.id], run.columns) for run in with_rows}
     out: list[DataWarning] = []
-    for i, run_a in enumerate(with_rows):
-        for run_b in with_rows[i + 1 :]:
-            warning = _duplicate_pair(run_a, run_b, groups)
-            if warning is not None:
-                out.append(warning)
+    copies = _copy_groups(with_rows, keys)
+    common = [c for c in (with_rows[0].columns if with_rows else []) if all(c in run.columns for run in with_rows)]
+    if len(common) >= 2:  # rows are shared on the columns every run has (a run may track one metric more)
+        keys = {run.id: _row_keys(groups[run.id], common) for run in with_rows}
+    for members in copies:
+        names = [r.name for r in members]
+        wording = partial(_copies_text, count=len(members), names=_named(names), rows=members[0].epochs)
+        out.append(_warn("duplicate_runs", wording, names, {"count": len(members), "rows": members[0].epochs}))
+    copied = {run.id for members in copies for run in members[1:]}
+    representatives = [run for run in with_rows if run.id not in copied]
+    pairs = [(a, b) for (a, b), count in sorted(_shared_pairs(representatives, keys).items()) if count >= MIN_SHARED_ROWS]
+    for a, b in pairs[:LISTED_PAIRS]:
+        out.append(_duplicate_pair(representatives[a], representatives[b], groups, keys))
+    if len(pairs) > LISTED_PAIRS:
+        more = len(pairs) - LISTED_PAIRS
+        names = sorted({representatives[i].name for pair in pairs[LISTED_PAIRS:] for i in pair}, key=lambda n: n)
+        out.append(_warn("duplicate_rows_more", partial(_more_pairs_text, more=more), names, {"pairs": more}))
     return out
+
+
+def _more_pairs_text(s: Style, *, more: int) -> str:
+    return (
+        f"{more} more pairs of runs share at least {MIN_SHARED_ROWS} epoch rows value for value, time included; "
+        "compare the runs table's best and final values before relying on them"
+    )
+
+
+def copies_of(warnings: list[DataWarning]) -> set[str]:
+    """The runs that repeat another run of their copy group (every member but the first)."""
+    return {name for w in warnings if w.kind == "duplicate_runs" for name in w.runs[1:]}
 
 
 # --------------------------------------------------------------------------- phases
@@ -273,8 +347,8 @@ def _restart_warnings(runs: list[RunSummary], groups: Groups) -> list[DataWarnin
         rows = groups.get(run.id)
         if rows is None:
             continue
-        for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
-            segments = _segments([opt_int(e) for e in phase_rows["epoch"]])
+        for number, phase_rows in rows.by("training_phase").items():
+            segments = _segments([opt_int(e) for e in phase_rows.col("epoch")])
             if len(segments) <= 1:
                 continue
             spans = ", then ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else f"{s[0]}" for s in segments)
@@ -306,18 +380,20 @@ def _missing_metric_warnings(metric_columns: list[str], with_rows: list[RunSumma
     for run in with_rows:
         rows = groups[run.id]
         for column in run.columns:
-            missing = int(rows[column].isna().sum())
+            gaps = [i for i, v in enumerate(rows.col(column)) if v is None]
+            missing = len(gaps)
             if missing:
-                where = _where_phases(rows[rows[column].isna()])
+                where = _where_phases(rows.take(gaps))
                 wording = partial(_metric_gaps_text, column=column, missing=missing, rows=run.epochs, run=run.name, where=where)
                 out.append(_warn("missing_metric", wording, [run.name]))
     return out
 
 
 def _metric_lacking_text(s: Style, *, column: str, having: int, runs: int, lacking: tuple[str, ...]) -> str:
+    names = [s(name) for name in lacking[:NAMED_RUNS]] + ([f"{len(lacking) - NAMED_RUNS} more"] if len(lacking) > NAMED_RUNS else [])
     return (
         f"{s(column)} is recorded for {having} of {runs} runs; missing for "
-        f"{join_words([s(name) for name in lacking])}, so comparisons on {s(column)} leave "
+        f"{join_words(names)}, so comparisons on {s(column)} leave "
         + ("it" if len(lacking) == 1 else "them")
         + " out"
     )
@@ -363,17 +439,29 @@ def _malformed_lr_text(s: Style, *, text: str, uses: tuple[tuple[str, int | None
 # --------------------------------------------------------------------------- all
 
 
-def data_warnings(frame: pd.DataFrame, runs: list[RunSummary], metric_columns: list[str], spikes: list[Spike]) -> list[DataWarning]:
+def data_warnings(
+    frame: pd.DataFrame,
+    runs: list[RunSummary],
+    metric_columns: list[str],
+    spikes: list[Spike],
+    info: MetricInfo | None = None,
+    groups: Groups | None = None,
+) -> list[DataWarning]:
     """Every data-quality warning of the table, in the order of the module docstring's list."""
-    groups: Groups = {str(run): rows for run, rows in frame.groupby("run", sort=False)}
+    groups = groups if groups is not None else split_runs(frame)
     with_rows = [r for r in runs if groups.get(r.id) is not None and len(groups[r.id])]
+    duplicates = _duplicate_warnings(with_rows, groups)
+    copied = copies_of(duplicates)  # a copy's own warnings repeat its first run's: said once
+    kept = [r for r in runs if r.name not in copied]
+    kept_with_rows = [r for r in with_rows if r.name not in copied]
     return [
-        *_duplicate_warnings(with_rows, groups),
-        *_phase_warnings(runs),
-        *_restart_warnings(runs, groups),
-        *_spike_warnings(spikes),
-        *_missing_metric_warnings(metric_columns, with_rows, groups),
-        *_lr_warnings(runs),
+        *duplicates,
+        *_phase_warnings(kept),
+        *_restart_warnings(kept, groups),
+        *_spike_warnings([s for s in spikes if s.run not in copied]),
+        *_missing_metric_warnings(metric_columns, kept_with_rows, groups),
+        *_lr_warnings(kept),
+        *curve_warnings(kept, groups, info),
     ]
 
 

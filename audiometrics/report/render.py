@@ -53,6 +53,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from audiometrics.epochs.runs_table import RUNS_CSV_NAME
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.report.html import HTML_NAME, stage_html
@@ -78,6 +79,9 @@ TEMPLATE_NAMES: dict[str, str] = {
     OVERVIEW_NAME: "EXTRACTION_SUMMARY.md.j2",
 }
 PLOTS_DIR = "plots"
+#: The overview ranks the runs of at most this many groups, at most this many runs each (the runs table has them all).
+MAX_RANKED_GROUPS = 8
+MAX_RANKED = 15
 #: The file names :func:`audiometrics.report.plots.write_plots` can write (files of an earlier run without a manifest).
 PLOT_FILES = ("metric_by_epoch.png", "losses_by_epoch.png", "best_final_metric.png")
 
@@ -162,6 +166,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals.update(runs_name=RUNS_CSV_NAME, max_groups=MAX_RANKED_GROUPS, max_ranked=MAX_RANKED)
     env.filters.update(
         num=fmt,
         signed=fmt_signed,
@@ -259,6 +264,7 @@ def write_reports(
     plots: bool = True,
     on_wait: Any = None,
     html: bool | None = None,
+    run_rows: list[Any] | None = None,
 ) -> ReportResult:
     """Summarize ``frame`` and write both markdown documents (and ``plots/``) into ``out_dir``.
 
@@ -287,6 +293,7 @@ def write_reports(
             csv_name=csv_name,
             plots=plots,
             html=html,
+            run_rows=run_rows,
         )
         outputs.commit()
     return result
@@ -304,21 +311,32 @@ def stage_reports(
     csv_name: str = DEFAULT_CSV_NAME,
     plots: bool = True,
     html: bool | None = None,
+    run_rows: list[Any] | None = None,
+    on_stage: Any = None,
 ) -> ReportResult:
     """Render the reports of ``frame`` into the :class:`~audiometrics.atomic.OutputSet` ``outputs``.
 
     Like :func:`write_reports` (the paths are those in ``out_dir`` after the
     set's commit), but the caller commits, with its other outputs. ``html``:
     write ``report.html`` (:mod:`audiometrics.report.html`); ``None``, when
-    ``plots`` are drawn.
+    ``plots`` are drawn. ``run_rows``
+    (:func:`audiometrics.epochs.runs_table.runs_table`) adds what the notebooks
+    state (parameters, smoke runs) to the comparisons. ``on_stage`` (a text →
+    None callable) hears what is being done (``writing reports: drawing plots``),
+    for a progress display.
     """
     from audiometrics.report import plots as plotting
-    summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better)
+    say = on_stage if on_stage is not None else (lambda text: None)
+    say(f"writing reports: summarizing {frame['run'].nunique() if 'run' in frame.columns else 0} runs")
+    summary = summarize(frame, phases, metric=metric, lower_is_better=lower_is_better, run_rows=run_rows)
     target = Path(out_dir)
+    if plots:
+        say("writing reports: drawing plots")
     drawn = plotting.draw_plots(summary) if plots else plotting.Drawn()
     refs = [PlotRef(f"{PLOTS_DIR}/{s.file}", s.title, s.caption) for s in plotting.plot_specs(summary) if s.file in drawn.images]
     if drawn.warning() is not None:
         summary.warnings.append(DataWarning("plots", drawn.warning()))
+    say("writing reports: rendering the documents")
     documents = render_reports(summary, templates_dir, csv_name=csv_name, plots=refs)
     result = ReportResult(summary=summary, warnings=[terminal_text(w.message, newlines=False) for w in summary.warnings])
     for name, text in documents.items():

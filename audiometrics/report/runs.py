@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-import pandas as pd
 
 from audiometrics.epochs.values import lr_upper
 from audiometrics.report.cells import opt_bool, opt_float, opt_int, opt_str
 from audiometrics.report.formatting import plural
 from audiometrics.report.metric import architecture_family
 from audiometrics.report.model import EpochRow, MetricInfo, PhaseSummary, Point, RunSummary
+from audiometrics.report.rows import Rows
 
 __all__ = ["HEAD_ROWS", "name_runs", "phase_status", "summarize_run"]
 
@@ -33,7 +34,7 @@ class _PhaseSpec:
     """What is known of a phase before its rows are read: from the phase frame, or from the rows alone."""
 
     number: int | None
-    rows: pd.DataFrame
+    rows: Rows
     learning_rate: str
     lr_is_default: bool = False
     method: str | None = None
@@ -44,39 +45,39 @@ class _PhaseSpec:
     cell: int | None = None
 
 
-def _point_of(row: Any, value: float) -> Point:
+def _point_of(row: dict[str, Any], value: float) -> Point:
     return Point(value, opt_int(row["training_phase"]), opt_int(row["epoch"]), int(row["global_epoch"]))
 
 
-def _point(rows: pd.DataFrame, column: str, position: int) -> Point | None:
-    valid = rows[rows[column].notna()]
-    if valid.empty:
+def _point(rows: Rows, column: str, position: int) -> Point | None:
+    found = rows.present(column)
+    if not found:
         return None
-    row = valid.iloc[position]
-    return _point_of(row, float(row[column]))
+    at = found[position]
+    return _point_of(rows.record(at), float(rows.col(column)[at]))
 
 
-def _best_point(rows: pd.DataFrame, column: str, lower: bool) -> Point | None:
-    valid = rows[rows[column].notna()]
-    if valid.empty:
+def _best_point(rows: Rows, column: str, lower: bool) -> Point | None:
+    found = rows.present(column)
+    if not found:
         return None
-    values = valid[column].to_numpy()
-    index = int(values.argmin() if lower else values.argmax())  # first occurrence of the best value
-    row = valid.iloc[index]
-    return _point_of(row, float(row[column]))
+    values = rows.col(column)
+    best = (min if lower else max)(values[i] for i in found)
+    at = next(i for i in found if values[i] == best)  # first occurrence of the best value
+    return _point_of(rows.record(at), float(values[at]))
 
 
-def _display_columns(rows: pd.DataFrame, metric_columns: list[str]) -> list[str]:
-    present = [c for c in metric_columns if rows[c].notna().any()]
+def _display_columns(rows: Rows, metric_columns: list[str]) -> list[str]:
+    present = [c for c in metric_columns if any(v is not None for v in rows.col(c))]
     first = [c for c in ("train_loss", "valid_loss") if c in present]
     return first + [c for c in present if c not in first]
 
 
-def _epoch_row(row: Any, columns: list[str]) -> EpochRow:
+def _epoch_row(row: dict[str, Any], columns: list[str]) -> EpochRow:
     return EpochRow(
         epoch=opt_int(row["epoch"]),
         global_epoch=int(row["global_epoch"]),
-        values={c: opt_float(row[c]) for c in columns},
+        values={c: opt_float(row.get(c)) for c in columns},
         time=opt_str(row["time"]),
     )
 
@@ -110,14 +111,16 @@ def phase_status(method: str | None, call: str | None, planned: int | None, reco
 # --------------------------------------------------------------------------- phases of a run
 
 
-def _specs_from_table(rows: pd.DataFrame, run_phases: pd.DataFrame) -> list[_PhaseSpec]:
+def _specs_from_table(rows: Rows, run_phases: list[dict[str, Any]]) -> list[_PhaseSpec]:
     specs: list[_PhaseSpec] = []
-    for record in run_phases.itertuples(index=False):
+    by_phase = {opt_int(number): part for number, part in rows.by("training_phase").items()}
+    none = rows.empty()
+    for record in (SimpleNamespace(**fields) for fields in run_phases):
         number = opt_int(record.training_phase)
         specs.append(
             _PhaseSpec(
                 number=number,
-                rows=rows[rows["training_phase"] == number] if number is not None else rows.iloc[0:0],
+                rows=by_phase.get(number, none) if number is not None else none,
                 learning_rate=opt_str(record.learning_rate),
                 lr_is_default=bool(record.lr_is_default),
                 method=opt_str(record.method) or None,
@@ -131,35 +134,36 @@ def _specs_from_table(rows: pd.DataFrame, run_phases: pd.DataFrame) -> list[_Pha
     return specs
 
 
-def _specs_from_rows(rows: pd.DataFrame) -> list[_PhaseSpec]:
+def _specs_from_rows(rows: Rows) -> list[_PhaseSpec]:
     specs: list[_PhaseSpec] = []
-    for number, phase_rows in rows.groupby("training_phase", sort=False, dropna=False):
-        texts = list(dict.fromkeys(map(str, phase_rows["learning_rate"])))
+    for number, phase_rows in rows.by("training_phase").items():
+        texts = list(dict.fromkeys(opt_str(v) for v in phase_rows.col("learning_rate")))
         specs.append(_PhaseSpec(number=opt_int(number), rows=phase_rows, learning_rate=texts[0] if texts else ""))
     return specs
 
 
-def _shown_rows(phase_rows: pd.DataFrame) -> tuple[list[Any], bool]:
-    """The rows a phase shows (its head and its final row) and whether rows were left out between them."""
+def _shown_rows(phase_rows: Rows) -> tuple[list[dict[str, Any]], bool]:
+    """The rows a phase shows (its head and its final row, as dicts) and whether rows were left out between them."""
     if len(phase_rows) > HEAD_ROWS + 1:
-        return [*phase_rows.iloc[:HEAD_ROWS].iterrows(), *phase_rows.iloc[-1:].iterrows()], True
-    return list(phase_rows.iterrows()), False
+        return [phase_rows.record(i) for i in [*range(HEAD_ROWS), len(phase_rows) - 1]], True
+    return [phase_rows.record(i) for i in range(len(phase_rows))], False
 
 
 def _phase_summary(spec: _PhaseSpec, columns: list[str], info: MetricInfo | None, previous_end: float | None) -> PhaseSummary:
     phase_rows = spec.rows
     text = spec.learning_rate
-    lr_values = phase_rows["lr_max"].dropna() if len(phase_rows) else pd.Series([], dtype="float64")
-    lr_max = float(lr_values.iloc[0]) if len(lr_values) else (lr_upper(text) if text else None)
+    lr_values = phase_rows.values("lr_max")
+    lr_max = float(lr_values[0]) if lr_values else (lr_upper(text) if text else None)
     recorded = len(phase_rows)
     shown, elided = _shown_rows(phase_rows)
     start_value = end_value = change = None
     if info is not None and recorded:
-        values = phase_rows[info.name].dropna()
-        if len(values):
-            end_value = float(values.iloc[-1])
-            start_value = previous_end if previous_end is not None else float(values.iloc[0])
-            change = end_value - start_value
+        values = phase_rows.values(info.name)
+        if values:
+            end_value = float(values[-1])
+            if previous_end is not None or len(values) > 1:  # one value and nothing before it: no move to tell
+                start_value = previous_end if previous_end is not None else float(values[0])
+                change = end_value - start_value
     return PhaseSummary(
         number=spec.number,
         learning_rate=text,
@@ -172,8 +176,8 @@ def _phase_summary(spec: _PhaseSpec, columns: list[str], info: MetricInfo | None
         incomplete=spec.incomplete or (spec.planned is not None and recorded < spec.planned),
         interrupted=spec.interrupted,
         cell=spec.cell,
-        first_global_epoch=int(phase_rows["global_epoch"].iloc[0]) if recorded else None,
-        rows=[_epoch_row(row, columns) for _, row in shown],
+        first_global_epoch=int(phase_rows.col("global_epoch")[0]) if recorded else None,
+        rows=[_epoch_row(row, columns) for row in shown],
         elided=elided,
         start_value=start_value,
         end_value=end_value,
@@ -182,7 +186,7 @@ def _phase_summary(spec: _PhaseSpec, columns: list[str], info: MetricInfo | None
     )
 
 
-def _phases(rows: pd.DataFrame, run_phases: pd.DataFrame | None, columns: list[str], info: MetricInfo | None) -> list[PhaseSummary]:
+def _phases(rows: Rows, run_phases: list[dict[str, Any]] | None, columns: list[str], info: MetricInfo | None) -> list[PhaseSummary]:
     has_table = run_phases is not None and len(run_phases)
     specs = _specs_from_table(rows, run_phases) if has_table else _specs_from_rows(rows)  # type: ignore[arg-type]
     out: list[PhaseSummary] = []
@@ -198,39 +202,39 @@ def _phases(rows: pd.DataFrame, run_phases: pd.DataFrame | None, columns: list[s
 # --------------------------------------------------------------------------- one run
 
 
-def _identity(rows: pd.DataFrame, run_phases: pd.DataFrame | None) -> tuple[str, str, bool | None]:
+def _identity(rows: Rows, run_phases: list[dict[str, Any]] | None) -> tuple[str, str, bool | None]:
     """``(notebook, model, pretrained)`` of a run: from its first row, else from its first phase."""
     has_table = run_phases is not None and len(run_phases)
     if len(rows):
-        head = rows.iloc[0]
-        notebook = opt_str(head["notebook"]) if "notebook" in rows.columns else ""
+        head: Any = rows.record(0)
+        notebook = opt_str(head["notebook"]) if rows.has("notebook") else ""
     elif has_table:
-        head = run_phases.iloc[0]  # type: ignore[union-attr]
+        head = run_phases[0]  # type: ignore[index]
         notebook = opt_str(head["notebook"])
     else:
         return "", "", None
     if not notebook and has_table:
-        notebook = opt_str(run_phases.iloc[0]["notebook"])  # type: ignore[union-attr]
+        notebook = opt_str(run_phases[0]["notebook"])  # type: ignore[index]
     return notebook, opt_str(head["model"]), opt_bool(head["pretrained"])
 
 
-def _series(rows: pd.DataFrame, metric_name: str | None) -> dict[str, list[Any]]:
+def _series(rows: Rows, metric_name: str | None) -> dict[str, list[Any]]:
     """Values by global epoch of the main metric and the losses (for the plots)."""
     wanted = dict.fromkeys([*(x for x in (metric_name,) if x), "train_loss", "valid_loss"])
-    series: dict[str, list[Any]] = {"global_epoch": [int(g) for g in rows["global_epoch"]] if len(rows) else []}
-    for column in (c for c in wanted if c in rows.columns):
-        series[column] = [opt_float(v) for v in rows[column]]
+    series: dict[str, list[Any]] = {"global_epoch": [int(g) for g in rows.col("global_epoch")]}
+    for column in (c for c in wanted if rows.has(c)):
+        series[column] = [opt_float(v) for v in rows.col(column)]
     return series
 
 
-def _metric_points(rows: pd.DataFrame, info: MetricInfo | None, accuracy_column: str | None) -> dict[str, Any]:
+def _metric_points(rows: Rows, info: MetricInfo | None, accuracy_column: str | None) -> dict[str, Any]:
     """First, best and final points of the main metric and of the accuracy column, and the final valid_loss."""
     name = info.name if info is not None else None
     lower = bool(info and info.lower_is_better)
     first = _point(rows, name, 0) if name else None
     final = _point(rows, name, -1) if name else None
-    valid_loss = _point(rows, "valid_loss", -1) if "valid_loss" in rows.columns else None
-    several = bool(name) and len(rows[rows[name].notna()]) > 1
+    valid_loss = _point(rows, "valid_loss", -1) if rows.has("valid_loss") else None
+    several = bool(name) and len(rows.present(name)) > 1  # type: ignore[arg-type]
     return {
         "first": first,
         "best": _best_point(rows, name, lower) if name else None,
@@ -242,8 +246,8 @@ def _metric_points(rows: pd.DataFrame, info: MetricInfo | None, accuracy_column:
     }
 
 
-def _last_row(rows: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
-    last = rows.iloc[-1] if len(rows) else None
+def _last_row(rows: Rows, columns: list[str]) -> dict[str, Any]:
+    last = rows.record(len(rows) - 1) if len(rows) else None
     return {
         "final_values": {c: opt_float(last[c]) for c in columns} if last is not None else {},
         "final_epoch": opt_int(last["epoch"]) if last is not None else None,
@@ -251,12 +255,12 @@ def _last_row(rows: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
     }
 
 
-def _timing(rows: pd.DataFrame) -> dict[str, Any]:
-    times = rows["time_s"].dropna() if len(rows) else pd.Series([], dtype="float64")
+def _timing(rows: Rows) -> dict[str, Any]:
+    times = [float(t) for t in rows.values("time_s")]
     return {
         "has_time": bool(len(times)),
-        "total_time_s": float(times.sum()) if len(times) else None,
-        "time_per_epoch_s": float(times.mean()) if len(times) else None,
+        "total_time_s": float(sum(times)) if times else None,
+        "time_per_epoch_s": float(sum(times) / len(times)) if times else None,
         "timed_epochs": len(times),
     }
 
@@ -264,13 +268,13 @@ def _timing(rows: pd.DataFrame) -> dict[str, Any]:
 def summarize_run(
     index: int,
     run_id: str,
-    rows: pd.DataFrame,
-    run_phases: pd.DataFrame | None,
+    rows: Rows,
+    run_phases: list[dict[str, Any]] | None,
     metric_columns: list[str],
     info: MetricInfo | None,
     accuracy_column: str | None,
 ) -> RunSummary:
-    """The summary of one run: its ``rows`` of the epoch frame and its ``run_phases`` of the phase frame (if any).
+    """The summary of one run: its ``rows`` of the epoch frame and its ``run_phases`` (the phase frame's records, if any).
 
     Its display name is its id until :func:`name_runs` names all runs.
     """
