@@ -75,9 +75,9 @@ def test_tagged_cells_state_every_literal_and_the_injected_values_win(tmp_path: 
 
 
 def test_parameters_are_literals_only_and_never_run() -> None:
-    cells = [CodeCell(0, 1, "BATCH_SIZE = __import__('os').getpid()\nSEED = 10**100000\nLR = -1e-3\nIS_DEBUG = 1", ())]
-    assert [(p.name, p.value) for p in notebook_parameters(cells)] == [("LR", -1e-3), ("IS_DEBUG", 1)]
-    assert smoke_reason(notebook_parameters(cells)) == "IS_DEBUG = 1"
+    cells = [CodeCell(0, 1, "BATCH_SIZE = __import__('os').getpid()\nSEED = 10**100000\nLR = -1e-3\nIS_SMOKE_TEST = 1", ())]
+    assert [(p.name, p.value) for p in notebook_parameters(cells)] == [("LR", -1e-3), ("IS_SMOKE_TEST", 1)]
+    assert smoke_reason(notebook_parameters(cells)) == "IS_SMOKE_TEST = 1"
     assert [is_data_parameter(n) for n in ("IMG_SIZE", "sz", "N_MELS", "FOLD", "bs", "BATCH_SIZE", "LR", "EPOCHS")] == [
         True, True, True, True, False, False, False, False,
     ]

@@ -18,7 +18,7 @@ tuples, sets and dicts of them) written in at most :data:`MAX_VALUE_CHARS`
 characters; anything else (``size = len(df)``) is not a stated parameter.
 
 Smoke runs (:func:`smoke_reason`): a notebook is a smoke/debug run when it states
-a flag named ``SMOKE``, ``SMOKE_TEST``, ``DEBUG``, ``DEBUG_MODE``, ``DRY_RUN``,
+a flag named ``SMOKE``, ``SMOKE_TEST``, ``DRY_RUN``,
 ``FAST_DEV_RUN``, ``QUICK_RUN`` or ``TEST_RUN`` (any case, optionally ``IS_``-prefixed)
 as ``True`` or a positive number, or ``max_steps`` between 1 and
 :data:`TINY_MAX_STEPS`.
@@ -66,7 +66,9 @@ KEYWORDS = frozenset(
     {"bs", "batch_size", "per_device_train_batch_size", "seed", "fast_dev_run", "max_steps", "max_epochs",
      "num_train_epochs", "limit_train_batches", "n_epoch", "n_epochs", "epochs"}
 )
-_SMOKE_FLAG = re.compile(r"(?:is_)?(?:smoke(?:_test)?|debug(?:_mode)?|dry_run|fast_dev_run|quick_run|test_run)")
+#: A debug flag (``DEBUG_MODE = True``) is not one: it often trains a real schedule on a data subset;
+#: it still splits groups (:data:`DATA_PARAMETER`), so a debug run is only compared with debug runs.
+_SMOKE_FLAG = re.compile(r"(?:is_)?(?:smoke(?:_test)?|dry_run|fast_dev_run|quick_run|test_run)")
 _NOT_DATA = re.compile(r".*batch_size|bs|.*_bs")
 #: A literal written in more characters than this is not read.
 MAX_VALUE_CHARS = 400
