@@ -126,6 +126,8 @@ def _html_looks_like_training(html: str) -> bool:
     headers = [re.sub(r"<[^>]*>", "", h).strip().lower() for h in _HEADER.findall(lower[:200_000])]
     if not any("loss" in h for h in headers) or not any(h.startswith(("epoch", "step")) for h in headers):
         return False
+    if headers and "loss" in headers[0]:  # HF's evaluate() table (Training Loss, Validation Loss, Epoch, ...): a result
+        return False
     pandas_index = bool(headers) and headers[0] == "" and "<progress" not in lower
     return not pandas_index
 
