@@ -67,7 +67,8 @@ class Value:
     origin: str | None = field(default=None, compare=False)
     shape: ast.expr | None = field(default=None, compare=False, repr=False)
     """While ``tree`` is None: a node of the same kind as ``text``'s top node (and, for
-    a call, the same callee), positions aside: what substitution and folding ask."""
+    a call, the same callee), positions aside (often the very node of the cell the text
+    was read from): what substitution and folding ask."""
 
     @property
     def head(self) -> ast.expr:
@@ -238,8 +239,13 @@ def substitute(
     tree: ast.expr | None = None,
     exposed: list[ast.AST] | None = None,
     doubtful: list[ast.AST] | None = None,
+    column: int | None = None,
 ) -> str:
     """Replace names in ``text`` by their bindings (see module doc).
+
+    ``tree`` is ``text`` parsed, or (with ``column``) a node of a cell's tree
+    whose source is ``text``, all on one line from column ``column`` of an ASCII
+    line: its positions are then read relative to that column.
 
     Returns ``text`` itself (the same object) when nothing is replaced. Nodes
     replaced by a container or call value that is then subscripted or has an
@@ -307,14 +313,64 @@ def substitute(
     visit(tree, None, frozenset())
     if not found:
         return text
+    if column is not None:
+        return splice(text, [(n.col_offset - column, n.end_col_offset - column, new) for n, new in found])  # type: ignore[attr-defined]
     pos = Positions(text)
     return splice(text, [(*pos.span(node), new) for node, new in found])
 
 
 def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = None) -> Value:
-    """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings."""
+    """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings.
+
+    An expression written on one line in normal form is not parsed again: its
+    names are found on ``node`` itself, and its Value's own tree is parsed from
+    the text only if a consumer reads :attr:`Value.node`.
+    """
     seg = segment(src, node)
-    return value_from_text(seg, lookup, origin, _leaf_tree(node, seg))
+    leaf = _leaf_tree(node, seg)
+    if leaf is None and _in_place(node, seg):
+        return _value_in_place(seg, node, lookup, origin)
+    return value_from_text(seg, lookup, origin, leaf)
+
+
+def _in_place(node: ast.AST, seg: str) -> bool:
+    """Whether ``node``'s own positions can index ``seg``: one ASCII line, already normal, not a tuple
+    (which :func:`finish` may bracket) and spelled at the columns ast gives (``seg`` is that span)."""
+    return (
+        isinstance(node, _IN_PLACE)
+        and seg.isascii()
+        and getattr(node, "lineno", None) == getattr(node, "end_lineno", 0)
+        and node.end_col_offset - node.col_offset == len(seg)  # type: ignore[attr-defined]
+        and len(seg) <= MAX_TEXT
+        and "\n" not in seg
+        and not _FSTRING.search(seg)
+        and normalise(seg) == seg
+    )
+
+
+_IN_PLACE = (
+    ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.List, ast.Dict,
+    ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.IfExp, ast.Lambda,
+)
+"""Kinds of expression whose source alone parses as one (not a tuple, which :func:`finish` may bracket,
+a bare generator, ``yield``, ``*a``, ``x := 1``, a slice) and whose inner positions ast gives right."""
+_FSTRING = re.compile(r"(?i)(?<![\w])(?:[rb]?f|f[rb]?)['\"]")
+"""An f-string prefix: ast's positions inside f-strings differ between Python versions."""
+
+
+def _value_in_place(seg: str, node: ast.expr, lookup: Lookup, origin: str | None) -> Value:
+    """:func:`value_from_text` of ``seg`` for a ``node`` of which :func:`_in_place` holds."""
+    exposed: list[ast.AST] = []
+    doubtful: list[ast.AST] = []
+    new = substitute(seg, lookup, node, exposed, doubtful, node.col_offset)  # type: ignore[attr-defined]
+    fold = bool(exposed) or (may_have_fold_site(seg) and has_fold_site(node))
+    if new is seg:
+        if fold:
+            return finish(seg, origin)  # (folding reads positions of the text's own tree)
+        return Value(seg, None, origin, node)
+    # as in value_from_text: a valid tree with valid values put in, bracketed where needed
+    lazy = not doubtful
+    return finish(new, origin, fold=fold, lazy=node if lazy else None)
 
 
 _KEYWORD_CONSTANTS = {"True": True, "False": False, "None": None}
