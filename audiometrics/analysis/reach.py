@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 from typing import Sequence
 
-from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.walk import _fields, child_nodes
 from audiometrics.frameworks import call_names, progress_prefixes
 from audiometrics.analysis.scope import MAGIC_RUNNERS, MUTATORS
 from audiometrics.analysis.values import dotted
@@ -139,9 +139,10 @@ def _root(target: ast.AST) -> str | None:
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
-_STMT = ast.stmt
-_NAME, _CALL, _ATTRIBUTE, _SUBSCRIPT, _LOAD, _STORE = ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Load, ast.Store
+_NESTING = frozenset({*_DEFINITIONS, ast.Lambda, ast.For, ast.AsyncFor, ast.While})
+_STMT, _AST = ast.stmt, ast.AST
+_NAME, _CONSTANT, _CALL, _ATTRIBUTE, _SUBSCRIPT = ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript
+_LOAD, _STORE = ast.Load, ast.Store
 
 
 class Syntax:
@@ -176,17 +177,17 @@ class Syntax:
             known = self.statements[node] = found.summary()
         return known
 
-    def _walk(self, top: ast.AST, found: _Found) -> None:
+    def _walk(self, top: ast.AST, found: _Found, storing: bool = True, breaking: bool = True) -> None:
         """Add what ``top`` holds to ``found``: its nodes depth first, in the order of
-        :func:`~audiometrics.analysis.walk.walk` (so called names keep their order)."""
-        stack: list[tuple[ast.AST, bool, bool]] = [(top, True, True)]  # (node, stores count, breaks count)
+        :func:`~audiometrics.analysis.walk.walk` (so called names keep their order). ``storing``:
+        stores count (not inside a nested definition or lambda); ``breaking``: a ``break`` counts
+        (not inside a nested loop's body or a definition)."""
+        stack: list[ast.AST] = [top]
         names, loaded, rebound, changed, stored = found.names, found.loaded, found.rebound, found.changed, found.stored
+        memo = self.statements
         while stack:
-            node, storing, breaking = stack.pop()
+            node = stack.pop()
             kind = type(node)
-            if node is not top and isinstance(node, _STMT):
-                found.merge(self.statement(node), storing, breaking)  # type: ignore[arg-type]
-                continue
             if kind is _NAME:
                 if type(node.ctx) is _LOAD:  # type: ignore[attr-defined]
                     loaded.add(node.id)  # type: ignore[attr-defined]
@@ -195,6 +196,8 @@ class Syntax:
                     if storing:
                         stored.add(node.id)  # type: ignore[attr-defined]
                 continue  # (a name has no child but its context)
+            if kind is _CONSTANT:
+                continue
             if kind is _CALL:
                 func = node.func  # type: ignore[attr-defined]
                 if isinstance(func, _ATTRIBUTE):
@@ -214,14 +217,44 @@ class Syntax:
                         path = dotted(node) if kind is _ATTRIBUTE else dotted(node.value)  # type: ignore[attr-defined]
                         if path and (ctx is _STORE or kind is _SUBSCRIPT):
                             stored.add(path)
+            elif node is not top and isinstance(node, _STMT):
+                part = memo.get(node)
+                found.merge(part if part is not None else self.statement(node), storing, breaking)  # type: ignore[arg-type]
+                continue
+            elif kind in _NESTING:
+                self._nesting(node, found, storing, breaking)
+                continue
             else:
-                storing, breaking = self._statement_node(node, found, storing, breaking)
-            self._push(node, stack, storing, breaking)
+                self._other(node, found, storing, breaking)
+            for field in _fields(kind):
+                value = getattr(node, field, None)
+                if isinstance(value, _AST):
+                    stack.append(value)
+                elif value.__class__ is list:
+                    stack.extend([item for item in value if isinstance(item, _AST)])
+
+    def _nesting(self, node: ast.AST, found: _Found, storing: bool, breaking: bool) -> None:
+        """A definition, lambda or loop: its children, with the stores and breaks that count below it."""
+        body: list[ast.stmt] = []
+        if isinstance(node, _DEFINITIONS):
+            found.rebound.add(node.name)
+            if storing:
+                found.stored.add(node.name)
+            storing = breaking = False
+        elif isinstance(node, ast.Lambda):
+            storing = breaking = False
+        else:
+            body = node.body  # type: ignore[attr-defined]  # a break in a nested loop's body ends that loop
+        for child in reversed(child_nodes(node)):  # (the order a stack of the children pops them)
+            breaks = breaking and not any(child is s for s in body)
+            if isinstance(child, _STMT):
+                found.merge(self.statement(child), storing, breaks)
+            else:
+                self._walk(child, found, storing, breaks)
 
     @staticmethod
-    def _statement_node(node: ast.AST, found: _Found, storing: bool, breaking: bool) -> tuple[bool, bool]:
-        """Add what a node other than a name, call, attribute or subscript says; whether stores and
-        breaks below it count."""
+    def _other(node: ast.AST, found: _Found, storing: bool, breaking: bool) -> None:
+        """Add what a node of any other kind says."""
         if isinstance(node, ast.Global):
             found.declares = True
             found.declared.update(node.names)
@@ -229,13 +262,6 @@ class Syntax:
             found.declares = True
         elif isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
             found.returns = True
-        elif isinstance(node, _DEFINITIONS):
-            found.rebound.add(node.name)
-            if storing:
-                found.stored.add(node.name)
-            return False, False
-        elif isinstance(node, ast.Lambda):
-            return False, False
         elif isinstance(node, ast.ExceptHandler):
             if node.name:
                 found.rebound.add(node.name)
@@ -248,12 +274,3 @@ class Syntax:
         elif isinstance(node, ast.Break):
             if breaking:
                 found.breaks = True
-        return storing, breaking
-
-    @staticmethod
-    def _push(node: ast.AST, stack: list[tuple[ast.AST, bool, bool]], storing: bool, breaking: bool) -> None:
-        if isinstance(node, _LOOPS):
-            body = {id(s) for s in node.body}  # a break in a nested loop's body ends that loop
-            stack.extend((child, storing, breaking and id(child) not in body) for child in child_nodes(node))
-        else:
-            stack.extend((child, storing, breaking) for child in child_nodes(node))
