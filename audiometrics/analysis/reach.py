@@ -11,8 +11,7 @@ what they are bound to when the code runs.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from audiometrics.analysis.walk import _fields, child_nodes
 from audiometrics.frameworks import call_names, progress_prefixes
@@ -34,14 +33,14 @@ def is_event_callee(name: str) -> bool:
     return name in call_names() or name in _OWN_CALLS or name.startswith(progress_prefixes())
 
 
-@dataclass(frozen=True)
-class Reach:
+class Reach(NamedTuple):
     """The calls in some code, from its syntax.
 
     ``event_attribute``: it calls an attribute spelled like an event method
     (``learn.fit_one_cycle``, ``.lr_find``); ``names``: the plain names it calls,
     each once; ``returns``: it holds a ``return`` or ``yield``; ``rebound``: the
     names it binds to what could be any callable (see :func:`reach`).
+    (A named tuple: one is made per statement of a notebook.)
     """
 
     event_attribute: bool
@@ -77,8 +76,7 @@ def reach(nodes: Sequence[ast.AST]) -> Reach:
     return Syntax().summary(nodes).reach
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What the syntax of some code holds, read in one walk (see :class:`Syntax`).
 
     ``reach``: its :class:`Reach`; ``stored``: the names and dotted names it
@@ -128,9 +126,16 @@ class _Found:
             self.breaks = True
 
     def summary(self) -> Summary:
-        found = Reach(self.event_attribute, tuple(self.names), self.returns, frozenset(self.rebound), self.declares,
-                      frozenset(self.changed))
-        return Summary(found, frozenset(self.stored), frozenset(self.loaded), frozenset(self.declared), self.breaks)
+        found = Reach(self.event_attribute, tuple(self.names), self.returns, _frozen(self.rebound), self.declares,
+                      _frozen(self.changed))
+        return Summary(found, _frozen(self.stored), _frozen(self.loaded), _frozen(self.declared), self.breaks)
+
+
+_EMPTY: frozenset = frozenset()
+
+
+def _frozen(items: set) -> frozenset:
+    return frozenset(items) if items else _EMPTY
 
 
 def _root(target: ast.AST) -> str | None:

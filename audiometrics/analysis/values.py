@@ -146,7 +146,11 @@ def _no_lookup(_name: str) -> Entry:
 
 
 def _opaque_node() -> ast.expr:
-    node = ast.parse(OPAQUE, mode="eval").body
+    """What ``parse_expr(OPAQUE)`` gives (a fresh node), built without parsing."""
+    node = ast.Name(id=OPAQUE, ctx=ast.Load())
+    node.lineno = node.end_lineno = 1
+    node.col_offset = 0
+    node.end_col_offset = len(OPAQUE)
     return node
 
 
@@ -328,8 +332,21 @@ def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = Non
     """
     seg = segment(src, node)
     leaf = _leaf_tree(node, seg)
-    if leaf is None and _in_place(node, seg):
-        return _value_in_place(seg, node, lookup, origin)
+    if leaf is None:
+        if _in_place(node, seg):
+            return _value_in_place(seg, node, lookup, origin)
+    elif type(leaf) is ast.Constant:
+        return Value(seg, leaf, origin)  # a number, True, False or None: nothing to substitute or fold
+    else:
+        entry = lookup(seg)  # a name: its binding, as substitution would put it in
+        if isinstance(entry, Value):
+            if entry.known:
+                return Value(entry.text, entry.tree, origin, entry.shape)
+            return Value(OPAQUE, _opaque_node(), origin)
+        if entry is UNKNOWN:
+            return Value(OPAQUE, _opaque_node(), origin)
+        if not isinstance(entry, Alias):
+            return Value(seg, leaf, origin)  # unbound, a module, a notebook function or class: itself
     return value_from_text(seg, lookup, origin, leaf)
 
 
