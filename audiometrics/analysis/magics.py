@@ -36,8 +36,10 @@ _ASSIGN_MAGIC = re.compile(r"([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*
 _HELP = re.compile(r"(\?{1,2}[\w.*\[\]()]+|[\w.*\[\]()]+\?{1,2})")
 _AUTOMAGIC = re.compile(r"(pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s+[\w\-./=]")
 _BLOCK_CONTINUATIONS = ("else", "elif", "except", "finally")
-_MAYBE_IPYTHON = re.compile(r"[%!?]|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
-"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell."""
+_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|=\s*[!%]|\?|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
+"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell: a line
+starting with ``%`` or ``!``, ``= %``/``= !`` (an assigned magic), a ``?`` (help) or an automagic word
+starting a line (not a ``%`` or ``!`` inside an expression: ``"%d" % n``, ``a != b``)."""
 
 
 @dataclass
