@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.walk import child_nodes
-from audiometrics.analysis.values import dotted, normalise, segment
+from audiometrics.analysis.values import normalise, segment
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
