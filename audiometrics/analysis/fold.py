@@ -220,7 +220,7 @@ def _fold_get(node: ast.Call, text: str, pos: Positions) -> str | None:
 
 def may_have_fold_site(text: str) -> bool:
     """What :func:`has_fold_site` needs in the text: ``[``, ``.get`` or a namespace call."""
-    return "[" in text or ".get" in text or _NAMESPACE_CALL.search(text) is not None
+    return "[" in text or ".get" in text or ("(" in text and _NAMESPACE_CALL.search(text) is not None)
 
 
 def has_fold_site(tree: ast.AST) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import NamedTuple, Sequence
 
-from audiometrics.analysis.walk import _fields, child_nodes
+from audiometrics.analysis.walk import _FIELDS, _fields, child_nodes
 from audiometrics.frameworks import call_names, progress_prefixes
 from audiometrics.analysis.scope import MAGIC_RUNNERS, MUTATORS
 from audiometrics.analysis.values import dotted
@@ -148,6 +148,11 @@ _NESTING = frozenset({*_DEFINITIONS, ast.Lambda, ast.For, ast.AsyncFor, ast.Whil
 _STMT, _AST = ast.stmt, ast.AST
 _NAME, _CONSTANT, _CALL, _ATTRIBUTE, _SUBSCRIPT = ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript
 _LOAD, _STORE = ast.Load, ast.Store
+_OTHER = frozenset({
+    ast.Global, ast.Nonlocal, ast.NamedExpr, ast.Return, ast.Yield, ast.YieldFrom, ast.ExceptHandler, ast.Import,
+    ast.ImportFrom, ast.Break,
+})
+"""The other kinds of node :meth:`Syntax._other` reads something from."""
 
 
 class Syntax:
@@ -229,9 +234,10 @@ class Syntax:
             elif kind in _NESTING:
                 self._nesting(node, found, storing, breaking)
                 continue
-            else:
+            elif kind in _OTHER:
                 self._other(node, found, storing, breaking)
-            for field in _fields(kind):
+            fields = _FIELDS.get(kind)
+            for field in fields if fields is not None else _fields(kind):
                 value = getattr(node, field, None)
                 if isinstance(value, _AST):
                     stack.append(value)

@@ -360,7 +360,7 @@ def _in_place(node: ast.AST, seg: str) -> bool:
         and node.end_col_offset - node.col_offset == len(seg)  # type: ignore[attr-defined]
         and len(seg) <= MAX_TEXT
         and "\n" not in seg
-        and not _FSTRING.search(seg)
+        and not (('"' in seg or "'" in seg) and _FSTRING.search(seg))
         and normalise(seg) == seg
     )
 
