@@ -147,7 +147,7 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _NESTING = frozenset({*_DEFINITIONS, ast.Lambda, ast.For, ast.AsyncFor, ast.While})
 _STMT, _AST = ast.stmt, ast.AST
 _NAME, _CONSTANT, _CALL, _ATTRIBUTE, _SUBSCRIPT = ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript
-_LOAD, _STORE = ast.Load, ast.Store
+_LOAD, _STORE, _KEYWORD = ast.Load, ast.Store, ast.keyword
 _OTHER = frozenset({
     ast.Global, ast.Nonlocal, ast.NamedExpr, ast.Return, ast.Yield, ast.YieldFrom, ast.ExceptHandler, ast.Import,
     ast.ImportFrom, ast.Break,
@@ -219,7 +219,11 @@ class Syntax:
                             stored.add(path)
                 elif isinstance(func, _NAME):
                     names[func.id] = None
-            elif kind is _ATTRIBUTE or kind is _SUBSCRIPT:
+                stack.append(func)  # (the children in field order, as for any node below)
+                stack.extend(node.args)  # type: ignore[attr-defined]
+                stack.extend(node.keywords)  # type: ignore[attr-defined]
+                continue
+            if kind is _ATTRIBUTE or kind is _SUBSCRIPT:
                 ctx = type(node.ctx)  # type: ignore[attr-defined]
                 if ctx is not _LOAD:
                     changed.add(_root(node.value))  # type: ignore[attr-defined]
@@ -227,7 +231,14 @@ class Syntax:
                         path = dotted(node) if kind is _ATTRIBUTE else dotted(node.value)  # type: ignore[attr-defined]
                         if path and (ctx is _STORE or kind is _SUBSCRIPT):
                             stored.add(path)
-            elif node is not top and isinstance(node, _STMT):
+                stack.append(node.value)  # type: ignore[attr-defined]
+                if kind is _SUBSCRIPT:
+                    stack.append(node.slice)  # type: ignore[attr-defined]
+                continue
+            if kind is _KEYWORD:
+                stack.append(node.value)  # type: ignore[attr-defined]
+                continue
+            if node is not top and isinstance(node, _STMT):
                 part = memo.get(node)
                 found.merge(part if part is not None else self.statement(node), storing, breaking)  # type: ignore[arg-type]
                 continue
