@@ -237,6 +237,10 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     return None
 
 
+_NAME, _CONSTANT, _LAMBDA, _KEYWORD, _ATTRIBUTE, _LOAD = ast.Name, ast.Constant, ast.Lambda, ast.keyword, ast.Attribute, ast.Load
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
+
+
 def substitute(
     text: str,
     lookup: Lookup,
@@ -266,13 +270,26 @@ def substitute(
     found: list[tuple[ast.AST, str]] = []  # (node, replacement text)
 
     def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
-        if isinstance(node, (ast.Constant, ast.Lambda)):
+        kind = type(node)
+        if kind is _NAME:
+            if type(node.ctx) is not _LOAD or node.id in local:  # type: ignore[attr-defined]
+                return
+            entry = lookup(node.id)  # type: ignore[attr-defined]
+            new = _replacement_for(entry, node, parent)
+            if new is not None:
+                found.append((node, new))
+                _note_exposed(entry, node, parent)
             return
-        if isinstance(node, ast.JoinedStr) and doubtful is not None:
+        if kind is _CONSTANT or kind is _LAMBDA:
+            return
+        if kind is _KEYWORD:
+            visit(node.value, node, local)  # type: ignore[attr-defined]
+            return
+        if kind is ast.JoinedStr and doubtful is not None:
             doubtful.append(node)  # a value put into an f-string may clash with its quotes
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if kind in _COMPREHENSIONS:
             local = local | _comp_targets(node)
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        if kind is _ATTRIBUTE and type(node.ctx) is _LOAD:  # type: ignore[attr-defined]
             path = dotted(node)
             if path is not None and path.split(".", 1)[0] not in local:
                 entry = lookup(path)
@@ -286,15 +303,6 @@ def substitute(
                     # an attribute of a notebook class that is not a literal
                     found.append((node, OPAQUE))
                     return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if node.id in local:
-                return
-            entry = lookup(node.id)
-            new = _replacement_for(entry, node, parent)
-            if new is not None:
-                found.append((node, new))
-                _note_exposed(entry, node, parent)
-            return
         for child in child_nodes(node):
             visit(child, node, local)
 
