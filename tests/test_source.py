@@ -1620,3 +1620,13 @@ def test_cell_prefilter_lets_through_every_line_a_transform_changes(line):
 )
 def test_detect_version_markers_anywhere_v2_wins(code, version):
     assert detect_version([ast.parse(code)]) == version
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["%", "!", "?", "=", " ", "\t", "\n", "\x0c", "\x1c", "\u2028", "pip", "cd", "conda",
+                                 "matplotlib", "load_ext", "x", "(", "#", '"']), max_size=14))
+def test_maybe_ipython_is_the_prefilter_pattern(parts):
+    from audiometrics.analysis.magics import maybe_ipython
+
+    text = "".join(parts)
+    assert maybe_ipython(text) == bool(_MAYBE_IPYTHON.search(text))
