@@ -979,6 +979,9 @@ TRICKY_TEXTS = [
     "a)", "(a", "f(a) ,", ", f", "a,", "a ,", "a, ", " a, b", "a,  b", "a, )", "a,\tb", "a, b\n", "", "   ", "\t",
     "f('a  b' , c)", "f(a) # c", "f(a,\\\n b)", "x\\\n+1", "é + 1", "f(é = 1)", "a\x0cb", "a\rb",
     "[" * 150 + "]" * 150, "f(" * 120 + ")" * 120, "[" * 101 + "1" + "]" * 101,
+    "f('a')", "f( 'a' , \"b c\" )", "'a' 'b'", "'a''b'", "r'a' [0]", "b'x' (1)", "Rb'x'", "u'a'.upper ( )", "x'a'",
+    "f'{a}'", "rf'{a}'", "F'a'", "'" * 3 + "a" + "'" * 3, '"' * 3 + "a" + '"' * 3, "'a", "'a\nb'", "1'a'", "'a'b",
+    "'a#b'", "'a\\'b'", "d[ 'k' ]",
 ]
 
 
@@ -992,14 +995,15 @@ def test_normalise_takes_its_fast_paths():
     assert not source_text._ALREADY_NORMAL.fullmatch("f(a, )")
     assert source_text._simple_tokens("slice( 1e-3 ,3e-3 )") is not None
     assert source_text._simple_tokens("f(\n a,\n b)") is not None
-    for hard in ("f('a')", "f(a) # c", "f(a", "a)", "a\n b", "1if x else 2", "a ! b", "é", "[" * 101 + "]" * 101):
+    assert source_text._simple_tokens("pd.read_csv(data_dir / 'train.csv', sep = ',')") is not None  # one-line strings
+    for hard in ("f'a'", "'" * 3 + "a" + "'" * 3, "x'a'", "'a\\'b'", "f(a) # c", "f(a", "a)", "a\n b", "1if x else 2", "a ! b", "é", "[" * 101 + "]" * 101):
         assert source_text._simple_tokens(hard) is None, hard
 
 
 _SOUP = st.sampled_from(
     list("ab1_ ,()[]{}=.:+-*/<>@\n\t!")
     + ["  ", "lambda", "if", "else", "not", "in", "1e-3", "0x1", ".5", "1.", "==", "!=", "**", "...", "->", ":=", "f(",
-       "'s'", "#c\n", "\\\n", "x1"]
+       "'s'", "#c\n", "\\\n", "x1", '"t"', "r'", "b", "f", "'", '"', "'" * 3]
 )
 
 
