@@ -8,6 +8,9 @@ containers are folded (``LRS[1]`` → ``1e-2``). Whatever cannot be known
 statically is replaced by :data:`OPAQUE`, a name no notebook uses, so a single
 test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
 
+An expression written on one line in normal form is read on the cell's own tree
+(:func:`make_value`: its names found there, their spans taken relative to its
+column), a name or literal is its binding or itself, so neither is parsed again.
 Substituted text is not re-parsed when that cannot change what it is: bound
 values are valid expressions put in with brackets where needed, so the result is
 valid and its top node keeps its kind (:attr:`Value.shape`); it is parsed the
