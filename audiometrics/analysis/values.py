@@ -310,20 +310,7 @@ def substitute(
             visit(child, node, local)
 
     def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
-        if doubtful is not None:
-            if node is tree or isinstance(tree, ast.Call) and node is tree.func:
-                doubtful.append(node)  # the top node's kind or callee changes
-            elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, ATOMIC):
-                if not needs_parens(entry.head, node, parent):
-                    doubtful.append(node)
-        if (
-            exposed is not None
-            and isinstance(parent, (ast.Subscript, ast.Attribute))
-            and parent.value is node
-            and isinstance(entry, Value)
-            and is_container(entry.head)
-        ):
-            exposed.append(node)
+        _note_replaced(entry, node, parent, tree, exposed, doubtful)
 
     visit(tree, None, frozenset())
     if not found:
@@ -332,6 +319,31 @@ def substitute(
         return splice(text, [(n.col_offset - column, n.end_col_offset - column, new) for n, new in found])  # type: ignore[attr-defined]
     pos = Positions(text)
     return splice(text, [(*pos.span(node), new) for node, new in found])
+
+
+def _note_replaced(
+    entry: Entry,
+    node: ast.AST,
+    parent: ast.AST | None,
+    tree: ast.expr,
+    exposed: list[ast.AST] | None,
+    doubtful: list[ast.AST] | None,
+) -> None:
+    """Note a ``node`` of ``tree`` replaced by ``entry``'s text in ``exposed``/``doubtful`` (see :func:`substitute`)."""
+    if doubtful is not None:
+        if node is tree or isinstance(tree, ast.Call) and node is tree.func:
+            doubtful.append(node)  # the top node's kind or callee changes
+        elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, ATOMIC):
+            if not needs_parens(entry.head, node, parent):
+                doubtful.append(node)
+    if (
+        exposed is not None
+        and isinstance(parent, (ast.Subscript, ast.Attribute))
+        and parent.value is node
+        and isinstance(entry, Value)
+        and is_container(entry.head)
+    ):
+        exposed.append(node)
 
 
 def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = None) -> Value:
