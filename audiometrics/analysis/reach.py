@@ -3,9 +3,12 @@
 The analyser of :mod:`audiometrics.analysis.analyser` does not walk code that can neither
 emit an event nor change a binding that outlives it (a loop over files calling
 audio helpers, ``show_batch()``); deciding that takes the calls in the code,
-which this module reads in one walk, kept per function body or loop for the
-whole notebook. Resolving the called names is the analyser's part: it depends on
-what they are bound to when the code runs.
+which this module reads (with the names the code stores, loads and declares
+``global``, and whether it breaks out of its loop) once per statement for the
+whole notebook (:class:`Syntax`): a function body or loop is the merge of its
+statements' summaries, so each tree is walked once however often the analysis
+asks. Resolving the called names is the analyser's part: it depends on what they
+are bound to when the code runs.
 """
 
 from __future__ import annotations
