@@ -12,7 +12,7 @@ import ast
 import re
 from typing import Iterable, Sequence
 
-from audiometrics.analysis.walk import child_nodes, walk
+from audiometrics.analysis.walk import _fields, walk
 from audiometrics.analysis.convert import as_bool, as_int, as_number, format_number, lr_text
 from audiometrics.analysis.evaluate import evaluate, small_ints
 from audiometrics.frameworks.fastai_metrics import call_arg as _arg
@@ -118,8 +118,8 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
     """
     v1 = False
     for tree in trees:
-        stack = [tree]
-        while stack:  # depth first, statements in order (imports come first: the walk can stop there)
+        stack = list(reversed(tree.body)) if isinstance(tree, ast.Module) else [tree]
+        while stack:  # depth first, a cell's statements in order (imports come first: the walk can stop there)
             node = stack.pop()
             kind = type(node)
             if kind is ast.Name:
@@ -135,9 +135,12 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
                     return 2
                 v1 = v1 or found == 1
                 continue  # (an import holds nothing but its aliases)
-            children = child_nodes(node)
-            children.reverse()
-            stack.extend(children)
+            for field in _fields(kind):  # (what child_nodes gives, without building its list)
+                value = getattr(node, field, None)
+                if isinstance(value, ast.AST):
+                    stack.append(value)
+                elif value.__class__ is list:
+                    stack.extend([item for item in value if isinstance(item, ast.AST)])
     return 1 if v1 else 2
 
 
