@@ -3,12 +3,16 @@
 For each notebook (default: the bundled examples and, when present beside the
 checkout, the reference study's notebook) prints the code cells, the best-of
 ``--repeat`` milliseconds of ``ast.parse`` over every code cell's Python text,
-of :func:`~audiometrics.analysis.analyser.analyse_cells` over the cells, their
-ratio, and how many times the analysis calls ``ast.parse`` (counted by
+of :func:`~audiometrics.analysis.analyser.analyse_cells` over the cells (the two
+timed in turn), their ratio, and how many times the analysis calls ``ast.parse`` (counted by
 monkeypatching it, in one extra untimed run): the cells themselves, and every
 re-parse of an expression's text.
 
-    python benchmarks/analysis_ratio.py [--repeat 7] [NOTEBOOK ...]
+    python benchmarks/analysis_ratio.py [--repeat 7] [--cpu] [NOTEBOOK ...]
+
+On a loaded machine wall times wander; ``--cpu`` reads the process's CPU time, and
+``valgrind --tool=callgrind`` instruction counts (a run of N passes less a run of
+one) are steadier still.
 """
 
 from __future__ import annotations
@@ -53,12 +57,15 @@ def python_texts(sources: list[str]) -> list[str]:
     return texts
 
 
-def best_ms(func, repeat: int) -> float:
-    best = float("inf")
+def best_ms(funcs, repeat: int, clock=time.perf_counter) -> list[float]:
+    """Best-of-``repeat`` milliseconds of each of ``funcs``, run in turn (interleaved: a burst of load
+    on a shared machine costs them alike)."""
+    best = [float("inf")] * len(funcs)
     for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        best = min(best, (time.perf_counter() - start) * 1000)
+        for i, func in enumerate(funcs):
+            start = clock()
+            func()
+            best[i] = min(best[i], (clock() - start) * 1000)
     return best
 
 
@@ -80,7 +87,7 @@ def count_parses(func) -> int:
     return calls
 
 
-def measure(path: Path, repeat: int) -> dict[str, float]:
+def measure(path: Path, repeat: int, clock=time.perf_counter) -> dict[str, float]:
     """Cells, parse and analysis milliseconds, their ratio and the analysis's ``ast.parse`` calls."""
     from audiometrics.analysis.analyser import analyse_cells
 
@@ -96,8 +103,7 @@ def measure(path: Path, repeat: int) -> dict[str, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parse_ms = best_ms(parse_all, repeat)
-        analysis_ms = best_ms(lambda: analyse_cells(sources), repeat)
+        parse_ms, analysis_ms = best_ms([parse_all, lambda: analyse_cells(sources)], repeat, clock)
     parses = count_parses(lambda: analyse_cells(sources))
     return {
         "cells": len(sources),
@@ -113,12 +119,15 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="one JSON object per notebook")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time with the process's CPU clock (less noisy on a machine others are using)")
     args = parser.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
     paths = args.notebooks or default_notebooks()
     if not args.json:
         print(f"{'notebook':<40}{'cells':>6}{'parse ms':>10}{'analysis ms':>13}{'ratio':>7}{'parses':>8}")
     for path in paths:
-        row = measure(path, args.repeat)
+        row = measure(path, args.repeat, clock)
         if args.json:
             print(json.dumps({"notebook": path.name, **row}))
         else:

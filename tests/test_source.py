@@ -979,6 +979,9 @@ TRICKY_TEXTS = [
     "a)", "(a", "f(a) ,", ", f", "a,", "a ,", "a, ", " a, b", "a,  b", "a, )", "a,\tb", "a, b\n", "", "   ", "\t",
     "f('a  b' , c)", "f(a) # c", "f(a,\\\n b)", "x\\\n+1", "é + 1", "f(é = 1)", "a\x0cb", "a\rb",
     "[" * 150 + "]" * 150, "f(" * 120 + ")" * 120, "[" * 101 + "1" + "]" * 101,
+    "f('a')", "f( 'a' , \"b c\" )", "'a' 'b'", "'a''b'", "r'a' [0]", "b'x' (1)", "Rb'x'", "u'a'.upper ( )", "x'a'",
+    "f'{a}'", "rf'{a}'", "F'a'", "'" * 3 + "a" + "'" * 3, '"' * 3 + "a" + '"' * 3, "'a", "'a\nb'", "1'a'", "'a'b",
+    "'a#b'", "'a\\'b'", "d[ 'k' ]",
 ]
 
 
@@ -992,14 +995,15 @@ def test_normalise_takes_its_fast_paths():
     assert not source_text._ALREADY_NORMAL.fullmatch("f(a, )")
     assert source_text._simple_tokens("slice( 1e-3 ,3e-3 )") is not None
     assert source_text._simple_tokens("f(\n a,\n b)") is not None
-    for hard in ("f('a')", "f(a) # c", "f(a", "a)", "a\n b", "1if x else 2", "a ! b", "é", "[" * 101 + "]" * 101):
+    assert source_text._simple_tokens("pd.read_csv(data_dir / 'train.csv', sep = ',')") is not None  # one-line strings
+    for hard in ("f'a'", "'" * 3 + "a" + "'" * 3, "x'a'", "'a\\'b'", "f(a) # c", "f(a", "a)", "a\n b", "1if x else 2", "a ! b", "é", "[" * 101 + "]" * 101):
         assert source_text._simple_tokens(hard) is None, hard
 
 
 _SOUP = st.sampled_from(
     list("ab1_ ,()[]{}=.:+-*/<>@\n\t!")
     + ["  ", "lambda", "if", "else", "not", "in", "1e-3", "0x1", ".5", "1.", "==", "!=", "**", "...", "->", ":=", "f(",
-       "'s'", "#c\n", "\\\n", "x1"]
+       "'s'", "#c\n", "\\\n", "x1", '"t"', "r'", "b", "f", "'", '"', "'" * 3]
 )
 
 
@@ -1504,3 +1508,129 @@ def test_substitution_that_may_change_kind_or_validity_is_parsed_at_once(text, b
     expected = parse_expr(value.text)
     assert value.tree is not None or expected is not None
     assert ast.dump(value.node) == ast.dump(expected) if expected is not None else not value.known
+
+
+# --------------------------------------------------------------------------- one walk, no re-parse (issue 15)
+
+
+def test_syntax_summary_reads_each_statement_once(monkeypatch):
+    from audiometrics.analysis.reach import Syntax
+
+    tree = ast.parse(
+        "def f(x):\n"
+        "    for a in x:\n        if a:\n            break\n        out.append(a)\n"
+        "    else:\n        g = lambda y: (z := y)\n"
+        "    global G\n"
+        "    return h(x)\n"
+    )
+    func = tree.body[0]
+    loop = func.body[0]
+    tops: list[ast.AST] = []
+    walk = Syntax._walk
+
+    def counting(self, top, found, *flags):
+        tops.append(top)
+        return walk(self, top, found, *flags)
+
+    monkeypatch.setattr(Syntax, "_walk", counting)
+    syntax = Syntax()
+    body = syntax.summary(func.body)
+    inner = syntax.summary(loop.body)
+    assert syntax.summary(func.body) == body
+    statements = [t for t in tops if isinstance(t, ast.stmt)]
+    assert len(statements) == len({id(t) for t in statements}) == 7  # each statement walked once
+    # stores outside nested lambdas, mutated names, every load, globals; the loop's break is its own
+    assert body.stored == {"a", "out", "g"} and body.reach.rebound == {"a", "g", "z"}
+    assert body.loaded == {"x", "a", "out", "y", "h"} and body.declared == {"G"}
+    assert body.reach.names == ("h",) and body.reach.returns and body.reach.declares
+    assert body.reach.changed == {"out"}
+    assert not body.breaks and inner.breaks
+
+
+def _counting_parses(monkeypatch) -> list[str]:
+    from audiometrics.analysis import fold, values
+
+    parsed: list[str] = []
+
+    def counting(text: str):
+        parsed.append(text)
+        return parse_expr(text)
+
+    monkeypatch.setattr(values, "parse_expr", counting)
+    monkeypatch.setattr(fold, "parse_expr", counting)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "learn = vision_learner(dls, resnet34, metrics=[accuracy, error_rate], lr=LR)",
+        "x = f(LR) * 2 + g(y=CFG.lr)",
+        "x = [LR, LR / 10][1]",  # folds: parsed for that
+        "x = {'a': LR}",
+        "x = lambda: LR",
+        "x = (LR, 2)",  # a tuple is bracketed: as before
+        "x = vision_learner(dls,\n    resnet34)",  # two lines: normalised, as before
+        "x = f('é', LR)",  # not ASCII: as before
+        "x = f(f'{LR}')",  # an f-string: as before
+        "x = LR",
+        "x = UNSET",
+        "x = OPAQUE_NAME",
+        "x = 1e-1",
+        "x = None",
+        "x = timm",
+    ],
+)
+def test_value_read_on_the_cell_tree_is_the_value_read_from_its_text(monkeypatch, src):
+    from audiometrics.analysis.values import UNKNOWN, Alias, make_value
+
+    entries = {"LR": finish("1e-1"), "CFG.lr": finish("3e-3"), "OPAQUE_NAME": UNKNOWN, "timm": Alias("timm2")}
+    node = ast.parse(src).body[0].value
+    expected = value_from_text(segment(src, node), entries.get)
+    parsed = _counting_parses(monkeypatch)
+    value = make_value(node, src, entries.get, "origin")
+    assert (value.text, value.origin, value.known) == (expected.text, "origin", expected.known)
+    simple = "\n" not in src and src.isascii() and "[1]" not in src and "(LR, 2)" not in src and "f'" not in src
+    if simple and "timm" not in src:
+        assert parsed == []  # nothing parsed to value a one-line expression...
+    assert ast.dump(value.node) == ast.dump(expected.node)  # ...until its tree is read
+    for sub in ast.walk(value.node):
+        if isinstance(sub, ast.expr):
+            assert value.sub(sub).text == expected.sub(next(
+                n for n in ast.walk(expected.node) if ast.dump(n) == ast.dump(sub)
+            )).text
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["%time learn.fit(1)", "  !pip install x", "x = !ls", "y = %timeit f()", "obj?", "f(x)??", "pip install fastai",
+     "\tcd /tmp", "matplotlib inline", 's = "%d" % n', "ok = a != b", "print('?')", "a = b %c"],
+)
+def test_cell_prefilter_lets_through_every_line_a_transform_changes(line):
+    changed = _transform_line(line, 1, []) != line
+    assert not changed or _MAYBE_IPYTHON.search(line)
+    if line in ('s = "%d" % n', "ok = a != b"):
+        assert not _MAYBE_IPYTHON.search(line)  # an operator is no IPython syntax: no line scan
+
+
+@pytest.mark.parametrize(
+    "code, version",
+    [
+        ("x = create_cnn\nfrom fastai.vision.all import *", 2),  # a later v2 marker wins
+        ("from .local import vision_learner\nx = ImageDataBunch", 1),  # a relative import names nothing
+        ("from fastai.vision import *\nimport fastai2", 2),
+        ("import os", 2),
+    ],
+)
+def test_detect_version_markers_anywhere_v2_wins(code, version):
+    assert detect_version([ast.parse(code)]) == version
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["%", "!", "?", "=", " ", "\t", "\n", "\x0c", "\x1c", "\u2028", "pip", "cd", "conda",
+                                 "matplotlib", "load_ext", "x", "(", "#", '"']), max_size=14))
+def test_maybe_ipython_is_the_prefilter_pattern(parts):
+    from audiometrics.analysis.magics import maybe_ipython
+
+    text = "".join(parts)
+    assert maybe_ipython(text) == bool(_MAYBE_IPYTHON.search(text))

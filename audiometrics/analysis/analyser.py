@@ -49,8 +49,11 @@ bodies are followed; ``except`` handlers, class bodies and lambdas are not.
 Work is skipped where it cannot change the result: code that can neither emit an
 event nor change a binding that outlives it (a loop over files calling audio
 helpers, a dropped ``show_batch()`` call) is not walked, as
-:mod:`~audiometrics.analysis.reach` tells from its syntax and what its names are bound
-to; and a call of a notebook function that only computes a value is inlined when
+:mod:`~audiometrics.analysis.reach` tells from its syntax (one
+:class:`~audiometrics.analysis.reach.Summary` per statement, read in one walk for the
+whole notebook, nested statements merged) and what its names are bound
+to; an expression written on one line is valued on the cell's own tree, its text
+parsed only where a consumer reads its tree; and a call of a notebook function that only computes a value is inlined when
 that value is first read (a :class:`~audiometrics.analysis.scope.Deferred` binding,
 computed before anything it reads is rebound), so a value nobody reads is never
 computed.

@@ -7,7 +7,6 @@ import dataclasses
 from typing import Callable, Sequence
 
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
-from audiometrics.analysis.walk import walk
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.frameworks.base import Args, LearnerLr
@@ -68,8 +67,6 @@ class Calls:
         self.framework = state.framework
         self.relevance = relevance
         self.run_block = run_block
-        self.declared: dict[ast.AST, frozenset[str]] = {}  # function node -> its ``global`` names
-        self.loads: dict[ast.AST, frozenset[str]] = {}  # call or function -> the names it loads
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
         positional: list[Value] = []
@@ -397,14 +394,9 @@ class Calls:
 
     # ------------------------------------------------------------------ inlining
 
-    def _globals_declared(self, node: ast.AST) -> frozenset[str]:
-        """The names a function's ``global`` statements declare (walked once per function)."""
-        found = self.declared.get(node)
-        if found is None:
-            found = self.declared[node] = frozenset(
-                name for sub in walk(node) if isinstance(sub, ast.Global) for name in sub.names
-            )
-        return found
+    def _globals_declared(self, node: ast.stmt) -> frozenset[str]:
+        """The names a function's ``global`` statements declare."""
+        return self.relevance.syntax.statement(node).declared
 
     def _defer(self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None) -> None:
         """Leave a call of a function that cannot emit or change anything (only computes a
@@ -439,13 +431,10 @@ class Calls:
         self.state.results[id(call)] = ctx.scope.journal.defer(Deferred(frozenset(deps), compute, OPAQUE_VALUE))
 
     def _loaded(self, node: ast.AST) -> frozenset[str]:
-        """The names ``node`` loads anywhere in it, read once per node."""
-        found = self.loads.get(node)
-        if found is None:
-            found = self.loads[node] = frozenset(
-                n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-            )
-        return found
+        """The names ``node`` (a call or a function definition) loads anywhere in it."""
+        if isinstance(node, ast.stmt):
+            return self.relevance.syntax.statement(node).loaded
+        return self.relevance.summary(node, [node]).loaded
 
     @staticmethod
     def _frame_scope(entry: FunctionEntry, args: Args) -> Scope:

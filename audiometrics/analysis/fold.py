@@ -220,7 +220,7 @@ def _fold_get(node: ast.Call, text: str, pos: Positions) -> str | None:
 
 def may_have_fold_site(text: str) -> bool:
     """What :func:`has_fold_site` needs in the text: ``[``, ``.get`` or a namespace call."""
-    return "[" in text or ".get" in text or _NAMESPACE_CALL.search(text) is not None
+    return "[" in text or ".get" in text or ("(" in text and _NAMESPACE_CALL.search(text) is not None)
 
 
 def has_fold_site(tree: ast.AST) -> bool:
@@ -257,9 +257,9 @@ def fold_text(text: str, tree: ast.expr | None = None) -> str:
             new = _fold_one(node, text, pos) if isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)) else None
             if new is not None:
                 start, end = pos.span(node)
-                if not isinstance(parse_expr(new), ATOMIC) and parent is not None:
-                    sub = parse_expr(new)
-                    if sub is not None and needs_parens(sub, node, parent):
+                if parent is not None:
+                    sub = parse_expr(new)  # (parsed once: its kind says whether it needs brackets)
+                    if sub is not None and not isinstance(sub, ATOMIC) and needs_parens(sub, node, parent):
                         new = f"({new})"
                 repls.append((start, end, new))
                 return

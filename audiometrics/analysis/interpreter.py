@@ -30,10 +30,8 @@ from audiometrics.analysis.scope import (
     LearnerMark,
     Scope,
     Target,
-    has_break,
     receiver_chain,
     settled,
-    stored_names,
     target_text,
 )
 from audiometrics.analysis.state import State
@@ -76,7 +74,6 @@ class Interpreter:
         self.state = state
         self.relevance = Relevance()
         self.calls = Calls(state, self.relevance, self._block)
-        self.breaks: dict[object, bool] = {}  # loop -> whether its body can break
         state.globals.vars["__name__"] = _MAIN
         self._handlers = {kind: getattr(self, name) for kind, name in _HANDLERS.items()}
 
@@ -122,7 +119,7 @@ class Interpreter:
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and is_event_callee(value.func.attr):
             self._expr(value, ctx)  # learn.fit_one_cycle(...), learn.lr_find(): acts, no need to look further
             return
-        found = self.relevance.calls_in(node, [value])
+        found = self.relevance.syntax.statement(node).reach  # (the statement holds nothing but its value)
         if self.relevance.acts(found, ctx) or found.has_effects(frozenset()):
             self._expr(value, ctx)
 
@@ -341,15 +338,13 @@ class Interpreter:
 
     def _loop(self, node, target, iterable: Value, run_body, body_nodes, ctx: Ctx) -> None:
         line = self.state.line(node, ctx)
-        key = (node, target)
-        assigned = set(self.relevance.stored_in(key, [*body_nodes, target]))
-        found = self.relevance.calls_in(key, [*body_nodes, target])
+        summary = self.relevance.summary((node, target), [*body_nodes, target])
+        assigned = set(summary.stored)
+        found = summary.reach
         interesting = self.relevance.may_have_events(found, ctx)
         limit = min(MAX_UNROLL, self.state.budget)
         items, count = iter_items(iterable, limit) if interesting else (None, None)
-        breaks = self.breaks.get(key)
-        if breaks is None:
-            breaks = self.breaks[key] = has_break(body_nodes)
+        breaks = summary.breaks
         unrolled = interesting and items is not None and not breaks
         if not unrolled and not self.relevance.acts(found, ctx, found.rebound):
             # walked once as a template, it would emit nothing and leave nothing but
@@ -387,7 +382,7 @@ class Interpreter:
             self._block(node.orelse, ctx)
             return
         line = self.state.line(node, ctx)
-        assigned = stored_names(node.body)
+        assigned = set(self.relevance.syntax.summary(node.body).stored)
         self._forget(assigned, ctx)
         with self.state.collect() as out:
             self._template(lambda c: self._block(node.body, c), ctx)
@@ -457,7 +452,7 @@ class Interpreter:
             if self._matters(out.events):
                 chosen = out
                 break
-        self._forget(stored_names([c for case in node.cases for c in case.body]), ctx)
+        self._forget(set(self.relevance.syntax.summary([c for case in node.cases for c in case.body]).stored), ctx)
         if chosen is not None:
             self.state.out.events.extend(chosen.events)
             self.state.out.warnings.extend(chosen.warnings)
@@ -484,7 +479,7 @@ class Interpreter:
         except Jump:
             self._block(node.finalbody, ctx)
             raise
-        handler_names = stored_names([s for h in node.handlers for s in h.body])
+        handler_names = set(self.relevance.syntax.summary([s for h in node.handlers for s in h.body]).stored)
         for h in node.handlers:
             if h.name:
                 handler_names.add(h.name)

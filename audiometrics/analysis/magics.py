@@ -36,8 +36,39 @@ _ASSIGN_MAGIC = re.compile(r"([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*
 _HELP = re.compile(r"(\?{1,2}[\w.*\[\]()]+|[\w.*\[\]()]+\?{1,2})")
 _AUTOMAGIC = re.compile(r"(pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s+[\w\-./=]")
 _BLOCK_CONTINUATIONS = ("else", "elif", "except", "finally")
-_MAYBE_IPYTHON = re.compile(r"[%!?]|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
-"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell."""
+_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|=\s*[!%]|\?|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
+"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell: a line
+starting with ``%`` or ``!``, ``= %``/``= !`` (an assigned magic), a ``?`` (help) or an automagic word
+starting a line (not a ``%`` or ``!`` inside an expression: ``"%d" % n``, ``a != b``)."""
+
+
+_AUTOMAGIC_WORDS = ("pip", "conda", "matplotlib", "load_ext", "reload_ext", "autoreload", "cd")
+_ASSIGNED_MAGIC = re.compile(r"=\s*[!%]")
+_AUTOMAGIC_START = re.compile(r"(?:%s)\s" % "|".join(_AUTOMAGIC_WORDS))
+
+
+def maybe_ipython(text: str) -> bool:
+    """Whether :data:`_MAYBE_IPYTHON` matches ``text`` (lines split at ``\\n``), found with scans for the
+    characters each of its parts needs and a look at the start of each line (much faster than the
+    pattern, which tries every position).
+
+    >>> maybe_ipython("x = 1 % 2"), maybe_ipython("  !ls"), maybe_ipython("a = 1\\ncd .."), maybe_ipython("y =%time f()")
+    (False, True, True, True)
+    """
+    if "?" in text or ("=" in text and _ASSIGNED_MAGIC.search(text)):
+        return True
+    signs = "%" in text or "!" in text
+    words = any(word in text for word in _AUTOMAGIC_WORDS)
+    if signs or words:
+        lines = text.split("\n")
+        last = len(lines) - 1
+        for number, line in enumerate(lines):
+            stripped = line.lstrip()  # (what ``^\\s*`` skips: str.isspace is the pattern's \\s)
+            if signs and stripped.startswith(("%", "!")):
+                return True
+            if words and (_AUTOMAGIC_START.match(stripped) or (number < last and stripped in _AUTOMAGIC_WORDS)):
+                return True  # (a word ending its line is followed by the line break, a \\s too)
+    return False
 
 
 @dataclass
@@ -197,7 +228,7 @@ def prepare_cell(source: str) -> PreparedCell:
             warnings.append(f"line {first + 1}: %%capture hides the cell's output, progress tables included")
     if first is not None and lines[first][:1] in (" ", "\t"):
         lines = textwrap.dedent("\n".join(lines)).split("\n")
-    if not _MAYBE_IPYTHON.search(text):
+    if not maybe_ipython(text):
         # no line _transform_line would change (nor a cell magic): skip the line scan
         return PreparedCell("\n".join(lines), warnings, cell_magic)
 

@@ -15,8 +15,8 @@ import ast
 import dataclasses
 from typing import Sequence
 
-from audiometrics.analysis.reach import Reach, is_event_callee, reach
-from audiometrics.analysis.scope import Ctx, stored_names
+from audiometrics.analysis.reach import Reach, Summary, Syntax, is_event_callee
+from audiometrics.analysis.scope import Ctx
 from audiometrics.analysis.values import Alias, FunctionEntry, Value
 from audiometrics.analysis.fold import callee as callee_name
 
@@ -32,26 +32,27 @@ class Relevance:
 
     def __init__(self) -> None:
         self.acting: dict[tuple[ast.AST, int], bool] = {}  # (function node, id(scope)) -> whether inlining it can matter
-        self.reaches: dict[object, Reach] = {}  # function, loop or statement -> the calls in it (syntax only)
-        self.stored: dict[object, frozenset[str]] = {}  # function or loop -> the names it stores
+        self.syntax = Syntax()  # each statement's summary, read once for the notebook
+        self.summaries: dict[object, Summary] = {}  # function body or loop -> the summary of its nodes
 
     def new_statement(self) -> None:
         """Bindings may have changed: forget which functions act."""
         self.acting = {}
 
-    def stored_in(self, key: object, nodes: Sequence[ast.AST]) -> frozenset[str]:
-        """:func:`~audiometrics.analysis.scope.stored_names` of ``nodes``, read once per ``key``."""
-        found = self.stored.get(key)
+    def summary(self, key: object, nodes: Sequence[ast.AST]) -> Summary:
+        """The :class:`~audiometrics.analysis.reach.Summary` of ``nodes``, merged once per ``key``."""
+        found = self.summaries.get(key)
         if found is None:
-            found = self.stored[key] = frozenset(stored_names(nodes))
+            found = self.summaries[key] = self.syntax.summary(nodes)
         return found
 
+    def stored_in(self, key: object, nodes: Sequence[ast.AST]) -> frozenset[str]:
+        """The names ``nodes`` store (:attr:`~audiometrics.analysis.reach.Summary.stored`), per ``key``."""
+        return self.summary(key, nodes).stored
+
     def calls_in(self, key: object, nodes: Sequence[ast.AST]) -> Reach:
-        """The calls in ``nodes`` (:func:`~audiometrics.analysis.reach.reach`), read once per ``key``."""
-        found = self.reaches.get(key)
-        if found is None:
-            found = self.reaches[key] = reach(nodes)
-        return found
+        """The calls in ``nodes`` (:func:`~audiometrics.analysis.reach.reach`), per ``key``."""
+        return self.summary(key, nodes).reach
 
     def acts(self, found: Reach, ctx: Ctx, local: frozenset[str] = frozenset(), *, returns: bool = True) -> bool:
         """Whether walking code that calls what ``found`` says may emit an event or change a

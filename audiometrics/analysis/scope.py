@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.walk import child_nodes
-from audiometrics.analysis.values import dotted, normalise, segment
+from audiometrics.analysis.values import normalise, segment
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
@@ -279,55 +278,6 @@ def target_text(target: ast.AST, src: str) -> str | None:
     if isinstance(target, (ast.Attribute, ast.Subscript)):
         return normalise(segment(src, target))
     return None
-
-
-def stored_names(nodes: Sequence[ast.AST]) -> set[str]:
-    """Names assigned anywhere in ``nodes`` (not inside nested definitions)."""
-    names: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            return
-        if isinstance(node, ast.Lambda):
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            path = dotted(node)
-            if path:
-                names.add(path)
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            path = dotted(node.value)
-            if path:
-                names.add(path)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name != "*":
-                    names.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
-            path = dotted(node.func.value)
-            if path:
-                names.add(path)
-        for child in child_nodes(node):
-            visit(child)
-
-    for n in nodes:
-        visit(n)
-    return names
-
-
-def has_break(body: Sequence[ast.stmt]) -> bool:
-    def visit(node: ast.AST) -> bool:
-        if isinstance(node, ast.Break):
-            return True
-        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-            return any(visit(s) for s in node.orelse)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            return False
-        return any(visit(c) for c in child_nodes(node))
-
-    return any(visit(s) for s in body)
 
 
 def renamed(event: SourceEvent, old: str, new: str | None) -> SourceEvent:

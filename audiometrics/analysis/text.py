@@ -108,15 +108,17 @@ def normalise(text: str) -> str:
 # rule of _join then puts back exactly the separator the text has.
 _ALREADY_NORMAL = re.compile(r"(?:[^\s,#\\]|, (?=[^\s)\]}]))*")
 
-# Tokens of simple text (no quotes, comments, backslashes; ASCII), with the
-# patterns tokenize itself uses, in its order: numbers, operators, names.
+# Tokens of simple text (no comments, backslashes, triple quotes; ASCII), with the
+# patterns tokenize itself uses, in its order: numbers, operators, strings, names.
 _SIMPLE_TEXT = re.compile(r"[\x20-\x7e\t\n]*")
 _SIMPLE_TOKEN = re.compile(
-    r"[ \t]*(?:(?P<number>%s)|(?P<op>%s)|(?P<name>[A-Za-z_0-9]+)|(?P<newline>\n)|(?P<end>\Z))"
-    % (tokenize.Number, tokenize.Special)
+    r"[ \t]*(?:(?P<number>%s)|(?P<op>%s)|(?P<string>%s)|(?P<name>[A-Za-z_0-9]+)|(?P<newline>\n)|(?P<end>\Z))"
+    % (tokenize.Number, tokenize.Special, r"""(?:[rRbBuU]|[rR][bB]|[bB][rR])?(?:'[^'\n]*'|"[^"\n]*")""")
 )
+"""Strings among them: one line, no backslash, no f prefix (a name right before a quote is not simple)."""
+_QUOTE = frozenset("'\"")
 
-_NUMBER_SUFFIX = re.compile(r"[\w.]")
+_NUMBER_SUFFIX = re.compile(r"[\w.'\"]")
 _MAX_SIMPLE_DEPTH = 100
 _Item = tuple[str, int, int, int]  # (string, token type, start offset, end offset)
 
@@ -124,15 +126,15 @@ _Item = tuple[str, int, int, int]  # (string, token type, start offset, end offs
 def _simple_tokens(text: str) -> list[_Item] | None:
     """Tokens of ``text`` as tokenize reads them, or None when the text is not simple.
 
-    Simple: printable ASCII, tabs and line breaks only; no quote, ``#`` or
-    backslash; balanced brackets, nested at most :data:`_MAX_SIMPLE_DEPTH`
-    deep; a line break outside brackets only before trailing blanks; no number
-    glued to a name or a dot. Anything else (where tokenize would indent, fail,
+    Simple: printable ASCII, tabs and line breaks only; no ``#``, backslash or
+    triple quote, strings on one line without an f prefix; balanced brackets,
+    nested at most :data:`_MAX_SIMPLE_DEPTH` deep; a line break outside brackets only before trailing blanks; no number
+    glued to a name, a dot or a quote. Anything else (where tokenize would indent, fail,
     report an error token, or read differently from one Python version to the
     next) is left to :func:`_tokenize`.
     """
-    if "'" in text or '"' in text or "#" in text or "\\" in text or not _SIMPLE_TEXT.fullmatch(text):
-        return None
+    if "#" in text or "\\" in text or "\'\'\'" in text or '"""' in text or not _SIMPLE_TEXT.fullmatch(text):
+        return None  # (a string of one line is simple: one token, as tokenize reads it)
     items: list[_Item] = []
     depth = 0
     pos = 0
@@ -168,7 +170,11 @@ def _simple_tokens(text: str) -> list[_Item] | None:
             items.append((s, tokenize.OP, start, end))
         elif kind == "number":
             items.append((s, tokenize.NUMBER, start, end))
+        elif kind == "string":
+            items.append((s, tokenize.STRING, start, end))
         else:
+            if text[end : end + 1] in _QUOTE:
+                return None  # ``f'...'`` (an f-string: tokenize reads it differently by version), ``x'a'``
             items.append((s, tokenize.NAME, start, end))
     if depth != 0:
         return None  # tokenize fails on unclosed brackets

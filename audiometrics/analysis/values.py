@@ -8,6 +8,9 @@ containers are folded (``LRS[1]`` → ``1e-2``). Whatever cannot be known
 statically is replaced by :data:`OPAQUE`, a name no notebook uses, so a single
 test (``OPAQUE`` occurs) tells a consumer that a value is unknown.
 
+An expression written on one line in normal form is read on the cell's own tree
+(:func:`make_value`: its names found there, their spans taken relative to its
+column), a name or literal is its binding or itself, so neither is parsed again.
 Substituted text is not re-parsed when that cannot change what it is: bound
 values are valid expressions put in with brackets where needed, so the result is
 valid and its top node keeps its kind (:attr:`Value.shape`); it is parsed the
@@ -67,7 +70,8 @@ class Value:
     origin: str | None = field(default=None, compare=False)
     shape: ast.expr | None = field(default=None, compare=False, repr=False)
     """While ``tree`` is None: a node of the same kind as ``text``'s top node (and, for
-    a call, the same callee), positions aside: what substitution and folding ask."""
+    a call, the same callee), positions aside (often the very node of the cell the text
+    was read from): what substitution and folding ask."""
 
     @property
     def head(self) -> ast.expr:
@@ -145,7 +149,11 @@ def _no_lookup(_name: str) -> Entry:
 
 
 def _opaque_node() -> ast.expr:
-    node = ast.parse(OPAQUE, mode="eval").body
+    """What ``parse_expr(OPAQUE)`` gives (a fresh node), built without parsing."""
+    node = ast.Name(id=OPAQUE, ctx=ast.Load())
+    node.lineno = node.end_lineno = 1
+    node.col_offset = 0
+    node.end_col_offset = len(OPAQUE)
     return node
 
 
@@ -232,14 +240,23 @@ def _replacement_for(entry: Entry, node: ast.AST, parent: ast.AST | None) -> str
     return None
 
 
+_NAME, _CONSTANT, _LAMBDA, _KEYWORD, _ATTRIBUTE, _LOAD = ast.Name, ast.Constant, ast.Lambda, ast.keyword, ast.Attribute, ast.Load
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
+
+
 def substitute(
     text: str,
     lookup: Lookup,
     tree: ast.expr | None = None,
     exposed: list[ast.AST] | None = None,
     doubtful: list[ast.AST] | None = None,
+    column: int | None = None,
 ) -> str:
     """Replace names in ``text`` by their bindings (see module doc).
+
+    ``tree`` is ``text`` parsed, or (with ``column``) a node of a cell's tree
+    whose source is ``text``, all on one line from column ``column`` of an ASCII
+    line: its positions are then read relative to that column.
 
     Returns ``text`` itself (the same object) when nothing is replaced. Nodes
     replaced by a container or call value that is then subscripted or has an
@@ -256,13 +273,26 @@ def substitute(
     found: list[tuple[ast.AST, str]] = []  # (node, replacement text)
 
     def visit(node: ast.AST, parent: ast.AST | None, local: frozenset[str]) -> None:
-        if isinstance(node, (ast.Constant, ast.Lambda)):
+        kind = type(node)
+        if kind is _NAME:
+            if type(node.ctx) is not _LOAD or node.id in local:  # type: ignore[attr-defined]
+                return
+            entry = lookup(node.id)  # type: ignore[attr-defined]
+            new = _replacement_for(entry, node, parent)
+            if new is not None:
+                found.append((node, new))
+                _note_exposed(entry, node, parent)
             return
-        if isinstance(node, ast.JoinedStr) and doubtful is not None:
+        if kind is _CONSTANT or kind is _LAMBDA:
+            return
+        if kind is _KEYWORD:
+            visit(node.value, node, local)  # type: ignore[attr-defined]
+            return
+        if kind is ast.JoinedStr and doubtful is not None:
             doubtful.append(node)  # a value put into an f-string may clash with its quotes
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        if kind in _COMPREHENSIONS:
             local = local | _comp_targets(node)
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        if kind is _ATTRIBUTE and type(node.ctx) is _LOAD:  # type: ignore[attr-defined]
             path = dotted(node)
             if path is not None and path.split(".", 1)[0] not in local:
                 entry = lookup(path)
@@ -276,45 +306,111 @@ def substitute(
                     # an attribute of a notebook class that is not a literal
                     found.append((node, OPAQUE))
                     return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if node.id in local:
-                return
-            entry = lookup(node.id)
-            new = _replacement_for(entry, node, parent)
-            if new is not None:
-                found.append((node, new))
-                _note_exposed(entry, node, parent)
-            return
         for child in child_nodes(node):
             visit(child, node, local)
 
     def _note_exposed(entry: Entry, node: ast.AST, parent: ast.AST | None) -> None:
-        if doubtful is not None:
-            if node is tree or isinstance(tree, ast.Call) and node is tree.func:
-                doubtful.append(node)  # the top node's kind or callee changes
-            elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, ATOMIC):
-                if not needs_parens(entry.head, node, parent):
-                    doubtful.append(node)
-        if (
-            exposed is not None
-            and isinstance(parent, (ast.Subscript, ast.Attribute))
-            and parent.value is node
-            and isinstance(entry, Value)
-            and is_container(entry.head)
-        ):
-            exposed.append(node)
+        _note_replaced(entry, node, parent, tree, exposed, doubtful)
 
     visit(tree, None, frozenset())
     if not found:
         return text
+    if column is not None:
+        return splice(text, [(n.col_offset - column, n.end_col_offset - column, new) for n, new in found])  # type: ignore[attr-defined]
     pos = Positions(text)
     return splice(text, [(*pos.span(node), new) for node, new in found])
 
 
+def _note_replaced(
+    entry: Entry,
+    node: ast.AST,
+    parent: ast.AST | None,
+    tree: ast.expr,
+    exposed: list[ast.AST] | None,
+    doubtful: list[ast.AST] | None,
+) -> None:
+    """Note a ``node`` of ``tree`` replaced by ``entry``'s text in ``exposed``/``doubtful`` (see :func:`substitute`)."""
+    if doubtful is not None:
+        if node is tree or isinstance(tree, ast.Call) and node is tree.func:
+            doubtful.append(node)  # the top node's kind or callee changes
+        elif isinstance(entry, Value) and entry.known and not isinstance(entry.head, ATOMIC):
+            if not needs_parens(entry.head, node, parent):
+                doubtful.append(node)
+    if (
+        exposed is not None
+        and isinstance(parent, (ast.Subscript, ast.Attribute))
+        and parent.value is node
+        and isinstance(entry, Value)
+        and is_container(entry.head)
+    ):
+        exposed.append(node)
+
+
 def make_value(node: ast.AST, src: str, lookup: Lookup, origin: str | None = None) -> Value:
-    """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings."""
+    """The Value of expression ``node`` of source ``src`` under ``lookup``'s bindings.
+
+    An expression written on one line in normal form is not parsed again: its
+    names are found on ``node`` itself, and its Value's own tree is parsed from
+    the text only if a consumer reads :attr:`Value.node`.
+    """
     seg = segment(src, node)
-    return value_from_text(seg, lookup, origin, _leaf_tree(node, seg))
+    leaf = _leaf_tree(node, seg)
+    if leaf is None:
+        if _in_place(node, seg):
+            return _value_in_place(seg, node, lookup, origin)
+    elif type(leaf) is ast.Constant:
+        return Value(seg, leaf, origin)  # a number, True, False or None: nothing to substitute or fold
+    else:
+        entry = lookup(seg)  # a name: its binding, as substitution would put it in
+        if isinstance(entry, Value):
+            if entry.known:
+                return Value(entry.text, entry.tree, origin, entry.shape)
+            return Value(OPAQUE, _opaque_node(), origin)
+        if entry is UNKNOWN:
+            return Value(OPAQUE, _opaque_node(), origin)
+        if not isinstance(entry, Alias):
+            return Value(seg, leaf, origin)  # unbound, a module, a notebook function or class: itself
+    return value_from_text(seg, lookup, origin, leaf)
+
+
+def _in_place(node: ast.AST, seg: str) -> bool:
+    """Whether ``node``'s own positions can index ``seg``: one ASCII line, already normal, not a tuple
+    (which :func:`finish` may bracket) and spelled at the columns ast gives (``seg`` is that span)."""
+    return (
+        isinstance(node, _IN_PLACE)
+        and seg.isascii()
+        and getattr(node, "lineno", None) == getattr(node, "end_lineno", 0)
+        and node.end_col_offset - node.col_offset == len(seg)  # type: ignore[attr-defined]
+        and len(seg) <= MAX_TEXT
+        and "\n" not in seg
+        and not (('"' in seg or "'" in seg) and _FSTRING.search(seg))
+        and normalise(seg) == seg
+    )
+
+
+_IN_PLACE = (
+    ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.List, ast.Dict,
+    ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.IfExp, ast.Lambda,
+)
+"""Kinds of expression whose source alone parses as one (not a tuple, which :func:`finish` may bracket,
+a bare generator, ``yield``, ``*a``, ``x := 1``, a slice) and whose inner positions ast gives right."""
+_FSTRING = re.compile(r"(?i)(?<![\w])(?:[rb]?f|f[rb]?)['\"]")
+"""An f-string prefix: ast's positions inside f-strings differ between Python versions."""
+
+
+def _value_in_place(seg: str, node: ast.expr, lookup: Lookup, origin: str | None) -> Value:
+    """:func:`value_from_text` of ``seg`` for a ``node`` of which :func:`_in_place` holds."""
+    exposed: list[ast.AST] = []
+    doubtful: list[ast.AST] = []
+    new = substitute(seg, lookup, node, exposed, doubtful, node.col_offset)  # type: ignore[attr-defined]
+    fold = bool(exposed) or (may_have_fold_site(seg) and has_fold_site(node))
+    if new is seg:
+        if fold:
+            return finish(seg, origin)  # (folding reads positions of the text's own tree)
+        return Value(seg, None, origin, node)
+    # as in value_from_text: a valid tree with valid values put in, bracketed where needed
+    lazy = not doubtful
+    return finish(new, origin, fold=fold, lazy=node if lazy else None)
 
 
 _KEYWORD_CONSTANTS = {"True": True, "False": False, "None": None}

@@ -12,7 +12,7 @@ import ast
 import re
 from typing import Iterable, Sequence
 
-from audiometrics.analysis.walk import walk
+from audiometrics.analysis.walk import _fields, walk
 from audiometrics.analysis.convert import as_bool, as_int, as_number, format_number, lr_text
 from audiometrics.analysis.evaluate import evaluate, small_ints
 from audiometrics.frameworks.fastai_metrics import call_arg as _arg
@@ -116,43 +116,61 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
     ``fastai``/``fastai.vision``/... without ``.all``, or v1-only modules and
     names (``ImageDataBunch``, ``create_cnn``) → 1. Version 2 markers win.
     """
-    v1 = v2 = False
+    v1 = False
     for tree in trees:
-        if v2:
-            break  # version 2 markers win: nothing later can change the answer
-        for node in walk(tree):
-            modules: list[tuple[str, bool]] = []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                star = any(a.name == "*" for a in node.names)
-                modules.append((node.module, star))
-                for alias in node.names:
-                    if alias.name in _V2_NAMES:
-                        v2 = True
-                    elif alias.name in _V1_NAMES:
-                        v1 = True
-            elif isinstance(node, ast.Import):
-                modules.extend((a.name, False) for a in node.names)
-            elif isinstance(node, ast.Name):
-                if node.id in _V2_NAMES:
-                    v2 = True
-                elif node.id in _V1_NAMES:
-                    v1 = True
-            for mod, star in modules:
-                parts = mod.split(".")
-                if parts[0] == "fastai2" or (parts[0] == "fastai" and "all" in parts[1:]):
-                    v2 = True
-                elif parts[0] == "fastai":
-                    if any(mod == p.rstrip(".") or mod.startswith(p) for p in _V2_MODULE_PREFIXES):
-                        v2 = True
-                    elif star and mod in _V1_STAR_MODULES:
-                        v1 = True
-                    elif any(mod == p or mod.startswith(p + ".") for p in _V1_MODULE_PREFIXES):
-                        v1 = True
-    if v2:
-        return 2
-    if v1:
-        return 1
-    return 2
+        stack = list(reversed(tree.body)) if isinstance(tree, ast.Module) else [tree]
+        while stack:  # depth first, a cell's statements in order (imports come first: the walk can stop there)
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if node.id in _V2_NAMES:  # type: ignore[attr-defined]
+                    return 2  # version 2 markers win: nothing else can change the answer
+                v1 = v1 or node.id in _V1_NAMES  # type: ignore[attr-defined]
+                continue
+            if kind is ast.Constant:
+                continue
+            if kind is ast.Import or kind is ast.ImportFrom:
+                found = _import_version(node)  # type: ignore[arg-type]
+                if found == 2:
+                    return 2
+                v1 = v1 or found == 1
+                continue  # (an import holds nothing but its aliases)
+            for field in _fields(kind):  # (what child_nodes gives, without building its list)
+                value = getattr(node, field, None)
+                if isinstance(value, ast.AST):
+                    stack.append(value)
+                elif value.__class__ is list:
+                    stack.extend([item for item in value if isinstance(item, ast.AST)])
+    return 1 if v1 else 2
+
+
+def _import_version(node: ast.Import | ast.ImportFrom) -> int | None:
+    """2 when an import names version 2 (its modules or, from an absolute module, its names), else 1
+    when it names version 1, else None."""
+    modules: list[tuple[str, bool]] = []
+    v1 = False
+    if isinstance(node, ast.ImportFrom):
+        if not node.module or node.level:
+            return None
+        modules.append((node.module, any(a.name == "*" for a in node.names)))
+        for alias in node.names:
+            if alias.name in _V2_NAMES:
+                return 2
+            v1 = v1 or alias.name in _V1_NAMES
+    else:
+        modules.extend((a.name, False) for a in node.names)
+    for mod, star in modules:
+        parts = mod.split(".")
+        if parts[0] == "fastai2" or (parts[0] == "fastai" and "all" in parts[1:]):
+            return 2
+        if parts[0] == "fastai":
+            if any(mod == p.rstrip(".") or mod.startswith(p) for p in _V2_MODULE_PREFIXES):
+                return 2
+            if star and mod in _V1_STAR_MODULES:
+                v1 = True
+            elif any(mod == p or mod.startswith(p + ".") for p in _V1_MODULE_PREFIXES):
+                v1 = True
+    return 1 if v1 else None
 
 
 # --------------------------------------------------------------------------- arguments
