@@ -3,6 +3,7 @@
 Public API::
 
     from audiometrics import extract, load_metrics, lwlrap, per_class_lwlrap
+    from audiometrics import diff, to_tensorboard, to_mlflow   # compare extractions; export runs
 
 Heavy optional dependencies (torch, fastai, timm, papermill) are never imported here.
 """
@@ -23,6 +24,9 @@ __all__ = [
     "per_class_lwlrap",
     "AudiometricsError",
     "NotebookError",
+    "diff",
+    "to_tensorboard",
+    "to_mlflow",
     "__version__",
 ]
 
@@ -34,6 +38,9 @@ _LAZY = {
     "load_metrics": "audiometrics.epochs.loader",
     "AudiometricsError": "audiometrics.errors",
     "NotebookError": "audiometrics.errors",
+    "diff": "audiometrics.compare",
+    "to_tensorboard": "audiometrics.sinks.tensorboard",  # tensorboardX is imported only when runs are written
+    "to_mlflow": "audiometrics.sinks.mlflow",  # mlflow is imported only when a store is opened
 }
 
 # Imported eagerly (numpy only): the function shares its name with its submodule,
@@ -44,6 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.errors import AudiometricsError, NotebookError
     from audiometrics.pipeline import extract, extract_files, extract_notebook, iter_extract
     from audiometrics.epochs.loader import load_metrics
+    from audiometrics.compare import diff
+    from audiometrics.sinks.mlflow import to_mlflow
+    from audiometrics.sinks.tensorboard import to_tensorboard
 
 
 def __getattr__(name: str) -> Any:

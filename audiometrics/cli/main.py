@@ -256,6 +256,8 @@ def _register_optional_commands() -> None:
         ("audiometrics.cli.report", "report_command"),
         ("audiometrics.cli.score", "score_command"),
         ("audiometrics.cli.train", "train_command"),
+        ("audiometrics.cli.export", "export_command"),
+        ("audiometrics.cli.diff", "diff_command"),
     ):
         try:
             command = getattr(import_module(module), attribute)
