@@ -28,7 +28,7 @@ from audiometrics.compare.summary import summarize_run
 from audiometrics.epochs.schema import learning_rate_text
 from audiometrics.model import Diagnostic, Run, cell_label
 
-__all__ = ["EXTRACT_SCHEMA", "REPORT_SCHEMA", "EXPORT_SCHEMA", "run_record", "diagnostic_record", "diagnostic_line",
+__all__ = ["ExtractRecords", "report_document", "EXTRACT_SCHEMA", "REPORT_SCHEMA", "EXPORT_SCHEMA", "run_record", "diagnostic_record", "diagnostic_line",
            "message_line", "dumps", "clean_numbers"]
 
 EXTRACT_SCHEMA = "audiometrics.extract/1"
@@ -59,7 +59,7 @@ def run_record(run: Run, notebook: str) -> dict[str, Any]:
     return {
         "notebook": notebook,
         "run": run.ordinal,
-        "cell": cell_label(run.cell, run.count),
+        "cell": cell_label(run.cell if run.cell is None or run.cell >= 0 else None, run.count),
         "framework": run.framework,
         "model": run.model,
         "pretrained": run.pretrained,
@@ -69,7 +69,7 @@ def run_record(run: Run, notebook: str) -> dict[str, Any]:
                 "phase": phase.number,
                 "method": phase.method,
                 "call": phase.call_text,
-                "cell": cell_label(phase.cell, phase.count),
+                "cell": cell_label(phase.cell if phase.cell >= 0 else None, phase.count),
                 "learning_rate": learning_rate_text(phase.learning_rate, phase.lr_is_default, phase.lr_from_learner),
                 "planned_epochs": phase.planned_epochs,
                 "recorded_epochs": phase.recorded_epochs,
@@ -102,3 +102,60 @@ def diagnostic_line(diagnostic: Diagnostic) -> str:
 def message_line(level: str, message: str, **fields: Any) -> str:
     """Any other diagnostic as one JSON line: ``level`` (``warning``, ``error``, ``info``), ``fields``, ``message``."""
     return json.dumps(clean_numbers({"level": level, **fields, "message": message}))
+
+
+class ExtractRecords:
+    """Collects the run records of ``extract --format json`` as notebooks arrive (no rows are kept).
+
+    ``paths`` are all the inputs: notebook names are relative to their common
+    folder, as in the CSV's ``notebook`` column.
+    """
+
+    def __init__(self, paths: list[str]) -> None:
+        from audiometrics.epochs.rows import notebook_root
+
+        self.root = notebook_root(paths)
+        self.runs: list[dict[str, Any]] = []
+
+    def add(self, result: Any) -> None:
+        """Record the runs of one :class:`~audiometrics.model.NotebookResult`."""
+        from audiometrics.epochs.rows import notebook_name
+        from audiometrics.sinks.series import numbered
+
+        name = notebook_name(result.path, self.root)
+        self.runs.extend(run_record(run, name) for run in numbered(result.runs))
+
+    def document(self, outcome: Any, written: list[str], total: int) -> str:
+        """The ``audiometrics.extract/1`` document (docs/json.md) for an :class:`~audiometrics.pipeline.Extraction`."""
+        from audiometrics import __version__
+
+        return dumps({
+            "schema": EXTRACT_SCHEMA,
+            "version": __version__,
+            "notebooks": {"total": total, "read": len(outcome.results), "failed": len(outcome.failures)},
+            "metric": outcome.metric,
+            "written": written,
+            "runs": self.runs,
+            "warnings": [diagnostic_record(d) for d in outcome.diagnostics],
+            "failures": [{"file": f.path, "reason": f.reason} for f in outcome.failures],
+        })
+
+
+def report_document(csv_path: str, result: Any) -> str:
+    """The ``audiometrics.report/1`` document (docs/json.md) for the CSV at ``csv_path`` and the
+    :class:`~audiometrics.report.render.ReportResult` written from it."""
+    from audiometrics import __version__
+    from audiometrics.epochs.csv_runs import runs_from_csv
+    from audiometrics.sinks.series import numbered
+
+    summary = result.summary
+    metric = getattr(summary, "metric", None) if summary is not None else None
+    return dumps({
+        "schema": REPORT_SCHEMA,
+        "version": __version__,
+        "csv": csv_path,
+        "metric": None if metric is None else {"name": metric.name, "lower_is_better": metric.lower_is_better},
+        "written": [str(path) for path in result.paths],
+        "runs": [run_record(run, run.notebook) for run in numbered(runs_from_csv(csv_path))],
+        "warnings": [str(w) for w in result.warnings],
+    })

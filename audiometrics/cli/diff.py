@@ -44,6 +44,8 @@ def text_lines(result, *, show_unchanged: bool = False) -> list[str]:
             mark = "~" if run.status == "changed" else "="
             a_model, b_model = _model(run.a), _model(run.b)
             lines.append(f"{mark} {name}: {a_model}" + ("" if a_model == b_model else f" -> {b_model}"))
+            if run.status == "changed" and a_model == b_model and not any(d.changed for d in run.metrics.values()):
+                lines.append("    values or learning rates changed between epochs; best and final are the same")
             for metric, diff in sorted(run.metrics.items()):
                 if not diff.changed and not show_unchanged:
                     continue

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from audiometrics import __version__
+from audiometrics.cli.emit import Emitter, ExtractRecords, log_format_option
 from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.cli.run_lines import RunDigest, run_digest
 from audiometrics.cli.run_lines import digest_lines as _digest_lines
@@ -97,6 +98,8 @@ def _stops_cleanly(command):
 @click.option("--raw-csv-text", is_flag=True, help="Write CSV text cells that start with = + - @ as they are (not prefixed with ' for spreadsheets).")
 @click.option("--file-timeout", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS", help="Time one notebook may take; a notebook over it fails with an error and the others go on (0: no limit).")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=10, show_default=True, metavar="SECONDS", help="Time to wait for the --scheduler to answer.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="The closing run lines as text, or the result as one JSON document on stdout (docs/json.md).")
+@log_format_option
 @_stops_cleanly
 def extract(
     notebooks: tuple[str, ...],
@@ -116,6 +119,8 @@ def extract(
     raw_csv_text: bool,
     file_timeout: float,
     scheduler_timeout: float,
+    output_format: str = "text",
+    log_format: str = "text",
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
@@ -149,11 +154,14 @@ def extract(
     )
     with _user_errors():
         check_outputs(options)
+    if output_format == "json" and csv_path == "-":
+        raise click.UsageError("--format json and --csv - both write to standard output; choose one")
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
-    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout)
-    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet)
+    records = ExtractRecords(paths) if output_format == "json" else None
+    outcome, written, report_warnings, digests = _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, records)
+    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet, Emitter(log_format), records)
     if outcome.failures or not written:
         sys.exit(1)
 
@@ -171,7 +179,7 @@ def _user_errors() -> Iterator[None]:
         sys.exit(1)
 
 
-def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout):
+def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, records=None):
     """Extract ``paths`` and write the outputs with a progress bar; returns what the summary needs."""
     from audiometrics.pipeline import extract_paths_to_outputs
     from audiometrics.progress import Progress
@@ -185,6 +193,8 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
         progress.update(item)
         if isinstance(item, NotebookResult):
             digests.extend(run_digest(run) for run in item.runs)
+            if records is not None:
+                records.add(item)
 
     def waiting(root: str) -> None:
         _say(f"waiting: another audiometrics run is writing into {root}", err=True)
@@ -217,24 +227,32 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
     return outcome, written, report_warnings, digests
 
 
-def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool) -> None:
-    """Warnings and failures on stderr; the run lines and what was written on stdout (stderr when the CSV is there)."""
+def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool, emit=None, records=None) -> None:
+    """Warnings and failures on stderr (text or JSON lines); the run lines and what was written on stdout (stderr when
+    the CSV is there), or with ``records`` the JSON document."""
     from audiometrics.atomic import describe, is_stdout
     from audiometrics.failures import summary_lines
 
+    emit = emit if emit is not None else Emitter()
     errors_path = os.fspath(options.errors_path) if options.errors_path is not None else None
     for diagnostic in outcome.diagnostics:
-        _say(f"warning: {diagnostic}", err=True)
+        emit.diagnostic(diagnostic)
     for warning in report_warnings:
-        _say(f"warning: {warning}", err=True)
+        emit.message("warning", str(warning))
     listed = errors_path if written else None
     per_group = 3 if listed is not None and len(outcome.failures) > LISTED_FAILURES else None
-    for line in summary_lines(outcome.failures, total, per_group=per_group, errors_path=listed):
-        _say(line, err=True)
+    if emit.json:
+        for failure in outcome.failures:
+            emit.failure(failure.path, failure.reason)
+    else:
+        for line in summary_lines(outcome.failures, total, per_group=per_group, errors_path=listed):
+            _say(line, err=True)
     if not written:
-        _say(f"error: no notebook could be read; nothing written (the outputs in {options.out_dir} are unchanged)", err=True)
+        emit.message("error", f"no notebook could be read; nothing written (the outputs in {options.out_dir} are unchanged)")
+    if records is not None:
+        click.echo(records.document(outcome, [describe(p) for p in written], total))
         return
-    if quiet:
+    if not written or quiet:
         return
     to_stderr = is_stdout(options.csv_target)
     for line in _digest_lines(digests, outcome.metric, options.lower_is_better):

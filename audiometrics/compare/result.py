@@ -3,7 +3,8 @@
 Runs are matched by notebook and run ordinal (:attr:`RunSummary.key`). For every
 metric either run has, a :class:`MetricDiff` holds best and final on each side
 and ``b - a``; a metric one run lacks has ``None`` there. A run is ``changed``
-when its model, pretrained flag, epoch count or any best/final value differs.
+when its model, pretrained flag, epoch count, any recorded value or any phase's
+learning rate differs (a change between best and final shows only as ``changed``).
 
 Examples
 --------
@@ -142,7 +143,8 @@ def _number(value: float | None) -> float | None:
 def _side_dict(summary: RunSummary | None) -> dict[str, Any] | None:
     if summary is None:
         return None
-    return {"model": summary.model, "pretrained": summary.pretrained, "phases": summary.phases, "epochs": summary.epochs}
+    return {"model": summary.model, "pretrained": summary.pretrained, "phases": summary.phases, "epochs": summary.epochs,
+            "content": summary.content}
 
 
 def _metric_dict(diff: MetricDiff) -> dict[str, Any]:
@@ -171,7 +173,7 @@ def _run_dict(run: RunDiff) -> dict[str, Any]:
 def _pair(a: RunSummary, b: RunSummary) -> RunDiff:
     names = list(dict.fromkeys([*a.metrics, *b.metrics]))
     metrics = {name: MetricDiff(name, lower_is_better(name), a.metrics.get(name), b.metrics.get(name)) for name in names}
-    same = (a.model, a.pretrained, a.phases, a.epochs) == (b.model, b.pretrained, b.phases, b.epochs)
+    same = (a.model, a.pretrained, a.phases, a.epochs, a.content) == (b.model, b.pretrained, b.phases, b.epochs, b.content)
     changed = not same or any(diff.changed for diff in metrics.values())
     return RunDiff(a.key, "changed" if changed else "unchanged", a, b, metrics)
 

@@ -15,8 +15,10 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+from audiometrics.epochs.schema import learning_rate_text
 from audiometrics.model import Run
 from audiometrics.options import metric_direction
 from audiometrics.sinks.series import run_series
@@ -50,6 +52,8 @@ class RunSummary:
     phases: int
     epochs: int
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    #: A hash of every value by epoch and of the phases' learning rates: a change between best and final shows here.
+    content: str = ""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -60,7 +64,11 @@ def summarize_run(run: Run, notebook: str) -> RunSummary:
     """The summary of ``run`` (values read as the exporters read them: :func:`~audiometrics.sinks.series.run_series`)."""
     best: dict[str, tuple[float, int]] = {}
     final: dict[str, tuple[float, int]] = {}
+    digest = hashlib.sha256()
+    for phase in run.phases:
+        digest.update(repr((phase.number, learning_rate_text(phase.learning_rate, phase.lr_is_default, phase.lr_from_learner))).encode("utf-8", "surrogatepass"))
     for point in run_series(run).points:
+        digest.update(repr((point.step, sorted(point.values.items()))).encode("utf-8", "surrogatepass"))
         for name, value in point.values.items():
             final[name] = (value, point.step)
             lower = lower_is_better(name)
@@ -69,4 +77,4 @@ def summarize_run(run: Run, notebook: str) -> RunSummary:
                 best[name] = (value, point.step)
     metrics = {name: MetricSummary(best[name][0], best[name][1], *final[name]) for name in best}
     return RunSummary(notebook, run.ordinal, run.model, run.pretrained, len(run.phases),
-                      sum(p.recorded_epochs for p in run.phases), metrics)
+                      sum(p.recorded_epochs for p in run.phases), metrics, digest.hexdigest()[:32])
