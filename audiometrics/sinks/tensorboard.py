@@ -21,7 +21,7 @@ again, a changed one is written to a staging folder beside it and swapped in
 under ``DIR`` are never touched.
 
 The writer is tensorboardX (``pip install 'audiometrics[tensorboard]'``),
-imported when the first run is written.
+imported when the sink is created (never by ``import audiometrics``).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class TensorBoardSink:
 
     def __init__(self, log_dir: str | os.PathLike[str], *, root: str | None = None,
                  on_run: Callable[[str, str], Any] | None = None) -> None:
+        _tensorboardx()  # missing: fail before any notebook is read
         self.log_dir = Path(log_dir)
         self.root = root
         self.on_run = on_run
