@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from tests.nbfactory import cli_runner as CliRunner
 
 from audiometrics import extract
 from audiometrics.cli import main

@@ -83,6 +83,8 @@ def _notebook_side(source: str, jobs: int | None) -> Side:
     from audiometrics.pipeline import extract_files
     from audiometrics.read.inputs import collect_notebooks
 
+    if not os.path.exists(source) and not set("*?[") & set(source):
+        raise FileNotFoundError(f"{source}: no such file or folder")
     paths = collect_notebooks([source])
     if not paths:
         raise FileNotFoundError(f"{source}: no notebooks found (give a folder of notebooks, a .ipynb file or an epoch CSV)")
