@@ -282,10 +282,11 @@ def test_mlflow_round_trip_is_idempotent_and_updates_a_changed_notebook(corpus, 
 def test_mlflow_cli_default_store_and_json_summary(corpus, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    result = runner.invoke(main, ["export", "--to", "mlflow", str(corpus / "resnet18.ipynb"), "--format", "json"])
+    result = runner.invoke(main, ["export", "--to", "mlflow", str(corpus / "resnet18.ipynb"), "--format", "json", "--log-format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["destination"] == "sqlite:///mlflow.db" and (tmp_path / "mlflow.db").exists()
     assert json.loads(result.stdout)["runs"]["written"] == 1
+    assert all(json.loads(line)["level"] for line in result.stderr.splitlines())  # only our JSON lines: MLflow's INFO is quiet
     again = runner.invoke(main, ["export", "--to", "mlflow", "sqlite:///mlflow.db", str(corpus / "resnet18.ipynb")])
     assert again.exit_code == 0 and "(1 unchanged)" in again.stdout
 
@@ -341,3 +342,24 @@ def test_export_usage_errors(tmp_path):
     assert runner.invoke(main, ["export", "--to", "wandb", str(tmp_path), "x.ipynb"]).exit_code == 2
     empty = runner.invoke(main, ["export", "--to", "tensorboard", str(tmp_path / "logs"), str(tmp_path)])
     assert empty.exit_code == 2 and "no notebooks found" in empty.output
+
+
+@needs_tbx
+@needs_reader
+def test_tensorboard_tags_never_merge_two_columns(tmp_path):
+    from audiometrics.model import Phase, Run
+    from audiometrics.sinks.tensorboard import TensorBoardSink
+
+    columns = ("epoch", "train_loss", "training_loss", "valid_acc", "acc", "lr", "step", "time")
+    rows = (("0", "0.9", "0.8", "0.5", "0.6", "0.01", "100", "00:02"), ("1", "0.7", "0.6", "0.7", "0.8", "0.001", "200", "00:03"))
+    run = Run("/x/nb.ipynb", "m", None, (Phase(1, "fit", 2, "1e-3", False, 0, columns, rows),), ordinal=1, framework="loop")
+    sink = TensorBoardSink(tmp_path, root="/x")
+    folder = sink.write_run(run)
+    assert len(sink.notes) == 2 and "acc is written as epoch_acc_2" in sink.notes[1]
+    assert [e.value for e in _scalars(folder / "train", "epoch_loss")] == pytest.approx([0.9, 0.7])
+    assert [e.value for e in _scalars(folder / "train", "epoch_training_loss")] == pytest.approx([0.8, 0.6])
+    assert [e.value for e in _scalars(folder / "validation", "epoch_acc")] == pytest.approx([0.5, 0.7])
+    assert [e.value for e in _scalars(folder / "validation", "epoch_acc_2")] == pytest.approx([0.6, 0.8])  # said, not merged
+    assert _scalars(folder / "validation", "epoch_step") == [] and _scalars(folder / "validation", "epoch_lr") == []
+    assert [e.value for e in _scalars(folder / "train", "epoch_learning_rate")] == pytest.approx([0.01, 0.001])  # the printed rate
+    assert [e.wall_time for e in _scalars(folder / "train", "epoch_loss")] == [2.0, 5.0]

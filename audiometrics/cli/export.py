@@ -42,8 +42,16 @@ def _sink(kind: str, dest: str, root: str | None, experiment: str, on_run):
             if os.path.exists(dest) and not os.path.isdir(dest):
                 raise click.UsageError(f"{dest}: not a folder (TensorBoard writes a folder of runs)")
             return TensorBoardSink(dest, root=root, on_run=on_run)
+        import logging
+
         from audiometrics.sinks.mlflow import MlflowSink
 
+        try:
+            import mlflow  # noqa: F401 - sets up its loggers on import; quieted below, before the store is opened
+        except ImportError:
+            pass  # MlflowSink says how to install it
+        for name in ("mlflow", "alembic"):  # their INFO lines (creating tables) are not ours to print
+            logging.getLogger(name).setLevel(logging.WARNING)
         return MlflowSink(dest, experiment=experiment, root=root, on_run=on_run)
     except ImportError as error:
         raise click.ClickException(str(error)) from None
@@ -58,14 +66,14 @@ def _sink(kind: str, dest: str, root: str | None, experiment: str, on_run):
 @click.option("--to", "kind", type=click.Choice(["tensorboard", "mlflow"]), required=True, help="Where the runs go.")
 @click.argument("arguments", nargs=-1, required=True, metavar="DEST NOTEBOOKS...")
 @click.option("--experiment", default="audiometrics", show_default=True, help="MLflow experiment name (created when missing).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes reading notebooks.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes reading notebooks (default: one per CPU; 1: no pool).")
 @click.option("--file-timeout", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS",
               help="Time one notebook may take (0: no limit).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The closing summary as text or as a JSON document (docs/json.md).")
 @log_format_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems (no progress bar, no summary).")
-def export_command(kind: str, arguments: tuple[str, ...], experiment: str, jobs: int, file_timeout: float,
+def export_command(kind: str, arguments: tuple[str, ...], experiment: str, jobs: int | None, file_timeout: float,
                    output_format: str, log_format: str, quiet: bool) -> None:
     """Export the runs of NOTEBOOKS to TensorBoard (DEST: a log folder) or MLflow (DEST: a tracking URI,
     default sqlite:///mlflow.db).

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from audiometrics.epochs.schema import learning_rate_text
 from audiometrics.model import Run
 from audiometrics.options import metric_direction
-from audiometrics.sinks.series import run_series
+from audiometrics.sinks.series import is_rate_column, run_series
 
 __all__ = ["MetricSummary", "RunSummary", "summarize_run", "lower_is_better"]
 
@@ -70,6 +70,8 @@ def summarize_run(run: Run, notebook: str) -> RunSummary:
     for point in run_series(run).points:
         digest.update(repr((point.step, sorted(point.values.items()))).encode("utf-8", "surrogatepass"))
         for name, value in point.values.items():
+            if is_rate_column(name):
+                continue  # a learning rate printed by the table: no best or worst
             final[name] = (value, point.step)
             lower = lower_is_better(name)
             held = best.get(name)

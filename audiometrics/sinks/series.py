@@ -15,12 +15,16 @@ The TensorBoard and MLflow sinks (:mod:`audiometrics.sinks.tensorboard`,
   :func:`~audiometrics.epochs.values.parse_number` reads as finite; a missing
   value (``#na#``, empty, ``nan``, ``inf``) is no point at all.
 * **Train or validation.** A column belongs to the training curves when it is
-  named ``train_…``/``training_…`` (or, for Keras, has no ``val_`` prefix), to
-  the validation curves when named ``valid_…``/``val_…``/``validation_…``/``eval_…``
-  (``test_`` too); other metric columns are validation metrics (fastai, the
-  Hugging Face ``Trainer`` and Lightning compute metrics on the validation set).
-  :func:`split_column` gives the side and the shared tag (``train_loss`` and
-  ``valid_loss`` are both ``loss``), so the two curves overlay.
+  named ``train_…``/``training_…``, to the validation curves when named
+  ``valid_…``/``val_…``/``validation_…``/``eval_…``/``dev_…``/``test_…``; every other
+  metric column is a validation metric: that is how the CSV names them for every
+  framework (fastai's metric columns; Keras' ``val_accuracy``, Lightning's
+  ``val_acc`` and the Hugging Face ``Trainer``'s metrics lose their prefix, their
+  training metrics keep ``train_``). ``lr``/``learning_rate`` (a rate the table
+  printed) is the training side's ``learning_rate``. :func:`split_column` gives
+  the side and the shared tag (``train_loss`` and ``valid_loss`` are both
+  ``loss``), so the two curves overlay.
+* **Not curves**: ``epoch``, ``time`` and ``step`` (:data:`NOT_METRICS`, any case).
 
 Examples
 --------
@@ -30,8 +34,8 @@ Examples
 >>> series = run_series(Run("nb/a.ipynb", "resnet18", False, (phase, phase), ordinal=1))
 >>> [(p.step, p.wall_time, p.values) for p in series.points[1:3]]
 [(1, 22.0, {'train_loss': 0.7, 'lwlrap': 0.6}), (2, 32.0, {'train_loss': 0.9, 'valid_loss': 0.8, 'lwlrap': 0.5})]
->>> split_column("valid_loss"), split_column("lwlrap"), split_column("val_accuracy", "keras")
-(('validation', 'loss'), ('validation', 'lwlrap'), ('validation', 'accuracy'))
+>>> split_column("valid_loss"), split_column("lwlrap"), split_column("train_acc"), split_column("lr")
+(('validation', 'loss'), ('validation', 'lwlrap'), ('train', 'acc'), ('train', 'learning_rate'))
 >>> run_name("nb/a b.ipynb", 2)
 'nb+a%20b.run2'
 """
@@ -54,19 +58,19 @@ __all__ = [
     "RunSeries",
     "run_series",
     "split_column",
+    "is_rate_column",
     "run_name",
     "run_hparams",
     "fingerprint",
     "NOT_METRICS",
 ]
 
-#: Columns of a progress table that are not metrics (no curve is drawn for them).
-NOT_METRICS = frozenset({"epoch", "time"})
+#: Columns of a progress table that are not metrics (no curve is drawn for them), compared lower-cased.
+NOT_METRICS = frozenset({"epoch", "time", "step"})
 
 _TRAIN = re.compile(r"^(?:train|training)[_ ](.+)$", re.I)
-_VALID = re.compile(r"^(?:valid|val|validation|eval|test)[_ ](.+)$", re.I)
-#: Frameworks whose unprefixed metric columns are training values (Keras prints ``accuracy`` and ``val_accuracy``).
-UNPREFIXED_IS_TRAINING = frozenset({"keras", "tensorflow", "tf.keras"})
+_VALID = re.compile(r"^(?:valid|val|validation|eval|dev|test)[_ ](.+)$", re.I)
+_RATE = re.compile(r"^(?:lr|learning[_ ]rate)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -89,16 +93,21 @@ class RunSeries:
     notes: tuple[str, ...] = field(default=())
 
 
-def split_column(column: str, framework: str = "") -> tuple[str, str]:
+def is_rate_column(column: str) -> bool:
+    """Whether ``column`` is a learning rate the table printed (``lr``, ``learning_rate``)."""
+    return bool(_RATE.match(column))
+
+
+def split_column(column: str) -> tuple[str, str]:
     """``(side, tag)`` of a metric column: ``side`` is ``"train"`` or ``"validation"`` (see the module docstring)."""
+    if _RATE.match(column):
+        return "train", "learning_rate"
     match = _TRAIN.match(column)
     if match:
         return "train", match.group(1)
     match = _VALID.match(column)
     if match:
         return "validation", match.group(1)
-    if framework.lower() in UNPREFIXED_IS_TRAINING:
-        return "train", column
     return "validation", column
 
 
@@ -108,7 +117,7 @@ def run_series(run: Run) -> RunSeries:
     columns: dict[str, None] = {}
     clock, untimed = 0.0, 0
     for phase in run.phases:
-        at_time = phase.columns.index("time") if "time" in phase.columns else None
+        at_time = next((i for i, name in enumerate(phase.columns) if name.lower() == "time"), None)
         for row in phase.rows:
             seconds = time_to_seconds(row[at_time]) if at_time is not None and at_time < len(row) else math.nan
             if math.isnan(seconds):
@@ -117,7 +126,7 @@ def run_series(run: Run) -> RunSeries:
                 clock += seconds
             values = {}
             for name, text in zip(phase.columns, row):
-                value = parse_number(text) if name not in NOT_METRICS else None
+                value = parse_number(text) if name.lower() not in NOT_METRICS else None
                 if value is not None:
                     values[name] = value
                     columns.setdefault(name, None)

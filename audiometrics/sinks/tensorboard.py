@@ -12,7 +12,8 @@ Tags are shared between ``train`` and ``validation`` (``epoch_loss`` in both,
 curves as it does for Keras. The step is the global epoch (phases of a run
 continue), the wall time the cumulative epoch time (relative, see
 :mod:`audiometrics.sinks.series`). ``epoch_learning_rate`` is the upper learning
-rate of each epoch's phase where it is known statically.
+rate of each epoch's phase where it is known statically, or the rate the table
+printed (an ``lr`` column) when it has one.
 
 Exports are **idempotent**: a run folder holds ``.audiometrics-fingerprint`` (a
 hash of the run's content); a run whose fingerprint is unchanged is not written
@@ -144,14 +145,16 @@ class TensorBoardSink:
         series = run_series(run)
         self.notes.extend(f"{notebook}, run {run.ordinal}: {note}" for note in series.notes)
         rates = {p.number: lr_upper(learning_rate_text(p.learning_rate, p.lr_is_default, p.lr_from_learner)) for p in run.phases}
-        sides = {column: split_column(column, run.framework) for column in series.columns}
+        sides = _tags(series.columns, self.notes, f"{notebook}, run {run.ordinal}")
+        if any(tag == "epoch_learning_rate" for _, tag in sides.values()):
+            rates = {}  # the table printed the rate itself: that curve, not the call's
         writers = {side: tbx.SummaryWriter(os.fspath(folder / side), flush_secs=3600, max_queue=1000)
                    for side in ("train", "validation")}
         try:
             for point in series.points:
                 for column, value in point.values.items():
                     side, tag = sides[column]
-                    writers[side].add_scalar(f"epoch_{tag}", value, point.step, walltime=point.wall_time)
+                    writers[side].add_scalar(tag, value, point.step, walltime=point.wall_time)
                 if rates.get(point.phase) is not None:
                     writers["train"].add_scalar("epoch_learning_rate", rates[point.phase], point.step, walltime=point.wall_time)
         finally:
@@ -159,6 +162,26 @@ class TensorBoardSink:
                 writer.close()
         end = series.points[-1].wall_time if series.points else 0.0
         _write_hparams(tbx, folder, run_hparams(run, notebook), end)
+
+
+def _tags(columns: Iterable[str], notes: list[str], where: str) -> dict[str, tuple[str, str]]:
+    """Column -> (side, tag); a column whose shared tag another column took keeps its own name, with a note."""
+    tags: dict[str, tuple[str, str]] = {}
+    taken: dict[tuple[str, str], str] = {}
+    for column in columns:
+        side, tag = split_column(column)
+        key = (side, f"epoch_{tag}")
+        if key in taken:
+            own, n = f"epoch_{column}", 1
+            while (side, own) in taken:
+                n += 1
+                own = f"epoch_{column}_{n}"
+            notes.append(f"{where}: columns {taken[key]} and {column} would share the {side} tag {key[1]}; "
+                         f"{column} is written as {own}")
+            key = (side, own)
+        taken[key] = column
+        tags[column] = key
+    return tags
 
 
 def _write_hparams(tbx: Any, folder: Path, hparams: dict[str, Any], wall_time: float) -> None:
