@@ -363,3 +363,22 @@ def test_tensorboard_tags_never_merge_two_columns(tmp_path):
     assert _scalars(folder / "validation", "epoch_step") == [] and _scalars(folder / "validation", "epoch_lr") == []
     assert [e.value for e in _scalars(folder / "train", "epoch_learning_rate")] == pytest.approx([0.01, 0.001])  # the printed rate
     assert [e.wall_time for e in _scalars(folder / "train", "epoch_loss")] == [2.0, 5.0]
+
+
+@needs_tbx
+def test_a_destination_that_cannot_be_written_is_one_line(corpus, tmp_path):
+    (tmp_path / "file").write_text("a file, not a folder")
+    logs = tmp_path / "file" / "logs"
+    result = CliRunner().invoke(main, ["export", "--to", "tensorboard", str(logs), str(corpus / "resnet18.ipynb"), "-j", "1"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == f"Error: cannot write {logs} (exporting {corpus / 'resnet18.ipynb'}): Not a directory"
+    assert "Traceback" not in result.output
+
+
+def test_mlflow_metric_names_are_valid_and_one_per_column():
+    from audiometrics.sinks.mlflow import _metric_keys
+
+    notes: list[str] = []
+    keys = _metric_keys(["valid_loss", "a:b", "a_b", "top-5 acc/x"], notes, "nb.ipynb, run 1")
+    assert keys == {"valid_loss": "valid_loss", "a:b": "a_b", "a_b": "a_b_2", "top-5 acc/x": "top-5 acc/x"}
+    assert len(notes) == 2 and "'a_b' is logged as metric 'a_b_2'" in notes[1]

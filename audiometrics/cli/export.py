@@ -62,6 +62,29 @@ def _sink(kind: str, dest: str, root: str | None, experiment: str, on_run):
         raise click.ClickException(f"cannot open {dest}: {reason}") from None
 
 
+class _WriteFailed(Exception):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+class _Guarded:
+    """A sink whose failures (a full disk, a store that went away, a rejected value) become one :class:`_WriteFailed`."""
+
+    def __init__(self, sink) -> None:
+        self.sink = sink
+
+    def add(self, result) -> None:
+        try:
+            self.sink.add(result)
+        except Exception as error:  # noqa: BLE001 - OSError, MlflowException, …: one line naming the notebook
+            reason = getattr(error, "strerror", None) or next(iter(str(error).strip().splitlines()), "") or type(error).__name__
+            raise _WriteFailed(result.path, reason) from error
+
+    def close(self) -> list:
+        return self.sink.close()
+
+
 @click.command("export")
 @click.option("--to", "kind", type=click.Choice(["tensorboard", "mlflow"]), required=True, help="Where the runs go.")
 @click.argument("arguments", nargs=-1, required=True, metavar="DEST NOTEBOOKS...")
@@ -100,11 +123,11 @@ def export_command(kind: str, arguments: tuple[str, ...], experiment: str, jobs:
     sink = _sink(kind, dest, notebook_root(paths), experiment, None)
     progress = Progress(len(paths), enabled=False if quiet else None, label="exporting")
     try:
-        outcome = extract_files(paths, jobs=jobs, on_result=forward([sink], progress.update), keep_runs=False,
+        outcome = extract_files(paths, jobs=jobs, on_result=forward([_Guarded(sink)], progress.update), keep_runs=False,
                                 file_timeout=file_timeout or None)
         sink.close()
-    except OSError as error:
-        raise click.ClickException(f"cannot write {dest}: {error.strerror or error}") from None
+    except _WriteFailed as failed:
+        raise click.ClickException(f"cannot write {dest} (exporting {failed.path}): {failed.reason}") from None
     finally:
         progress.close()
     for diagnostic in outcome.diagnostics:

@@ -80,6 +80,23 @@ def metric_key(column: str) -> str:
     return _KEY_CHARS.sub("_", column) or "_"
 
 
+def _metric_keys(columns: Iterable[str], notes: list[str], where: str) -> dict[str, str]:
+    """Column -> metric name; two columns that would get one name (``a:b``, ``a_b``) get two, with a note."""
+    keys: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        key = base = metric_key(column)
+        n = 1
+        while key in taken:
+            n += 1
+            key = f"{base}_{n}"
+        if key != column:
+            notes.append(f"{where}: column {column!r} is logged as metric {key!r} (MLflow's allowed characters, one name per column)")
+        taken.add(key)
+        keys[column] = key
+    return keys
+
+
 class MlflowSink:
     """Writes every run it is given to an MLflow tracking store (see the module docstring).
 
@@ -184,7 +201,7 @@ class MlflowSink:
             self.client.log_batch(run_id, params=params[start : start + BATCH_PARAMS])
         series = run_series(run)
         self.notes.extend(f"{notebook}, run {run.ordinal}: {note}" for note in series.notes)
-        keys = {column: metric_key(column) for column in series.columns}
+        keys = _metric_keys(series.columns, self.notes, f"{notebook}, run {run.ordinal}")
         batch: list[Any] = []
         for point in series.points:
             stamp = int(round(point.wall_time * 1000))
