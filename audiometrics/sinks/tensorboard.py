@@ -141,27 +141,54 @@ class TensorBoardSink:
             self.on_run(name, status)
 
     def _write_events(self, folder: Path, run: Run, notebook: str) -> None:
-        tbx = _tensorboardx()
         series = run_series(run)
         self.notes.extend(f"{notebook}, run {run.ordinal}: {note}" for note in series.notes)
         rates = {p.number: lr_upper(learning_rate_text(p.learning_rate, p.lr_is_default, p.lr_from_learner)) for p in run.phases}
         sides = _tags(series.columns, self.notes, f"{notebook}, run {run.ordinal}")
         if any(tag == "epoch_learning_rate" for _, tag in sides.values()):
             rates = {}  # the table printed the rate itself: that curve, not the call's
-        writers = {side: tbx.SummaryWriter(os.fspath(folder / side), flush_secs=3600, max_queue=1000)
-                   for side in ("train", "validation")}
+        files = {side: _EventFile(folder / side) for side in ("train", "validation")}
         try:
             for point in series.points:
                 for column, value in point.values.items():
                     side, tag = sides[column]
-                    writers[side].add_scalar(tag, value, point.step, walltime=point.wall_time)
+                    files[side].scalar(tag, value, point.step, point.wall_time)
                 if rates.get(point.phase) is not None:
-                    writers["train"].add_scalar("epoch_learning_rate", rates[point.phase], point.step, walltime=point.wall_time)
+                    files["train"].scalar("epoch_learning_rate", rates[point.phase], point.step, point.wall_time)
         finally:
-            for writer in writers.values():
-                writer.close()
+            for events in files.values():
+                events.close()
         end = series.points[-1].wall_time if series.points else 0.0
-        _write_hparams(tbx, folder, run_hparams(run, notebook), end)
+        _write_hparams(folder, run_hparams(run, notebook), end)
+
+
+class _EventFile:
+    """One event file, written synchronously.
+
+    tensorboardX's ``SummaryWriter`` registers an ``atexit`` hook per writer that
+    keeps the writer alive until the interpreter exits (about 2 KB each: 20 MB
+    for 2,000 runs), and runs a thread and a queue per writer; its
+    ``EventsWriter`` has neither.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        from tensorboardX.event_file_writer import EventsWriter
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._writer = EventsWriter(os.fspath(folder / "events"))
+
+    def scalar(self, tag: str, value: float, step: int, wall_time: float) -> None:
+        from tensorboardX.summary import scalar
+
+        self.summary(scalar(tag, value), wall_time, step)
+
+    def summary(self, summary: Any, wall_time: float, step: int = 0) -> None:
+        from tensorboardX.proto.event_pb2 import Event
+
+        self._writer.write_event(Event(summary=summary, step=step, wall_time=wall_time))
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 def _tags(columns: Iterable[str], notes: list[str], where: str) -> dict[str, tuple[str, str]]:
@@ -184,7 +211,7 @@ def _tags(columns: Iterable[str], notes: list[str], where: str) -> dict[str, tup
     return tags
 
 
-def _write_hparams(tbx: Any, folder: Path, hparams: dict[str, Any], wall_time: float) -> None:
+def _write_hparams(folder: Path, hparams: dict[str, Any], wall_time: float) -> None:
     """The run's session for the hparams plugin (start and end info; the plugin builds the experiment from all sessions)."""
     from tensorboardX.proto.api_pb2 import Status
     from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
@@ -205,12 +232,12 @@ def _write_hparams(tbx: Any, folder: Path, hparams: dict[str, Any], wall_time: f
         metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="hparams", content=content))
         return Summary(value=[Summary.Value(tag=tag, metadata=metadata)])
 
-    writer = tbx.SummaryWriter(os.fspath(folder), flush_secs=3600)
+    events = _EventFile(folder)
     try:
-        writer.file_writer.add_summary(summary("_hparams_/session_start_info", HParamsPluginData(session_start_info=start)), walltime=0.0)
-        writer.file_writer.add_summary(summary("_hparams_/session_end_info", HParamsPluginData(session_end_info=end)), walltime=wall_time)
+        events.summary(summary("_hparams_/session_start_info", HParamsPluginData(session_start_info=start)), 0.0)
+        events.summary(summary("_hparams_/session_end_info", HParamsPluginData(session_end_info=end)), wall_time)
     finally:
-        writer.close()
+        events.close()
 
 
 def _swap(staging: Path, folder: Path) -> None:
