@@ -9,7 +9,6 @@ the exporters' series code.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import socket

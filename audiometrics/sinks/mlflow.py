@@ -35,7 +35,6 @@ The client is ``mlflow-skinny`` with SQLAlchemy and Alembic for the SQLite store
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -174,7 +173,7 @@ class MlflowSink:
         self.client.set_terminated(run_id, "FINISHED")
 
     def _create(self, run: Run, notebook: str, name: str) -> str:
-        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import Metric, Param
 
         from audiometrics import __version__
 
@@ -226,7 +225,9 @@ def to_mlflow(runs: Iterable[Run], tracking_uri: str = DEFAULT_URI, *, experimen
     Idempotent (see :class:`MlflowSink`): an unchanged run keeps its id, a changed
     one is replaced by a new run. ``root``: the folder notebook paths are relative
     to (default: the common parent folder of the runs' notebooks). Runs are grouped
-    by notebook, each notebook's runs written together.
+    by notebook, each notebook's runs written together: give all the runs of a
+    notebook, since a run of it in the store whose ordinal is not among them is
+    deleted as stale.
     """
     runs = list(numbered(runs))
     if root is None:
