@@ -3,6 +3,7 @@
 Public API::
 
     from audiometrics import extract, load_metrics, load_runs, lwlrap, per_class_lwlrap
+    from audiometrics import diff, to_tensorboard, to_mlflow   # compare extractions; export runs
 
 Heavy optional dependencies (torch, fastai, timm, papermill) are never imported here.
 """
@@ -24,6 +25,9 @@ __all__ = [
     "per_class_lwlrap",
     "AudiometricsError",
     "NotebookError",
+    "diff",
+    "to_tensorboard",
+    "to_mlflow",
     "__version__",
 ]
 
@@ -38,6 +42,9 @@ _LAZY = {
     "NotebookError": "audiometrics.errors",
     "lwlrap": "audiometrics.metrics.lwlrap",
     "per_class_lwlrap": "audiometrics.metrics.lwlrap",
+    "diff": "audiometrics.compare",
+    "to_tensorboard": "audiometrics.sinks.tensorboard",  # tensorboardX is imported only when runs are written
+    "to_mlflow": "audiometrics.sinks.mlflow",  # mlflow is imported only when a store is opened
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +53,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from audiometrics.epochs.loader import load_metrics
     from audiometrics.metrics.lwlrap import lwlrap, per_class_lwlrap
     from audiometrics.epochs.runs_table import load_runs
+    from audiometrics.compare import diff
+    from audiometrics.sinks.mlflow import to_mlflow
+    from audiometrics.sinks.tensorboard import to_tensorboard
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,8 @@
 """The ``audiometrics`` command group and ``extract``; the other commands live in their own modules.
 
-``report``, ``score`` (:mod:`audiometrics.cli.score`) and ``train`` (:mod:`audiometrics.cli.train`)
-are added by :func:`_register_optional_commands`; the run lines printed at the end are
-:mod:`audiometrics.cli.run_lines`.
+``report``, ``score``, ``train``, ``export`` and ``diff`` live in their own modules, imported when
+used (:data:`LAZY_COMMANDS`, :class:`~audiometrics.cli.lazy.LazyGroup`); the run lines printed at the
+end are :mod:`audiometrics.cli.run_lines`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from audiometrics import __version__
+from audiometrics.cli.emit import Emitter, ExtractRecords, log_format_option
 from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.cli.lazy import LazyGroup
 from audiometrics.escaping import terminal_text
@@ -102,6 +103,8 @@ def _stops_cleanly(command):
 @click.option("--no-cache", is_flag=True, help="Read every notebook again (by default a notebook whose bytes were extracted before by this version is not re-read).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, envvar="AUDIOMETRICS_CACHE_DIR", show_envvar=True, help="Folder of the result cache (default: the user cache folder, e.g. ~/.cache/audiometrics).")
 @click.option("--scheduler-timeout", type=click.FloatRange(min=0, min_open=True), default=10, show_default=True, metavar="SECONDS", help="Time to wait for the --scheduler to answer.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="The closing run lines as text, or the result as one JSON document on stdout (docs/json.md).")
+@log_format_option
 @_stops_cleanly
 def extract(
     notebooks: tuple[str, ...],
@@ -124,6 +127,8 @@ def extract(
     no_cache: bool,
     cache_dir: str | None,
     scheduler_timeout: float,
+    output_format: str = "text",
+    log_format: str = "text",
 ) -> None:
     """Extract every training epoch from NOTEBOOKS (files, folders or globs).
 
@@ -157,14 +162,18 @@ def extract(
     )
     with _user_errors():
         check_outputs(options)
+    if output_format == "json" and csv_path == "-":
+        raise click.UsageError("--format json and --csv - both write to standard output; choose one")
     paths = collect_notebooks(notebooks)
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
     cache = False if no_cache else (cache_dir or True)
+    records = ExtractRecords(paths) if output_format == "json" else None
+    emit = Emitter(log_format)
     outcome, written, report_warnings, digests, printed = _run_extract(
-        paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache
+        paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache, records, emit
     )
-    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet, printed)
+    _print_outcome(outcome, written, report_warnings, digests, options, len(paths), quiet, printed, emit, records)
     if outcome.failures or not written:
         sys.exit(1)
 
@@ -182,7 +191,7 @@ def _user_errors() -> Iterator[None]:
         sys.exit(1)
 
 
-def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache):
+def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, scheduler_timeout, cache, records=None, emit=None):
     """Extract ``paths`` and write the outputs with a progress bar; returns what the summary needs."""
     from audiometrics.pipeline import extract_paths_to_outputs
     from audiometrics.progress import Progress
@@ -199,13 +208,17 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
         progress.update(item)
         if isinstance(item, NotebookResult):
             digests.extend(run_digest(run) for run in item.runs)
+            if records is not None:
+                records.add(item)
 
     def waiting(root: str) -> None:
         _say(f"waiting: another audiometrics run is writing into {root}", err=True)
 
     def extracted(outcome) -> None:  # every file read: its warnings and the run lines before the outputs are written
+        if records is not None:  # --format json: one document at the end
+            return
         progress.close()
-        _print_extraction(outcome, digests, options, quiet)
+        _print_extraction(outcome, digests, options, quiet, emit if emit is not None else Emitter())
         printed.append(True)
 
     printed: list[bool] = []
@@ -242,39 +255,48 @@ def _run_extract(paths, options, jobs, scheduler, strict, quiet, file_timeout, s
     return outcome, written, report_warnings, digests, bool(printed)
 
 
-def _print_extraction(outcome, digests, options, quiet: bool) -> None:
+def _print_extraction(outcome, digests, options, quiet: bool, emit) -> None:
     """The files' warnings on stderr, then the run lines (stdout; stderr when the CSV goes there)."""
     from audiometrics.atomic import is_stdout
     from audiometrics.cli.run_lines import digest_lines
 
     for diagnostic in outcome.diagnostics:
-        _say(f"warning: {diagnostic}", err=True)
+        emit.diagnostic(diagnostic)
     if quiet or not outcome.results:
         return
     for line in digest_lines(digests, outcome.metric, options.lower_is_better):
         _say(line, err=is_stdout(options.csv_target))
 
 
-def _print_outcome(outcome, written, report_warnings, digests, options, total: int, quiet: bool, printed: bool = False) -> None:
-    """Warnings and failures on stderr; the run lines (unless ``printed`` already) and what was written
-    on stdout (stderr when the CSV is there)."""
+def _print_outcome(
+    outcome, written, report_warnings, digests, options, total: int, quiet: bool, printed: bool = False, emit=None, records=None
+) -> None:
+    """Warnings and failures on stderr (text or JSON lines); the run lines (unless ``printed`` already) and
+    what was written on stdout (stderr when the CSV is there), or with ``records`` the JSON document."""
     from audiometrics.atomic import describe, is_stdout
     from audiometrics.failures import summary_lines
 
+    emit = emit if emit is not None else Emitter()
     errors_path = os.fspath(options.errors_path) if options.errors_path is not None else None
     if not printed:
         for diagnostic in outcome.diagnostics:
-            _say(f"warning: {diagnostic}", err=True)
+            emit.diagnostic(diagnostic)
     for warning in report_warnings:
-        _say(f"warning: {warning}", err=True)
+        emit.message("warning", str(warning))
     listed = errors_path if written else None
     per_group = 3 if listed is not None and len(outcome.failures) > LISTED_FAILURES else None
-    for line in summary_lines(outcome.failures, total, per_group=per_group, errors_path=listed):
-        _say(line, err=True)
+    if emit.json:
+        for failure in outcome.failures:
+            emit.failure(failure.path, failure.reason)
+    else:
+        for line in summary_lines(outcome.failures, total, per_group=per_group, errors_path=listed):
+            _say(line, err=True)
     if not written:
-        _say(f"error: no notebook could be read; nothing written (the outputs in {options.out_dir} are unchanged)", err=True)
+        emit.message("error", f"no notebook could be read; nothing written (the outputs in {options.out_dir} are unchanged)")
+    if records is not None:
+        click.echo(records.document(outcome, [describe(p) for p in written], total))
         return
-    if quiet:
+    if not written or quiet:
         return
     to_stderr = is_stdout(options.csv_target)
     if not printed:
@@ -302,6 +324,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Score SUBMISSION (fname + one column per class) against TRUTH with LWLRAP.",
     ),
     "train": ("audiometrics.cli.train:train_command", "Train ARCH..."),
+    "export": (
+        "audiometrics.cli.export:export_command",
+        "Export the runs of NOTEBOOKS to TensorBoard (DEST: a log folder) or MLflow (DEST: a tracking URI, "
+        "default sqlite:///mlflow.db).",
+    ),
+    "diff": (
+        "audiometrics.cli.diff:diff_command",
+        "Compare A with B, run by run: each a folder of notebooks, a notebook, or an epoch CSV.",
+    ),
 }
 
 for _name, (_target, _help) in LAZY_COMMANDS.items():

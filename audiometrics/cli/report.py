@@ -16,13 +16,14 @@ from contextlib import contextmanager
 import click
 import pandas as pd
 
+from audiometrics.cli.emit import Emitter, log_format_option
 from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.escaping import terminal_text
 
 __all__ = ["report_command"]
 
 
-def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _read_report_inputs(csv_path: str, emit: Emitter | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The CSV's runs as frames (:func:`audiometrics.epochs.csv_runs.report_inputs`); refused values warned on stderr."""
     from audiometrics.epochs.csv_runs import report_inputs
     from audiometrics.epochs.loader import loader_warnings
@@ -32,7 +33,7 @@ def _read_report_inputs(csv_path: str) -> tuple[pd.DataFrame, pd.DataFrame | Non
     except (ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None
     for line in lines:
-        click.echo(f"warning: {line}", err=True)
+        (emit or Emitter()).message("warning", line)
     return inputs
 
 
@@ -90,6 +91,8 @@ def _report_errors() -> Iterator[None]:
 @click.option("--force-direction", is_flag=True, help="Let --lower-is-better/--higher-is-better reverse a metric's known direction (warned).")
 @click.option("--no-plots", is_flag=True, help="Write only the markdown documents (no plots/, no report.html).")
 @click.option("--no-html", is_flag=True, help="Do not write report.html (the page of runs, curves and warnings).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Print the paths written as text lines, or the result as one JSON document (docs/json.md).")
+@log_format_option
 def report_command(
     csv_path: str,
     out_dir: str,
@@ -99,6 +102,8 @@ def report_command(
     force_direction: bool,
     no_plots: bool,
     no_html: bool,
+    output_format: str = "text",
+    log_format: str = "text",
 ) -> None:
     """Write training_metrics_summary.md, EXTRACTION_SUMMARY.md, plots/ and report.html from an epoch CSV.
 
@@ -113,10 +118,11 @@ def report_command(
 
     from audiometrics.epochs.runs_table import report_run_rows
 
-    frame, phases = _read_report_inputs(csv_path)
+    emit = Emitter(log_format)
+    frame, phases = _read_report_inputs(csv_path, emit)
     run_rows, lines = report_run_rows(csv_path) if phases is not None else (None, [])
     for line in lines:
-        click.echo(terminal_text(f"warning: {line}"), err=True)
+        emit.message("warning", line)
     with _report_errors():
         name = _main_metric(frame, metric)
         notes = [check_direction(name, lower_is_better, force=force_direction)] if name else []
@@ -135,9 +141,14 @@ def report_command(
         )
     for note in notes:
         if note:
-            click.echo(f"warning: {note}", err=True)
+            emit.message("warning", note)
     for warning in result.warnings:
-        click.echo(terminal_text(f"warning: {warning}"), err=True)
+        emit.message("warning", str(warning))
+    if output_format == "json":
+        from audiometrics.json_output import report_document
+
+        click.echo(report_document(csv_path, result))
+        return
     for path in result.paths:
         click.echo(terminal_text(str(path)))
 

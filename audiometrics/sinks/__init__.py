@@ -141,3 +141,5 @@ def feed(sink: Sink, results: Iterable[NotebookResult | NotebookError]) -> list[
 
 
 register("csv", "audiometrics.sinks.csv:CsvSink")
+register("tensorboard", "audiometrics.sinks.tensorboard:TensorBoardSink")
+register("mlflow", "audiometrics.sinks.mlflow:MlflowSink")
