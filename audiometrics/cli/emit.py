@@ -10,10 +10,9 @@ from __future__ import annotations
 import click
 
 from audiometrics.escaping import terminal_text
-from audiometrics.json_output import ExtractRecords
 from audiometrics.model import Diagnostic
 
-__all__ = ["Emitter", "ExtractRecords", "log_format_option"]
+__all__ = ["Emitter", "log_format_option"]
 
 log_format_option = click.option(
     "--log-format",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from audiometrics import __version__
-from audiometrics.cli.emit import Emitter, ExtractRecords, log_format_option
+from audiometrics.cli.emit import Emitter, log_format_option
 from audiometrics.cli.errors import metric_usage_errors
 from audiometrics.cli.lazy import LazyGroup
 from audiometrics.escaping import terminal_text
@@ -168,6 +168,8 @@ def extract(
     if not paths:
         raise click.UsageError(f"no notebooks found in {', '.join(notebooks)}")
     cache = False if no_cache else (cache_dir or True)
+    from audiometrics.json_output import ExtractRecords
+
     records = ExtractRecords(paths) if output_format == "json" else None
     emit = Emitter(log_format)
     outcome, written, report_warnings, digests, printed = _run_extract(
