@@ -143,12 +143,32 @@ def test_epoch_csv_without_source_columns_is_guessed_and_said(before_after, tmp_
     assert any("no source columns" in w for w in result.warnings)
 
 
-def test_runs_table_and_missing_inputs_are_usage_errors(tmp_path):
-    table = tmp_path / "runs.csv"
-    table.write_text("notebook,run,model,best_lwlrap\na.ipynb,1,resnet18,0.5\n", encoding="utf-8")
+def test_runs_tables_are_compared_by_their_best_and_final_columns(before_after, tmp_path):
+    before, after = before_after
+    old, new = _lower_final_lwlrap(after / "resnet18.ipynb")
     runner = CliRunner()
-    refused = runner.invoke(main, ["diff", str(table), str(table)])
-    assert refused.exit_code == 2 and "runs table" in refused.output
+    for name, folder in (("a", before), ("b", after)):
+        done = runner.invoke(main, ["extract", str(folder), "--out", str(tmp_path / name), "--no-report", "-q"])
+        assert done.exit_code == 0, done.output
+    result = diff(tmp_path / "a" / "runs.csv", tmp_path / "b" / "runs.csv")
+    assert result.a_kind == result.b_kind == "runs-table"
+    assert [(run.key, run.status) for run in result.runs] == [
+        (("convit_tiny.ipynb", 1), "unchanged"),
+        (("deit_tiny_patch16_224.ipynb", 1), "unchanged"),
+        (("mobilenetv4_conv_small.ipynb", 1), "unchanged"),
+        (("resnet18.ipynb", 1), "changed"),
+    ]
+    lwlrap = result.changed[0].metrics["lwlrap"]
+    assert (lwlrap.a.final, lwlrap.b.final) == (old, new)
+    # the same comparison as from the notebooks themselves
+    from_notebooks = diff(before, after).changed[0].metrics["lwlrap"]
+    assert (from_notebooks.a.best, from_notebooks.b.best) == (lwlrap.a.best, lwlrap.b.best)
+
+
+def test_missing_inputs_are_usage_errors(tmp_path):
+    table = tmp_path / "runs.csv"
+    table.write_text("notebook,run,model,epochs_recorded,best_lwlrap\na.ipynb,1,resnet18,3,0.5\n", encoding="utf-8")
+    runner = CliRunner()
     missing = runner.invoke(main, ["diff", str(tmp_path / "nothing"), str(table)])
     assert missing.exit_code == 2 and "nothing: no such file or folder" in missing.output
     (tmp_path / "empty").mkdir()

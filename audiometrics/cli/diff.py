@@ -73,7 +73,7 @@ def text_lines(result, *, show_unchanged: bool = False) -> list[str]:
 @log_format_option
 def diff_command(a: str, b: str, as_json: bool, show_unchanged: bool, regression_metric: str | None, which: str,
                  jobs: int, log_format: str) -> None:
-    """Compare A with B, run by run: each a folder of notebooks, a notebook, or an epoch CSV.
+    """Compare A with B, run by run: each a folder of notebooks, a notebook, an epoch CSV or a runs table.
 
     \b
     audiometrics diff before/ after/

@@ -333,7 +333,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "diff": (
         "audiometrics.cli.diff:diff_command",
-        "Compare A with B, run by run: each a folder of notebooks, a notebook, or an epoch CSV.",
+        "Compare A with B, run by run: each a folder of notebooks, a notebook, an epoch CSV or a runs table.",
     ),
 }
 

@@ -9,8 +9,11 @@
   (the adapter ``report`` uses). With the source columns (``extract
   --with-source``) runs are identified exactly; without them they are guessed,
   numbered in order, and a warning says so.
-* **A runs table** (one row per run, no ``epoch`` column) is refused with a
-  clear error: it holds no epochs to take best and final values from.
+* **A runs table** (``runs.csv``: one row per run, its ``best_M``,
+  ``best_M_epoch`` and ``final_M`` columns): read as it is, through
+  :func:`~audiometrics.epochs.runs_table.load_runs`. It holds no epochs, so a
+  change between a run's best and final epochs that moves neither shows only
+  when the two sides are epoch CSVs or notebooks.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from audiometrics.compare.summary import RunSummary, summarize_run
-from audiometrics.errors import MetricsFileError
 from audiometrics.model import NotebookResult, Run
 from audiometrics.sinks.series import numbered
 
@@ -33,7 +35,7 @@ class Side:
     """What one side of a comparison holds: its run summaries in order, and what went wrong reading it."""
 
     source: str
-    kind: str  # "notebooks", "epoch-csv" or "runs"
+    kind: str  # "notebooks", "epoch-csv", "runs-table" or "runs"
     runs: list[RunSummary] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -52,13 +54,9 @@ def _csv_side(path: str) -> Side:
     from audiometrics.epochs.csv_file import read_epoch_csv
     from audiometrics.epochs.csv_runs import has_source_columns, runs_from_frame
 
-    try:
-        raw = read_epoch_csv(path)
-    except MetricsFileError as error:
-        if "missing columns" in error.reason and _is_runs_table(path):
-            raise MetricsFileError(path, "a runs table (one row per run) has no epochs to compare; "
-                                         "give the epoch CSV beside it, or the notebooks") from None
-        raise
+    if _is_runs_table(path):
+        return _runs_table_side(path)
+    raw = read_epoch_csv(path)
     side = Side(path, "epoch-csv")
     if not has_source_columns(raw):
         side.warnings.append(f"{path}: no source columns (notebook, run): runs were guessed from model and phase changes "
@@ -75,7 +73,41 @@ def _is_runs_table(path: str) -> bool:
         header = pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns
     except (OSError, ValueError):
         return False
-    return {"notebook", "run"} <= set(header)
+    return {"notebook", "run", "epochs_recorded"} <= set(header) and "epoch" not in set(header)
+
+
+def _runs_table_side(path: str) -> Side:
+    """Run summaries straight from a runs table's ``best_M``/``best_M_epoch``/``final_M`` columns."""
+    import hashlib
+    import math
+
+    from audiometrics.compare.summary import MetricSummary
+    from audiometrics.epochs.runs_table import load_runs
+
+    table = load_runs(path)
+    metrics = [c[len("best_"):-len("_epoch")] for c in table.columns if c.startswith("best_") and c.endswith("_epoch")]
+    side = Side(path, "runs-table")
+    for row in table.to_dict("records"):
+        epochs = _int(row.get("epochs_recorded"))
+        found: dict[str, MetricSummary] = {}
+        for name in metrics:
+            best, final, at = row.get(f"best_{name}"), row.get(f"final_{name}"), _int(row.get(f"best_{name}_epoch"))
+            if isinstance(best, float) and not math.isnan(best) and isinstance(final, float) and not math.isnan(final):
+                found[name] = MetricSummary(best, at, final, max(epochs - 1, 0))
+        content = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in row.items() if k != "label")).encode()).hexdigest()[:32]
+        pretrained = row.get("pretrained")
+        side.runs.append(RunSummary(
+            str(row.get("notebook", "")), _int(row.get("run")), str(row.get("model", "")),
+            pretrained if isinstance(pretrained, bool) else None, _int(row.get("phases")), epochs, found, content,
+        ))
+    return side
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _notebook_side(source: str, jobs: int | None) -> Side:
