@@ -37,7 +37,7 @@ def test_extract_format_json(tmp_path):
     assert document["schema"] == "audiometrics.extract/1"
     assert document["notebooks"] == {"total": 2, "read": 1, "failed": 1}
     assert document["failures"][0]["file"].endswith("broken.ipynb") and "JSON" in document["failures"][0]["reason"]
-    assert document["written"] == [str(tmp_path / "o" / "training_metrics_extracted.csv")]
+    assert document["written"] == [str(tmp_path / "o" / "training_metrics_extracted.csv"), str(tmp_path / "o" / "runs.csv")]
     (run,) = document["runs"]
     assert (run["notebook"], run["run"], run["model"], run["pretrained"], run["epochs"]) == ('quote "x".ipynb', 1, "resnet18", False, 5)
     assert run["phases"][0] | {"call": None} == {"phase": 1, "method": "fit_one_cycle", "call": None, "cell": "In [2] (cell 2)",
