@@ -166,7 +166,7 @@ def test_examples_and_the_reference_form_groups_and_say_why() -> None:
     assert [len(g.runs) for g in summary.groups] == [1, 4]  # full runs first, then the smoke group
     overview = render_reports(summary)[OVERVIEW_NAME]
     assert "**2 comparison groups**" in overview and "Apart from group 1 because of" in overview
-    assert "DEBUG_MODE: not stated vs True" in overview and "IMG_SIZE: not stated vs 64" in overview
+    assert "DEBUG_MODE: not stated vs True" in overview and "IMG_SIZE: 64 vs not stated" in overview
     assert "Use " not in overview.split("## Recommendations")[1]
 
 
