@@ -535,3 +535,25 @@ def test_a_partial_line_glued_to_a_message_and_junk_after_a_final_line():
     )
     (table,) = find_tables([nbf.stream_output(text[:40]), nbf.stream_output(text[40:])])
     assert table.rows == (("1", "0.4000", "0.3000", "2s"), ("2", "0.3500", "0.2500", "2s"))
+
+
+def test_a_bar_drawn_again_after_a_callback_line_gives_the_epoch_its_validation_values():
+    # Keras 3 drew the bar at the last step, then ModelCheckpoint printed, then the bar again with val_*
+    bar = "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s {ms}ms/step - accuracy: {a} - loss: {l}"
+    text = ""
+    for k, (a, l, va, vl) in enumerate([("0.48", "0.87", "0.64", "0.71"), ("0.59", "0.69", "0.72", "0.61")], 1):
+        text += f"Epoch {k}/2\n" + bar.format(ms=24, a=a, l=l)
+        text += f"\nEpoch {k}: val_loss improved from None to {vl}, saving model to best.keras\n"
+        text += "\b" * 40 + bar.format(ms=47, a=a, l=l) + f" - val_accuracy: {va} - val_loss: {vl}\n"
+    text += "\r2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.59 - loss: 0.69\n"  # evaluate(): its own table
+    fit, evaluate = find_tables([nbf.stream_output(text)])
+    assert fit.columns == ("epoch", "train_accuracy", "train_loss", "accuracy", "valid_loss", "time")
+    assert fit.rows == (("1", "0.48", "0.87", "0.64", "0.71", "0s"), ("2", "0.59", "0.69", "0.72", "0.61", "0s"))
+    assert len(evaluate.rows) == 1
+
+
+def test_a_different_bar_after_the_last_epoch_is_not_its_redraw():
+    text = "Epoch 1/1\n\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.87\nEpoch 1: note\n"
+    text += "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.80 - val_loss: 0.5\n"  # other values: not the same bar
+    first, second = find_tables([nbf.stream_output(text)])
+    assert first.rows == (("1", "0.87", "0s"),) and len(second.rows) == 1
