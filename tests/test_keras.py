@@ -557,3 +557,22 @@ def test_a_different_bar_after_the_last_epoch_is_not_its_redraw():
     text += "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.80 - val_loss: 0.5\n"  # other values: not the same bar
     first, second = find_tables([nbf.stream_output(text)])
     assert first.rows == (("1", "0.87", "0s"),) and len(second.rows) == 1
+
+
+def test_a_headerless_line_in_a_cell_with_no_fit_is_a_result_not_an_epoch(tmp_path):
+    # evaluate() through a call the analysis does not know prints the one line fit(epochs=1) would print
+    line = "\r2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.4062 - loss: 1.1472\n"
+    doc = nbf.notebook([
+        nbf.code_cell("import keras\nfrom helpers import check\nmodel = keras.models.load_model('m.keras')"),
+        nbf.code_cell("check(model, x, y)", [nbf.stream_output(line)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "eval.ipynb", doc))
+    assert not [row for run in result.runs for p in run.phases for row in p.rows]
+    assert any("evaluate()'s result, not an epoch" in d.message for d in result.diagnostics)
+    # with a fit in the cell, the same line is that fit's one epoch
+    doc = nbf.notebook([
+        nbf.code_cell("import keras\nmodel = keras.Sequential([])\nmodel.compile('adam', 'mse')"),
+        nbf.code_cell("model.fit(x, y)", [nbf.stream_output(line)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "fit.ipynb", doc))
+    assert [len(p.rows) for run in result.runs for p in run.phases] == [1]

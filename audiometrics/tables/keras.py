@@ -286,7 +286,13 @@ class Keras:
             notes.append(f"EarlyStopping ended the fit after {len(rows)}{of} epochs{restored}")
         interrupted = table.pending is not None and table.total is not None and not table.headerless
         return ProgressTable(
-            columns if rows else (), tuple(rows), self.name, index, interrupted=interrupted, notes=tuple(notes)
+            columns if rows else (),
+            tuple(rows),
+            self.name,
+            index,
+            interrupted=interrupted,
+            notes=tuple(notes),
+            headerless=table.headerless and table.total == 1 and len(rows) == 1,
         )
 
 
