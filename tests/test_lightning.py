@@ -234,3 +234,27 @@ def test_an_epoch_with_no_bar_after_its_validation_has_no_validation_values_and_
     (table,) = find_tables(outputs)
     assert [r[:3] for r in table.rows] == [("0", "0.55", "0.57"), ("1", "0.41", "")]  # not epoch 0's 0.57
     assert any("epoch 1" in n for n in table.notes)
+
+
+def test_bars_with_no_logger_and_no_redraws_are_confirmed_by_the_validation_bars_that_follow():
+    # no v_num (logger=False), no Sanity Checking bar left: the first Epoch line alone does not say Lightning
+    first = _collapsed_stream([("0.54", "0.52"), ("0.35", "0.30")], v_num=False)
+    second = _collapsed_stream([("0.36", "0.32"), ("0.08", "0.15")], v_num=False)
+    tables = find_tables([nbf.stream_output(first), nbf.stream_output("\n"), nbf.stream_output(second)])
+    assert [t.format for t in tables] == ["lightning", "lightning"]
+    assert [r[:3] for r in tables[0].rows] == [("0", "0.54", "0.52"), ("1", "0.35", "0.30")]
+    assert [r[:3] for r in tables[1].rows] == [("0", "0.36", "0.32"), ("1", "0.08", "0.15")]
+
+
+def test_a_loops_bars_saved_without_redraws_are_still_not_lightning():
+    text = ""
+    for epoch, (loss, acc) in enumerate([("0.5", "0.8"), ("0.4", "0.9")]):
+        text += f"Epoch {epoch}: 100%|##########| 10/10 [00:01<00:00, 9.9it/s, loss={loss}]\n"
+        text += "Validation: 100%|##########| 2/2 [00:00<00:00, 9.9it/s]\n"
+        text += f"Epoch {epoch}: train loss {loss}, val acc {acc}\n"
+    tables = find_tables([nbf.stream_output(text)])
+    assert [t.format for t in tables] == ["loop"]
+    assert [r[:3] for r in tables[0].rows] == [("0", "0.5", "0.8"), ("1", "0.4", "0.9")]
+    # bars alone, confirmed by nothing: no table, as before
+    bars = "".join(f"Epoch {e}: 100%|##########| 10/10 [00:01<00:00, 9.9it/s, loss=0.{e}]\n" for e in range(3))
+    assert find_tables([nbf.stream_output(bars)]) == []

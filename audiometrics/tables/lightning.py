@@ -57,6 +57,7 @@ _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?(?:nan|
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NEW_FIT = ("Sanity Checking", "Training: ", "Training:|")
 _VALIDATION = ("Validation", "Validating")
+_CONFIRM = ("Validation DataLoader", "Sanity Checking")  # bars only Lightning draws
 _SKIP = frozenset({"v_num", "it/s", "s/it"})  # the logger's version number, not a metric
 
 
@@ -177,6 +178,34 @@ class LightningBar:
         table = _Table()
         self._read(table, line, True)
         return table if table.epochs and table.signed else None
+
+    def tentative(self, line: str) -> _Table | None:
+        """A table an ``Epoch N:`` bar with no mark of Lightning's opens once a Lightning bar follows (:meth:`confirms`).
+
+        A bar saved without its ``\r`` redraws (and without ``v_num``: no logger)
+        shows no Sanity Checking bar before it; the Validation bars after it tell.
+        """
+        if "Epoch " not in line or "\r" in line:
+            return None
+        table = _Table()
+        self._read(table, line, True)
+        return table if table.epochs and not table.signed else None
+
+    def confirms(self, state: _Table, line: str) -> bool | None:
+        """Whether ``line`` shows the tentative table is Lightning's: True, False, or None (taken, not yet).
+
+        Only bars a hand-written loop does not draw confirm it: ``Validation DataLoader``,
+        ``Sanity Checking``, ``v_num=``; a plain ``Validation:`` bar is taken and waits.
+        """
+        segments = [s for s in _segments(line) if s]
+        if not segments or any(s[:1] == "E" and _EPOCH.match(s) and "v_num=" not in s for s in segments):
+            return False
+        if any(s.startswith(_CONFIRM) or "v_num=" in s for s in segments):
+            return self._read(state, line, False) is not None
+        if all(s.startswith(_VALIDATION) for s in segments):
+            self._read(state, line, False)
+            return None
+        return False
 
     def add(self, state: _Table, line: str) -> bool:
         if "Epoch " not in line and "Validat" not in line and "Sanity" not in line and "Training" not in line:
