@@ -576,3 +576,14 @@ def test_a_headerless_line_in_a_cell_with_no_fit_is_a_result_not_an_epoch(tmp_pa
     ])
     result = extract_notebook(nbf.write(tmp_path / "fit.ipynb", doc))
     assert [len(p.rows) for run in result.runs for p in run.phases] == [1]
+
+
+def test_one_epoch_fit_with_a_checkpoint_line_is_one_table_and_train_on_lines_are_fits(tmp_path):
+    text = "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.87\nEpoch 1: val_loss improved from inf to 0.5\n"
+    text += "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - loss: 0.87 - val_loss: 0.5\n"
+    (table,) = find_tables([nbf.stream_output(text)])
+    assert table.rows == (("1", "0.87", "0.5", "0s"),) and table.headerless
+    # Keras 2.0's fit(epochs=1): "Train on" says a fit, not evaluate()
+    text = "Train on 150 samples\n\r150/150 [==============================] - 0s 1ms/sample - loss: 0.8691\n"
+    (table,) = find_tables([nbf.stream_output(text)])
+    assert len(table.rows) == 1 and not table.headerless

@@ -142,7 +142,7 @@ def _read_parts(parts: list[str]) -> tuple[bool, str, tuple[tuple[str, str], ...
 class _Table:
     """One ``fit``'s epochs as they are read."""
 
-    __slots__ = ("total", "last", "pending", "rows", "headerless", "blank", "stopped", "restored", "target")
+    __slots__ = ("total", "last", "pending", "rows", "headerless", "blank", "stopped", "restored", "target", "alone")
 
     def __init__(self, total: int | None = None, last: int = 0, pending: int | None = None) -> None:
         self.total = total  # N of ``Epoch k/N``; None before the first header (after ``Train on``)
@@ -154,6 +154,7 @@ class _Table:
         self.stopped: str | None = None
         self.restored: str | None = None
         self.target: str | None = None  # the step count of the last row's final line, while it may be redrawn
+        self.alone = False  # a final line nothing announced (no header, no ``Train on``): fit(epochs=1) or evaluate()
 
 
 class Keras:
@@ -187,8 +188,10 @@ class Keras:
             return None
         table = _Table(1, 1)
         if found[2]:
-            table.headerless = True
+            table.headerless = table.alone = True
             table.rows.append((1, found[1], found[2]))
+            counts = _COUNTS.match(line)
+            table.target = counts.group(2) if counts is not None else None
         else:
             table.blank = True  # predict(): a bar with no values
         return table
@@ -292,7 +295,7 @@ class Keras:
             index,
             interrupted=interrupted,
             notes=tuple(notes),
-            headerless=table.headerless and table.total == 1 and len(rows) == 1,
+            headerless=table.alone,
         )
 
 
