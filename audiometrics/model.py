@@ -62,6 +62,8 @@ class ProgressTable:
     all (an ``lr_find`` or a display never updated) so that alignment can count
     it as a slot. ``notes`` are warnings about how the rows were read (short rows
     placed by meaning, spanning cells), one line each, shown to the user.
+    ``headerless`` marks a single final line no epoch header asked for (Keras'
+    ``fit(epochs=1)`` or ``evaluate()``: the cell's calls tell which).
     """
 
     columns: tuple[str, ...] | None
@@ -71,6 +73,7 @@ class ProgressTable:
     interrupted: bool = False
     blank: bool = False
     notes: tuple[str, ...] = ()
+    headerless: bool = False
 
 
 # --------------------------------------------------------------------------- source

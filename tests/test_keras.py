@@ -535,3 +535,55 @@ def test_a_partial_line_glued_to_a_message_and_junk_after_a_final_line():
     )
     (table,) = find_tables([nbf.stream_output(text[:40]), nbf.stream_output(text[40:])])
     assert table.rows == (("1", "0.4000", "0.3000", "2s"), ("2", "0.3500", "0.2500", "2s"))
+
+
+def test_a_bar_drawn_again_after_a_callback_line_gives_the_epoch_its_validation_values():
+    # Keras 3 drew the bar at the last step, then ModelCheckpoint printed, then the bar again with val_*
+    bar = "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s {ms}ms/step - accuracy: {a} - loss: {l}"
+    text = ""
+    for k, (a, l, va, vl) in enumerate([("0.48", "0.87", "0.64", "0.71"), ("0.59", "0.69", "0.72", "0.61")], 1):
+        text += f"Epoch {k}/2\n" + bar.format(ms=24, a=a, l=l)
+        text += f"\nEpoch {k}: val_loss improved from None to {vl}, saving model to best.keras\n"
+        text += "\b" * 40 + bar.format(ms=47, a=a, l=l) + f" - val_accuracy: {va} - val_loss: {vl}\n"
+    text += "\r2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.59 - loss: 0.69\n"  # evaluate(): its own table
+    fit, evaluate = find_tables([nbf.stream_output(text)])
+    assert fit.columns == ("epoch", "train_accuracy", "train_loss", "accuracy", "valid_loss", "time")
+    assert fit.rows == (("1", "0.48", "0.87", "0.64", "0.71", "0s"), ("2", "0.59", "0.69", "0.72", "0.61", "0s"))
+    assert len(evaluate.rows) == 1
+
+
+def test_a_different_bar_after_the_last_epoch_is_not_its_redraw():
+    text = "Epoch 1/1\n\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.87\nEpoch 1: note\n"
+    text += "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.80 - val_loss: 0.5\n"  # other values: not the same bar
+    first, second = find_tables([nbf.stream_output(text)])
+    assert first.rows == (("1", "0.87", "0s"),) and len(second.rows) == 1
+
+
+def test_a_headerless_line_in_a_cell_with_no_fit_is_a_result_not_an_epoch(tmp_path):
+    # evaluate() through a call the analysis does not know prints the one line fit(epochs=1) would print
+    line = "\r2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.4062 - loss: 1.1472\n"
+    doc = nbf.notebook([
+        nbf.code_cell("import keras\nfrom helpers import check\nmodel = keras.models.load_model('m.keras')"),
+        nbf.code_cell("check(model, x, y)", [nbf.stream_output(line)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "eval.ipynb", doc))
+    assert not [row for run in result.runs for p in run.phases for row in p.rows]
+    assert any("evaluate()'s result, not an epoch" in d.message for d in result.diagnostics)
+    # with a fit in the cell, the same line is that fit's one epoch
+    doc = nbf.notebook([
+        nbf.code_cell("import keras\nmodel = keras.Sequential([])\nmodel.compile('adam', 'mse')"),
+        nbf.code_cell("model.fit(x, y)", [nbf.stream_output(line)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "fit.ipynb", doc))
+    assert [len(p.rows) for run in result.runs for p in run.phases] == [1]
+
+
+def test_one_epoch_fit_with_a_checkpoint_line_is_one_table_and_train_on_lines_are_fits(tmp_path):
+    text = "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.87\nEpoch 1: val_loss improved from inf to 0.5\n"
+    text += "\r8/8 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - loss: 0.87 - val_loss: 0.5\n"
+    (table,) = find_tables([nbf.stream_output(text)])
+    assert table.rows == (("1", "0.87", "0.5", "0s"),) and table.headerless
+    # Keras 2.0's fit(epochs=1): "Train on" says a fit, not evaluate()
+    text = "Train on 150 samples\n\r150/150 [==============================] - 0s 1ms/sample - loss: 0.8691\n"
+    (table,) = find_tables([nbf.stream_output(text)])
+    assert len(table.rows) == 1 and not table.headerless

@@ -199,3 +199,62 @@ def test_lightning_1x_shape_validation_inside_the_main_bar():
     (table,) = find_tables([nbf.stream_output(text, "stderr")])
     assert table.columns == ("epoch", "train_loss", "valid_loss", "acc", "time")
     assert table.rows == (("0", "0.104", "0.0943", "0.971", "00:14"), ("1", "0.0712", "0.0611", "0.981", "00:15"))
+
+
+def _collapsed_stream(epochs, *, v_num=True, final=True):
+    """Lightning 2.x's bars saved with each line's last redraw only (no ``\\r``): the epoch's bar drawn before
+    its validation, the Validation bars, the next epoch's bar still showing the previous validation values."""
+    bar = "Epoch {e}: 100%|██████████| 6/6 [00:00<00:00, 250.00it/s, {post}]\n"
+    val = (
+        "Validation: |          | 0/? [00:00<?, ?it/s]\x1b[A\n"
+        "Validation DataLoader 0:   0%|          | 0/2 [00:00<?, ?it/s]\x1b[A\n"
+        "Validation DataLoader 0: 100%|██████████| 2/2 [00:00<00:00, 400.00it/s]\x1b[A\n"
+    )
+    text, shown = " " * 40, ""
+    for e, (loss, val_loss) in enumerate(epochs):
+        post = ("v_num=0, " if v_num else "") + f"train_loss={loss}" + shown
+        text += bar.format(e=e, post=post) + val
+        shown = f", val_loss={val_loss}"
+    if final:
+        post = ("v_num=0, " if v_num else "") + f"train_loss={epochs[-1][0]}" + shown
+        text += bar.format(e=len(epochs) - 1, post=post)
+    return text
+
+
+def test_bars_saved_with_their_last_redraw_only_give_each_epoch_its_own_validation_values():
+    outputs = [nbf.stream_output(_collapsed_stream([("0.55", "0.57"), ("0.41", "0.45"), ("0.29", "0.33")]))]
+    (table,) = find_tables(outputs)
+    assert table.format == "lightning" and table.columns == ("epoch", "train_loss", "valid_loss", "time")
+    assert [r[:3] for r in table.rows] == [("0", "0.55", "0.57"), ("1", "0.41", "0.45"), ("2", "0.29", "0.33")]
+    assert not table.notes
+
+
+def test_an_epoch_with_no_bar_after_its_validation_has_no_validation_values_and_a_note():
+    outputs = [nbf.stream_output(_collapsed_stream([("0.55", "0.57"), ("0.41", "0.45")], final=False))]
+    (table,) = find_tables(outputs)
+    assert [r[:3] for r in table.rows] == [("0", "0.55", "0.57"), ("1", "0.41", "")]  # not epoch 0's 0.57
+    assert any("epoch 1" in n for n in table.notes)
+
+
+def test_bars_with_no_logger_and_no_redraws_are_confirmed_by_the_validation_bars_that_follow():
+    # no v_num (logger=False), no Sanity Checking bar left: the first Epoch line alone does not say Lightning
+    first = _collapsed_stream([("0.54", "0.52"), ("0.35", "0.30")], v_num=False)
+    second = _collapsed_stream([("0.36", "0.32"), ("0.08", "0.15")], v_num=False)
+    tables = find_tables([nbf.stream_output(first), nbf.stream_output("\n"), nbf.stream_output(second)])
+    assert [t.format for t in tables] == ["lightning", "lightning"]
+    assert [r[:3] for r in tables[0].rows] == [("0", "0.54", "0.52"), ("1", "0.35", "0.30")]
+    assert [r[:3] for r in tables[1].rows] == [("0", "0.36", "0.32"), ("1", "0.08", "0.15")]
+
+
+def test_a_loops_bars_saved_without_redraws_are_still_not_lightning():
+    text = ""
+    for epoch, (loss, acc) in enumerate([("0.5", "0.8"), ("0.4", "0.9")]):
+        text += f"Epoch {epoch}: 100%|##########| 10/10 [00:01<00:00, 9.9it/s, loss={loss}]\n"
+        text += "Validation: 100%|##########| 2/2 [00:00<00:00, 9.9it/s]\n"
+        text += f"Epoch {epoch}: train loss {loss}, val acc {acc}\n"
+    tables = find_tables([nbf.stream_output(text)])
+    assert [t.format for t in tables] == ["loop"]
+    assert [r[:3] for r in tables[0].rows] == [("0", "0.5", "0.8"), ("1", "0.4", "0.9")]
+    # bars alone, confirmed by nothing: no table, as before
+    bars = "".join(f"Epoch {e}: 100%|##########| 10/10 [00:01<00:00, 9.9it/s, loss=0.{e}]\n" for e in range(3))
+    assert find_tables([nbf.stream_output(bars)]) == []

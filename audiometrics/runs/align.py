@@ -132,12 +132,23 @@ def _match_cell(
     # Tables with a header and no rows that no call explains are not training tables.
     with_rows = [t for t in epoch_tables if t.rows]
     if not training:
-        if not with_rows:
-            return [], None
-        return [(None, t) for t in with_rows], (
-            f"{len(with_rows)} progress table{'s' if len(with_rows) > 1 else ''} with epoch rows but no training call "
-            "found in the cell's source; rows kept with an unknown learning rate"
+        # A progress line no epoch header asked for, in a cell with no training call, is evaluate()'s
+        # result (Keras prints fit(epochs=1) and evaluate() alike): not an epoch.
+        results = sum(1 for t in with_rows if t.headerless)
+        with_rows = [t for t in with_rows if not t.headerless]
+        result = (
+            f"{results} progress line{'s' if results > 1 else ''} with no epoch header and no training call in the "
+            "cell's source: read as evaluate()'s result, not an epoch (no rows)"
+            if results
+            else None
         )
+        if not with_rows:
+            return [], result
+        return [(None, t) for t in with_rows], "; ".join(m for m in (
+            f"{len(with_rows)} progress table{'s' if len(with_rows) > 1 else ''} with epoch rows but no training call "
+            "found in the cell's source; rows kept with an unknown learning rate",
+            result,
+        ) if m)
     if len(with_rows) == len(training):
         return list(zip(training, with_rows)), None
     pairs: list[tuple[TrainingCall | None, ProgressTable | None]] = []

@@ -59,6 +59,12 @@ class StreamFormat(Protocol):
     attribute ``redrawn = True``: lines holding ``\\r`` are then offered to it raw
     (:meth:`add` of its open table, then :meth:`start`) before the shown text
     goes to the formats in order.
+
+    A format whose table one line cannot prove (a bar only the next lines show to
+    be its) adds ``tentative(line) -> state | None`` and ``confirms(state, line) ->
+    bool | None``: a line no format took is held with that state; the next lines
+    confirm it (True: the table opens there), are held too (None), or give it up
+    (False: the held lines are then read as if nothing had been held).
     """
 
     name: str

@@ -18,7 +18,9 @@ A table is one ``fit``: it opens at an ``Epoch k/N`` header (or Keras 2.0's
 ``Train on …`` line) and takes, for each following header ``k+1/N``, the final
 progress line after it (``current == target``, no ``ETA``).  Callback lines
 (``Epoch 6: early stopping``, ``Restoring model weights …``, ModelCheckpoint's and
-ReduceLROnPlateau's ``Epoch 3: …`` messages) belong to the table.  A final line no
+ReduceLROnPlateau's ``Epoch 3: …`` messages) belong to the table; a final line
+drawn again after such a message, with the same steps and values and more (the
+validation values), replaces the epoch's row.  A final line no
 header asked for is ``fit(epochs=1)`` (no header since Keras 2.1) or
 ``evaluate()``: it is a table of its own with one row, and alignment decides which
 by the calls of the cell; a final line with no value at all (``predict()``) is a
@@ -140,7 +142,7 @@ def _read_parts(parts: list[str]) -> tuple[bool, str, tuple[tuple[str, str], ...
 class _Table:
     """One ``fit``'s epochs as they are read."""
 
-    __slots__ = ("total", "last", "pending", "rows", "headerless", "blank", "stopped", "restored")
+    __slots__ = ("total", "last", "pending", "rows", "headerless", "blank", "stopped", "restored", "target", "alone")
 
     def __init__(self, total: int | None = None, last: int = 0, pending: int | None = None) -> None:
         self.total = total  # N of ``Epoch k/N``; None before the first header (after ``Train on``)
@@ -151,6 +153,8 @@ class _Table:
         self.blank = False
         self.stopped: str | None = None
         self.restored: str | None = None
+        self.target: str | None = None  # the step count of the last row's final line, while it may be redrawn
+        self.alone = False  # a final line nothing announced (no header, no ``Train on``): fit(epochs=1) or evaluate()
 
 
 class Keras:
@@ -184,8 +188,10 @@ class Keras:
             return None
         table = _Table(1, 1)
         if found[2]:
-            table.headerless = True
+            table.headerless = table.alone = True
             table.rows.append((1, found[1], found[2]))
+            counts = _COUNTS.match(line)
+            table.target = counts.group(2) if counts is not None else None
         else:
             table.blank = True  # predict(): a bar with no values
         return table
@@ -210,7 +216,7 @@ class Keras:
             return True
         prelude = table.total is None and not table.rows  # ``Train on N samples``: a header or the one line of epochs=1
         if table.pending is None and not prelude:
-            return False
+            return self._redraw(table, line) if table.target is not None else False
         found = progress_line(line)
         if found is None:
             return False
@@ -222,7 +228,32 @@ class Keras:
         if final and metrics:
             table.rows.append((table.pending, elapsed, metrics))
             table.pending = None
+            counts = _COUNTS.match(line)
+            table.target = counts.group(2) if counts is not None else None
         return True  # (a bar still moving: the epoch's final line may follow)
+
+    @staticmethod
+    def _redraw(table: _Table, line: str) -> bool:
+        """The last row's bar drawn again after a callback's line, now with validation values: the row's values.
+
+        Keras 3 may draw an epoch's bar at its last step before validation, and
+        again at the epoch's end with the validation values; a callback printing
+        in between (ModelCheckpoint's ``Epoch 3: val_loss improved …``) leaves both
+        on the stream.  The second is the same bar only when it counts the same
+        steps and repeats the row's values, adding new ones (evaluate() after a
+        fit draws a bar of its own, with no more names than the fit's).
+        """
+        found = progress_line(line)
+        counts = _COUNTS.match(line)
+        if found is None or counts is None or counts.group(2) != table.target or not found[0]:
+            return False
+        epoch, _, shown = table.rows[-1]
+        before, after = dict(shown), dict(found[2])
+        if len(after) <= len(before) or any(after.get(name) != value for name, value in before.items()):
+            return False
+        table.rows[-1] = (epoch, found[1], found[2])
+        table.target = None
+        return True
 
     @staticmethod
     def _header(table: _Table, k: int, n: int) -> bool:
@@ -233,7 +264,7 @@ class Keras:
             return True
         if n != table.total or k <= table.last or k == 1:
             return False
-        table.last, table.pending = k, k
+        table.last, table.pending, table.target = k, k, None
         return True
 
     def close(self, table: _Table, index: int) -> ProgressTable:
@@ -258,7 +289,13 @@ class Keras:
             notes.append(f"EarlyStopping ended the fit after {len(rows)}{of} epochs{restored}")
         interrupted = table.pending is not None and table.total is not None and not table.headerless
         return ProgressTable(
-            columns if rows else (), tuple(rows), self.name, index, interrupted=interrupted, notes=tuple(notes)
+            columns if rows else (),
+            tuple(rows),
+            self.name,
+            index,
+            interrupted=interrupted,
+            notes=tuple(notes),
+            headerless=table.alone,
         )
 
 

@@ -22,6 +22,14 @@ validation values are the previous epoch's.  A bar that shows validation
 metrics on an epoch during which no validation bar ran (``check_val_every_n_epoch``)
 repeats an earlier epoch's values: they are left empty, with a note.
 
+A notebook saved with each line's last redraw only (no ``\r`` left) holds, per
+epoch, the bar drawn before its validation (showing the previous epoch's
+validation values) and the Validation bars; an epoch's own validation values are
+then on the next epoch's first bar, the last epoch's on its bar drawn again at
+the end.  An epoch with no bar after its validation has no validation values
+(those shown are an earlier epoch's): left empty, with a note.  Blanks before
+the first ``Epoch`` line (a cleared bar) are skipped.
+
 A table starts only on a line that also shows a bar only Lightning draws
 (``Sanity Checking``, ``Training``, ``Validation``, or ``v_num=`` in the
 postfix): a hand-written loop's ``tqdm(desc=f"Epoch {e}")`` bar is not
@@ -49,6 +57,7 @@ _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?(?:nan|
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NEW_FIT = ("Sanity Checking", "Training: ", "Training:|")
 _VALIDATION = ("Validation", "Validating")
+_CONFIRM = ("Validation DataLoader", "Sanity Checking")  # bars only Lightning draws
 _SKIP = frozenset({"v_num", "it/s", "s/it"})  # the logger's version number, not a metric
 
 
@@ -97,6 +106,9 @@ class _Table:
         self.current: int | None = None
         self.any_validation = False
         self.signed = False  # a bar only Lightning draws was seen (Sanity Checking, Training, Validation, v_num)
+        self.awaiting: int | None = None  # the epoch whose validation ran and whose bar has not been drawn since
+        self.after: set[int] = set()  # epochs whose bar was drawn again after their validation
+        self.carried: dict[int, dict[str, str]] = {}  # an epoch's validation values, from the next epoch's bar
 
 
 def _segments(line: str) -> list[str]:
@@ -115,7 +127,9 @@ class LightningBar:
     redrawn = True
 
     def wants(self, head: str) -> bool:
-        return head == "E"  # "Epoch N:" lines; redrawn lines start with "\r", read anyway
+        # "Epoch N:" lines; redrawn lines start with "\r", read anyway; a cleared bar's blanks (a
+        # Sanity Checking bar, saved without its "\r") may stand before the first epoch's line
+        return head == "E" or head == " "
 
     def _read(self, table: _Table, line: str, fresh: bool) -> bool | None:
         """Add ``line``'s redraws to ``table``; None: the line starts a new fit (or goes back in epochs).
@@ -137,11 +151,14 @@ class LightningBar:
                     return None
                 table.current = epoch
                 last[epoch] = segment
+                if table.awaiting is not None:
+                    _redrawn(table, epoch, segment)
             elif head == "V" and segment.startswith(_VALIDATION):
                 table.signed = True
                 if table.current is not None:
                     table.validated.add(table.current)
                     table.any_validation = True
+                    table.awaiting = table.current
                 took = True
             elif head in "ST" and segment.startswith(_NEW_FIT):
                 if (table.epochs or last) and not fresh:
@@ -162,6 +179,34 @@ class LightningBar:
         self._read(table, line, True)
         return table if table.epochs and table.signed else None
 
+    def tentative(self, line: str) -> _Table | None:
+        """A table an ``Epoch N:`` bar with no mark of Lightning's opens once a Lightning bar follows (:meth:`confirms`).
+
+        A bar saved without its ``\r`` redraws (and without ``v_num``: no logger)
+        shows no Sanity Checking bar before it; the Validation bars after it tell.
+        """
+        if "Epoch " not in line or "\r" in line:
+            return None
+        table = _Table()
+        self._read(table, line, True)
+        return table if table.epochs and not table.signed else None
+
+    def confirms(self, state: _Table, line: str) -> bool | None:
+        """Whether ``line`` shows the tentative table is Lightning's: True, False, or None (taken, not yet).
+
+        Only bars a hand-written loop does not draw confirm it: ``Validation DataLoader``,
+        ``Sanity Checking``, ``v_num=``; a plain ``Validation:`` bar is taken and waits.
+        """
+        segments = [s for s in _segments(line) if s]
+        if not segments or any(s[:1] == "E" and _EPOCH.match(s) and "v_num=" not in s for s in segments):
+            return False
+        if any(s.startswith(_CONFIRM) or "v_num=" in s for s in segments):
+            return self._read(state, line, False) is not None
+        if all(s.startswith(_VALIDATION) for s in segments):
+            self._read(state, line, False)
+            return None
+        return False
+
     def add(self, state: _Table, line: str) -> bool:
         if "Epoch " not in line and "Validat" not in line and "Sanity" not in line and "Training" not in line:
             return False
@@ -173,23 +218,65 @@ class LightningBar:
             for key in values:
                 if key not in names:
                     names.append(key)
+        for values in state.carried.values():
+            for key in values:
+                if key not in names:
+                    names.append(key)
         columns = _columns(names)
         stale: list[int] = []
+        unseen: list[int] = []
         rows = []
         for epoch in sorted(state.epochs):
             values, elapsed = state.epochs[epoch]
             if state.any_validation and epoch not in state.validated and any(_is_validation(k) for k in values):
                 values = {k: v for k, v in values.items() if not _is_validation(k)}
                 stale.append(epoch)
+            elif epoch in state.validated and epoch not in state.after:
+                # the epoch's last bar was drawn before its validation: its own values are on the next
+                # epoch's first bar, or nowhere (the bar shows an earlier epoch's)
+                carried = state.carried.get(epoch)
+                if carried is not None or any(_is_validation(k) for k in values):
+                    values = {k: v for k, v in values.items() if not _is_validation(k)}
+                    if carried is not None:
+                        values.update(carried)
+                    else:
+                        unseen.append(epoch)
             rows.append((str(epoch), *(values.get(name, "") for name in names), elapsed))
-        notes = ()
+        notes: tuple[str, ...] = ()
         if stale:
             shown = ", ".join(map(str, stale[:5])) + (", …" if len(stale) > 5 else "")
             notes = (
                 f"Lightning bar: no validation ran in epoch{'s' if len(stale) > 1 else ''} {shown}; the validation "
                 "values its bar shows are an earlier epoch's: left empty",
             )
+        if unseen:
+            shown = ", ".join(map(str, unseen[:5])) + (", …" if len(unseen) > 5 else "")
+            notes += (
+                f"Lightning bar: no bar was drawn after the validation of epoch{'s' if len(unseen) > 1 else ''} "
+                f"{shown}; the validation values shown before it are an earlier epoch's: left empty",
+            )
         return ProgressTable(("epoch", *columns, "time"), tuple(rows), self.name, index, notes=notes)
+
+
+def _redrawn(table: _Table, epoch: int, segment: str) -> None:
+    """An ``Epoch N:`` redraw after the validation of ``table.awaiting``: that epoch's own, or the next one's first.
+
+    The next epoch's first redraw still shows the validation values of the epoch
+    before it; when no redraw of that epoch came in between (a notebook saved with
+    each line's last redraw only), they are its validation values.
+    """
+    awaiting = table.awaiting
+    if awaiting is None or epoch < awaiting:
+        return
+    table.awaiting = None
+    if epoch == awaiting:
+        table.after.add(epoch)
+        return
+    row = _segment_row(segment)
+    if row is not None:
+        carried = {k: v for k, v in row[1].items() if _is_validation(k)}
+        if carried:
+            table.carried[awaiting] = carried
 
 
 def _is_validation(name: str) -> bool:

@@ -30,14 +30,19 @@ class _StreamReader:
         self.add: Callable[[Any, str], bool] | None = None  # the open format's ``add`` (bound once: hot)
         self.state: Any = None  # the open table's state
         self.seq = 0
+        # A table a line may open once the next lines confirm it: (format, state, output index, lines held).
+        self.held: tuple[Any, Any, int, list[tuple[str, int]]] | None = None
 
     def line(self, raw: str, index: int) -> None:
+        if self.held is not None and self._confirm(raw, index):
+            return
         if "\r" in raw and _REDRAWN and self._redrawn(raw, index):
             return
         # Jupyter shows the text after the last carriage return; a terminal overwrites
         # earlier text in place (a short row over a longer bar keeps the bar's end).
         if "\r" not in raw and "\b" not in raw and "\x1b" not in raw:  # the usual line: shown as it is
-            self._try(raw, index)
+            if not self._try(raw, index) and _TENTATIVE:
+                self._hold(raw, index)
             return
         shown = visible(raw)
         candidates = [shown]
@@ -48,6 +53,32 @@ class _StreamReader:
         for text in candidates:
             if self._try(text, index):
                 return
+
+    def _hold(self, raw: str, index: int) -> None:
+        """A line no format took that may open a table once the next lines confirm it (``tentative``)."""
+        for fmt in _TENTATIVE:
+            state = fmt.tentative(raw)
+            if state is not None:
+                self.held = (fmt, state, index, [])
+                return
+
+    def _confirm(self, raw: str, index: int) -> bool:
+        """Offer ``raw`` to the held table: opened when it confirms it; else the held lines are read as usual."""
+        fmt, state, at, lines = self.held  # type: ignore[misc]
+        verdict = fmt.confirms(state, raw)
+        if verdict is None and len(lines) < _HOLD:
+            lines.append((raw, index))
+            return True
+        self.held = None
+        if verdict:
+            self._close()
+            self.seq += 1
+            self.open = (fmt, state, at, self.seq)
+            self.add, self.state = fmt.add, state
+            return True
+        for line, where in lines:  # as if nothing had been held
+            self.line(line, where)
+        return self._confirm(raw, index) if self.held is not None else False
 
     def _redrawn(self, raw: str, index: int) -> bool:
         """Offer a line with every redraw (``\\r`` segments kept) to the formats that read them (tqdm bars)."""
@@ -90,6 +121,11 @@ class _StreamReader:
             self.open = self.add = self.state = None
 
     def finish(self) -> list[Found]:
+        while self.held is not None:
+            lines = self.held[3]
+            self.held = None
+            for line, where in lines:
+                self.line(line, where)
         self._close()
         return self.found
 
@@ -109,6 +145,9 @@ _MARKERS = _needles(tuple(marker for fmt in STREAM_FORMATS for marker in fmt.mar
 
 #: Formats that read a line's redraws themselves (``redrawn = True``): offered the raw line first.
 _REDRAWN = tuple(fmt for fmt in STREAM_FORMATS if getattr(fmt, "redrawn", False))
+#: Formats whose table a line may open only once the next lines confirm it (``tentative``/``confirms``).
+_TENTATIVE = tuple(fmt for fmt in STREAM_FORMATS if hasattr(fmt, "tentative"))
+_HOLD = 64  # lines held at most before the held table is given up
 _REACH = max(map(len, _MARKERS)) - 1  # characters of a block's end a marker may start in
 
 
