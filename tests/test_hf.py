@@ -450,3 +450,14 @@ def test_recorded_hf_outputs_are_found_in_noise(where, data):
     outputs = json.loads((FIXTURES / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"][k]["outputs"]
     expected = table_key(find_tables(outputs))
     assert table_key(find_tables(noisy(outputs, data))) == expected
+
+
+def test_training_arguments_changed_later_are_warned_not_followed():
+    """``args.learning_rate = ...`` after TrainingArguments(...) is not followed: the rate read may be wrong, so it is said."""
+    from audiometrics.analysis.analyser import analyse_cells
+
+    source = TRAINING.replace("trainer = Trainer(", "args.learning_rate = 1e-4\ntrainer = Trainer(")
+    (analysis,) = analyse_cells([source])
+    assert any("args.learning_rate is set after the training arguments were made" in w for w in analysis.warnings)
+    (plain,) = analyse_cells([TRAINING])
+    assert not any("set after the training arguments" in w for w in plain.warnings)

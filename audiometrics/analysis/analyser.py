@@ -123,7 +123,12 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
         if p is None:  # pragma: no cover - defensive
             results.append(CellAnalysis((), ("cell could not be read",)))
             continue
-        results.append(analyser.cell(p))
+        analysis = analyser.cell(p)
+        if framework.cell_notes is not None:
+            notes = framework.cell_notes(p.text)
+            if notes:
+                analysis = dataclasses.replace(analysis, warnings=(*analysis.warnings, *notes))
+        results.append(analysis)
     return _drop_untrained(results) if state.unknown_learners else results
 
 

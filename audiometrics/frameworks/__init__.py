@@ -80,6 +80,8 @@ class Framework:
     rate the call sets and the value it leaves (bound as ``<learner>.lr``, as ``learn.lr = ...`` is), or None."""
     rate_paths: tuple[str, ...] = ()
     """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
+    cell_notes: "Callable[[str], tuple[str, ...]] | None" = None
+    """Warnings about a cell's text that the analysis cannot follow (HF's ``args.learning_rate = ...``)."""
 
     def is_factory(self, name: str) -> bool:
         return name in self.learner_factories

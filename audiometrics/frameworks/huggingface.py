@@ -386,6 +386,30 @@ class _TrainerFramework(Framework):
         return name in self.learner_factories or (len(name) > 7 and name.endswith("Trainer") and name[:1].isupper())
 
 
+_LATE_SETTING = re.compile(r"([A-Za-z_][\w.]*)\.(learning_rate|num_train_epochs|max_steps)\s*=(?!=)")
+
+
+def cell_notes(text: str) -> tuple[str, ...]:
+    """A warning for each training argument changed after ``TrainingArguments(...)`` made it (not followed).
+
+    >>> cell_notes("trainer.args.num_train_epochs = 5")
+    ('trainer.args.num_train_epochs is set after the training arguments were made; the epochs read from TrainingArguments(...) may not be the ones this training used',)
+    >>> cell_notes("TrainingArguments(learning_rate=1e-4)")
+    ()
+    """
+    if ".learning_rate" not in text and ".num_train_epochs" not in text and ".max_steps" not in text:
+        return ()
+    notes = []
+    for match in _LATE_SETTING.finditer(text):
+        what = "the learning rate" if match.group(2) == "learning_rate" else "the epochs"
+        which = "the one" if match.group(2) == "learning_rate" else "the ones"
+        notes.append(
+            f"{match.group(0).split('=')[0].strip()} is set after the training arguments were made; {what} read from "
+            f"TrainingArguments(...) may not be {which} this training used"
+        )
+    return tuple(dict.fromkeys(notes))
+
+
 FRAMEWORK = _TrainerFramework(
     name="huggingface",
     learner_factories=LEARNER_FACTORIES,
@@ -400,5 +424,6 @@ FRAMEWORK = _TrainerFramework(
     scheduler_in=scheduler_in,
     is_training_fit=is_training_fit,
     training_phases=training_phases,
+    cell_notes=cell_notes,
 )
 """The HuggingFace Trainer (and trl's trainers), registered in :mod:`audiometrics.frameworks`."""
