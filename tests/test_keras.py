@@ -587,3 +587,14 @@ def test_one_epoch_fit_with_a_checkpoint_line_is_one_table_and_train_on_lines_ar
     text = "Train on 150 samples\n\r150/150 [==============================] - 0s 1ms/sample - loss: 0.8691\n"
     (table,) = find_tables([nbf.stream_output(text)])
     assert len(table.rows) == 1 and not table.headerless
+
+
+def test_an_empty_sequential_filled_later_has_an_unknown_pretrained_flag():
+    from audiometrics.analysis.analyser import analyse_cells
+
+    source = "import keras\nmodel = keras.Sequential()\nmodel.add(keras.applications.ResNet50())\nmodel.compile(optimizer='adam')"
+    (analysis,) = analyse_cells([source])
+    (created,) = [e for e in analysis.events if type(e).__name__ == "LearnerCreated" and e.factory == "Sequential"]
+    assert (created.model, created.pretrained) == ("Sequential", None)
+    (listed,) = analyse_cells(["import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])"])
+    assert [(e.model, e.pretrained) for e in listed.events] == [("Sequential", False)]

@@ -168,6 +168,8 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
         node = name.node if isinstance(name, Value) and name.known else None
         text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
         model, pretrained = text or None, True
+    elif factory == "Sequential" and not args.positional and "layers" not in args.keywords:
+        model, pretrained = factory, None  # layers come later (``model.add(...)``, not read): pretrained unknown
     elif factory in ("Sequential", "Model"):
         found, hub, unknown = None, False, args.opaque
         for value in (*args.positional, *args.keywords.values()):
