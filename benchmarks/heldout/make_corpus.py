@@ -6,8 +6,8 @@ Usage (from the repository root)::
     python3 benchmarks/heldout/make_corpus.py hf_ keras_ # names starting with these
 
 Each notebook is executed by nbclient in the Python of its kernel's environment
-(``/work/venvs/ml``: torch, transformers, Keras 3 on the torch backend, Lightning;
-``/work/venvs/tf``: TensorFlow with tf-keras, the Keras 2 line), in a scratch
+(``$ML_VENV``: torch, transformers, Keras 3 on the torch backend, Lightning;
+``$TF_VENV``: TensorFlow with tf-keras, the Keras 2 line), in a scratch
 working directory. The kernel starts with ``IPYTHONDIR`` pointing at a temporary
 profile whose startup file runs ``oracle_hooks.py``: the training entry points
 record what the framework itself kept (``log_history``, ``History``,
@@ -30,8 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = HERE / "notebooks"
 ORACLE = HERE / "oracle"
-VENVS = {"ml": Path(os.environ.get("HELDOUT_ML_VENV", "/work/venvs/ml")),
-         "tf": Path(os.environ.get("HELDOUT_TF_VENV", "/work/venvs/tf"))}
+VENVS = {"ml": Path(os.environ.get("HELDOUT_ML_VENV", "venvs/ml")),
+         "tf": Path(os.environ.get("HELDOUT_TF_VENV", "venvs/tf"))}
 KERNEL_ENV = {
     "ml": {"KERAS_BACKEND": "torch"},
     # Keras 2 era code (``from tensorflow import keras``) gets tf-keras, as it did then.
