@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables.markup import HtmlTable, row_cells, table_rows
+from audiometrics.tables.markup import HtmlTable, row_cells, table_rows, tables_in
 
 __all__ = ["FORMAT", "HfHtml", "locate"]
 
@@ -48,29 +48,15 @@ def locate(markup: str) -> HtmlTable | None:
     """
     if "Epoch</th>" not in markup and "Step</th>" not in markup:
         return None
-    start = 0
-    while True:
-        i = markup.find("<table", start)
-        if i < 0:
-            return None
-        j = markup.find("</table", i)
-        end = len(markup) if j < 0 else j
-        start = end + 1
-        segment = markup[i:end]
-        first_row = segment.find("<tr")
-        if first_row >= 0:
-            body = segment.find("<tr", first_row + 3)
-            if body < 0:
-                body = len(segment)
-            first = segment[first_row + 3 : body]
-            if ("Epoch" in first or "Step" in first) and "text-align: right" not in first[: first.find(">") + 1]:
-                header = tuple(row_cells(first))
-                if header and header[0] in _FIRST and any(loss in header for loss in _LOSSES):
-                    attrs = segment[: segment.find(">") + 1]
-                    head = markup[max(0, i - _MAX_LABEL_SEARCH) : i] + segment[:first_row]
-                    return HtmlTable(segment, attrs, head, first, segment[body:], header)
-        if j < 0:
-            return None
+    for i, segment, first_row, body in tables_in(markup):
+        first = segment[first_row + 3 : body]
+        if ("Epoch" in first or "Step" in first) and "text-align: right" not in first[: first.find(">") + 1]:
+            header = tuple(row_cells(first))
+            if header and header[0] in _FIRST and any(loss in header for loss in _LOSSES):
+                attrs = segment[: segment.find(">") + 1]
+                head = markup[max(0, i - _MAX_LABEL_SEARCH) : i] + segment[:first_row]
+                return HtmlTable(segment, attrs, head, first, segment[body:], header)
+    return None
 
 
 def progress_label(text: str) -> tuple[int, int, str, str] | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from audiometrics.tables.rows import place_rows
 
-__all__ = ["HtmlTable", "first_epoch_table", "table_rows", "body_rows", "rows_one_by_one", "plain_rows"]
+__all__ = ["HtmlTable", "tables_in", "first_epoch_table", "table_rows", "body_rows", "rows_one_by_one", "plain_rows"]
 
 _TAG = re.compile(r"<[^<>]*>")
 _CELL = re.compile(r"<t[hd]\b[^<>]*>(.*?)</t[hd]\s*>", re.S | re.I)
@@ -47,35 +48,45 @@ class HtmlTable(NamedTuple):
 _new_table = tuple.__new__  # HtmlTable(*parts) without the generated __new__: one per table found
 
 
-def first_epoch_table(markup: str) -> HtmlTable | None:
-    """The first table in ``markup`` whose first row starts with an ``epoch`` cell, or None.
+def tables_in(markup: str) -> Iterator[tuple[int, str, int, int]]:
+    """Each ``<table`` of ``markup`` that has a row: ``(offset, segment, first row, body)``.
 
-    pandas DataFrames (index column ``<th></th>``, ``text-align: right`` header)
-    never count.
+    ``segment`` runs from ``<table`` to its ``</table`` (or the end); ``first row``
+    is where its first ``<tr`` starts in it, ``body`` where the second does (the
+    body rows), ``len(segment)`` when there is none. Linear in ``markup``.
     """
     start = 0
     while True:
         i = markup.find("<table", start)
         if i < 0:
-            return None
+            return
         j = markup.find("</table", i)
         end = len(markup) if j < 0 else j
         start = end + 1
         segment = markup[i:end]
         first_row = segment.find("<tr")
         if first_row >= 0:
-            body = segment.find("<tr", first_row + 3)  # the second ``<tr``: where the body rows start
-            if body < 0:
-                body = len(segment)
-            first = segment[first_row + 3 : body]
-            if "epoch" in first:
-                header = row_cells(first)
-                if header and header[0] == "epoch" and "text-align: right" not in first[: first.find(">") + 1]:
-                    attrs = segment[: segment.find(">") + 1]
-                    parts = (segment, attrs, segment[:first_row], first, segment[body:], tuple(header))
-                    return _new_table(HtmlTable, parts)
+            body = segment.find("<tr", first_row + 3)
+            yield i, segment, first_row, len(segment) if body < 0 else body
         if j < 0:
-            return None
+            return
+
+
+def first_epoch_table(markup: str) -> HtmlTable | None:
+    """The first table in ``markup`` whose first row starts with an ``epoch`` cell, or None.
+
+    pandas DataFrames (index column ``<th></th>``, ``text-align: right`` header)
+    never count.
+    """
+    for _, segment, first_row, body in tables_in(markup):
+        first = segment[first_row + 3 : body]
+        if "epoch" in first:
+            header = row_cells(first)
+            if header and header[0] == "epoch" and "text-align: right" not in first[: first.find(">") + 1]:
+                attrs = segment[: segment.find(">") + 1]
+                parts = (segment, attrs, segment[:first_row], first, segment[body:], tuple(header))
+                return _new_table(HtmlTable, parts)
+    return None
 
 
 def cell_text(raw: str) -> str:

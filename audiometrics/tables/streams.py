@@ -88,10 +88,7 @@ class _StreamReader:
         for fmt in _REDRAWN:
             state = fmt.start(raw)
             if state is not None:
-                self._close()
-                self.seq += 1
-                self.open = (fmt, state, index, self.seq)
-                self.add, self.state = fmt.add, state
+                self._open(fmt, state, index)
                 return True
         return False
 
@@ -107,12 +104,16 @@ class _StreamReader:
         for fmt in starters:
             state = fmt.start(text)
             if state is not None:
-                self._close()
-                self.seq += 1
-                self.open = (fmt, state, index, self.seq)
-                self.add, self.state = fmt.add, state
+                self._open(fmt, state, index)
                 return True
         return False
+
+    def _open(self, fmt: StreamFormat, state: Any, index: int) -> None:
+        """Close the open table and open ``fmt``'s, started with ``state`` at output ``index``."""
+        self._close()
+        self.seq += 1
+        self.open = (fmt, state, index, self.seq)
+        self.add, self.state = fmt.add, state
 
     def _close(self) -> None:
         if self.open is not None:
