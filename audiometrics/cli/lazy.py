@@ -11,9 +11,27 @@ from __future__ import annotations
 from importlib import import_module
 
 import click
-from click.utils import make_default_short_help
 
-__all__ = ["LazyGroup"]
+__all__ = ["LazyGroup", "shorten"]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word to at most ``limit`` characters, ``...`` marking the cut (as click lists commands).
+
+    >>> shorten("Score SUBMISSION against TRUTH with LWLRAP.", 30)
+    'Score SUBMISSION against...'
+    >>> shorten("Short.", 30)
+    'Short.'
+    """
+    if len(text) <= limit:
+        return text
+    words, kept = text.split(), ""
+    for word in words:
+        candidate = f"{kept} {word}" if kept else word
+        if len(candidate) + 3 > limit:
+            break
+        kept = candidate
+    return (kept.rstrip(",;:") or text[: max(limit - 3, 0)]) + "..."
 
 
 class LazyGroup(click.Group):
@@ -52,7 +70,7 @@ class LazyGroup(click.Group):
                     continue
                 rows.append((name, command.get_short_help_str(limit)))
             else:
-                rows.append((name, make_default_short_help(self.lazy[name][1], limit)))
+                rows.append((name, shorten(self.lazy[name][1], limit)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
