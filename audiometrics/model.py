@@ -112,6 +112,7 @@ class TrainingCall:
     part: str | None = None  # "frozen" / "unfrozen" for fine_tune
     call_text: str = ""  # the call as written, whitespace-normalised, for messages
     lr_from_learner: bool = False  # the rate is the learner's own (Learner(..., lr=1e-2)), not the call's
+    model: str | None = field(default=None, compare=False)  # what it trains, when the learner names no model
 
 
 @dataclass(frozen=True)

@@ -258,3 +258,11 @@ def test_a_loops_bars_saved_without_redraws_are_still_not_lightning():
     # bars alone, confirmed by nothing: no table, as before
     bars = "".join(f"Epoch {e}: 100%|##########| 10/10 [00:01<00:00, 9.9it/s, loss=0.{e}]\n" for e in range(3))
     assert find_tables([nbf.stream_output(bars)]) == []
+
+
+def test_the_run_is_named_by_the_module_fit_trains():
+    """The Trainer names no model: the LightningModule handed to ``fit`` does (pretrained stays unknown)."""
+    from audiometrics.pipeline import extract_notebook
+
+    (run,) = extract_notebook(str(FIXTURES / "lightning_epoch_loss.ipynb")).runs
+    assert (run.model, run.pretrained, run.framework) == ("LitClassifier", None, "lightning")

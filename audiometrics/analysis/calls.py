@@ -341,6 +341,7 @@ class Calls:
                     part=phase.part,
                     call_text=call_text,
                     lr_from_learner=phase.lr_from_learner,
+                    model=phase.model,
                 )
             )
         if ctx.no_logging:

@@ -64,6 +64,7 @@ class PhaseSpec:
     part: str | None = None
     lr_from_learner: bool = False  # the receiver's own rate (``Learner(lr=1e-2)``, ``learn.lr = ...``)
     lr_unknown: str | None = None  # why an omitted rate is unknown (the learner's factory is not known)
+    model: str | None = None  # the model the call trains when its learner names none (Lightning's module)
 
 
 @dataclass(frozen=True)

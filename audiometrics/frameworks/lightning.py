@@ -5,8 +5,8 @@ What the analysis learns from Lightning code (read with ``ast``, never run):
 * ``pl.Trainer(max_epochs=N)``, ``L.Trainer(...)``, ``lightning.Trainer(...)``
   (``import pytorch_lightning as pl`` / ``import lightning as L``) start a run.
   The model is not the Trainer's: it is the ``LightningModule`` handed to
-  ``fit``, which this seam cannot put on the run (the run's model comes from the
-  learner creation), so model and pretrained are left empty, said once per run.
+  ``fit``; its class names the run (``PhaseSpec.model``: the run takes it when its
+  learner names none). Pretrained is left empty (a module may load any weights).
 * ``trainer.fit(model, datamodule=...)`` is one phase (``validate``/``test``/
   ``predict`` print no epochs).  Its learning rate is the ``lr=`` or
   ``learning_rate=`` keyword of the module's constructor when the module is
@@ -78,10 +78,32 @@ def training_phases(
     """``trainer.fit(model, ...)``: one phase, epochs unknown here, the module's ``lr=`` when it has one."""
     module = args.get(0, ("model",))
     rate = module_lr(module) if isinstance(module, Value) else None
+    model = module_class(module) if isinstance(module, Value) else None
     if rate is not None:
-        return [PhaseSpec(None, rate)], []
+        return [PhaseSpec(None, rate, model=model)], []
     why = "Lightning takes it from the module's configure_optimizers (no lr= given to the module)"
-    return [PhaseSpec(None, "", lr_unknown=why)], []
+    return [PhaseSpec(None, "", lr_unknown=why, model=model)], []
+
+
+def module_class(module: Value | None) -> str | None:
+    """The class of the module ``fit`` trains: ``LitClassifier(...)`` → ``LitClassifier``,
+    ``LitModel.load_from_checkpoint(path)`` → ``LitModel``; None when the value is not such a call.
+
+    >>> from audiometrics.analysis.text import parse_expr
+    >>> [module_class(Value(t, parse_expr(t))) for t in ("models.LitClassifier(lr=1e-3)", "LitModel.load_from_checkpoint(p)", "m")]
+    ['LitClassifier', 'LitModel', None]
+    """
+    if module is None or not module.known:
+        return None
+    node = module.node
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "load_from_checkpoint":
+        func = func.value
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
 
 
 def trained_names(texts: Iterable[str]) -> frozenset[str]:

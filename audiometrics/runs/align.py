@@ -233,6 +233,7 @@ class _Run:
     phases: list[Phase] = field(default_factory=list)
     calls: int = 0  # training phases counted so far, run or not (the phase numbering)
     framework: str = ""  # the framework of the first table format it recorded
+    call_model: str | None = None  # the model its training calls name (Lightning's module), when the learner has none
 
 
 @dataclass(eq=False)
@@ -393,7 +394,7 @@ class _Aligner:
             self.by_name[key] = _Run(event, creation, None, (cell, message))
         return self.by_name[key]
 
-    def start(self, run: _Run) -> None:
+    def start(self, run: _Run, call: TrainingCall | None = None) -> None:
         """A run gets its first phase: it is kept, and what is odd about it is said."""
         self.runs.append(run)
         if run.note is not None:
@@ -401,12 +402,14 @@ class _Aligner:
         learner = run.learner
         if learner is not None and not learner.known:
             self.note(run.cell, f"learner from {learner.factory}(...), not a known factory: model and pretrained left empty", run)
-        elif learner is not None and not learner.model:
+        elif learner is not None and not learner.model and not (call is not None and call.model):
             self.note(run.cell, "model name cannot be resolved statically: left empty", run)
 
     def add_phase(self, builder: _Run, call: TrainingCall | None, table: ProgressTable | None, cell: CodeCell) -> None:
         if not builder.phases:
-            self.start(builder)
+            self.start(builder, call)
+        if call is not None and call.model and builder.call_model is None:
+            builder.call_model = call.model
         builder.calls += 1
         columns: tuple[str, ...] = ()
         rows: tuple[tuple[str, ...], ...] = ()
@@ -455,7 +458,7 @@ class _Aligner:
         runs = [
             Run(
                 notebook=self.path,
-                model="" if b.learner is None or not b.learner.known else b.learner.model or "",
+                model="" if b.learner is None or not b.learner.known else b.learner.model or b.call_model or "",
                 pretrained=b.learner.pretrained if b.learner is not None and b.learner.known else None,
                 phases=tuple(b.phases),
                 cell=b.cell.index if b.cell is not None else None,
