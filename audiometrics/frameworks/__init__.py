@@ -15,7 +15,7 @@ How to add a framework
    * ``detect(texts)`` — cheap: whether the notebook's cell texts use the library
      (``"from transformers import" in text``), no parsing;
    * ``detect_version(trees)`` and ``may_tell_version(text)`` (the cells worth
-     parsing for the version), or constants when versions do not matter;
+     parsing for the version) when versions matter (the defaults: none do);
    * ``learner_info(factory, args, version, classes)`` →
      :class:`~audiometrics.frameworks.base.LearnerInfo` (model, pretrained, metric
      names, the learner's own rate, whether the library default applies);
@@ -29,7 +29,9 @@ How to add a framework
    * optionally ``model_bases`` (notebook subclasses of these build learners: Keras'
      ``class MyModel(keras.Model)``) and ``rate_methods``/``learner_rate``/``rate_paths``
      (calls and attributes that set a learner's rate for its later fits: Keras'
-     ``model.compile(optimizer=...)``, ``K.set_value(model.optimizer.lr, ...)``).
+     ``model.compile(optimizer=...)``, ``K.set_value(model.optimizer.lr, ...)``),
+     ``metrics_of`` (metric names a factory's arguments give; default none: the
+     tables print theirs), ``scheduler_in``, ``is_training_fit`` and ``cell_notes``.
 2. Build one :class:`Framework` from them at the end of the module and add one line
    below: ``register(<name>.FRAMEWORK)``. Registration order is detection order;
    fastai, the default, is asked last.
@@ -47,7 +49,23 @@ from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
 __all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
 
 
-@dataclass(frozen=True)
+def _never(*_args: object) -> bool:
+    return False
+
+
+def _no_version(_trees: Iterable[ast.AST]) -> int:
+    return 0
+
+
+def _no_metric_names(_args: Args, _version: int, _classes: frozenset[str]) -> tuple[str, ...]:
+    return ()
+
+
+def _no_scheduler(_args: Args) -> None:
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Framework:
     """What one training library means to the analysis (see the module docstring)."""
 
@@ -59,14 +77,16 @@ class Framework:
     inference_methods: frozenset[str]
     """Learner methods that show a progress bar but print no table."""
     detect: Callable[[Sequence[str]], bool]
-    may_tell_version: Callable[[str], bool]
-    detect_version: Callable[[Iterable[ast.AST]], int]
+    may_tell_version: Callable[[str], bool] = _never
+    """Whether a cell's text is worth parsing for the version (default: versions do not matter)."""
+    detect_version: Callable[[Iterable[ast.AST]], int] = _no_version
     trained_names: Callable[[Iterable[str]], frozenset[str]]
     learner_info: Callable[[str, Args, int, frozenset[str]], LearnerInfo]
-    metrics_of: Callable[[Args, int, frozenset[str]], "tuple[str, ...] | None"]
-    scheduler_in: Callable[[Args], "str | None"]
+    metrics_of: Callable[[Args, int, frozenset[str]], "tuple[str, ...] | None"] = _no_metric_names
+    """Metric column names a factory's arguments give (default: the tables print their own)."""
+    scheduler_in: Callable[[Args], "str | None"] = _no_scheduler
     """The name of a callback among a call's arguments that sets the learning rate itself."""
-    is_training_fit: Callable[[Args], bool]
+    is_training_fit: Callable[[Args], bool] = _never
     """Whether a training method on a receiver not known as a learner is this library's (not scikit-learn's)."""
     training_phases: Callable[[str, Args, int, "LearnerLr | None"], "tuple[list[PhaseSpec], list[str]]"]
     progress_prefixes: tuple[str, ...] = ()

@@ -364,7 +364,6 @@ FRAMEWORK = Framework(
     training_methods=TRAINING_METHODS,
     inference_methods=INFERENCE_METHODS,
     detect=detect,
-    may_tell_version=lambda text: False,
     detect_version=lambda trees: 3,
     trained_names=trained_names,
     learner_info=learner_info,

@@ -130,13 +130,8 @@ FRAMEWORK = Framework(
     training_methods=TRAINING_METHODS,
     inference_methods=INFERENCE_METHODS,
     detect=detect,
-    may_tell_version=lambda text: False,
-    detect_version=lambda trees: 2,
     trained_names=trained_names,
     learner_info=learner_info,
-    metrics_of=lambda args, version, classes: (),
-    scheduler_in=lambda args: None,
-    is_training_fit=lambda args: False,
     training_phases=training_phases,
 )
 """PyTorch Lightning, registered in :mod:`audiometrics.frameworks`."""

@@ -102,13 +102,8 @@ FRAMEWORK = Framework(
     training_methods=frozenset(),
     inference_methods=frozenset(),
     detect=detect,
-    may_tell_version=lambda text: False,
-    detect_version=lambda trees: 2,
     trained_names=_no_names,
     learner_info=learner_info,
-    metrics_of=lambda args, version, classes: (),
-    scheduler_in=lambda args: None,
-    is_training_fit=lambda args: False,
     training_phases=_no_phases,
 )
 """Plain PyTorch loops, registered in :mod:`audiometrics.frameworks`."""
