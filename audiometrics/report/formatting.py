@@ -14,6 +14,7 @@ from typing import Any
 
 
 __all__ = [
+    "yes_no",
     "fmt",
     "fmt_duration",
     "fmt_percent",
@@ -75,6 +76,15 @@ def fmt_duration(seconds: Any) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60} s"
     return f"{whole // 3600} h {(whole % 3600) // 60:02d} min"
+
+
+def yes_no(value: Any) -> str:
+    """A flag as a report shows it: ``Yes``, ``No``, or ``unknown`` for ``None``.
+
+    >>> yes_no(True), yes_no(False), yes_no(None)
+    ('Yes', 'No', 'unknown')
+    """
+    return "unknown" if value is None else ("Yes" if value else "No")
 
 
 def or_unknown(value: Any) -> str:

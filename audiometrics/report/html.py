@@ -41,7 +41,7 @@ import jinja2
 import markupsafe
 
 from audiometrics.escaping import HTML, script_json
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_signed, join_words, or_unknown
+from audiometrics.report.formatting import fmt, fmt_duration, fmt_signed, join_words, or_unknown, yes_no
 from audiometrics.report.html_charts import bundle_missing_hint, curve_spec, inline_script, vega_bundle
 from audiometrics.report.model import DataWarning, MetricInfo, PhaseSummary, RunSummary, Summary
 
@@ -265,10 +265,6 @@ def _sort_key(value: Any) -> str:
     return str(value)
 
 
-def _yesno(value: Any) -> str:
-    return "unknown" if value is None else ("Yes" if value else "No")
-
-
 @functools.lru_cache(maxsize=8)
 def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
     from audiometrics.report.render import _loader  # noqa: PLC0415 - the markdown reports' template lookup
@@ -281,7 +277,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=fmt, signed=fmt_signed, dur=fmt_duration, yesno=_yesno, unknown=or_unknown, words=join_words,
+        num=fmt, signed=fmt_signed, dur=fmt_duration, yesno=yes_no, unknown=or_unknown, words=join_words,
         sentence=_sentence, json=_json, sortkey=_sort_key,
     )
 

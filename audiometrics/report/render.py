@@ -57,7 +57,16 @@ from audiometrics.epochs.runs_table import RUNS_CSV_NAME
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.report.html import HTML_NAME, stage_html
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_percent, fmt_ratio, fmt_signed, join_words, or_unknown
+from audiometrics.report.formatting import (
+    fmt,
+    fmt_duration,
+    fmt_percent,
+    fmt_ratio,
+    fmt_signed,
+    join_words,
+    or_unknown,
+    yes_no,
+)
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
 
@@ -147,10 +156,6 @@ def _inline(value: Any) -> str:
     return terminal_text(value, newlines=False)
 
 
-def _yesno(value: Any) -> str:
-    return "unknown" if value is None else ("Yes" if value else "No")
-
-
 def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
     return _cached_environment(None if templates_dir is None else os.path.abspath(templates_dir))
 
@@ -177,7 +182,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         code=md_code,
         cell=md_text,
         inline=_inline,
-        yesno=_yesno,
+        yesno=yes_no,
         unknown=or_unknown,
         words=join_words,
     )
