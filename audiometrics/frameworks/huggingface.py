@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.convert import as_int, as_number, lr_text
 from audiometrics.analysis.values import OPAQUE, Value
 from audiometrics.frameworks import Framework
@@ -104,12 +105,6 @@ _WRAPPERS = frozenset({"get_peft_model", "prepare_model_for_kbit_training", "Pef
 # --------------------------------------------------------------------------- models
 
 
-def _callee(func: ast.AST) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _string(node: ast.AST | None) -> str | None:

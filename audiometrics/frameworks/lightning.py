@@ -25,6 +25,7 @@ import ast
 import re
 from typing import Iterable, Sequence
 
+from audiometrics.analysis.fold import callee
 from audiometrics.analysis.convert import lr_text
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
@@ -101,9 +102,7 @@ def module_class(module: Value | None) -> str | None:
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr == "load_from_checkpoint":
         func = func.value
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else None
+    return callee(func)
 
 
 def trained_names(texts: Iterable[str]) -> frozenset[str]:

@@ -26,6 +26,7 @@ import ast
 import re
 from typing import Iterable, Sequence
 
+from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
@@ -80,12 +81,6 @@ _PEEL = frozenset({"to", "cuda", "cpu", "float", "half", "double", "train", "eva
 _CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 
 
-def _callee(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def _no_phases(method: str, args: Args, version: int, default_lr: LearnerLr | None) -> tuple[list[PhaseSpec], list[str]]:
