@@ -106,20 +106,12 @@ def _run_labels(columns: dict[str, list[Any]], rows: int) -> list[str]:
         ]
     heads = [k for k in range(rows) if starts[k]]
     notebooks = columns["notebook"] if "notebook" in columns else [None] * rows
-    pretrained = [(v if v is not None else _NA) for v in columns["pretrained"]]
-    labels = label_runs((notebooks[k], columns["model"][k], pretrained[k]) for k in heads)
+    labels = label_runs((notebooks[k], columns["model"][k], columns["pretrained"][k]) for k in heads)
     out, current = [], -1
     for k in range(rows):
         current += starts[k]
         out.append(labels[current])
     return out
-
-
-class _NAType:  # stands for pandas.NA in label_runs (only ``is True`` is asked)
-    pass
-
-
-_NA = _NAType()
 
 
 def _key_text(values: Sequence[Any]) -> list[str]:
