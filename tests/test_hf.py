@@ -346,6 +346,10 @@ def test_model_train_of_plain_pytorch_is_no_phase():
     [
         ("BertForSequenceClassification(config)", ("BertForSequenceClassification", False)),
         ("AutoModelForCausalLM.from_config(AutoConfig.from_pretrained('gpt2'))", ("gpt2", False)),
+        ("AutoModelForSequenceClassification.from_config(DistilBertConfig(dim=32))", ("DistilBertForSequenceClassification", False)),
+        ("AutoModel.from_config(transformers.BertConfig())", ("BertModel", False)),
+        ("AutoModelForCausalLM.from_config(GPT2Config(n_layer=2))", ("GPT2", False)),  # GPT2LMHeadModel: family only
+        ("AutoModelForSequenceClassification.from_config(AutoConfig.for_model('bert'))", (None, False)),
         ("AutoModel.from_pretrained(name_from_elsewhere).to(device)", (None, True)),
         ("T5ForConditionalGeneration.from_pretrained(path)", ("T5ForConditionalGeneration", True)),
         ("get_peft_model(AutoModelForCausalLM.from_pretrained('facebook/opt-350m'), lora)", ("facebook/opt-350m", True)),
@@ -461,3 +465,16 @@ def test_training_arguments_changed_later_are_warned_not_followed():
     assert any("args.learning_rate is set after the training arguments were made" in w for w in analysis.warnings)
     (plain,) = analyse_cells([TRAINING])
     assert not any("set after the training arguments" in w for w in plain.warnings)
+
+
+def test_fstring_output_dir_keeps_the_training_arguments_known():
+    """The HF course's ``TrainingArguments(f"{model_name}-finetuned-{task}", ...)``: the f-string folds
+    (or keeps its names) instead of making the whole call unknown."""
+    head = "from transformers import Trainer, TrainingArguments\n"
+    for setup in ('task = "cola"\n', "import os\ntask = os.environ['TASK']\n"):
+        source = head + setup + (
+            "args = TrainingArguments(f'bert-finetuned-{task}', eval_strategy='epoch', learning_rate=2e-5, num_train_epochs=5)\n"
+            "trainer = Trainer(model, args)\ntrainer.train()"
+        )
+        call = events(source)[1]
+        assert (call.learning_rate, call.epochs) == ("2e-5", 5)

@@ -1634,3 +1634,25 @@ def test_maybe_ipython_is_the_prefilter_pattern(parts):
 
     text = "".join(parts)
     assert maybe_ipython(text) == bool(_MAYBE_IPYTHON.search(text))
+
+
+@pytest.mark.parametrize(
+    ("setup", "expr", "expected"),
+    [
+        ("ARCH = 'resnet'\nDEPTH = 34", "f'{ARCH}{DEPTH}'", "resnet34"),
+        ("LR = 3e-3", "float(f'{LR}')", None),  # a call of an f-string: not a literal, but the call stays readable
+        ("NAME = 'x'", "f'{NAME!r}-{3.14159:.2f}'", "'x'-3.14"),
+    ],
+)
+def test_fstrings_of_known_constants_fold(setup, expr, expected):
+    result = analyse_cells([f"{setup}\nlearn = vision_learner(dls, {expr})\nlearn.fit(1, 1e-3)"])
+    (created,) = learners(result[0])
+    if expected is not None:
+        assert created.model == expected
+    assert lrs(result[0]) == ["1e-3"]
+
+
+def test_fstring_with_unknown_names_leaves_the_rest_of_the_call_known():
+    result = last(V2, "import os\nrun = os.environ['RUN']\nlearn = vision_learner(dls, resnet34, path=f'/out/{run}')\nlearn.fit(2, 1e-2)")
+    assert lrs(result) == ["1e-2"]
+    assert learners(result)[0].model == "resnet34"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from typing import Callable, Sequence
 
 from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
 from audiometrics.analysis.convert import iter_items
+from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.frameworks.base import Args, LearnerLr
 from audiometrics.analysis.reach import CALLBACK_ADDERS
@@ -69,21 +71,23 @@ class Calls:
         self.run_block = run_block
 
     def _args(self, call: ast.Call, ctx: Ctx) -> Args:
-        positional: list[Value] = []
-        keywords: dict[str, Value] = {}
+        """The arguments of ``call``, each valued when a reader first asks (``*x``/``**x`` at once)."""
+        positional: list = []
+        keywords: dict = {}
         opaque = False
+        value = self.state.value
         for arg in call.args:
             if isinstance(arg, ast.Starred):
-                items, _count = iter_items(self.state.value(arg.value, ctx), 1000)
+                items, _count = iter_items(value(arg.value, ctx), 1000)
                 if items is None:
                     opaque = True
                     break
                 positional.extend(items)
             elif not opaque:
-                positional.append(self.state.value(arg, ctx))
+                positional.append(functools.partial(value, arg, ctx))
         for kw in call.keywords:
             if kw.arg is not None:
-                keywords[kw.arg] = self.state.value(kw.value, ctx)
+                keywords[kw.arg] = functools.partial(value, kw.value, ctx)
                 continue
             mapping = self.state.value(kw.value, ctx)
             node = mapping.node
@@ -101,7 +105,7 @@ class Calls:
                     ok = True
             if not ok:
                 opaque = True
-        return Args(tuple(positional), keywords, opaque)
+        return Args(LazyValues(positional), LazyKeywords(keywords), opaque)
 
     def _receiver_name(self, recv: ast.AST, ctx: Ctx) -> str | None:
         if isinstance(recv, ast.Name):
@@ -191,7 +195,7 @@ class Calls:
         keywords = {kw.arg: entry.sub(kw.value) for kw in bound.keywords if kw.arg is not None}
         keywords.update(args.keywords)
         opaque = args.opaque or any(kw.arg is None for kw in bound.keywords)
-        return factory, Args(tuple(entry.sub(a) for a in bound.args[1:]) + args.positional, keywords, opaque)
+        return factory, Args(tuple(entry.sub(a) for a in bound.args[1:]) + args.positional, LazyKeywords(keywords), opaque)
 
     def _learner(
         self, node: ast.Call, factory: str, ctx: Ctx, target: Target | None, pending: list | None, args: Args | None = None

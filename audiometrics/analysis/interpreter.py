@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Sequence
+import functools
+from typing import Callable, Sequence
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent
-from audiometrics.analysis.walk import child_nodes
+from audiometrics.analysis.walk import child_nodes, loaded_names
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
 from audiometrics.analysis.convert import iter_items
@@ -36,6 +37,7 @@ from audiometrics.analysis.scope import (
 )
 from audiometrics.analysis.state import State
 from audiometrics.analysis.values import (
+    OPAQUE_VALUE,
     UNKNOWN,
     Alias,
     ClassEntry,
@@ -49,6 +51,11 @@ from audiometrics.analysis.values import (
 )
 
 __all__ = ["Interpreter", "MAX_UNROLL"]
+
+_EAGER = (ast.Name, ast.Constant)
+"""Expressions whose value is as cheap to make as to defer."""
+_UNPACKABLE_CALLEES = frozenset({"tuple", "list"})
+"""Callees whose call a value may fold to a literal container (``tuple([1, 2])``)."""
 
 MAX_UNROLL = 1000
 """Loops over more iterations than this are reported as a Loop, not unrolled."""
@@ -182,13 +189,45 @@ class Interpreter:
         self._expr(value, ctx, Target(receiver_chain(value), text, names), pending)
         # a call of a notebook function that only computes a value is deferred (see _call):
         # names keep it unevaluated until something looks them up
-        val = self.state.value(value, ctx, lazy=all(isinstance(t, ast.Name) for t in targets))
+        names_only = all(type(t) is ast.Name for t in targets)
+        if names_only:
+            val = self._lazy_value(value, ctx)
+        elif all(type(t) in (ast.Tuple, ast.List) for t in targets) and self._never_unpacked(value):
+            val = UNKNOWN  # a, b = learn.get_preds(): unpacking a call's result binds nothing known
+        else:
+            val = None
+        if val is None:
+            val = self.state.value(value, ctx, lazy=names_only)
         for t in targets:
             self._bind(t, val, ctx)
             if isinstance(t, ast.Name) and ctx.scope is self.state.globals:
                 self._alias(t.id, value)
         for key, v in pending:
             ctx.scope.bind(key, v)
+
+    def _lazy_value(self, value: ast.expr, ctx: Ctx) -> Deferred | None:
+        """The value of ``value`` left to be computed when a name bound to it is first looked up
+        (a :class:`~audiometrics.analysis.scope.Deferred` reading the names ``value`` loads), for an
+        expression of the notebook's own scope that is more than a name or a literal; else None."""
+        if ctx.scope is not self.state.globals or type(value) in _EAGER or (
+            type(value) is ast.Call and id(value) in self.state.results
+        ):
+            return None
+        scope = ctx.scope
+        deps = frozenset((scope, name) for name in loaded_names(value))
+        state = self.state
+        return Deferred(deps, lambda: state.value(value, ctx), OPAQUE_VALUE)
+
+    def _never_unpacked(self, value: ast.expr) -> bool:
+        """Whether ``value`` is a call whose value, however it is read, is a call again (not a
+        literal tuple or list a target could unpack): not an inlined notebook function, not a
+        ``.get`` that may fold a literal container."""
+        if type(value) is not ast.Call or id(value) in self.state.results:
+            return False
+        func = value.func
+        return type(func) is ast.Name and func.id not in _UNPACKABLE_CALLEES or (
+            type(func) is ast.Attribute and func.attr != "get"
+        )
 
     def _alias(self, name: str, value: ast.expr) -> None:
         """``learn2 = learn``: ``learn2`` names the same learner (and run); any other binding ends that."""
@@ -332,18 +371,20 @@ class Interpreter:
 
     def _for(self, node: ast.For | ast.AsyncFor, ctx: Ctx) -> None:
         self._expr(node.iter, ctx)
-        iterable = self.state.value(node.iter, ctx)
+        iterable = functools.partial(self.state.value, node.iter, ctx)
         self._loop(node, node.target, iterable, lambda c: self._block(node.body, c), node.body, ctx)
         self._block(node.orelse, ctx)
 
-    def _loop(self, node, target, iterable: Value, run_body, body_nodes, ctx: Ctx) -> None:
+    def _loop(self, node, target, iterable: Callable[[], Value], run_body, body_nodes, ctx: Ctx) -> None:
+        """A loop of ``target`` over the value ``iterable()`` gives (asked only when the loop may
+        emit an event: its elements are needed to unroll it, its length to report it)."""
         line = self.state.line(node, ctx)
         summary = self.relevance.summary((node, target), [*body_nodes, target])
         assigned = set(summary.stored)
         found = summary.reach
         interesting = self.relevance.may_have_events(found, ctx)
         limit = min(MAX_UNROLL, self.state.budget)
-        items, count = iter_items(iterable, limit) if interesting else (None, None)
+        items, count = iter_items(iterable(), limit) if interesting else (None, None)
         breaks = summary.breaks
         unrolled = interesting and items is not None and not breaks
         if not unrolled and not self.relevance.acts(found, ctx, found.rebound):
@@ -372,7 +413,7 @@ class Interpreter:
         self.state.out.warnings.extend(out.warnings)
         if out.events:
             if count is None and not breaks:
-                count = iter_items(iterable, 0)[1]
+                count = iter_items(iterable(), 0)[1]
             self.state.emit(Loop(line, tuple(out.events), None if breaks else count))
 
     def _while(self, node: ast.While, ctx: Ctx) -> None:
@@ -539,7 +580,7 @@ class Interpreter:
             gen = gens[level]
             if level > 0:
                 self._expr(gen.iter, c)
-            iterable = self.state.value(gen.iter, c)
+            iterable = functools.partial(self.state.value, gen.iter, c)
 
             def body(c2: Ctx) -> None:
                 for cond in gen.ifs:

@@ -34,6 +34,7 @@ from audiometrics.analysis.fold import (
     may_have_fold_site,
     needs_parens,
 )
+from audiometrics.analysis.evaluate import NOPE
 from audiometrics.analysis.walk import child_nodes, walk
 from audiometrics.analysis.text import (
     IDENTIFIER,
@@ -288,8 +289,15 @@ def substitute(
         if kind is _KEYWORD:
             visit(node.value, node, local)  # type: ignore[attr-defined]
             return
-        if kind is ast.JoinedStr and doubtful is not None:
-            doubtful.append(node)  # a value put into an f-string may clash with its quotes
+        if kind is _JOINED_STR:
+            # a value put into an f-string may clash with its quotes: an f-string of known
+            # constants becomes its string; any other keeps its names as written
+            folded = _fold_fstring(node, lookup, local)
+            if folded is not None:
+                found.append((node, folded))
+                if doubtful is not None:
+                    doubtful.append(node)
+            return
         if kind in _COMPREHENSIONS:
             local = local | _comp_targets(node)
         if kind is _ATTRIBUTE and type(node.ctx) is _LOAD:  # type: ignore[attr-defined]
@@ -319,6 +327,60 @@ def substitute(
         return splice(text, [(n.col_offset - column, n.end_col_offset - column, new) for n, new in found])  # type: ignore[attr-defined]
     pos = Positions(text)
     return splice(text, [(*pos.span(node), new) for node, new in found])
+
+
+_JOINED_STR, _FORMATTED = ast.JoinedStr, ast.FormattedValue
+_CONVERSIONS = {-1: None, 115: str, 114: repr, 97: ascii}
+_SAFE_SPEC = re.compile(r"[<>^=]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bcdeEfFgGnosxX%]?")
+"""A format spec whose output stays small (widths and precisions of two digits at most)."""
+
+
+def _fold_fstring(node: ast.JoinedStr, lookup: Lookup, local: frozenset[str]) -> str | None:
+    """The text of the string literal an f-string gives when each of its fields is a literal or a
+    name bound to a known string, number, bool or None (``f"bert-{task}"`` with ``task = "cola"``
+    → ``'bert-cola'``); None for any other f-string.
+
+    >>> tree = ast.parse('f"bert-{task}-{lr:.0e}"', mode="eval").body
+    >>> bound = {"task": finish('"cola"'), "lr": finish("2e-5")}
+    >>> _fold_fstring(tree, bound.get, frozenset())
+    "'bert-cola-2e-05'"
+    """
+    parts: list[str] = []
+    for part in node.values:
+        if type(part) is _CONSTANT and isinstance(part.value, str):
+            parts.append(part.value)
+            continue
+        if type(part) is not _FORMATTED:
+            return None
+        value = _constant_of(part.value, lookup, local)
+        spec = _fold_fstring(part.format_spec, lookup, local) if part.format_spec is not None else "''"
+        convert = _CONVERSIONS.get(part.conversion, _CONVERSIONS)
+        if value is NOPE or spec is None or convert is _CONVERSIONS:
+            return None
+        spec = ast.literal_eval(spec)
+        if not _SAFE_SPEC.fullmatch(spec):
+            return None
+        try:
+            parts.append(format(convert(value) if convert is not None else value, spec))
+        except (ValueError, TypeError):
+            return None
+    return repr("".join(parts))
+
+
+def _constant_of(node: ast.AST, lookup: Lookup, local: frozenset[str]) -> object:
+    """The literal ``node`` is, or that the name or dotted name it is was bound to; NOPE otherwise."""
+    if type(node) is _CONSTANT:
+        entry_node: ast.AST = node
+    else:
+        path = dotted(node)
+        if path is None or path.split(".", 1)[0] in local:
+            return NOPE
+        entry = lookup(path)
+        if not (isinstance(entry, Value) and entry.known and type(entry.head) is _CONSTANT):
+            return NOPE
+        entry_node = entry.node
+    value = entry_node.value  # type: ignore[attr-defined]
+    return value if isinstance(value, (str, int, float, bool)) or value is None else NOPE
 
 
 def _note_replaced(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["child_nodes", "walk"]
+__all__ = ["child_nodes", "loaded_names", "walk"]
 
 _AST = ast.AST
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -46,3 +46,18 @@ def walk(node: ast.AST) -> list[ast.AST]:
         found.append(current)
         stack.extend(child_nodes(current))
     return found
+
+
+def loaded_names(node: ast.AST) -> set[str]:
+    """The names read anywhere in ``node`` (every :class:`ast.Name` not stored to)."""
+    names: set[str] = set()
+    stack = [node]
+    name_kind, store = ast.Name, ast.Store
+    while stack:
+        current = stack.pop()
+        if current.__class__ is name_kind:
+            if current.ctx.__class__ is not store:  # type: ignore[attr-defined]
+                names.add(current.id)  # type: ignore[attr-defined]
+            continue
+        stack.extend(child_nodes(current))
+    return names

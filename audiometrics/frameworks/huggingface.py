@@ -161,12 +161,46 @@ def model_of(value: Value | None) -> tuple[str | None, bool | None]:
         return checkpoint or _class_name(node.func.value), True
     if name == "from_config" and isinstance(node.func, ast.Attribute):
         config = _first_arg(node, "config")
-        return _config_name(config) or _class_name(node.func.value), False
+        return _config_name(config) or _class_name(node.func.value) or _config_model(config, node.func.value), False
     if name is not None and _MODEL_CLASS.fullmatch(name) and name[:1].isupper():
         return name, False
     if name is not None and name[:1].isupper() and OPAQUE not in name:
         return name, None  # a model class of the notebook's own: its weights cannot be told
     return None, None
+
+
+_UNIFORM_HEADS = frozenset({
+    "", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering", "ForMultipleChoice", "ForMaskedLM",
+})
+"""What follows ``AutoModel`` in the Auto classes whose model class every family names alike
+(``BertForSequenceClassification``, ``DistilBertModel``); a causal or seq2seq head is not
+(``GPT2LMHeadModel``)."""
+_GENERIC_CONFIGS = frozenset({"AutoConfig", "PretrainedConfig", "PreTrainedConfig"})
+
+
+def _config_model(config: ast.AST | None, auto: ast.AST) -> str | None:
+    """The model ``AutoModelForY.from_config(XConfig(...))`` builds: ``XForY`` (``XModel`` for
+    ``AutoModel``) for the heads every family names alike, else the family ``X``; None when the
+    config is not such a call.
+
+    >>> tree = ast.parse("AutoModelForSequenceClassification.from_config(DistilBertConfig(dim=32))", mode="eval").body
+    >>> _config_model(tree.args[0], tree.func.value)
+    'DistilBertForSequenceClassification'
+    >>> tree = ast.parse("AutoModelForCausalLM.from_config(GPT2Config())", mode="eval").body
+    >>> _config_model(tree.args[0], tree.func.value)
+    'GPT2'
+    """
+    name = _callee(config.func) if isinstance(config, ast.Call) else None
+    if name is None or not name.endswith("Config") or name in _GENERIC_CONFIGS or OPAQUE in name:
+        return None
+    family = name[: -len("Config")]
+    if not family[:1].isupper():
+        return None
+    auto = _callee(auto) or ""
+    prefix, _, head = auto.partition("AutoModel")
+    if prefix in ("", "TF", "Flax") and auto.startswith(prefix + "AutoModel") and head in _UNIFORM_HEADS:
+        return f"{prefix}{family}{head or 'Model'}"
+    return family
 
 
 def _config_name(node: ast.AST | None) -> str | None:
