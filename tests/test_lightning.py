@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audiometrics.analysis.analyser import analyse_cells
+from audiometrics.model import TrainingCall
 from audiometrics.pipeline import extract_notebook
 from audiometrics.tables import find_tables
 from audiometrics.tables.lightning import lightning_column
@@ -66,9 +68,10 @@ def test_end_to_end_run_learning_rate_from_the_module_and_no_silent_notebook():
     assert phase.call_text == "trainer.fit(model, train, valid)"
     assert phase.learning_rate == "1e-2"  # model = LitClassifier(lr=1e-2)
     assert len(phase.rows) == 4
-    no_lr = extract_notebook(FIXTURES / "lightning_no_val.ipynb")
-    assert no_lr.runs[0].phases[0].learning_rate == ""
-    assert any("configure_optimizers" in d.message for d in no_lr.diagnostics)
+    # LitClassifier(): configure_optimizers uses self.lr, set from __init__'s lr=1e-3 default
+    from_init = extract_notebook(FIXTURES / "lightning_no_val.ipynb")
+    assert from_init.runs[0].phases[0].learning_rate == "1e-3"
+    assert not any("configure_optimizers" in d.message for d in from_init.diagnostics)
 
 
 def test_rich_bar_leaves_nothing_and_the_notebook_says_so():
@@ -266,3 +269,51 @@ def test_the_run_is_named_by_the_module_fit_trains():
 
     (run,) = extract_notebook(str(FIXTURES / "lightning_epoch_loss.ipynb")).runs
     assert (run.model, run.pretrained, run.framework) == ("LitClassifier", None, "lightning")
+
+
+_MODULE = '''import pytorch_lightning as pl
+import torch
+LR = 3e-4
+class Base(pl.LightningModule):
+    def __init__(self, hidden=32, lr=1e-2):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rate = lr
+class Lit(Base):
+    def configure_optimizers(self):
+        {body}
+'''
+
+
+@pytest.mark.parametrize(
+    ("body", "build", "expected"),
+    [
+        ("return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)", "Lit()", ("1e-2", False)),  # __init__ default
+        ("return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)", "Lit(hidden=3, lr=5e-3)", ("5e-3", False)),
+        ("return torch.optim.Adam(self.parameters(), lr=self.hparams['lr'])", "Lit(3, 7e-4)", ("7e-4", False)),
+        ("return torch.optim.Adam(self.parameters(), lr=self.rate)", "Lit()", ("1e-2", False)),  # self.rate = lr
+        ("return torch.optim.SGD(self.parameters(), 1e-1, momentum=0.9)", "Lit(lr=5)", ("1e-1", False)),  # literal wins
+        ("return torch.optim.Adam(self.parameters(), lr=LR)", "Lit()", ("3e-4", False)),  # a notebook constant
+        ("lr = self.hparams.lr\n        return torch.optim.AdamW(self.parameters(), lr=lr)", "Lit(lr=2e-5)", ("2e-5", False)),
+        ("return torch.optim.Adam(self.parameters())", "Lit()", ("1e-3", True)),  # torch's default
+        ("return torch.optim.SGD(self.parameters())", "Lit()", ("", False)),  # no default before torch 2.2
+        ("opt = torch.optim.SGD(self.parameters(), lr=0.1)\n        return [opt], [torch.optim.lr_scheduler.OneCycleLR(opt, 0.1, 100)]",
+         "Lit()", ("", False)),
+        ("return torch.optim.Adam(self.parameters(), lr=self.hparams.unknown)", "Lit()", ("", False)),
+        ("lr = 1e-3\n        lr = lr * 2\n        return torch.optim.Adam(self.parameters(), lr=lr)", "Lit()", ("", False)),
+    ],
+)
+def test_rate_from_the_modules_configure_optimizers(body, build, expected):
+    cells = [_MODULE.format(body=body), f"model = {build}\ntrainer = pl.Trainer(max_epochs=3)\ntrainer.fit(model)"]
+    analysis = analyse_cells(cells)[1]
+    (call,) = [e for e in analysis.events if isinstance(e, TrainingCall)]
+    assert (call.learning_rate, call.lr_is_default) == expected
+    assert call.model == "Lit"
+    if not expected[0]:  # unknown is said, with the reason
+        assert any("learning rate of trainer.fit(model) unknown" in w for w in analysis.warnings)
+
+
+def test_module_class_not_in_the_notebook_keeps_the_constructors_lr():
+    cells = ["import pytorch_lightning as pl\nfrom mylib import Lit", "trainer = pl.Trainer()\ntrainer.fit(Lit(lr=4e-4))"]
+    (call,) = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
+    assert call.learning_rate == "4e-4"

@@ -313,7 +313,10 @@ class Calls:
         line = self.state.line(node, ctx)
         call_text = normalise(segment(ctx.src, node))
         mark = ctx.scope.lookup(learner + LEARNER_KEY) if learner is not None else None
-        phases, problems = self.framework.training_phases(method, args, self.state.version, self._learner_lr(learner, mark, ctx))
+        read = (args, self.state.version, self._learner_lr(learner, mark, ctx))
+        if self.framework.reads_classes:
+            read += (self.state.class_sources(),)
+        phases, problems = self.framework.training_phases(method, *read)
         for what in problems:
             self.state.warn(line, f"{what} of {call_text} cannot be resolved statically{self.state.via(ctx)}")
         scheduler = self.framework.scheduler_in(args)

@@ -334,6 +334,8 @@ class Interpreter:
     def _class(self, node: ast.ClassDef, ctx: Ctx) -> None:
         ctx.scope.bind(node.name, ClassEntry(node.name))
         self.state.classes.add(node.name)
+        if ctx.scope is self.state.globals:
+            self.state.class_defs[node.name] = (node, ctx.src)
         bases = self.state.framework.model_bases | self.state.model_classes
         if bases and any(callee_name(base) in bases for base in node.bases):
             self.state.model_classes.add(node.name)  # class MyModel(keras.Model): its instances are learners

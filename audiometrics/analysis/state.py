@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 from audiometrics.frameworks import Framework
+from audiometrics.frameworks.base import Classes, ClassSource
 from audiometrics.model import SourceEvent
 from audiometrics.analysis.scope import Ctx, Out, Scope, settled
 from audiometrics.analysis.values import OPAQUE_VALUE, Value, finish, make_value
@@ -51,6 +54,7 @@ class State:
     aliases: dict[str, str] = field(default_factory=dict)  # learn2 = learn: learn2 -> learn
     classes: set[str] = field(default_factory=set)
     model_classes: set[str] = field(default_factory=set)  # notebook classes whose instances are learners
+    class_defs: dict[str, tuple[ast.ClassDef, str]] = field(default_factory=dict)  # top-level classes: node, cell text
     unknown_learners: int = 0  # LearnerCreated events of unknown calls made
     out: Out = field(default_factory=Out)
     budget: int = UNROLL_BUDGET
@@ -97,6 +101,10 @@ class State:
     def via(ctx: Ctx) -> str:
         return f" (inside {ctx.stack[-1]}())" if ctx.stack else ""
 
+    def class_sources(self) -> Classes:
+        """The notebook's top-level classes, their expressions valued under the notebook's bindings now."""
+        return _ClassView(self)
+
     def value(self, node: ast.AST | None, ctx: Ctx, *, lazy: bool = False) -> Value:
         """The value of ``node``; with ``lazy``, a deferred call's value is returned unsettled."""
         if node is None:
@@ -112,3 +120,21 @@ class State:
             return make_value(node, ctx.src, ctx.scope.lookup, origin)
         except RecursionError:
             return OPAQUE_VALUE
+
+
+class _ClassView(Mapping):
+    """:meth:`State.class_sources`: a :class:`~audiometrics.frameworks.base.ClassSource` per class, made when asked."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def __getitem__(self, name: str) -> ClassSource:
+        node, src = self._state.class_defs[name]
+        ctx = Ctx(scope=self._state.globals, src=src)
+        return ClassSource(node, functools.partial(self._state.value, ctx=ctx))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state.class_defs)
+
+    def __len__(self) -> int:
+        return len(self._state.class_defs)

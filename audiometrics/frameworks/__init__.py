@@ -24,7 +24,9 @@ How to add a framework
      (``fine_tune`` prints two tables; ``Trainer(...).train()`` reads epochs from the
      factory's ``TrainingArguments``, ``model.fit(epochs=N)`` after
      ``compile(optimizer=Adam(learning_rate=...))`` reads the rate from the learner:
-     put such a rate in ``LearnerInfo.lr``, where fastai puts ``Learner(lr=...)``);
+     put such a rate in ``LearnerInfo.lr``, where fastai puts ``Learner(lr=...)``;
+     with ``reads_classes``, a fifth argument: the notebook's own classes, for a
+     rate the model's code sets, such as Lightning's ``configure_optimizers``);
    * ``trained_names(texts)`` — receivers of the training methods, read from text;
    * optionally ``model_bases`` (notebook subclasses of these build learners: Keras'
      ``class MyModel(keras.Model)``) and ``rate_methods``/``learner_rate``/``rate_paths``
@@ -88,7 +90,7 @@ class Framework:
     """The name of a callback among a call's arguments that sets the learning rate itself."""
     is_training_fit: Callable[[Args], bool] = _never
     """Whether a training method on a receiver not known as a learner is this library's (not scikit-learn's)."""
-    training_phases: Callable[[str, Args, int, "LearnerLr | None"], "tuple[list[PhaseSpec], list[str]]"]
+    training_phases: Callable[..., "tuple[list[PhaseSpec], list[str]]"]
     progress_prefixes: tuple[str, ...] = ()
     """Prefixes of methods that show progress on any receiver (fastai's ``lr_find*``)."""
     model_bases: frozenset[str] = frozenset()
@@ -102,6 +104,9 @@ class Framework:
     """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
     cell_notes: "Callable[[str], tuple[str, ...]] | None" = None
     """Warnings about a cell's text that the analysis cannot follow (HF's ``args.learning_rate = ...``)."""
+    reads_classes: bool = False
+    """``training_phases`` takes a fifth argument, the notebook's own classes
+    (:data:`~audiometrics.frameworks.base.Classes`): Lightning reads the module's ``configure_optimizers``."""
 
     def is_factory(self, name: str) -> bool:
         return name in self.learner_factories

@@ -9,12 +9,13 @@ learning rate falls back to its learner's :class:`LearnerLr`. All are values ove
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from audiometrics.analysis.values import Value
 
-__all__ = ["MISSING", "Args", "LearnerInfo", "LearnerLr", "PhaseSpec"]
+__all__ = ["MISSING", "Args", "LearnerInfo", "LearnerLr", "PhaseSpec", "ClassSource", "Classes", "NO_CLASSES"]
 
 
 class _Missing:
@@ -80,3 +81,22 @@ class LearnerLr:
     unknown: str | None = None
 
 
+
+
+@dataclass(frozen=True)
+class ClassSource:
+    """A class the notebook defines, for a framework that reads a model's own code (Lightning's
+    ``configure_optimizers``).
+
+    ``node`` is its syntax; ``value`` gives an expression of its body as a Value under the
+    notebook's bindings at the call being read (the names its methods bind are not known
+    there: a framework values only literals and names the method does not bind).
+    """
+
+    node: ast.ClassDef
+    value: Callable[[ast.expr], Value]
+
+
+Classes = Mapping[str, ClassSource]
+"""The classes a notebook defines, by name (see :class:`ClassSource`)."""
+NO_CLASSES: Classes = {}

@@ -13,7 +13,14 @@ What the analysis learns from Lightning code (read with ``ast``, never run):
   built in the call or bound to a name from a constructor call
   (``model = LitClassifier(lr=1e-3)``; Lightning itself has no default: the
   module's ``configure_optimizers`` decides), else unknown: empty, with one
-  warning per call.  Planned epochs are the Trainer's ``max_epochs``, which
+  warning per call.  When the module's class is defined in the notebook, its
+  ``configure_optimizers`` decides instead (:func:`module_rate`): the optimizer
+  it builds (``torch.optim.Adam(self.parameters(), lr=1e-3)``; torch's default
+  rate when it gives none), its rate read as a literal, a notebook constant, or
+  ``self.hparams.lr``/``self.lr`` traced to the ``__init__`` parameter it comes
+  from (the constructor's argument, else the parameter's default); a scheduler
+  it returns, or more than one optimizer, leaves the rate unknown, said.
+  Planned epochs are the Trainer's ``max_epochs``, which
   this seam does not hand to ``fit``: left unknown.  pytorch-lightning 2.6
   (checked in its ``Trainer`` docstring) runs 1000 epochs when neither
   ``max_epochs`` nor ``max_steps`` is given.
@@ -29,7 +36,8 @@ from audiometrics.analysis.fold import callee
 from audiometrics.analysis.convert import lr_text
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
-from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import NO_CLASSES, Args, Classes, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.lightning_rate import module_rate
 
 __all__ = ["FRAMEWORK", "detect", "learner_info", "training_phases", "module_lr"]
 
@@ -74,14 +82,24 @@ def module_lr(module: Value | None) -> str | None:
 
 
 def training_phases(
-    method: str, args: Args, version: int, default_lr: LearnerLr | None
+    method: str, args: Args, version: int, default_lr: LearnerLr | None, classes: Classes = NO_CLASSES
 ) -> tuple[list[PhaseSpec], list[str]]:
-    """``trainer.fit(model, ...)``: one phase, epochs unknown here, the module's ``lr=`` when it has one."""
+    """``trainer.fit(model, ...)``: one phase, epochs unknown here; the rate the module's own
+    ``configure_optimizers`` sets when its class is the notebook's, else the module's ``lr=``."""
     module = args.get(0, ("model",))
-    rate = module_lr(module) if isinstance(module, Value) else None
-    model = module_class(module) if isinstance(module, Value) else None
-    if rate is not None:
-        return [PhaseSpec(None, rate, model=model)], []
+    if not isinstance(module, Value):
+        module = None
+    model = module_class(module)
+    source = classes.get(model) if model is not None else None
+    if source is not None:
+        rate = module_rate(source, module, classes)
+        if rate.text is not None:
+            return [PhaseSpec(None, rate.text, lr_is_default=rate.default, model=model)], []
+        if rate.why is not None:
+            return [PhaseSpec(None, "", lr_unknown=rate.why, model=model)], []
+    rate_text = module_lr(module)
+    if rate_text is not None:
+        return [PhaseSpec(None, rate_text, model=model)], []
     why = "Lightning takes it from the module's configure_optimizers (no lr= given to the module)"
     return [PhaseSpec(None, "", lr_unknown=why, model=model)], []
 
@@ -132,5 +150,6 @@ FRAMEWORK = Framework(
     trained_names=trained_names,
     learner_info=learner_info,
     training_phases=training_phases,
+    reads_classes=True,
 )
 """PyTorch Lightning, registered in :mod:`audiometrics.frameworks`."""

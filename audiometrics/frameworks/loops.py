@@ -31,12 +31,10 @@ from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks.fastai import model_of
+from audiometrics.frameworks.torch_optim import OPTIMIZERS
 
 __all__ = ["FRAMEWORK", "detect", "learner_info"]
 
-OPTIMIZERS = frozenset(
-    {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "SparseAdam", "ASGD", "Rprop"}
-)
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
 _OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
 
