@@ -91,6 +91,12 @@ class LearnerCreated:
     metrics: tuple[str, ...] | None  # metric column names, None when unknown
     known: bool = True  # False: a call the analysis does not know as a learner factory (get_learner(...))
     framework: str = field(default="", compare=False)  # the framework whose factory this is ("fastai")
+    #: the rate of the tables its run records without a training call (a plain loop's optimizer:
+    #: ``optim.Adam(params, lr=1e-3)``): the source text, "" when unknown (``rate_unknown`` says
+    #: why); None for a learner whose tables take their rate from training calls
+    rate: str | None = None
+    rate_is_default: bool = False  # ``rate`` is the optimizer's default (``Adam(params)``)
+    rate_unknown: str | None = None
 
 
 @dataclass(frozen=True)

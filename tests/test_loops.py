@@ -77,6 +77,8 @@ def test_loop_notebook_end_to_end_run_from_the_optimizer():
     assert run.framework == "loop"
     assert run.model == "" and len(run.phases[0].rows) == 5  # nn.Sequential(...) of layers: no architecture name
     assert any("model name cannot be resolved" in d.message for d in result.diagnostics)
+    assert run.phases[0].learning_rate == "1e-3"  # optim.Adam(model.parameters(), lr=1e-3)
+    assert not any("no training call" in d.message for d in result.diagnostics)  # a loop has none to find
 
 
 @pytest.mark.parametrize(
@@ -98,6 +100,52 @@ def test_loop_model_from_the_optimizer(tmp_path, build, model, pretrained):
     (run,) = result.runs
     assert (run.model, run.pretrained) == (model, pretrained)
     assert [r[:3] for r in run.phases[0].rows] == [("1", "0.5", "0.4"), ("2", "0.3", "0.2")]
+
+
+_LINES = "Epoch 1/2, Loss: 0.5, Val Loss: 0.4\nEpoch 2/2, Loss: 0.3, Val Loss: 0.2\n"
+
+
+def _loop_notebook(tmp_path, setup: str, outputs: int = 1):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom torch import nn, optim\nmodel = Net()"),
+        nbf.code_cell(setup + "\nfor epoch in range(2):\n    loss.backward()", [nbf.stream_output(_LINES)] * outputs),
+    ])
+    return extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+
+
+@pytest.mark.parametrize(
+    ("setup", "rate", "default"),
+    [
+        ("opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)", "0.1", False),
+        ("opt = torch.optim.SGD(model.parameters(), 1e-2)", "1e-2", False),  # the second positional argument
+        ("LR = 3e-4\nopt = optim.AdamW(model.parameters(), lr=LR)", "3e-4", False),
+        ("opt = optim.Adam(model.parameters())", "1e-3", True),  # torch's default
+        ("opt = optim.RMSprop(model.parameters())", "1e-2", True),
+        ("opt = optim.SGD(model.parameters())", "", False),  # no default before torch 2.2
+        ("opt = optim.Adam(model.parameters(), lr=float(input()))", "", False),
+        ("opt = optim.SGD(model.parameters(), lr=0.1)\nsched = optim.lr_scheduler.StepLR(opt, 1)", "", False),
+        ("opt = optim.SGD(model.parameters(), lr=0.1)\nfor g in opt.param_groups:\n    g['lr'] = 0.05", "", False),
+    ],
+)
+def test_loop_rate_is_the_optimizers(tmp_path, setup, rate, default):
+    result = _loop_notebook(tmp_path, setup)
+    (phase,) = result.runs[0].phases
+    assert (phase.learning_rate, phase.lr_is_default) == (rate, default)
+    if not rate:  # unknown is said with its reason
+        assert any("learning rate unknown" in d.message for d in result.diagnostics)
+
+
+def test_loop_over_rates_gives_each_table_its_optimizer(tmp_path):
+    setup = "for lr in [0.1, 0.01]:\n    opt = optim.SGD(model.parameters(), lr=lr)\n    print(lr)"
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom torch import nn, optim\nmodel = Net()"),
+        nbf.code_cell(setup + "\n    for epoch in range(2):\n        loss.backward()", [nbf.stream_output(_LINES)] * 2),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    assert [[p.learning_rate for p in run.phases] for run in result.runs] == [["0.1"], ["0.01"]]
+    three = nbf.notebook([doc["cells"][0], nbf.code_cell("".join(doc["cells"][1]["source"]), [nbf.stream_output(_LINES)] * 3)])
+    result = extract_notebook(nbf.write(tmp_path / "three.ipynb", three))  # 3 tables, 2 optimizers: said
+    assert any("3 tables printed without a training call for 2 optimizers" in d.message for d in result.diagnostics)
 
 
 def test_loop_framework_leaves_other_libraries_alone(tmp_path):

@@ -129,7 +129,27 @@ def _analyse(sources: Sequence[str]) -> list[CellAnalysis]:
             if notes:
                 analysis = dataclasses.replace(analysis, warnings=(*analysis.warnings, *notes))
         results.append(analysis)
-    return _drop_untrained(results) if state.unknown_learners else results
+    if state.unknown_learners:
+        results = _drop_untrained(results)
+    why = framework.rate_changes(texts) if framework.rate_changes is not None else None
+    return _rates_unknown(results, why) if why else results
+
+
+def _rates_unknown(results: list[CellAnalysis], why: str) -> list[CellAnalysis]:
+    """Learners whose call-less tables take the rate they were built with (a loop's optimizer) get an
+    unknown rate, ``why`` (the notebook schedules or sets it)."""
+
+    def fix(events: Sequence[SourceEvent]) -> tuple[SourceEvent, ...]:
+        out: list[SourceEvent] = []
+        for event in events:
+            if isinstance(event, LearnerCreated) and event.rate:
+                event = dataclasses.replace(event, rate="", rate_is_default=False, rate_unknown=why)
+            elif isinstance(event, Loop):
+                event = dataclasses.replace(event, body=fix(event.body))
+            out.append(event)
+        return tuple(out)
+
+    return [dataclasses.replace(result, events=fix(result.events)) for result in results]
 
 
 def _drop_untrained(results: list[CellAnalysis]) -> list[CellAnalysis]:

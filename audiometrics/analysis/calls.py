@@ -11,7 +11,7 @@ from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
-from audiometrics.frameworks.base import Args, LearnerLr
+from audiometrics.frameworks.base import Args, LearnerLr, PhaseSpec
 from audiometrics.analysis.reach import CALLBACK_ADDERS
 from audiometrics.analysis.relevance import Relevance
 from audiometrics.analysis.state import State
@@ -207,7 +207,7 @@ class Calls:
         self.state.emit(
             LearnerCreated(
                 self.state.line(node, ctx), text, factory, info.model, info.pretrained, info.metrics,
-                framework=self.framework.name,
+                framework=self.framework.name, **_call_less_rate(info.call_less),
             )
         )
         if text is not None:
@@ -530,3 +530,10 @@ class Calls:
         else:
             result = finish("None")
         self.state.results[id(call)] = result
+
+
+def _call_less_rate(spec: PhaseSpec | None) -> dict:
+    """The :class:`~audiometrics.model.LearnerCreated` rate fields of a learner's call-less tables."""
+    if spec is None:
+        return {}
+    return {"rate": spec.learning_rate, "rate_is_default": spec.lr_is_default, "rate_unknown": spec.lr_unknown}

@@ -104,6 +104,9 @@ class Framework:
     """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
     cell_notes: "Callable[[str], tuple[str, ...]] | None" = None
     """Warnings about a cell's text that the analysis cannot follow (HF's ``args.learning_rate = ...``)."""
+    rate_changes: "Callable[[Sequence[str]], str | None] | None" = None
+    """Why the rate of tables recorded without a training call (``LearnerInfo.call_less``) may not be
+    the one they trained with, from the notebook's cell texts (a plain loop's scheduler); None: nothing says so."""
     reads_classes: bool = False
     """``training_phases`` takes a fifth argument, the notebook's own classes
     (:data:`~audiometrics.frameworks.base.Classes`): Lightning reads the module's ``configure_optimizers``."""

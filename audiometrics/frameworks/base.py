@@ -54,6 +54,7 @@ class LearnerInfo:
     lr: Value | None  # the learner's own ``lr=`` (default of later fits), None if not given
     default_lr: bool = True  # without ``lr=``, its fits' default is the library's
     scheduler: str | None = None  # a scheduler callback it is built with (its fits' rate is the scheduler's)
+    call_less: "PhaseSpec | None" = None  # the rate of its tables printed without a training call (a loop's optimizer)
 
 
 

@@ -14,10 +14,16 @@ to the learner created last).
 The framework claims a notebook only when it imports torch and calls ``.backward(``
 (a loop), and uses none of the libraries with their own formats.
 
-Limits: no training method exists, so the rows' learning rate stays unknown
-(said for each such table: a loop's rate may be scheduled per step); a module
-built where the analysis cannot see (a function's result, a loaded
-checkpoint) leaves the model empty, said.
+The rows' learning rate is the optimizer's: its ``lr=`` (or second argument), or
+the class's default (``Adam(params)`` → ``1e-3 (default)``; SGD has none before
+torch 2.2: unknown). A notebook that schedules or sets the rate anywhere (a
+``torch.optim.lr_scheduler`` class, transformers' ``get_*_schedule*``, a write to
+``param_groups``' ``"lr"``) leaves every optimizer's rate unknown, said
+(:func:`rate_changes`): the rate the optimizer was built with is not the one
+its epochs trained with.
+
+Limits: a module built where the analysis cannot see (a function's result, a
+loaded checkpoint) leaves the model empty, said.
 """
 
 from __future__ import annotations
@@ -29,11 +35,12 @@ from typing import Iterable, Sequence
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
-from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks.fastai import model_of
-from audiometrics.frameworks.torch_optim import OPTIMIZERS
+from audiometrics.analysis.convert import lr_text
+from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_scheduler
 
-__all__ = ["FRAMEWORK", "detect", "learner_info"]
+__all__ = ["FRAMEWORK", "detect", "learner_info", "optimizer_rate", "rate_changes"]
 
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
 _OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
@@ -56,7 +63,8 @@ def detect(texts: Sequence[str]) -> bool:
 
 
 def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
-    """An optimizer: the model its parameters come from (``X.parameters()``), pretrained when that says so."""
+    """An optimizer: the model its parameters come from (``X.parameters()``), pretrained when that says so,
+    and its rate (the rate of the run's tables)."""
     params = args.get(0, ("params",))
     model, pretrained = None, None
     if isinstance(params, Value) and params.known:
@@ -71,7 +79,55 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
                 module = module.func.value  # Net().to(device).parameters()
             if not (isinstance(module, ast.Call) and _callee(module.func) in _CONTAINERS):
                 model, pretrained = model_of(params.sub(module), instance=True)
-    return LearnerInfo(model, pretrained, (), None, default_lr=False)
+    return LearnerInfo(model, pretrained, (), None, default_lr=False, call_less=optimizer_rate(factory, args))
+
+
+def optimizer_rate(factory: str, args: Args) -> PhaseSpec:
+    """The rate an optimizer call is built with, as the phase of the tables its run records.
+
+    >>> from audiometrics.analysis.values import finish
+    >>> optimizer_rate("SGD", Args((finish("params"), finish("0.1")), {})).learning_rate
+    '0.1'
+    >>> spec = optimizer_rate("Adam", Args((finish("params"),), {}))
+    >>> spec.learning_rate, spec.lr_is_default
+    ('1e-3', True)
+    """
+    rate = args.get(1, ("lr",))
+    if rate is MISSING:
+        default = DEFAULT_RATES.get(factory)
+        if default is None:
+            return PhaseSpec(None, "", lr_unknown=f"{factory}(...) is given no lr and its default differs between torch versions")
+        return PhaseSpec(None, default, lr_is_default=True)
+    text = lr_text(rate) if isinstance(rate, Value) else None
+    if text is None:
+        return PhaseSpec(None, "", lr_unknown=f"the rate {factory}(...) is given cannot be resolved statically")
+    return PhaseSpec(None, text)
+
+
+_SETS_RATE = re.compile(r"""\bparam_groups\b[\s\S]{0,400}?\[\s*['"]lr['"]\s*\]\s*(?:[-+*/]?=(?!=)|\.)|\bset_lr\s*\(""")
+"""A rate set by hand: ``g["lr"] = ...`` after a ``param_groups`` loop or index, ``set_lr(...)``."""
+_SCHEDULER_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def rate_changes(texts: Sequence[str]) -> str | None:
+    """Why the rate an optimizer is built with may not be the rate its epochs trained with, from the
+    notebook's cell texts (a scheduler, a rate set on ``param_groups``); None when nothing says so.
+
+    >>> rate_changes(["sched = torch.optim.lr_scheduler.StepLR(opt, 10)"])
+    'the notebook schedules the rate (StepLR)'
+    >>> rate_changes(["for g in opt.param_groups:\\n    g['lr'] *= 0.1"])
+    "the notebook sets the rate by hand (param_groups' 'lr')"
+    >>> rate_changes(["opt = optim.Adam(model.parameters(), lr=1e-3)"]) is None
+    True
+    """
+    for text in texts:
+        for match in _SCHEDULER_CALL.finditer(text):
+            if is_scheduler(match.group(1)):
+                return f"the notebook schedules the rate ({match.group(1)})"
+    for text in texts:
+        if _SETS_RATE.search(text):
+            return "the notebook sets the rate by hand (param_groups' 'lr')"
+    return None
 
 
 _PEEL = frozenset({"to", "cuda", "cpu", "float", "half", "double", "train", "eval"})
@@ -98,5 +154,6 @@ FRAMEWORK = Framework(
     trained_names=_no_names,
     learner_info=learner_info,
     training_phases=_no_phases,
+    rate_changes=rate_changes,
 )
 """Plain PyTorch loops, registered in :mod:`audiometrics.frameworks`."""

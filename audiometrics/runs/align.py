@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
+from audiometrics import frameworks
 from audiometrics.model import (
     CellAnalysis,
     CodeCell,
@@ -144,6 +145,8 @@ def _match_cell(
         )
         if not with_rows:
             return [], result
+        if all(_without_calls(t) for t in with_rows):
+            return [(None, t) for t in with_rows], result  # a hand-written loop has no training call to find
         return [(None, t) for t in with_rows], "; ".join(m for m in (
             f"{len(with_rows)} progress table{'s' if len(with_rows) > 1 else ''} with epoch rows but no training call "
             "found in the cell's source; rows kept with an unknown learning rate",
@@ -304,9 +307,12 @@ class _Aligner:
             self.note(cell, mismatch)
         consumed = 0
         self.bound_here: set[str] = set()
+        made: list[_Run] = []  # runs of learners whose tables need no training call (a loop's optimizers)
         for event in flat:
             if isinstance(event, LearnerCreated):
                 self.current = _Run(event, cell, cell.execution_count)
+                if event.rate is not None:
+                    made.append(self.current)
                 if event.target:
                     self.bound[event.target] = self.current
                     self.bound_here.add(event.target)
@@ -316,8 +322,17 @@ class _Aligner:
                     table = pairs[consumed][1]
                     consumed += 1
                 self.add_phase(self.run_for(event, position, cell), event, table, cell)
-        # Tables with no call (more tables than calls) go to the current learner's run.
-        for call, table in pairs[consumed:]:
+        # Tables with no call (more tables than calls) go to the current learner's run; as many as the
+        # cell made learners that train without a call (a loop over rates, an optimizer each), one each.
+        rest = pairs[consumed:]
+        if len(made) > 1 and len(rest) == len(made) and all(call is None for call, _ in rest):
+            for run, (call, table) in zip(made, rest):
+                self.add_phase(run, call, table, cell)
+            return
+        if len(made) > 1 and rest:
+            self.note(cell, f"{len(rest)} table{'s' if len(rest) > 1 else ''} printed without a training call for "
+                      f"{len(made)} optimizers made in this cell: given to the last one made")
+        for call, table in rest:
             self.add_phase(self.run_for(call, position, cell), call, table, cell)
 
     def skip(self, cell: CodeCell, analysis: CellAnalysis) -> None:
@@ -421,12 +436,14 @@ class _Aligner:
                 self.note(cell, note)
             rows = tuple(_fit(row, len(columns)) for row in table.rows)
             builder.framework = builder.framework or framework_of(table.format)
+        learner = builder.learner
+        rate_of = call if call is not None else learner if learner is not None and learner.rate is not None else None
         phase = Phase(
             number=builder.calls,
             method=call.method if call else "",
             planned_epochs=call.epochs if call else None,
-            learning_rate=call.learning_rate if call else "",
-            lr_is_default=call.lr_is_default if call else False,
+            learning_rate=(call.learning_rate if call else learner.rate) if rate_of else "",  # type: ignore[union-attr]
+            lr_is_default=(call.lr_is_default if call else learner.rate_is_default) if rate_of else False,  # type: ignore[union-attr]
             cell=cell.index,
             columns=columns,
             rows=rows,
@@ -436,7 +453,7 @@ class _Aligner:
             count=cell.execution_count,
         )
         builder.phases.append(phase)
-        finding = _phase_finding(phase, call, table)
+        finding = _phase_finding(phase, call, table, learner)
         if finding is not None:
             message, no_table = finding
             self.findings.append(_Finding(cell, message, builder, phase.number, no_table))
@@ -472,6 +489,12 @@ class _Aligner:
         return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
 
 
+def _without_calls(table: ProgressTable) -> bool:
+    """Whether ``table`` is printed by code with no training method to call (a plain loop's epoch lines)."""
+    name = framework_of(table.format)
+    return any(f.name == name and not f.training_methods for f in frameworks.registered())
+
+
 def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
     """The learner creations among ``events``, loop bodies included, once each."""
     found: list[LearnerCreated] = []
@@ -488,8 +511,13 @@ def _call_count(events: Sequence[SourceEvent]) -> int:
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
 
 
-def _phase_finding(phase: Phase, call: TrainingCall | None, table: ProgressTable | None) -> tuple[str, bool] | None:
-    """What is worth saying about a phase (the text after "phase N"), and whether it is a missing table."""
+def _phase_finding(
+    phase: Phase, call: TrainingCall | None, table: ProgressTable | None, learner: LearnerCreated | None = None
+) -> tuple[str, bool] | None:
+    """What is worth saying about a phase (the text after "phase N"), and whether it is a missing table.
+
+    A table with no training call is said, unless its learner gives its rate (a loop's optimizer:
+    then only an unknown rate is)."""
     label = phase.call_text or phase.method or "a training table"
     recorded, planned = phase.recorded_epochs, phase.planned_epochs
     if call is not None and call.epochs == 0 and not phase.rows:
@@ -497,6 +525,11 @@ def _phase_finding(phase: Phase, call: TrainingCall | None, table: ProgressTable
     if call is not None and not phase.rows:
         why = "no table saved" if table is None else "the saved table is empty"
         return f" ({label}): no epochs recorded ({why})", table is None
+    if call is None and learner is not None and learner.rate is not None:
+        if learner.rate:
+            return None
+        why = f": {learner.rate_unknown}" if learner.rate_unknown else ""
+        return f": learning rate unknown{why}", False
     if call is None:
         return f": {recorded} epochs with no training call: learning rate unknown", False
     if phase.incomplete:
