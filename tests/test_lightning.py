@@ -317,3 +317,21 @@ def test_module_class_not_in_the_notebook_keeps_the_constructors_lr():
     cells = ["import pytorch_lightning as pl\nfrom mylib import Lit", "trainer = pl.Trainer()\ntrainer.fit(Lit(lr=4e-4))"]
     (call,) = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
     assert call.learning_rate == "4e-4"
+
+
+@pytest.mark.parametrize(
+    ("trainer", "planned"),
+    [
+        ("pl.Trainer(max_epochs=3)", 3),
+        ("EPOCHS = 5\ntrainer = pl.Trainer(accelerator='cpu', max_epochs=EPOCHS)", 5),
+        ("pl.Trainer(max_epochs=3, max_steps=100)", None),  # whichever comes first
+        ("pl.Trainer()", None),  # 1000 by the library's default: not claimed
+        ("pl.Trainer(**config)", None),
+    ],
+)
+def test_planned_epochs_are_the_trainers_max_epochs(trainer, planned):
+    if not trainer.startswith("EPOCHS"):
+        trainer = f"trainer = {trainer}"
+    cells = [_MODULE.format(body="return torch.optim.Adam(self.parameters())"), f"{trainer}\ntrainer.fit(Lit())"]
+    (call,) = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
+    assert call.epochs == planned

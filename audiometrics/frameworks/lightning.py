@@ -20,10 +20,11 @@ What the analysis learns from Lightning code (read with ``ast``, never run):
   ``self.hparams.lr``/``self.lr`` traced to the ``__init__`` parameter it comes
   from (the constructor's argument, else the parameter's default); a scheduler
   it returns, or more than one optimizer, leaves the rate unknown, said.
-  Planned epochs are the Trainer's ``max_epochs``, which
-  this seam does not hand to ``fit``: left unknown.  pytorch-lightning 2.6
-  (checked in its ``Trainer`` docstring) runs 1000 epochs when neither
-  ``max_epochs`` nor ``max_steps`` is given.
+  Planned epochs are the Trainer's ``max_epochs`` (kept as the Trainer's own
+  value, ``LearnerInfo.lr``, which its fits are handed, as HF keeps its
+  ``TrainingArguments``); none are planned with ``max_steps`` (whichever limit
+  comes first stops the run) or without ``max_epochs`` (pytorch-lightning 2.6,
+  checked in its ``Trainer`` docstring, runs 1000 epochs then: not claimed).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ import re
 from typing import Iterable, Sequence
 
 from audiometrics.analysis.fold import callee
-from audiometrics.analysis.convert import lr_text
-from audiometrics.analysis.values import Value
+from audiometrics.analysis.convert import as_int, lr_text
+from audiometrics.analysis.values import Value, finish
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import NO_CLASSES, Args, Classes, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks.lightning_rate import module_rate
@@ -59,8 +60,34 @@ def detect(texts: Sequence[str]) -> bool:
 
 
 def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
-    """A ``Trainer``: no model of its own (the module is given to ``fit``), no rate of its own."""
-    return LearnerInfo(None, None, (), None, default_lr=False)
+    """A ``Trainer``: no model of its own (the module is given to ``fit``), no rate of its own; its
+    ``max_epochs`` kept as its own value (``Trainer(max_epochs=N)``) for its fits' planned epochs."""
+    return LearnerInfo(None, None, (), _settings(args), default_lr=False)
+
+
+def _settings(args: Args) -> Value | None:
+    """``Trainer(max_epochs=N)`` of a Trainer call whose epochs are planned by ``max_epochs`` alone."""
+    epochs = args.get(None, ("max_epochs",))
+    steps = args.get(None, ("max_steps",))
+    if not isinstance(epochs, Value) or steps is None or (isinstance(steps, Value) and as_int(steps) != -1):
+        return None
+    count = as_int(epochs)
+    return finish(f"Trainer(max_epochs={count})") if count is not None and count >= 0 else None
+
+
+def planned_epochs(settings: LearnerLr | None) -> int | None:
+    """The ``max_epochs`` a fit's Trainer was built with (see :func:`learner_info`), else None.
+
+    >>> planned_epochs(LearnerLr(finish("Trainer(max_epochs=4)"))), planned_epochs(None)
+    (4, None)
+    """
+    value = settings.value if settings is not None else None
+    node = value.node if value is not None and value.known else None
+    if isinstance(node, ast.Call) and callee(node.func) == "Trainer" and node.keywords:
+        keyword = node.keywords[0]
+        if keyword.arg == "max_epochs" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, int):
+            return keyword.value.value
+    return None
 
 
 def module_lr(module: Value | None) -> str | None:
@@ -84,24 +111,25 @@ def module_lr(module: Value | None) -> str | None:
 def training_phases(
     method: str, args: Args, version: int, default_lr: LearnerLr | None, classes: Classes = NO_CLASSES
 ) -> tuple[list[PhaseSpec], list[str]]:
-    """``trainer.fit(model, ...)``: one phase, epochs unknown here; the rate the module's own
+    """``trainer.fit(model, ...)``: one phase, the Trainer's ``max_epochs``; the rate the module's own
     ``configure_optimizers`` sets when its class is the notebook's, else the module's ``lr=``."""
     module = args.get(0, ("model",))
     if not isinstance(module, Value):
         module = None
     model = module_class(module)
+    epochs = planned_epochs(default_lr)
     source = classes.get(model) if model is not None else None
     if source is not None:
         rate = module_rate(source, module, classes)
         if rate.text is not None:
-            return [PhaseSpec(None, rate.text, lr_is_default=rate.default, model=model)], []
+            return [PhaseSpec(epochs, rate.text, lr_is_default=rate.default, model=model)], []
         if rate.why is not None:
-            return [PhaseSpec(None, "", lr_unknown=rate.why, model=model)], []
+            return [PhaseSpec(epochs, "", lr_unknown=rate.why, model=model)], []
     rate_text = module_lr(module)
     if rate_text is not None:
-        return [PhaseSpec(None, rate_text, model=model)], []
+        return [PhaseSpec(epochs, rate_text, model=model)], []
     why = "Lightning takes it from the module's configure_optimizers (no lr= given to the module)"
-    return [PhaseSpec(None, "", lr_unknown=why, model=model)], []
+    return [PhaseSpec(epochs, "", lr_unknown=why, model=model)], []
 
 
 def module_class(module: Value | None) -> str | None:
