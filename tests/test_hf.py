@@ -478,3 +478,14 @@ def test_fstring_output_dir_keeps_the_training_arguments_known():
         )
         call = events(source)[1]
         assert (call.learning_rate, call.epochs) == ("2e-5", 5)
+
+
+def test_trainer_built_and_trained_in_one_expression():
+    source = (
+        "from transformers import Trainer, TrainingArguments\n"
+        "args = TrainingArguments('o', eval_strategy='epoch', learning_rate=2e-5, num_train_epochs=5)\n"
+        "Trainer(model=AutoModelForSequenceClassification.from_pretrained('bert-base-uncased'), args=args).train()"
+    )
+    created, call = events(source)
+    assert created.model == "bert-base-uncased"
+    assert (call.learner, call.learning_rate, call.epochs) == (None, "2e-5", 5)

@@ -1656,3 +1656,11 @@ def test_fstring_with_unknown_names_leaves_the_rest_of_the_call_known():
     result = last(V2, "import os\nrun = os.environ['RUN']\nlearn = vision_learner(dls, resnet34, path=f'/out/{run}')\nlearn.fit(2, 1e-2)")
     assert lrs(result) == ["1e-2"]
     assert learners(result)[0].model == "resnet34"
+
+
+def test_a_fit_on_the_factory_call_itself_takes_the_learners_rate():
+    (created, call) = last(V2, "vision_learner(dls, resnet34, lr=1e-2).fit_one_cycle(1)").events
+    assert created.model == "resnet34"
+    assert (call.learning_rate, call.lr_from_learner) == ("1e-2", True)
+    (_, call) = last(V2, "vision_learner(dls, resnet34).fit_one_cycle(1)").events
+    assert (call.learning_rate, call.lr_is_default) == ("1e-3", True)

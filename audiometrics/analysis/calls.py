@@ -210,6 +210,8 @@ class Calls:
                 framework=self.framework.name, **_call_less_rate(info.call_less),
             )
         )
+        if text is None:  # Trainer(model, args).train(): its training call reads it from here
+            self.state.inline_learners[id(node)] = (LearnerMark(factory, True, info.default_lr, info.scheduler), info.lr)
         if text is not None:
             self.state.learners.add(text)
             if pending is not None and dotted_ok(text):
@@ -313,7 +315,13 @@ class Calls:
         line = self.state.line(node, ctx)
         call_text = normalise(segment(ctx.src, node))
         mark = ctx.scope.lookup(learner + LEARNER_KEY) if learner is not None else None
-        read = (args, self.state.version, self._learner_lr(learner, mark, ctx))
+        learner_lr = self._learner_lr(learner, mark, ctx)
+        inline = self.state.inline_learners.get(id(recv)) if learner is None else None
+        if inline is not None:  # a method of the factory call itself: vision_learner(...).fine_tune(1)
+            mark, own = inline
+            why = mark.why_unknown()
+            learner_lr = LearnerLr(own) if own is not None else LearnerLr(None, why) if why else None
+        read = (args, self.state.version, learner_lr)
         if self.framework.reads_classes:
             read += (self.state.class_sources(),)
         phases, problems = self.framework.training_phases(method, *read)

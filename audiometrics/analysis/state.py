@@ -59,6 +59,7 @@ class State:
     out: Out = field(default_factory=Out)
     budget: int = UNROLL_BUDGET
     results: dict[int, Value] = field(default_factory=dict)  # id(call node) -> value of an inlined call
+    inline_learners: dict[int, tuple] = field(default_factory=dict)  # id(factory call bound to no name) -> (mark, own lr)
     keep: list[ast.AST] = field(default_factory=list)  # trees parsed on the fly, alive while ids are in use
     _receivers: frozenset[str] | None = None
 
@@ -74,6 +75,7 @@ class State:
         self.out = Out()
         self.budget = UNROLL_BUDGET
         self.results = {}
+        self.inline_learners = {}
         self.keep = []
 
     @contextlib.contextmanager
