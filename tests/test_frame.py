@@ -138,7 +138,14 @@ def test_lr_upper(text, value):
     assert lr_upper(text) == (pytest.approx(value) if value is not None else None)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("00:07", 7), ("12:34", 754), ("1:02:03", 3723), ("", math.nan), ("x", math.nan)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("00:07", 7), ("12:34", 754), ("1:02:03", 3723), ("", math.nan), ("x", math.nan),
+        ("36s", 36), ("7m 13s", 433), ("0m 0s", 0), ("1h 2m 3s", 3723), ("2min 5.5s", 125.5),  # Keras, plain loops
+        ("7m 63s", math.nan), ("1h 75m 0s", math.nan), ("m s", math.nan),
+    ],
+)
 def test_time_to_seconds(text, seconds):
     result = time_to_seconds(text)
     assert (math.isnan(result) and math.isnan(seconds)) or result == seconds
@@ -176,3 +183,19 @@ def test_one_number_parser_for_the_loader_and_the_command_line():
     expected = [parse_number(t) for t in texts]
     assert [None if math.isnan(v) else v for v in loaded] == expected
     assert expected[:3] == [0.5, 0.001, -0.25] and set(expected[3:]) == {None}
+
+
+def test_loader_reads_a_loops_percentages_and_times(tmp_path):
+    """bentrevett's ``Train Acc: 74.41%`` and ``Epoch Time: 7m 13s``, kept as displayed in the CSV,
+    are numbers in the typed frame: the fraction (as fastai's accuracies) and seconds."""
+    from audiometrics.epochs.values import parse_number
+
+    assert (parse_number("74.41%"), parse_number(" 51.56 % "), parse_number("%"), parse_number("abc%")) == (0.7441, 0.5156, None, None)
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "accuracy_multi,epoch,learning_rate,lwlrap,model,pretrained,time,train_loss,training_phase,valid_loss,acc\n"
+        ",1,1e-3,,RNN,No,7m 13s,0.693,1,0.61,74.41%\n"
+    )
+    frame = load_metrics(path)
+    assert frame["acc"].tolist() == [pytest.approx(0.7441)]
+    assert frame["time_s"].tolist() == [433.0]

@@ -48,9 +48,10 @@ def parse_number(text: Any) -> float | None:
     (:data:`MISSING_TEXT`), infinities, NaN, overflow (``"1e999"``) and text
     that is not a plain decimal number (``"1_000"``, non-ASCII digits,
     ``"0x1"``, ``"abc"``) give ``None``. Tell a missing value from a refused
-    one with :func:`is_missing`. A value that is already a number (a typed
-    frame's ``float64``) is returned as a ``float`` when finite; anything
-    else (``None``, ``pandas.NA``) gives ``None``.
+    one with :func:`is_missing`. A percentage (``"74.41%"``, as plain loops
+    print accuracies) is its fraction, as fastai's metrics are (``0.7441``). A
+    value that is already a number (a typed frame's ``float64``) is returned as
+    a ``float`` when finite; anything else (``None``, ``pandas.NA``) gives ``None``.
 
     Examples
     --------
@@ -60,6 +61,8 @@ def parse_number(text: Any) -> float | None:
     (None, None, None, None)
     >>> parse_number(0.25), parse_number(float("nan")), parse_number(None)
     (0.25, None, None)
+    >>> parse_number("74.41%"), parse_number("%")
+    (0.7441, None)
     """
     if isinstance(text, numbers.Real):
         value = float(text)
@@ -67,12 +70,17 @@ def parse_number(text: Any) -> float | None:
         return None
     else:
         text = text.strip()
+        percent = text.endswith("%")
+        if percent:
+            text = text[:-1].rstrip()
         if not text.isascii() or "_" in text or text.lower() in MISSING_TEXT:
             return None
         try:
             value = float(text)
         except ValueError:
             return None
+        if percent:
+            value = round(value / 100, 12)  # (74.41 / 100 is 0.7440999999999999)
     return value if math.isfinite(value) else None
 
 
@@ -100,10 +108,13 @@ def _is_na(value: Any) -> bool:
 
 
 _TIME = re.compile(r"(?:(\d{1,9}):)?(\d{1,9}):(\d{1,2}(?:\.\d{0,9})?)|(\d{1,9}(?:\.\d{0,9})?)s?")
+_UNITS = re.compile(r"(?:(\d{1,9})\s*h\s*)?(?:(\d{1,9})\s*m(?:in)?\s*)?(\d{1,9}(?:\.\d{0,9})?)\s*s")
+"""``7m 13s``, ``1h 2m 3s``, ``2min 5.1s``: the times plain loops print (bentrevett's ``Epoch Time: 0m 7s``)."""
 
 
 def time_to_seconds(text: str) -> float:
-    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0, ``"7.5"`` → 7.5, ``"36s"`` (Keras) → 36.0; NaN for anything else.
+    """``"01:05"`` → 65.0, ``"1:02:03"`` → 3723.0, ``"7.5"`` → 7.5, ``"36s"`` (Keras) → 36.0,
+    ``"7m 13s"`` → 433.0; NaN for anything else.
 
     Refused (NaN): negative times (``"-00:05"``), seconds ≥ 60 after a colon, minutes
     ≥ 60 under an hour field, absurdly long numbers, and any other text.
@@ -112,7 +123,13 @@ def time_to_seconds(text: str) -> float:
         return math.nan
     match = _TIME.fullmatch(text.strip())
     if match is None:
-        return math.nan
+        units = _UNITS.fullmatch(text.strip())
+        if units is None or (units.group(1) is not None and units.group(2) is not None and int(units.group(2)) >= 60):
+            return math.nan
+        hours, minutes, seconds = units.groups()
+        if (hours or minutes) and float(seconds) >= 60:
+            return math.nan
+        return (int(hours or 0) * 60 + int(minutes or 0)) * 60 + float(seconds)
     hours, minutes, seconds, alone = match.groups()
     if alone is not None:
         return float(alone)
