@@ -48,7 +48,6 @@ import pickle
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -15,12 +15,13 @@ import functools
 from typing import Callable, Sequence
 
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent
-from audiometrics.analysis.walk import child_nodes, loaded_names
+from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.evaluate import NOPE, begin_cell, end_cell, evaluate
 from audiometrics.analysis.reach import is_event_callee
+from audiometrics.analysis.lazy import lazy_value, never_unpacked
 from audiometrics.analysis.relevance import Relevance
 from audiometrics.analysis.scope import (
     ABSENT,
@@ -37,7 +38,6 @@ from audiometrics.analysis.scope import (
 )
 from audiometrics.analysis.state import State
 from audiometrics.analysis.values import (
-    OPAQUE_VALUE,
     UNKNOWN,
     Alias,
     ClassEntry,
@@ -51,11 +51,6 @@ from audiometrics.analysis.values import (
 )
 
 __all__ = ["Interpreter", "MAX_UNROLL"]
-
-_EAGER = (ast.Name, ast.Constant)
-"""Expressions whose value is as cheap to make as to defer."""
-_UNPACKABLE_CALLEES = frozenset({"tuple", "list"})
-"""Callees whose call a value may fold to a literal container (``tuple([1, 2])``)."""
 
 MAX_UNROLL = 1000
 """Loops over more iterations than this are reported as a Loop, not unrolled."""
@@ -191,8 +186,8 @@ class Interpreter:
         # names keep it unevaluated until something looks them up
         names_only = all(type(t) is ast.Name for t in targets)
         if names_only:
-            val = self._lazy_value(value, ctx)
-        elif all(type(t) in (ast.Tuple, ast.List) for t in targets) and self._never_unpacked(value):
+            val = lazy_value(self.state, value, ctx)
+        elif all(type(t) in (ast.Tuple, ast.List) for t in targets) and never_unpacked(self.state, value):
             val = UNKNOWN  # a, b = learn.get_preds(): unpacking a call's result binds nothing known
         else:
             val = None
@@ -204,30 +199,6 @@ class Interpreter:
                 self._alias(t.id, value)
         for key, v in pending:
             ctx.scope.bind(key, v)
-
-    def _lazy_value(self, value: ast.expr, ctx: Ctx) -> Deferred | None:
-        """The value of ``value`` left to be computed when a name bound to it is first looked up
-        (a :class:`~audiometrics.analysis.scope.Deferred` reading the names ``value`` loads), for an
-        expression of the notebook's own scope that is more than a name or a literal; else None."""
-        if ctx.scope is not self.state.globals or type(value) in _EAGER or (
-            type(value) is ast.Call and id(value) in self.state.results
-        ):
-            return None
-        scope = ctx.scope
-        deps = frozenset((scope, name) for name in loaded_names(value))
-        state = self.state
-        return Deferred(deps, lambda: state.value(value, ctx), OPAQUE_VALUE)
-
-    def _never_unpacked(self, value: ast.expr) -> bool:
-        """Whether ``value`` is a call whose value, however it is read, is a call again (not a
-        literal tuple or list a target could unpack): not an inlined notebook function, not a
-        ``.get`` that may fold a literal container."""
-        if type(value) is not ast.Call or id(value) in self.state.results:
-            return False
-        func = value.func
-        return type(func) is ast.Name and func.id not in _UNPACKABLE_CALLEES or (
-            type(func) is ast.Attribute and func.attr != "get"
-        )
 
     def _alias(self, name: str, value: ast.expr) -> None:
         """``learn2 = learn``: ``learn2`` names the same learner (and run); any other binding ends that."""

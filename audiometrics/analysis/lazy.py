@@ -1,4 +1,10 @@
-"""A call's argument values, each computed when a reader first asks for it.
+"""Values computed when first read: a binding's, and a call's arguments.
+
+A name bound in the notebook's scope to an expression keeps the expression and
+the bindings it reads (:func:`lazy_value`: a
+:class:`~audiometrics.analysis.scope.Deferred`, computed before any of them is
+written, or when the name is first looked up); most names a notebook binds are
+never read by a learner creation, a training call, a loop or a condition.
 
 The call handler (:mod:`~audiometrics.analysis.calls`) hands a framework a call's
 arguments as :class:`~audiometrics.frameworks.base.Args`; a framework reads a few
@@ -12,12 +18,49 @@ outlives the handling of its call.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
-from typing import Callable, Iterable, Iterator, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Union
 
-from audiometrics.analysis.values import Value
+from audiometrics.analysis.scope import Ctx, Deferred
+from audiometrics.analysis.values import OPAQUE_VALUE, Value
+from audiometrics.analysis.walk import loaded_names
 
-__all__ = ["LazyValues", "LazyKeywords"]
+if TYPE_CHECKING:  # pragma: no cover
+    from audiometrics.analysis.state import State
+
+__all__ = ["LazyValues", "LazyKeywords", "lazy_value", "never_unpacked"]
+
+_EAGER = (ast.Name, ast.Constant)
+"""Expressions whose value is as cheap to make as to defer."""
+_UNPACKABLE_CALLEES = frozenset({"tuple", "list"})
+"""Callees whose call a value may fold to a literal container (``tuple([1, 2])``)."""
+
+
+def lazy_value(state: "State", value: ast.expr, ctx: Ctx) -> Deferred | None:
+    """The value of ``value`` left to be computed when a name bound to it is first looked up (a
+    :class:`~audiometrics.analysis.scope.Deferred` reading the names ``value`` loads), for an
+    expression of the notebook's own scope that is more than a name or a literal; else None
+    (the caller values it now)."""
+    if ctx.scope is not state.globals or type(value) in _EAGER or (
+        type(value) is ast.Call and id(value) in state.results
+    ):
+        return None
+    scope = ctx.scope
+    deps = frozenset((scope, name) for name in loaded_names(value))
+    return Deferred(deps, lambda: state.value(value, ctx), OPAQUE_VALUE)
+
+
+def never_unpacked(state: "State", value: ast.expr) -> bool:
+    """Whether ``value`` is a call whose value, however it is read, is a call again (not a literal
+    tuple or list a target could unpack: ``a, b = learn.get_preds()`` binds nothing known): not an
+    inlined notebook function, not a ``.get`` that may fold a literal container."""
+    if type(value) is not ast.Call or id(value) in state.results:
+        return False
+    func = value.func
+    return type(func) is ast.Name and func.id not in _UNPACKABLE_CALLEES or (
+        type(func) is ast.Attribute and func.attr != "get"
+    )
 
 Item = Union[Value, Callable[[], Value]]
 

@@ -259,11 +259,11 @@ def substitute(
     whose source is ``text``, all on one line from column ``column`` of an ASCII
     line: its positions are then read relative to that column.
 
-    Returns ``text`` itself (the same object) when nothing is replaced. Nodes
-    replaced by a container or call value that is then subscripted or has an
-    attribute taken (what :func:`~audiometrics.analysis.fold.fold_text` may fold) are appended to ``exposed``;
-    nodes whose replacement may not leave valid Python (inside an f-string, or a
-    non-atomic value put in without brackets) to ``doubtful``.
+    Returns ``text`` itself (the same object) when nothing is replaced. Nodes replaced by a
+    container or call value then subscripted or with an attribute taken (what
+    :func:`~audiometrics.analysis.fold.fold_text` may fold) go to ``exposed``; nodes whose
+    replacement may not leave valid Python (a folded f-string, a non-atomic value put in
+    without brackets) to ``doubtful``.
     """
     if not IDENTIFIER.search(text):
         return text  # numbers and operators only
@@ -289,9 +289,7 @@ def substitute(
         if kind is _KEYWORD:
             visit(node.value, node, local)  # type: ignore[attr-defined]
             return
-        if kind is _JOINED_STR:
-            # a value put into an f-string may clash with its quotes: an f-string of known
-            # constants becomes its string; any other keeps its names as written
+        if kind is _JOINED_STR:  # (a value put inside may clash with its quotes: see _fold_fstring)
             folded = _fold_fstring(node, lookup, local)
             if folded is not None:
                 found.append((node, folded))
@@ -338,7 +336,9 @@ _SAFE_SPEC = re.compile(r"[<>^=]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bcdeEfFgG
 def _fold_fstring(node: ast.JoinedStr, lookup: Lookup, local: frozenset[str]) -> str | None:
     """The text of the string literal an f-string gives when each of its fields is a literal or a
     name bound to a known string, number, bool or None (``f"bert-{task}"`` with ``task = "cola"``
-    → ``'bert-cola'``); None for any other f-string.
+    → ``'bert-cola'``); None for any other f-string, which :func:`substitute` leaves as written
+    (its names unreplaced: a value put inside may clash with its quotes), so that the rest of the
+    expression stays known.
 
     >>> tree = ast.parse('f"bert-{task}-{lr:.0e}"', mode="eval").body
     >>> bound = {"task": finish('"cola"'), "lr": finish("2e-5")}

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from audiometrics.analysis.values import Value
-from audiometrics.frameworks.base import Args, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import Args, LearnerInfo, PhaseSpec
 
 __all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
 
@@ -91,6 +91,8 @@ class Framework:
     is_training_fit: Callable[[Args], bool] = _never
     """Whether a training method on a receiver not known as a learner is this library's (not scikit-learn's)."""
     training_phases: Callable[..., "tuple[list[PhaseSpec], list[str]]"]
+    """``(method, args, version, learner_lr: LearnerLr | None[, classes])`` → phases and problem stems
+    (``classes`` only with :attr:`reads_classes`)."""
     progress_prefixes: tuple[str, ...] = ()
     """Prefixes of methods that show progress on any receiver (fastai's ``lr_find*``)."""
     model_bases: frozenset[str] = frozenset()

@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
-from audiometrics import frameworks
 from audiometrics.model import (
     CellAnalysis,
     CodeCell,
@@ -40,13 +39,13 @@ from audiometrics.model import (
     LearnerCreated,
     Loop,
     Phase,
-    ProgressCall,
     ProgressTable,
     Run,
     SourceEvent,
     TrainingCall,
     cell_label,
 )
+from audiometrics.runs.matching import match_cell
 from audiometrics.runs.order import cells_never_run
 from audiometrics.tables.registry import framework_of
 
@@ -104,65 +103,6 @@ def _unroll(events: Sequence[SourceEvent], tables: int) -> tuple[list[SourceEven
     if rest:
         return expand_events(events, iterations + 1), message
     return expand_events(events, iterations), None
-
-
-def _match_cell(
-    events: list[SourceEvent], tables: list[ProgressTable]
-) -> tuple[list[tuple[TrainingCall | None, ProgressTable | None]], str | None]:
-    """Pair training calls with tables; returns pairs in order and a mismatch message, if any.
-
-    A call planned for zero epochs may print nothing at all (fastprogress 1.1) or an
-    empty table (older versions): it is matched to a table only when the counts say so.
-    """
-    training = [e for e in events if isinstance(e, TrainingCall)]
-    epoch_tables = [t for t in tables if not t.blank]
-    if len(epoch_tables) == len(training):
-        return list(zip(training, epoch_tables)), None
-    if not epoch_tables:  # no table saved at all: each phase says so
-        return [(e, None) for e in training], None
-    silent = [e for e in training if e.epochs != 0]
-    if len(silent) < len(training) and len(epoch_tables) == len(silent):
-        return list(zip(silent, epoch_tables)), None
-    # Count displays: every call that draws a progress display owns one slot,
-    # blank or not (an lr_find in fastai v2, a display saved before its first update).
-    displays = [e for e in events if isinstance(e, (TrainingCall, ProgressCall))]
-    for candidates in (tables, epoch_tables):
-        if len(candidates) == len(displays) and displays:
-            pairs = [(e, t) for e, t in zip(displays, candidates) if isinstance(e, TrainingCall)]
-            return [(e, None if t.blank else t) for e, t in pairs], None
-    # Tables with a header and no rows that no call explains are not training tables.
-    with_rows = [t for t in epoch_tables if t.rows]
-    if not training:
-        # A progress line no epoch header asked for, in a cell with no training call, is evaluate()'s
-        # result (Keras prints fit(epochs=1) and evaluate() alike): not an epoch.
-        results = sum(1 for t in with_rows if t.headerless)
-        with_rows = [t for t in with_rows if not t.headerless]
-        result = (
-            f"{results} progress line{'s' if results > 1 else ''} with no epoch header and no training call in the "
-            "cell's source: read as evaluate()'s result, not an epoch (no rows)"
-            if results
-            else None
-        )
-        if not with_rows:
-            return [], result
-        if all(_without_calls(t) for t in with_rows):
-            return [(None, t) for t in with_rows], result  # a hand-written loop has no training call to find
-        return [(None, t) for t in with_rows], "; ".join(m for m in (
-            f"{len(with_rows)} progress table{'s' if len(with_rows) > 1 else ''} with epoch rows but no training call "
-            "found in the cell's source; rows kept with an unknown learning rate",
-            result,
-        ) if m)
-    if len(with_rows) == len(training):
-        return list(zip(training, with_rows)), None
-    pairs: list[tuple[TrainingCall | None, ProgressTable | None]] = []
-    for k in range(max(len(training), len(epoch_tables))):
-        pairs.append((training[k] if k < len(training) else None, epoch_tables[k] if k < len(epoch_tables) else None))
-    calls = list(dict.fromkeys(c.call_text or c.method for c in training))
-    message = (
-        f"{len(epoch_tables)} training table{'s' if len(epoch_tables) != 1 else ''} for {len(training)} training "
-        f"phase{'s' if len(training) != 1 else ''} ({', '.join(calls[:3])}{', …' if len(calls) > 3 else ''}); matched in order"
-    )
-    return pairs, message
 
 
 def _columns_for(table: ProgressTable, learner: LearnerCreated | None) -> tuple[tuple[str, ...], str | None]:
@@ -302,7 +242,7 @@ class _Aligner:
         if loop_message:
             self.note(cell, loop_message)
         self.calls += _call_count(flat)
-        pairs, mismatch = _match_cell(flat, tables)
+        pairs, mismatch = match_cell(flat, tables)
         if mismatch:
             self.note(cell, mismatch)
         consumed = 0
@@ -487,12 +427,6 @@ class _Aligner:
         ]
         many = len(runs) > 1
         return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
-
-
-def _without_calls(table: ProgressTable) -> bool:
-    """Whether ``table`` is printed by code with no training method to call (a plain loop's epoch lines)."""
-    name = framework_of(table.format)
-    return any(f.name == name and not f.training_methods for f in frameworks.registered())
 
 
 def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
