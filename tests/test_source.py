@@ -1664,3 +1664,40 @@ def test_a_fit_on_the_factory_call_itself_takes_the_learners_rate():
     assert (call.learning_rate, call.lr_from_learner) == ("1e-2", True)
     (_, call) = last(V2, "vision_learner(dls, resnet34).fit_one_cycle(1)").events
     assert (call.learning_rate, call.lr_is_default) == ("1e-3", True)
+
+
+V0 = "from fastai.conv_learner import *"
+
+
+def test_fastai_07_learner_and_fits():
+    """fastai 0.6/0.7 (the 2018 course): ConvLearner.pretrained(arch, data), fit(lrs, n_cycle, cycle_len=, cycle_mult=)."""
+    result = analyse_cells([
+        V0,
+        "arch = resnet34\ndata = ImageClassifierData.from_paths(PATH, tfms=tfms_from_model(arch, 224))\n"
+        "learn = ConvLearner.pretrained(arch, data, precompute=True)\nlearn.fit(0.01, 2)",
+        "lr = np.array([1e-4, 1e-3, 1e-2])\nlearn.fit(lr, 3, cycle_len=1, cycle_mult=2)",
+        "learn.fit(1e-2, 3, cycle_len=1)",
+        "m = ConvLearner.pretrained(resnext50, data, pretrained=False)",
+    ])
+    (created, first) = result[1].events
+    assert (created.model, created.pretrained, created.metrics) == ("resnet34", True, None)  # metrics: the data decides
+    assert (first.epochs, first.learning_rate) == (2, "0.01")
+    (second,) = result[2].events
+    assert (second.epochs, second.learning_rate) == (7, "[1e-4, 1e-3, 1e-2]")  # 1 + 2 + 4 epochs
+    assert result[3].events[0].epochs == 3
+    assert result[4].events[0].pretrained is False
+
+
+def test_fastai_07_is_told_from_its_imports_and_v1_v2_are_unchanged():
+    from audiometrics.frameworks.fastai import detect_version
+
+    def version(text):
+        return detect_version([ast.parse(text)])
+
+    assert version("from fastai.imports import *\nfrom fastai.transforms import *\nfrom fastai.dataset import *") == 0
+    assert version("from fastai.imports import *") == 2  # in every version: says nothing
+    assert version("from fastai.conv_learner import *\nfrom fastai.vision import *") == 1  # a later version wins
+    assert version("from fastai.conv_learner import *\nfrom fastai.vision.all import *") == 2
+    # a v2 fit keeps its (epochs, lr) order
+    (_, call) = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.fit(3, 1e-3)").events
+    assert (call.epochs, call.learning_rate) == (3, "1e-3")

@@ -1,9 +1,11 @@
-"""What fastai (v1 and v2), timm and torchvision do with the arguments we read.
+"""What fastai (0.7, v1 and v2), timm and torchvision do with the arguments we read.
 
 Pure functions over :class:`~audiometrics.analysis.values.Value` objects: which
 architecture a learner factory gets, whether it is pretrained, which metric
 columns fastai will print, and the phases (epochs, learning rate) a training
-call prints a table for. Facts are taken from fastai 2.8 / 1.0 sources.
+call prints a table for. Facts are taken from fastai 2.8 / 1.0 / 0.7.0 sources
+(0.7 and 0.6, the 2018 course's library, are "version 0": ``ConvLearner.pretrained(arch,
+data)``, ``learn.fit(lrs, n_cycle, cycle_len=, cycle_mult=)``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ LEARNER_FACTORIES = frozenset(
         "synth_learner",  # fastai.test_utils: a Learner of a RegModel
         "timm_learner",  # walkwithfastai (wwf.vision.timm): cnn_learner for timm names
         "audio_learner",  # audio libraries on fastai: signature not verified, arch read by name or position
+        "pretrained",  # fastai 0.7's ConvLearner.pretrained(f, data, ...)
+        "from_model_data",  # fastai 0.7's ConvLearner/Learner.from_model_data(m, data)
     }
 )
 _ARCH_FACTORIES = {
@@ -56,7 +60,10 @@ _ARCH_FACTORIES = {
     "language_model_learner": (("arch",), True),
     "timm_learner": (("arch",), True),
     "audio_learner": (("arch",), None),
+    "pretrained": (("f",), True),
 }
+_ARCH_FIRST = frozenset({"pretrained"})
+"""Factories whose architecture is their first argument, not their second (fastai 0.7)."""
 _OWN_DEFAULT_LR = frozenset({"load_learner", "audio_learner"})
 """Factories whose learner's default learning rate is not known to be the library's
 (an exported learner keeps the rate it was built with)."""
@@ -95,9 +102,18 @@ _V2_MODULE_PREFIXES = (
     "fastai.vision.data",
     "fastai.interpret",
 )
+_V0_MODULES = frozenset({
+    "fastai.conv_learner", "fastai.transforms", "fastai.transforms_pil", "fastai.dataset", "fastai.sgdr",
+    "fastai.column_data", "fastai.structured", "fastai.nlp", "fastai.lm_rnn", "fastai.rnn_reg", "fastai.rnn_train",
+    "fastai.plots", "fastai.torch_imports", "fastai.model", "fastai.swa", "fastai.lsuv_initializer",
+    "fastai.layer_optimizer", "fastai.adaptive_softmax", "fastai.set_spawn",
+})
+"""Modules only fastai 0.6/0.7 has (checked against the 0.7.0 wheel; not ``fastai.text``, ``fastai.core``,
+``fastai.imports``, ``fastai.learner`` or ``fastai.metrics``, which later versions have too)."""
+_V0_NAMES = {"ImageClassifierData", "tfms_from_model", "ColumnarModelData", "LanguageModelData"}
 _V2_NAMES = {"vision_learner", "DataBlock", "DataLoaders", "ImageDataLoaders", "TabularDataLoaders"}
 _V1_NAMES = {"DataBunch", "ImageDataBunch", "TextDataBunch", "TabularDataBunch", "ImageList", "create_cnn"}
-_VERSION_HINT = re.compile("|".join(map(re.escape, ["import", *sorted(_V1_NAMES | _V2_NAMES)])))
+_VERSION_HINT = re.compile("|".join(map(re.escape, ["import", *sorted(_V0_NAMES | _V1_NAMES | _V2_NAMES)])))
 
 
 def may_tell_version(text: str) -> bool:
@@ -110,13 +126,18 @@ def may_tell_version(text: str) -> bool:
 
 
 def detect_version(trees: Iterable[ast.AST]) -> int:
-    """1 or 2: which fastai a notebook uses, judged from its imports (2 when unsure).
+    """0, 1 or 2: which fastai a notebook uses, judged from its imports (2 when unsure).
 
     ``fastai.*.all``/``fastai2``/v2-only modules or names → 2; star imports of
     ``fastai``/``fastai.vision``/... without ``.all``, or v1-only modules and
-    names (``ImageDataBunch``, ``create_cnn``) → 1. Version 2 markers win.
+    names (``ImageDataBunch``, ``create_cnn``) → 1; modules and names only fastai
+    0.6/0.7 has (``fastai.conv_learner``, ``fastai.transforms``,
+    ``ImageClassifierData``) → 0. Version 2 markers win, then version 1's.
+
+    >>> detect_version([ast.parse("from fastai.conv_learner import *")]), detect_version([ast.parse("from fastai.vision import *")])
+    (0, 1)
     """
-    v1 = False
+    v1 = v0 = False
     for tree in trees:
         stack = list(reversed(tree.body)) if isinstance(tree, ast.Module) else [tree]
         while stack:  # depth first, a cell's statements in order (imports come first: the walk can stop there)
@@ -126,6 +147,7 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
                 if node.id in _V2_NAMES:  # type: ignore[attr-defined]
                     return 2  # version 2 markers win: nothing else can change the answer
                 v1 = v1 or node.id in _V1_NAMES  # type: ignore[attr-defined]
+                v0 = v0 or node.id in _V0_NAMES  # type: ignore[attr-defined]
                 continue
             if kind is ast.Constant:
                 continue
@@ -134,6 +156,7 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
                 if found == 2:
                     return 2
                 v1 = v1 or found == 1
+                v0 = v0 or found == 0
                 continue  # (an import holds nothing but its aliases)
             for field in _fields(kind):  # (what child_nodes gives, without building its list)
                 value = getattr(node, field, None)
@@ -141,14 +164,14 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
                     stack.append(value)
                 elif value.__class__ is list:
                     stack.extend([item for item in value if isinstance(item, ast.AST)])
-    return 1 if v1 else 2
+    return 1 if v1 else 0 if v0 else 2
 
 
 def _import_version(node: ast.Import | ast.ImportFrom) -> int | None:
     """2 when an import names version 2 (its modules or, from an absolute module, its names), else 1
-    when it names version 1, else None."""
+    when it names version 1, else 0 when it names fastai 0.6/0.7, else None."""
     modules: list[tuple[str, bool]] = []
-    v1 = False
+    v1 = v0 = False
     if isinstance(node, ast.ImportFrom):
         if not node.module or node.level:
             return None
@@ -157,6 +180,7 @@ def _import_version(node: ast.Import | ast.ImportFrom) -> int | None:
             if alias.name in _V2_NAMES:
                 return 2
             v1 = v1 or alias.name in _V1_NAMES
+            v0 = v0 or alias.name in _V0_NAMES
     else:
         modules.extend((a.name, False) for a in node.names)
     for mod, star in modules:
@@ -170,7 +194,8 @@ def _import_version(node: ast.Import | ast.ImportFrom) -> int | None:
                 v1 = True
             elif any(mod == p or mod.startswith(p + ".") for p in _V1_MODULE_PREFIXES):
                 v1 = True
-    return 1 if v1 else None
+            v0 = v0 or mod in _V0_MODULES
+    return 1 if v1 else 0 if v0 else None
 
 
 # --------------------------------------------------------------------------- arguments
@@ -337,14 +362,16 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     """Architecture, pretrained flag, metric names, ``lr=`` and scheduler callbacks of a learner factory call."""
     lr = args.keywords.get("lr")
     metrics = metrics_of(args, version, classes)
+    if metrics == () and factory in _ARCH_FIRST | {"from_model_data"}:
+        metrics = None  # fastai 0.7's ConvLearner picks accuracy or accuracy_thresh(0.5) from the data
     scheduler = scheduler_in(args)
     if factory == "load_learner":
         return LearnerInfo(None, None, None, None, False, scheduler)
     if factory in ("tabular_learner", "collab_learner"):
         # no architecture argument; these models always start from random weights
         return LearnerInfo(None, False, metrics, lr, True, scheduler)
-    if factory in ("Learner", "synth_learner"):
-        model_arg = args.get(1 if factory == "Learner" else 5, ("model",))
+    if factory in ("Learner", "synth_learner", "from_model_data"):
+        model_arg = args.get({"Learner": 1, "synth_learner": 5, "from_model_data": 0}[factory], ("model", "m"))
         if isinstance(model_arg, Value) and model_arg.text != "None":
             model, flag = model_of(model_arg, instance=True)
         elif factory == "synth_learner" and (model_arg is MISSING or isinstance(model_arg, Value)):
@@ -355,7 +382,7 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
             lr = args.positional[3]  # synth_learner(n_trn, n_val, cuda, lr, ...)
         return LearnerInfo(model, flag, metrics, lr, True, scheduler)
     names, default = _ARCH_FACTORIES.get(factory, (("arch",), None))
-    arch = args.get(1, names)
+    arch = args.get(0 if factory in _ARCH_FIRST else 1, names)
     model = model_of(arch, instance=False)[0] if isinstance(arch, Value) else None
     flag_arg = args.get(None, ("pretrained",))
     if flag_arg is MISSING:
@@ -402,6 +429,8 @@ def training_phases(
     problems: list[str] = []
     if method == "fine_tune":
         return _fine_tune(args, problems), problems
+    if version == 0 and method == "fit":
+        return [_fit_v0(args, problems)], problems
 
     if method == "fit_sgdr":
         n_cycles = _int_slot(args, 0, ("n_cycles",), None, "number of cycles", problems)
@@ -418,6 +447,36 @@ def training_phases(
 
     lr_arg = args.get(lr_index, _LR_KWS)
     return [_lr(lr_arg, epochs, version, default_lr, problems)], problems
+
+
+def _fit_v0(args: Args, problems: list[str]) -> PhaseSpec:
+    """fastai 0.6/0.7's ``learn.fit(lrs, n_cycle, wds=None, cycle_len=None, cycle_mult=1, ...)``: one
+    table of ``cycle_len * (1 + cycle_mult + ... + cycle_mult ** (n_cycle - 1))`` epochs (``n_cycle``
+    without ``cycle_len``), at the rate ``lrs`` (``np.array([1e-4, 1e-3, 1e-2])`` read as its list).
+
+    >>> from audiometrics.analysis.values import finish
+    >>> spec = _fit_v0(Args((finish("np.array([1e-4, 1e-3, 1e-2])"), finish("3")), {"cycle_len": finish("1"), "cycle_mult": finish("2")}), [])
+    >>> spec.epochs, spec.learning_rate
+    (7, '[1e-4, 1e-3, 1e-2]')
+    """
+    n_cycle = _int_slot(args, 1, ("n_cycle",), None, "number of cycles", problems)
+    cycle_len = _int_slot(args, 2, ("cycle_len",), 1, "cycle length", problems)  # (2: after wds, keyword in practice)
+    cycle_mult = _int_slot(args, 3, ("cycle_mult",), 1, "cycle multiplier", problems)
+    epochs = None
+    known = n_cycle is not None and cycle_len is not None and cycle_mult is not None
+    if known and small_ints(n_cycle, cycle_len, cycle_mult, what="the number of epochs of fit(...)"):
+        epochs = sum(cycle_len * cycle_mult**i for i in range(min(n_cycle, 64)))  # type: ignore[operator]
+    lrs = args.get(0, ("lrs",))
+    if isinstance(lrs, Value) and lrs.known and isinstance(lrs.node, ast.Call) and _callee(lrs.node.func) in ("array", "asarray"):
+        inner = lrs.node.args[0] if len(lrs.node.args) == 1 and not lrs.node.keywords else None
+        lrs = lrs.sub(inner) if isinstance(inner, (ast.List, ast.Tuple)) else None
+    if not isinstance(lrs, Value):
+        problems.append("learning rate")
+        return PhaseSpec(epochs, "")
+    text = lr_text(lrs)
+    if text is None:
+        problems.append("learning rate")
+    return PhaseSpec(epochs, text or "")
 
 
 def _int_slot(
