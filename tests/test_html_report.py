@@ -105,6 +105,23 @@ def test_page_escapes_every_notebook_value(summary) -> None:
     assert soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"].startswith("default-src 'none'")
 
 
+def test_page_has_the_overviews_insights_and_recommendations(summary) -> None:
+    """The insights and recommendations of EXTRACTION_SUMMARY.md, in HTML: the same sentences, every
+    notebook value escaped, no markdown syntax left over."""
+    assert summary.insights and summary.recommendations
+    page = render_html(page_model(summary, csv_name="metrics.csv", interactive=False))
+    soup = BeautifulSoup(page, "html.parser")
+    section = soup.find("section", id="insights")
+    titles = [h.get_text() for h in section.find_all("h3")]
+    assert titles[0].startswith("1. ") and len(titles) == len(summary.insights)
+    assert len(section.find("ol", class_="recommendations").find_all("li")) == len(summary.recommendations)
+    text = section.get_text()
+    assert HOSTILE.split("\u2028")[0] in text  # shown as text...
+    assert not section.find("img") and not section.find("script")  # ...never as markup
+    assert "`" not in text and "**" not in text
+    assert soup.find("nav").find("a", href="#insights") is not None
+
+
 def test_no_external_references(summary) -> None:
     """Nothing on the page points outside it: only fragments and data: URIs."""
     text = render_html(page_model(summary, csv_name="m.csv"))

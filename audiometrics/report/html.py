@@ -1,8 +1,10 @@
 """``report.html``: one self-contained page of the runs, for a browser, with no network.
 
-The page holds a sortable, filterable table of the runs, interactive learning
-curves (pick runs, zoom and pan, phase boundaries labelled with their learning
-rates, best-epoch markers), the data-quality warnings and per-run details. It
+The page holds a sortable, filterable table of the runs, the insights and
+recommendations of the markdown overview (worded by the same
+``_insights.md.j2`` macros, with HTML filters), interactive learning curves (pick
+runs, zoom and pan, phase boundaries labelled with their learning rates,
+best-epoch markers), the data-quality warnings and per-run details. It
 is written with the markdown reports, in the same output set
 (:func:`audiometrics.report.render.stage_reports`).
 
@@ -40,10 +42,19 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from audiometrics.escaping import HTML, script_json
-from audiometrics.report.formatting import fmt, fmt_duration, fmt_signed, join_words, or_unknown, yes_no
+from audiometrics.escaping import HTML, html_text, script_json
+from audiometrics.report.formatting import (
+    fmt,
+    fmt_duration,
+    fmt_percent,
+    fmt_ratio,
+    fmt_signed,
+    join_words,
+    or_unknown,
+    yes_no,
+)
 from audiometrics.report.html_charts import bundle_missing_hint, curve_spec, inline_script, vega_bundle
-from audiometrics.report.model import DataWarning, MetricInfo, PhaseSummary, RunSummary, Summary
+from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, Recommendation, RunSummary, Summary
 
 __all__ = [
     "HTML_NAME",
@@ -135,6 +146,9 @@ class HtmlPage:
     install_hint: str
     max_curves: int
     max_details: int
+    insights: list[Insight] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    grouped: bool = False  # more than one comparison group: insights say which
 
     @property
     def curves_left_out(self) -> int:
@@ -238,7 +252,8 @@ def page_model(
         csv_name=csv_name, metric=summary.metric, runs=runs, notebooks=notebooks, rows=summary.rows,
         warnings=summary.warnings[:max_warnings], warnings_left_out=max(0, len(summary.warnings) - max_warnings),
         curves=curves, charts=charts, bundle=bundle, images=fallback, install_hint=bundle_missing_hint(),
-        max_curves=max_curves, max_details=max_details,
+        max_curves=max_curves, max_details=max_details, insights=summary.insights,
+        recommendations=summary.recommendations, grouped=len(summary.groups) > 1,
     )
 
 
@@ -248,6 +263,21 @@ def page_model(
 def _sentence(warning: DataWarning) -> markupsafe.Markup:
     """A warning's sentence in HTML (every notebook value escaped by :data:`~audiometrics.escaping.HTML`)."""
     return markupsafe.Markup(warning.text(HTML))
+
+
+def _html_text(value: Any) -> markupsafe.Markup:
+    """An untrusted value as HTML text (the ``md`` filter of the insight macros)."""
+    return markupsafe.Markup(html_text(value))
+
+
+def _html_code(value: Any) -> markupsafe.Markup:
+    """An untrusted value as a ``<code>`` element (the ``code`` filter of the insight macros)."""
+    return markupsafe.Markup(HTML.code(value))
+
+
+def _html_inline(value: Any) -> markupsafe.Markup:
+    """A macro's sentence (escaped as it was written), its line breaks made spaces."""
+    return markupsafe.Markup(" ".join(str(markupsafe.escape(value)).split()))
 
 
 def _json(value: Any) -> markupsafe.Markup:
@@ -278,7 +308,9 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
     )
     env.filters.update(
         num=fmt, signed=fmt_signed, dur=fmt_duration, yesno=yes_no, unknown=or_unknown, words=join_words,
-        sentence=_sentence, json=_json, sortkey=_sort_key,
+        sentence=_sentence, json=_json, sortkey=_sort_key, pct=fmt_percent, ratio=fmt_ratio,
+        # what the insight macros (_insights.md.j2) write through: HTML here, markdown in the reports
+        md=_html_text, cell=_html_text, code=_html_code, inline=_html_inline,
     )
 
     def asset(name: str) -> markupsafe.Markup:
