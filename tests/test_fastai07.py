@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiometrics.tables import find_tables
-from audiometrics.tables.fastai07 import array_row, header_columns, stats_row
+from audiometrics.model import ProgressTable
+from audiometrics.tables.fastai07 import FORMAT, array_row, header_columns, stats_row
 from tests import nbfactory as nbf
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fastai07"
@@ -160,7 +162,7 @@ def test_fastai07_row_values_as_str_of_numpy_floats():
 # --------------------------------------------------------------------------- hypothesis
 
 _CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=_CHECKS)
+FUZZ = settings(max_examples=int(os.environ.get("AUDIOMETRICS_FUZZ_EXAMPLES", "100")), deadline=None, suppress_health_check=_CHECKS)
 
 _TOKENS = st.sampled_from(
     ["epoch", "trn_loss", "val_loss", "accuracy", "[", "]", " ", "  ", "\n", "\r", "0", "1.", "0.5", "1e-06", "nan", "inf", "-inf", "0.00000000e+00", ",", "|", "%", "e"]
@@ -173,6 +175,30 @@ _SOUP = st.lists(_TOKENS, max_size=60).map("".join)
 def test_random_text_never_raises(texts, as_lines):
     outputs = [{"output_type": "stream", "name": "stdout", "text": nbf.lines(t) if as_lines else t} for t in texts]
     assert all(table.format for table in find_tables(outputs))
+
+
+@FUZZ
+@given(st.lists(st.one_of(_SOUP, st.text(max_size=80)), max_size=12))
+def test_the_format_itself_never_raises_on_random_lines(texts):
+    """Every method of the format on random lines (the stream reader would hide an exception: skipped line)."""
+    state, held = None, None
+    for text in texts:
+        for line in text.split("\n"):
+            if held is not None:
+                verdict = FORMAT.confirms(held, line)
+                if verdict is None:
+                    continue
+                state, held = (held if verdict else state), None
+                if verdict:
+                    continue
+            if state is not None and FORMAT.add(state, line):
+                continue
+            if FORMAT.wants(line[:1]) and (fresh := FORMAT.start(line)) is not None:
+                state = fresh
+            elif (tentative := FORMAT.tentative(line)) is not None:
+                held = tentative
+    if state is not None:
+        assert isinstance(FORMAT.close(state, 0), ProgressTable)
 
 
 _NOISE = st.one_of(
