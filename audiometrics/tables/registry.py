@@ -8,7 +8,7 @@ so the most specific comes first); stream formats are offered each line in order
 
 from __future__ import annotations
 
-from audiometrics.tables import console, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops
+from audiometrics.tables import console, fastai07, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
 __all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
@@ -21,6 +21,7 @@ HTML_FORMATS: tuple[HtmlFormat, ...] = (
 )
 
 STREAM_FORMATS: tuple[StreamFormat, ...] = (
+    fastai07.FORMAT,  # fastai 0.6/0.7 stdout tables (0.7 headers read as console ones otherwise)
     console.FORMAT,  # ConsoleMasterBar header + rows
     listing.FORMAT,  # fastai v2 no_bar lists
     hf_logs.FORMAT,  # HuggingFace Trainer log dicts ({'loss': ..., 'epoch': ...})
