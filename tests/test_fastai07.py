@@ -257,3 +257,17 @@ def test_generated_fastai06_table_is_found_in_noise(metrics, epochs, legacy, dat
     assert len(found) == 1 and found[0][0] == "fastai07"
     assert found[0][1] == ("epoch", "train_loss", "valid_loss", *(f"metric_{k}" for k in range(1, metrics + 1)))
     assert [row[0] for row in found[0][2]] == firsts
+
+
+def test_a_fastai_07_notebook_end_to_end():
+    """Tables (this format) and code (the analysis' fastai 0.7: ConvLearner.pretrained, fit(lrs, n_cycle))
+    together: one run of resnet34, pretrained, each fit a phase with its rate and planned epochs."""
+    from audiometrics.pipeline import extract_notebook
+
+    result = extract_notebook(FIXTURES / "fastai07_fits.ipynb")
+    (run,) = result.runs
+    assert (run.model, run.pretrained, run.framework) == ("resnet34", True, "fastai")
+    phases = [(p.learning_rate, p.planned_epochs, len(p.rows)) for p in run.phases]
+    assert phases == [("1e-2", 3, 3), ("1e-2", 3, 3), ("1e-3", 2, 2)]
+    assert all(p.columns[:3] == ("epoch", "train_loss", "valid_loss") for p in run.phases)
+    assert not any("learning rate" in d.message or "model name" in d.message for d in result.diagnostics)
