@@ -14,6 +14,7 @@ from typing import Any
 
 
 __all__ = [
+    "FILTERS",
     "yes_no",
     "fmt",
     "fmt_duration",
@@ -120,3 +121,11 @@ def join_words(items: Sequence[str]) -> str:
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
     """``1 epoch`` / ``3 epochs``."""
     return f"{n} {word if n == 1 else (plural_form or word + 's')}"
+
+
+FILTERS = {
+    "num": fmt, "signed": fmt_signed, "pct": fmt_percent, "ratio": fmt_ratio, "dur": fmt_duration,
+    "yesno": yes_no, "unknown": or_unknown, "words": join_words,
+}
+"""The template filters every report environment shares (numbers, flags, lists); each environment adds
+its own escaping ones (``md``, ``code``: markdown for the reports, HTML for ``report.html``)."""

@@ -43,16 +43,7 @@ import jinja2
 import markupsafe
 
 from audiometrics.escaping import HTML, html_text, script_json
-from audiometrics.report.formatting import (
-    fmt,
-    fmt_duration,
-    fmt_percent,
-    fmt_ratio,
-    fmt_signed,
-    join_words,
-    or_unknown,
-    yes_no,
-)
+from audiometrics.report.formatting import FILTERS, or_unknown
 from audiometrics.report.html_charts import bundle_missing_hint, curve_spec, inline_script, vega_bundle
 from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, Recommendation, RunSummary, Summary
 
@@ -307,8 +298,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=fmt, signed=fmt_signed, dur=fmt_duration, yesno=yes_no, unknown=or_unknown, words=join_words,
-        sentence=_sentence, json=_json, sortkey=_sort_key, pct=fmt_percent, ratio=fmt_ratio,
+        FILTERS, sentence=_sentence, json=_json, sortkey=_sort_key,
         # what the insight macros (_insights.md.j2) write through: HTML here, markdown in the reports
         md=_html_text, cell=_html_text, code=_html_code, inline=_html_inline,
     )

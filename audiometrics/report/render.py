@@ -57,16 +57,7 @@ from audiometrics.epochs.runs_table import RUNS_CSV_NAME
 from audiometrics.epochs.schema import DEFAULT_CSV_NAME
 from audiometrics.escaping import md_code, md_text, terminal_text
 from audiometrics.report.html import HTML_NAME, stage_html
-from audiometrics.report.formatting import (
-    fmt,
-    fmt_duration,
-    fmt_percent,
-    fmt_ratio,
-    fmt_signed,
-    join_words,
-    or_unknown,
-    yes_no,
-)
+from audiometrics.report.formatting import FILTERS
 from audiometrics.report.model import DataWarning, Summary
 from audiometrics.report.summarize import summarize
 
@@ -172,20 +163,7 @@ def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(runs_name=RUNS_CSV_NAME, max_groups=MAX_RANKED_GROUPS, max_ranked=MAX_RANKED)
-    env.filters.update(
-        num=fmt,
-        signed=fmt_signed,
-        pct=fmt_percent,
-        ratio=fmt_ratio,
-        dur=fmt_duration,
-        md=md_text,
-        code=md_code,
-        cell=md_text,
-        inline=_inline,
-        yesno=yes_no,
-        unknown=or_unknown,
-        words=join_words,
-    )
+    env.filters.update(FILTERS, md=md_text, code=md_code, cell=md_text, inline=_inline)
     return env
 
 
