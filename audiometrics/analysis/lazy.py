@@ -3,8 +3,8 @@
 A name bound in the notebook's scope to an expression keeps the expression and
 the bindings it reads (:func:`lazy_value`: a
 :class:`~audiometrics.analysis.scope.Deferred`, computed before any of them is
-written, or when the name is first looked up); most names a notebook binds are
-never read by a learner creation, a training call, a loop or a condition.
+written, or when the name is first looked up): a value nothing reads (no learner
+creation, training call, loop or condition) is never computed.
 
 The call handler (:mod:`~audiometrics.analysis.calls`) hands a framework a call's
 arguments as :class:`~audiometrics.frameworks.base.Args`; a framework reads a few
