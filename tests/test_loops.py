@@ -124,6 +124,7 @@ def _loop_notebook(tmp_path, setup: str, outputs: int = 1):
         ("opt = optim.SGD(model.parameters())", "", False),  # no default before torch 2.2
         ("opt = optim.Adam(model.parameters(), lr=float(input()))", "", False),
         ("opt = optim.SGD(model.parameters(), lr=0.1)\nsched = optim.lr_scheduler.StepLR(opt, 1)", "", False),
+        ("opt = optim.AdamW(model.parameters(), lr=1e-4)\nnoise = DDPMScheduler(num_train_timesteps=1000)", "1e-4", False),
         ("opt = optim.SGD(model.parameters(), lr=0.1)\nfor g in opt.param_groups:\n    g['lr'] = 0.05", "", False),
     ],
 )

@@ -26,7 +26,7 @@ DEFAULT_RATES = {
 """The ``lr`` default of each optimizer's constructor, as torch 1.x and 2.x spell it (SGD has none
 before torch 2.2, whose default is ``1e-3``: absent here, so an SGD without ``lr=`` stays unknown)."""
 
-_SCHEDULER_SUFFIXES = ("LR", "LROnPlateau", "WarmRestarts", "Scheduler")
+_SCHEDULER_SUFFIXES = ("LR", "LROnPlateau", "WarmRestarts", "LRScheduler", "ChainedScheduler")
 _SCHEDULE_FUNCTIONS = ("get_linear_schedule", "get_cosine_schedule", "get_constant_schedule", "get_polynomial_decay",
                        "get_scheduler", "get_inverse_sqrt_schedule", "get_cosine_with_hard_restarts")
 
@@ -51,10 +51,14 @@ def rate_argument(call: ast.Call) -> ast.expr | None:
 def is_scheduler(name: str | None) -> bool:
     """Whether a callee name is a learning-rate scheduler's: ``torch.optim.lr_scheduler``'s classes
     (``StepLR``, ``OneCycleLR``, ``ReduceLROnPlateau``, ``CosineAnnealingWarmRestarts``,
-    ``ChainedScheduler``) or transformers' schedule functions (``get_linear_schedule_with_warmup``).
+    ``ChainedScheduler``), timm's (``CosineLRScheduler``) or transformers' schedule functions
+    (``get_linear_schedule_with_warmup``, ``get_scheduler``); not a diffusion model's noise
+    scheduler (``DDPMScheduler``), which sets no rate.
 
     >>> [is_scheduler(n) for n in ("OneCycleLR", "ReduceLROnPlateau", "get_cosine_schedule_with_warmup", "Adam")]
     [True, True, True, False]
+    >>> is_scheduler("CosineLRScheduler"), is_scheduler("DDPMScheduler")
+    (True, False)
     """
     if not name:
         return False
