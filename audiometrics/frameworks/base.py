@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 from audiometrics.analysis.values import Value
 
@@ -29,10 +29,14 @@ MISSING = _Missing()
 
 @dataclass(frozen=True)
 class Args:
-    """A call's arguments as Values. ``opaque``: a ``*x``/``**x`` could not be expanded."""
+    """A call's arguments as Values. ``opaque``: a ``*x``/``**x`` could not be expanded.
 
-    positional: tuple[Value, ...]
-    keywords: dict
+    The analysis hands the sequences of :mod:`audiometrics.analysis.lazy` (each value made when
+    first read); a tuple and a dict do as well.
+    """
+
+    positional: Sequence[Value]
+    keywords: Mapping[str, Value]
     opaque: bool = False
 
     def get(self, index: int | None, names: Iterable[str]) -> Value | _Missing | None:
