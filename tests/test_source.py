@@ -1686,6 +1686,8 @@ def test_fastai_07_learner_and_fits():
     assert (second.epochs, second.learning_rate) == (7, "[1e-4, 1e-3, 1e-2]")  # 1 + 2 + 4 epochs
     assert result[3].events[0].epochs == 3
     assert result[4].events[0].pretrained is False
+    (wds,) = last(V0, "learn = ConvLearner.pretrained(arch, data)\nlearn.fit(1e-2, 2, 1e-4)").events[1:]
+    assert wds.epochs == 2  # the third positional argument is wds, not cycle_len
 
 
 def test_fastai_07_is_told_from_its_imports_and_v1_v2_are_unchanged():

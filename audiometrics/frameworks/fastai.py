@@ -460,8 +460,9 @@ def _fit_v0(args: Args, problems: list[str]) -> PhaseSpec:
     (7, '[1e-4, 1e-3, 1e-2]')
     """
     n_cycle = _int_slot(args, 1, ("n_cycle",), None, "number of cycles", problems)
-    cycle_len = _int_slot(args, 2, ("cycle_len",), 1, "cycle length", problems)  # (2: after wds, keyword in practice)
-    cycle_mult = _int_slot(args, 3, ("cycle_mult",), 1, "cycle multiplier", problems)
+    # fit(self, lrs, n_cycle, wds=None, **kwargs): cycle_len and cycle_mult are keywords only
+    cycle_len = _int_slot(args, None, ("cycle_len",), 1, "cycle length", problems)
+    cycle_mult = _int_slot(args, None, ("cycle_mult",), 1, "cycle multiplier", problems)
     epochs = None
     known = n_cycle is not None and cycle_len is not None and cycle_mult is not None
     if known and small_ints(n_cycle, cycle_len, cycle_mult, what="the number of epochs of fit(...)"):
@@ -481,7 +482,7 @@ def _fit_v0(args: Args, problems: list[str]) -> PhaseSpec:
 
 def _int_slot(
     args: Args,
-    index: int,
+    index: int | None,
     names: tuple[str, ...],
     default: int | None,
     what: str,
