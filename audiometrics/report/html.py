@@ -43,7 +43,7 @@ import jinja2
 import markupsafe
 
 from audiometrics.escaping import HTML, html_text, script_json
-from audiometrics.report.formatting import FILTERS, or_unknown
+from audiometrics.report.formatting import or_unknown
 from audiometrics.report.html_charts import bundle_missing_hint, curve_spec, inline_script, vega_bundle
 from audiometrics.report.model import DataWarning, Insight, MetricInfo, PhaseSummary, Recommendation, RunSummary, Summary
 
@@ -288,17 +288,11 @@ def _sort_key(value: Any) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
-    from audiometrics.report.render import _loader  # noqa: PLC0415 - the markdown reports' template lookup
+    from audiometrics.report.render import report_environment  # noqa: PLC0415 - (render imports this module)
 
-    env = jinja2.Environment(
-        loader=_loader(templates_dir),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = report_environment(templates_dir, html=True)
     env.filters.update(
-        FILTERS, sentence=_sentence, json=_json, sortkey=_sort_key,
+        sentence=_sentence, json=_json, sortkey=_sort_key,
         # what the insight macros (_insights.md.j2) write through: HTML here, markdown in the reports
         md=_html_text, cell=_html_text, code=_html_code, inline=_html_inline,
     )

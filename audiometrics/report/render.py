@@ -151,19 +151,28 @@ def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environ
     return _cached_environment(None if templates_dir is None else os.path.abspath(templates_dir))
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
-    """One environment per templates folder, so that compiled templates are reused (Jinja checks file times)."""
+def report_environment(templates_dir: str | None, *, html: bool) -> jinja2.Environment:
+    """A Jinja environment over the report templates (``templates_dir`` first, then the packaged ones)
+    with the shared :data:`~audiometrics.report.formatting.FILTERS`; ``html``: autoescaped (report.html),
+    else plain text (the markdown reports, which escape through their ``md``/``code`` filters)."""
     env = jinja2.Environment(
         loader=_loader(templates_dir),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=True,
+        keep_trailing_newline=not html,
     )
+    env.filters.update(FILTERS)
+    return env
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_environment(templates_dir: str | None) -> jinja2.Environment:
+    """One environment per templates folder, so that compiled templates are reused (Jinja checks file times)."""
+    env = report_environment(templates_dir, html=False)
     env.globals.update(runs_name=RUNS_CSV_NAME, max_groups=MAX_RANKED_GROUPS, max_ranked=MAX_RANKED)
-    env.filters.update(FILTERS, md=md_text, code=md_code, cell=md_text, inline=_inline)
+    env.filters.update(md=md_text, code=md_code, cell=md_text, inline=_inline)
     return env
 
 

@@ -377,13 +377,13 @@ class _Aligner:
             rows = tuple(_fit(row, len(columns)) for row in table.rows)
             builder.framework = builder.framework or framework_of(table.format)
         learner = builder.learner
-        rate_of = call if call is not None else learner if learner is not None and learner.rate is not None else None
+        learning_rate, lr_is_default = _phase_rate(call, learner)
         phase = Phase(
             number=builder.calls,
             method=call.method if call else "",
             planned_epochs=call.epochs if call else None,
-            learning_rate=(call.learning_rate if call else learner.rate) if rate_of else "",  # type: ignore[union-attr]
-            lr_is_default=(call.lr_is_default if call else learner.rate_is_default) if rate_of else False,  # type: ignore[union-attr]
+            learning_rate=learning_rate,
+            lr_is_default=lr_is_default,
             cell=cell.index,
             columns=columns,
             rows=rows,
@@ -443,6 +443,16 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _phase_rate(call: TrainingCall | None, learner: LearnerCreated | None) -> tuple[str, bool]:
+    """A phase's learning rate and whether it is the default: its training call's, else (a table with
+    no call) its learner's own when it gives one (a loop's optimizer), else unknown."""
+    if call is not None:
+        return call.learning_rate, call.lr_is_default
+    if learner is not None and learner.rate is not None:
+        return learner.rate, learner.rate_is_default
+    return "", False
 
 
 def _phase_finding(
