@@ -42,17 +42,17 @@ True
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import pickle
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from audiometrics.errors import NotebookError
 from audiometrics.model import NotebookResult
+from audiometrics.result_codec import dump, load
 
 __all__ = ["ResultCache", "default_dir", "code_key", "DEFAULT_MAX_BYTES", "CACHE_DIR_ENV"]
 
@@ -61,7 +61,9 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 #: Overrides the cache folder (for CI, tests, shared machines); ``--cache-dir`` overrides it.
 CACHE_DIR_ENV = "AUDIOMETRICS_CACHE_DIR"
 _DB_NAME = "results.sqlite3"
-_SCHEMA = 2
+_SCHEMA = 3
+#: Paths looked up, or payloads read, per query (under SQLite's oldest bound of 999 variables).
+_BATCH = 500
 _CHUNK = 1 << 20
 #: How stale an entry's last-use time may get before a hit records it again (seconds): the
 #: eviction order is kept to the day, and a warm run over an unchanged archive writes nothing.
@@ -128,44 +130,6 @@ def _stat(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
-
-
-class _Loader(pickle.Unpickler):
-    """Unpickles only the result types (an entry naming anything else is foreign: ignored)."""
-
-    _ALLOWED = {
-        ("audiometrics.model", name)
-        for name in ("NotebookResult", "Run", "Phase", "Diagnostic")
-    } | {
-        ("audiometrics.errors", "NotebookError"),
-        ("audiometrics.analysis.parameters", "Parameter"),
-        ("builtins", "frozenset"),
-        ("builtins", "set"),
-        ("builtins", "complex"),
-    }
-
-    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not a cached result type")
-
-
-def _dump(outcome: NotebookResult | NotebookError) -> bytes:
-    if isinstance(outcome, NotebookError):  # an exception pickles its args only
-        return pickle.dumps(("error", outcome.path, outcome.reason), protocol=pickle.HIGHEST_PROTOCOL)
-    return pickle.dumps(("result", outcome), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load(payload: bytes) -> NotebookResult | NotebookError | None:
-    try:
-        value = _Loader(io.BytesIO(payload)).load()
-    except Exception:  # noqa: BLE001 - corrupt or foreign: treated as absent
-        return None
-    if isinstance(value, tuple) and len(value) == 3 and value[0] == "error":
-        return NotebookError(value[1], value[2])
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], NotebookResult):
-        return value[1]
-    return None
 
 
 @dataclass
@@ -240,32 +204,58 @@ class ResultCache:
 
     def probe(self, path: str) -> bool:
         """Whether a result for ``path``'s current content is stored (its payload is read by :meth:`fetch`)."""
-        stat = _stat(path)
-        if self._db is None or stat is None:
+        return self.probe_many([path])[0]
+
+    def probe_many(self, paths: Sequence[str]) -> list[bool]:
+        """:meth:`probe` for each of ``paths``, with one query per :data:`_BATCH` paths."""
+        if self._db is None:
+            return [False] * len(paths)
+        known = self._known(paths)
+        return [self._probe_one(path, known.get(path)) for path in paths]
+
+    def _known(self, paths: Sequence[str]) -> dict[str, tuple]:
+        """What the store records of each path: size, time, digest, and the stored result's digest and last use."""
+        db = self._db
+        assert db is not None
+        unique = list(dict.fromkeys(path for path in paths if path))
+        records: dict[str, tuple] = {}
+        for start in range(0, len(unique), _BATCH):
+            try:
+                names = {os.fsencode(path): path for path in unique[start : start + _BATCH]}
+                rows = db.execute(
+                    "SELECT f.path, f.size, f.mtime, f.digest, r.digest, r.used FROM files f LEFT JOIN results r"
+                    f" ON r.digest = f.digest AND r.code = ? WHERE f.path IN ({','.join('?' * len(names))})",
+                    (self.key, *names),
+                ).fetchall()
+            except (sqlite3.Error, ValueError):  # ValueError: a name SQLite cannot take (looked at one by one)
+                continue
+            records.update((names[row[0]], row[1:]) for row in rows)
+        return records
+
+    def _probe_one(self, path: str, record: tuple | None) -> bool:
+        stat = _stat(path) if path else None
+        if stat is None:
             return False
         try:
-            digest = self._probe(path, stat)
-        except (sqlite3.Error, ValueError):  # ValueError: a name SQLite cannot take
+            digest = self._stored(path, stat, record)
+        except (sqlite3.Error, ValueError):
             digest = None
         if digest is not None:
             self._found[path] = digest
             return True
+        self._found.pop(path, None)
         self.misses += 1
         return False
 
-    def _probe(self, path: str, stat: tuple[int, int]) -> str | None:
-        db = self._db
-        assert db is not None
-        row = db.execute(
-            "SELECT f.digest, r.digest, r.used FROM files f LEFT JOIN results r ON r.digest = f.digest AND r.code = ?"
-            " WHERE f.path = ? AND f.size = ? AND f.mtime = ?",
-            (self.key, os.fsencode(path), stat[0], stat[1]),
-        ).fetchone()
-        if row is not None:
-            digest, stored, used = row
+    def _stored(self, path: str, stat: tuple[int, int], record: tuple | None) -> str | None:
+        """The digest of the result stored for ``path`` as it is now (``record``: what :meth:`_known` found)."""
+        if record is not None and record[:2] == stat:
+            digest, stored, used = record[2:]
             if stored is not None and (used or 0) < time.time() - _USED_GRAIN:
                 self._used.append((time.time(), stored))
         else:  # a new or touched file: its bytes say whether it is one seen before
+            db = self._db
+            assert db is not None
             digest = _digest(path)
             if digest is None:
                 return None
@@ -280,14 +270,37 @@ class ResultCache:
 
     def fetch(self, path: str, name: str | None = None) -> NotebookResult | NotebookError | None:
         """The stored outcome :meth:`probe` found for ``path``, named ``name``; ``None`` when unreadable."""
-        digest = self._found.pop(path, None)
-        if digest is None or self._db is None:
+        return self.fetch_many([(path, name)])[0]
+
+    def fetch_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[NotebookResult | NotebookError | None]:
+        """:meth:`fetch` for each ``(path, name)``, with one query per :data:`_BATCH` payloads."""
+        digests = [self._found.get(path) for path, _ in wanted]
+        payloads = self._payloads([digest for digest in dict.fromkeys(digests) if digest is not None])
+        return [self._served(path, name, digest, payloads.get(digest)) for (path, name), digest in zip(wanted, digests)]
+
+    def _payloads(self, digests: list[str]) -> dict[str, bytes]:
+        if self._db is None:
+            return {}
+        payloads: dict[str, bytes] = {}
+        for start in range(0, len(digests), _BATCH):
+            chunk = digests[start : start + _BATCH]
+            try:
+                payloads.update(
+                    self._db.execute(
+                        f"SELECT digest, payload FROM results WHERE code = ? AND digest IN ({','.join('?' * len(chunk))})",
+                        (self.key, *chunk),
+                    ).fetchall()
+                )
+            except sqlite3.Error:
+                continue
+        return payloads
+
+    def _served(
+        self, path: str, name: str | None, digest: str | None, payload: bytes | None
+    ) -> NotebookResult | NotebookError | None:
+        if digest is None:
             return None
-        try:
-            row = self._db.execute("SELECT payload FROM results WHERE digest = ? AND code = ?", (digest, self.key)).fetchone()
-        except sqlite3.Error:
-            row = None
-        outcome = _load(row[0]) if row is not None else None
+        outcome = load(payload) if payload is not None else None
         if outcome is None:  # gone or unreadable since the probe: extracted again and rewritten
             stat = _stat(path)
             if stat is not None:
@@ -305,7 +318,7 @@ class ResultCache:
         pending = self._pending.pop(path, None)
         if self._db is None or pending is None or _stat(path) != pending.stat:
             return  # not looked up, or the file changed while it was read
-        payload = _dump(outcome)
+        payload = dump(outcome)
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",

@@ -44,6 +44,8 @@ __all__ = [
 
 
 NOTHING_FOUND = "no training call and no progress table in any output: nothing to extract"
+#: Stored results read from the cache per query, decoded just before they are handed on.
+_SERVED_AT_ONCE = 256
 
 
 def extract_notebook(path: str | os.PathLike[str]) -> NotebookResult:
@@ -150,8 +152,8 @@ def _extract_items(
     from audiometrics.cache import cacheable
     from audiometrics.parallel import map_ordered
 
-    stored = [bool(location) and store.probe(location) for _, location in items] if store is not None else None
-    todo = items if stored is None else [item for item, hit in zip(items, stored) if not hit]
+    stored = store.probe_many([location for _, location in items]) if store is not None else [False] * len(items)
+    todo = [item for item, hit in zip(items, stored) if not hit]
     parallel = executor is not None or jobs is None or jobs > 1
     sizes = [_size(location) for _, location in todo] if parallel and len(todo) > 1 else None
     extracted = map_ordered(
@@ -164,16 +166,16 @@ def _extract_items(
         preload=("audiometrics.pipeline",),
         limit=file_timeout,
     )
-    for k, (name, location) in enumerate(items):
-        outcome = store.fetch(location, name) if stored is not None and stored[k] else None  # type: ignore[union-attr]
-        if outcome is None:
-            if stored is not None and stored[k]:  # unreadable since it was probed: read the file here
-                outcome = guard_error(_extract_item((name, location)))
-            else:
-                outcome = guard_error(next(extracted))
-            if store is not None and cacheable(outcome):
-                store.put(location, outcome)
-        yield outcome
+    for start in range(0, len(items), _SERVED_AT_ONCE):
+        chunk, hits = items[start : start + _SERVED_AT_ONCE], stored[start : start + _SERVED_AT_ONCE]
+        served = iter(store.fetch_many([(loc, name) for (name, loc), hit in zip(chunk, hits) if hit]) if any(hits) else ())  # type: ignore[union-attr]
+        for (name, location), hit in zip(chunk, hits):
+            outcome = next(served) if hit else None
+            if outcome is None:  # not stored, or unreadable since it was probed (then the file is read here)
+                outcome = guard_error(_extract_item((name, location)) if hit else next(extracted))
+                if store is not None and cacheable(outcome):
+                    store.put(location, outcome)
+            yield outcome
 
 
 def _strict_failure(result: NotebookResult) -> NotebookError:

@@ -6,7 +6,9 @@ checkout, the reference study's notebook) prints the code cells, the best-of
 of :func:`~audiometrics.analysis.analyser.analyse_cells` over the cells (the two
 timed in turn), their ratio, and how many times the analysis calls ``ast.parse`` (counted by
 monkeypatching it, in one extra untimed run): the cells themselves, and every
-re-parse of an expression's text.
+re-parse of an expression's text. The last two columns are floors for any analysis
+written in Python, as ratios of ``ast.parse``: ``ast.walk`` meeting every node once
+and doing nothing, and an ``ast.NodeVisitor`` dispatching once per node.
 
     python benchmarks/analysis_ratio.py [--repeat 7] [--cpu] [NOTEBOOK ...]
 
@@ -101,17 +103,41 @@ def measure(path: Path, repeat: int, clock=time.perf_counter) -> dict[str, float
             except SyntaxError:
                 pass
 
+    trees = [tree for tree in map(_parsed, texts) if tree is not None]
+    visitor = ast.NodeVisitor()
+
+    def walk_all() -> None:  # the least a Python pass can do: meet every node once
+        for tree in trees:
+            for _node in ast.walk(tree):
+                pass
+
+    def visit_all() -> None:  # one dispatch per node, as an ast.NodeVisitor does it
+        for tree in trees:
+            visitor.visit(tree)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parse_ms, analysis_ms = best_ms([parse_all, lambda: analyse_cells(sources)], repeat, clock)
+        parse_ms, analysis_ms, walk_ms, visit_ms = best_ms(
+            [parse_all, lambda: analyse_cells(sources), walk_all, visit_all], repeat, clock
+        )
     parses = count_parses(lambda: analyse_cells(sources))
     return {
         "cells": len(sources),
+        "nodes": sum(1 for tree in trees for _ in ast.walk(tree)),
         "parse_ms": parse_ms,
         "analysis_ms": analysis_ms,
         "ratio": analysis_ms / parse_ms if parse_ms else float("inf"),
         "parses": parses,
+        "walk_ratio": walk_ms / parse_ms if parse_ms else float("inf"),
+        "visit_ratio": visit_ms / parse_ms if parse_ms else float("inf"),
     }
+
+
+def _parsed(text: str) -> ast.AST | None:
+    try:
+        return ast.parse(text)
+    except SyntaxError:
+        return None
 
 
 def main() -> None:
@@ -125,14 +151,16 @@ def main() -> None:
     clock = time.process_time if args.cpu else time.perf_counter
     paths = args.notebooks or default_notebooks()
     if not args.json:
-        print(f"{'notebook':<40}{'cells':>6}{'parse ms':>10}{'analysis ms':>13}{'ratio':>7}{'parses':>8}")
+        print(f"{'notebook':<40}{'cells':>6}{'nodes':>7}{'parse ms':>10}{'analysis ms':>13}{'ratio':>7}{'parses':>8}"
+              f"{'walk':>7}{'visit':>7}")
     for path in paths:
         row = measure(path, args.repeat, clock)
         if args.json:
             print(json.dumps({"notebook": path.name, **row}))
         else:
-            print(f"{path.name[:39]:<40}{row['cells']:>6}{row['parse_ms']:>10.2f}{row['analysis_ms']:>13.2f}"
-                  f"{row['ratio']:>6.1f}x{row['parses']:>8}")
+            print(f"{path.name[:39]:<40}{row['cells']:>6}{row['nodes']:>7}{row['parse_ms']:>10.2f}"
+                  f"{row['analysis_ms']:>13.2f}{row['ratio']:>6.1f}x{row['parses']:>8}"
+                  f"{row['walk_ratio']:>6.2f}x{row['visit_ratio']:>6.2f}x")
 
 
 if __name__ == "__main__":

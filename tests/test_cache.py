@@ -215,3 +215,33 @@ def test_every_type_a_result_holds_is_readable_back(tmp_path):
         store.put(str(path), result)
         back = store.get(str(path))
     assert back == result and back.parameters == result.parameters
+
+
+def test_more_files_than_one_query_holds_are_probed_and_served_in_batches(tmp_path, counted, monkeypatch):
+    monkeypatch.setattr(cache_module, "_BATCH", 2)
+    monkeypatch.setattr(pipeline, "_SERVED_AT_ONCE", 3)
+    paths = [str(_notebook(tmp_path / f"n{k}.ipynb", seed=k)) for k in range(5)]
+    cold = _rows([*paths, paths[0]], tmp_path / "c")  # a name twice: served (or read) twice, in place
+    warm = _rows([*paths, paths[0]], tmp_path / "c")
+    assert warm == cold and len(cold) == 18
+    assert sorted(counted) == sorted([*paths, paths[0]])  # the second run read nothing
+    with ResultCache(tmp_path / "c") as store:
+        assert store.probe_many([*paths, str(tmp_path / "absent.ipynb"), ""]) == [True] * 5 + [False, False]
+        served = store.fetch_many([(p, f"x{k}") for k, p in enumerate(paths)])
+    assert [r.path for r in served] == [f"x{k}" for k in range(5)]
+
+
+def test_a_stored_result_reads_back_equal_and_a_foreign_payload_as_absent():
+    from audiometrics.analysis.parameters import Parameter
+    from audiometrics.model import Diagnostic, Phase, Run
+    from audiometrics.result_codec import dump, load
+
+    phase = Phase(1, "fit", 2, "1e-3", False, 3, ("epoch", "time"), (("0", "00:05"), ("1", "00:05")), count=4)
+    params = (Parameter("LRS", frozenset({1e-3}), "{1e-3}", 0), Parameter("Z", 1j, "1j", 0, True), Parameter("D", {"a": [1]}, "{'a': [1]}", 1))
+    result = NotebookResult("a.ipynb", (Run("a.ipynb", "resnet18", None, (phase, phase), cell=2, ordinal=1),), (Diagnostic("a.ipynb", "m", 1, 2),), params)
+    back = load(dump(result))
+    assert back == result and back.parameters == params and isinstance(back.runs[0].phases[1], Phase)
+    error = load(dump(NotebookError("b.ipynb", "not JSON")))
+    assert isinstance(error, NotebookError) and (error.path, error.reason) == ("b.ipynb", "not JSON")
+    for foreign in (pickle.dumps(("result", "a.ipynb")), pickle.dumps(("result", "a", (("x",),), (), ())), pickle.dumps([1]), b"", pickle.dumps(("error", os.system, "x"))):
+        assert load(foreign) is None
