@@ -139,7 +139,16 @@ class Loop:
     count: int | None
 
 
-SourceEvent = Union[LearnerCreated, TrainingCall, ProgressCall, Loop]
+@dataclass(frozen=True)
+class EpochLoop:
+    """A hand-written loop over epochs (``for epoch in range(N_EPOCHS):``) of known length: the epochs
+    planned for the tables it prints without a training call."""
+
+    line: int
+    count: int
+
+
+SourceEvent = Union[LearnerCreated, TrainingCall, ProgressCall, Loop, EpochLoop]
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,9 @@ def test_loop_notebook_end_to_end_run_from_the_optimizer():
     result = extract_notebook(FIXTURES / "loop_bentrevett.ipynb")
     (run,) = result.runs
     assert run.framework == "loop"
-    assert run.model == "" and len(run.phases[0].rows) == 5  # nn.Sequential(...) of layers: no architecture name
-    assert any("model name cannot be resolved" in d.message for d in result.diagnostics)
+    # nn.Sequential(...) of torch.nn layers: named by its class (as Keras's Sequential is), from scratch
+    assert (run.model, run.pretrained) == ("Sequential", False) and len(run.phases[0].rows) == 5
+    assert not any("model name cannot be resolved" in d.message for d in result.diagnostics)
     assert run.phases[0].learning_rate == "1e-3"  # optim.Adam(model.parameters(), lr=1e-3)
     assert not any("no training call" in d.message for d in result.diagnostics)  # a loop has none to find
 
@@ -86,7 +87,14 @@ def test_loop_notebook_end_to_end_run_from_the_optimizer():
     [
         ("model = Net().to(device)", "Net", None),
         ("model = torchvision.models.resnet18(pretrained=True)", "resnet18", True),
-        ("model = nn.Sequential(nn.Linear(8, 2))", "", None),
+        ("model = nn.Sequential(nn.Linear(8, 2))", "Sequential", False),
+        ("model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))", "Sequential", False),
+        ("model = nn.Sequential(*layers)", "Sequential", None),  # parts not seen: may carry weights
+        ("model = nn.Sequential(make_body(), nn.Linear(8, 2))", "Sequential", None),
+        ("model = nn.Sequential(Net(), nn.Linear(8, 2))", "Net", None),
+        ("model = nn.Sequential(torchvision.models.resnet18(pretrained=True), nn.Linear(512, 2))", "resnet18", True),
+        ("model = nn.Sequential(OrderedDict([('fc', nn.Linear(8, 2)), ('act', nn.ReLU())]))", "Sequential", False),
+        ("model = nn.Sequential(OrderedDict(layers))", "Sequential", None),
     ],
 )
 def test_loop_model_from_the_optimizer(tmp_path, build, model, pretrained):
@@ -245,3 +253,61 @@ def test_pathological_lines_are_read_in_linear_time(line):
     start = time.perf_counter()
     find_tables([nbf.stream_output("epoch\n" + line + "\n")])
     assert time.perf_counter() - start < 5  # a quadratic pattern takes minutes on these
+
+
+def _epoch_lines(epochs: list[int], total: int) -> str:
+    return "".join(f"Epoch {e}/{total}, Loss: 0.{e}, Val Loss: 0.{e}\n" for e in epochs)
+
+
+@pytest.mark.parametrize(
+    ("loop", "shown", "planned"),
+    [
+        ("N_EPOCHS = 4\nfor epoch in range(N_EPOCHS):", [1, 2, 3, 4], 4),
+        ("for epoch in range(1, EPOCHS + 1):", [1, 2, 3], 3),  # EPOCHS = 3, set in the first cell
+        ("for i in range(cfg_epochs):", [1, 2, 3], 5),  # an early stop: 3 of 5 recorded
+        ("for epoch in range(2, EPOCHS):", [3], 1),  # resumed
+        ("for i in range(3):", [1, 2, 3], None),  # nothing says it counts epochs
+        ("for epoch in range(100):", [1, 11, 21], None),  # prints every tenth epoch: no plan for its table
+        ("for epoch in range(int(input())):", [1, 2], None),  # length unknown
+        ("for epoch in epochs_list:", [1, 2], None),  # not a range
+    ],
+)
+def test_a_loops_planned_epochs_are_its_epoch_loops_length(tmp_path, loop, shown, planned):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom torch import nn, optim\nmodel = Net()\nEPOCHS = 3\ncfg_epochs = 5"),
+        nbf.code_cell("opt = optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell(loop + "\n    loss.backward()\n    print(epoch)", [nbf.stream_output(_epoch_lines(shown, 9))]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (phase,) = result.runs[0].phases
+    assert (phase.planned_epochs, phase.recorded_epochs) == (planned, len(shown))
+    assert phase.incomplete == (planned is not None and len(shown) < planned)
+    said = [d.message for d in result.diagnostics if "incomplete" in d.message]
+    assert said == ([f"phase 1 (a training table) incomplete: {len(shown)} of {planned} epochs recorded"] if phase.incomplete else [])
+
+
+def test_each_optimizer_of_a_loop_over_rates_plans_its_epoch_loop_and_no_learner_still_plans(tmp_path):
+    setup = "for lr in [0.1, 0.01]:\n    opt = optim.SGD(model.parameters(), lr=lr)\n    for epoch in range(num_epochs):"
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom torch import nn, optim\nmodel = nn.Sequential(nn.Linear(2, 1))\nnum_epochs = 2"),
+        nbf.code_cell(setup + "\n        loss.backward()", [nbf.stream_output(_LINES)] * 2),
+        nbf.code_cell("for epoch in range(num_epochs):\n    l.sum().backward()", [nbf.stream_output(_LINES)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    # (the last cell's table goes to the optimizer made last, and its own epoch loop plans it)
+    assert [[(p.learning_rate, p.planned_epochs) for p in run.phases] for run in result.runs] == [
+        [("0.1", 2)], [("0.01", 2), ("0.01", 2)]
+    ]
+    no_optimizer = nbf.notebook([doc["cells"][0], nbf.code_cell("import torch\nl = w.sum()\nl.backward()"), doc["cells"][2]])
+    no_optimizer["cells"][0]["source"] = "import torch\nnum_epochs = 2"
+    (run,) = extract_notebook(nbf.write(tmp_path / "plain.ipynb", no_optimizer)).runs
+    assert run.model == "" and run.phases[0].planned_epochs == 2
+
+
+def test_an_epoch_loop_of_a_library_with_training_calls_plans_nothing_of_its_own(tmp_path):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom fastai.vision.all import *\nlearn = vision_learner(dls, resnet18)"),
+        nbf.code_cell("for epoch in range(3):\n    loss.backward()", [nbf.stream_output(_epoch_lines([1, 2], 3))]),
+    ])
+    (run,) = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc)).runs
+    assert run.phases[0].planned_epochs is None

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall, TrainingCall
 from audiometrics.analysis.analyser import MAX_UNROLL, analyse_cells
 from audiometrics.analysis import text as source_text
-from audiometrics.frameworks.fastai import _V1_NAMES, _V2_NAMES, detect_version, may_tell_version
+from audiometrics.frameworks.fastai import _V0_NAMES, _V1_NAMES, _V2_NAMES, _import_version, detect_version, may_tell_version
 from audiometrics.frameworks.fastai_metrics import camel2snake, class2attr
 from audiometrics.analysis.magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
 from audiometrics.analysis.convert import format_number, iter_items, lr_text
@@ -1077,6 +1077,7 @@ VERSION_CELLS = [
     "import numpy as np", "from fastai.vision.all import *", "learn = vision_learner(dls, resnet18)", "x = DataBlock",
     "def f():\n    from fastai.basic_train import Learner", "print('vision_learner')", "ｖision_learner(dls)",
     "data = ImageDataBunch.from_folder(p)", "m.create_cnn", "learn.fit(1)", "x = 1", "if a:\n    import fastai2",
+    "import fastai", "from fastai.conv_learner import *", "md = ImageClassifierData.from_paths(p)", "import torch, os",
 ]
 
 
@@ -1086,10 +1087,16 @@ def test_version_prefilter_keeps_every_cell_that_can_tell(cell):
     telling = [
         n
         for n in ast.walk(parsed.tree)
-        if isinstance(n, (ast.Import, ast.ImportFrom)) or (isinstance(n, ast.Name) and n.id in _V1_NAMES | _V2_NAMES)
+        if (isinstance(n, (ast.Import, ast.ImportFrom)) and _import_version(n) is not None)
+        or (isinstance(n, ast.Name) and n.id in _V0_NAMES | _V1_NAMES | _V2_NAMES)
     ]
     if telling:
         assert may_tell_version(parsed.text)
+    # whatever the filter leaves out changes no verdict, next to any cell that tells one
+    for other in ("from fastai.vision import *", "from fastai.conv_learner import *", "x = 1"):
+        trees = [parsed.tree, ast.parse(other)]
+        kept = [t for t, text in zip(trees, (parsed.text, other)) if may_tell_version(text)]
+        assert detect_version(kept) == detect_version(trees)
 
 
 def test_analysis_of_a_realistic_notebook():

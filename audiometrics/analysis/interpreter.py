@@ -14,7 +14,7 @@ import dataclasses
 import functools
 from typing import Callable, Sequence
 
-from audiometrics.model import CellAnalysis, LearnerCreated, Loop, SourceEvent
+from audiometrics.model import CellAnalysis, EpochLoop, LearnerCreated, Loop, SourceEvent
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
@@ -345,6 +345,11 @@ class Interpreter:
     def _for(self, node: ast.For | ast.AsyncFor, ctx: Ctx) -> None:
         self._expr(node.iter, ctx)
         iterable = functools.partial(self.state.value, node.iter, ctx)
+        epoch_loop = self.state.framework.epoch_loop
+        if epoch_loop is not None and epoch_loop(node):
+            count = iter_items(iterable(), 0)[1]
+            if count is not None:
+                self.state.emit(EpochLoop(self.state.line(node, ctx), count))
         self._loop(node, node.target, iterable, lambda c: self._block(node.body, c), node.body, ctx)
         self._block(node.orelse, ctx)
 
@@ -384,7 +389,10 @@ class Interpreter:
             self._template(run_body, ctx)
         self._forget_but_learners(assigned, ctx)
         self.state.out.warnings.extend(out.warnings)
-        if out.events:
+        if out.events and all(isinstance(event, EpochLoop) for event in out.events):
+            for event in out.events:  # an epoch loop's length is its own, however often the loop around runs
+                self.state.emit(event)
+        elif out.events:
             if count is None and not breaks:
                 count = iter_items(iterable(), 0)[1]
             self.state.emit(Loop(line, tuple(out.events), None if breaks else count))

@@ -24,6 +24,7 @@ from audiometrics.analysis.values import OPAQUE, Value
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec, _Missing
 from audiometrics.frameworks import Framework
+from audiometrics.frameworks.torch_layers import CONTAINERS, container_model
 
 # --------------------------------------------------------------------------- names
 
@@ -113,14 +114,15 @@ _V0_MODULES = frozenset({
 _V0_NAMES = {"ImageClassifierData", "tfms_from_model", "ColumnarModelData", "LanguageModelData"}
 _V2_NAMES = {"vision_learner", "DataBlock", "DataLoaders", "ImageDataLoaders", "TabularDataLoaders"}
 _V1_NAMES = {"DataBunch", "ImageDataBunch", "TextDataBunch", "TabularDataBunch", "ImageList", "create_cnn"}
-_VERSION_HINT = re.compile("|".join(map(re.escape, ["import", *sorted(_V0_NAMES | _V1_NAMES | _V2_NAMES)])))
+_VERSION_HINT = re.compile("|".join(map(re.escape, ["fastai", *sorted(_V0_NAMES | _V1_NAMES | _V2_NAMES)])))
 
 
 def may_tell_version(text: str) -> bool:
     """Whether a cell of Python ``text`` can hold anything :func:`detect_version` looks at.
 
-    Imports need the word ``import``, names their own spelling; non-ASCII text
-    may spell identifiers that Python folds to ASCII ones, so it always counts.
+    An import tells only when it names a ``fastai``/``fastai2`` module or one of
+    the marker names, and names need their own spelling; non-ASCII text may spell
+    identifiers that Python folds to ASCII ones, so it always counts.
     """
     return not text.isascii() or _VERSION_HINT.search(text) is not None
 
@@ -260,12 +262,8 @@ def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str
     if name == "from_pretrained" and isinstance(func, ast.Attribute):
         arch = _arg(node, 0, "pretrained_model_name_or_path")
         return _string_or_name(arch), True
-    if name == "Sequential":
-        for arg in node.args:
-            model, flag = _model(value, arg, True, depth + 1)
-            if model is not None:
-                return model, flag
-        return None, None
+    if name in CONTAINERS:  # nn.Sequential(body, head): the body's model; of layers only, its own class
+        return container_model(node, lambda part: _model(value, part, True, depth + 1))
     if isinstance(func, ast.Name) and func.id == OPAQUE:
         return None, None
     if isinstance(func, ast.Attribute) and OPAQUE in ast.dump(func):

@@ -7,7 +7,8 @@ The one call every such loop makes once per model is the optimizer's:
 creation, it starts a run whose model is the module the parameters come from
 (``model = Net()`` → ``Net``; ``models.resnet18(pretrained=True)`` → ``resnet18``,
 pretrained; read as fastai reads ``Learner(dls, model)``; an ``nn.Sequential(...)``
-of layers has no architecture name: empty, said), and the tables
+of torch.nn layers is named by its class, ``Sequential``, trained from scratch:
+:mod:`audiometrics.frameworks.torch_layers`), and the tables
 printed after it go to that run (alignment gives tables without a training call
 to the learner created last).
 
@@ -32,7 +33,7 @@ import ast
 import re
 from typing import Iterable, Sequence
 
-from audiometrics.analysis.fold import callee as _callee
+from audiometrics.analysis.fold import callee
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
@@ -40,7 +41,7 @@ from audiometrics.frameworks.fastai import model_of
 from audiometrics.analysis.convert import lr_text
 from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_scheduler
 
-__all__ = ["FRAMEWORK", "detect", "learner_info", "optimizer_rate", "rate_changes"]
+__all__ = ["FRAMEWORK", "detect", "is_epoch_loop", "learner_info", "optimizer_rate", "rate_changes"]
 
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
 _OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
@@ -77,8 +78,7 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
             module = node.func.value
             while isinstance(module, ast.Call) and isinstance(module.func, ast.Attribute) and module.func.attr in _PEEL:
                 module = module.func.value  # Net().to(device).parameters()
-            if not (isinstance(module, ast.Call) and _callee(module.func) in _CONTAINERS):
-                model, pretrained = model_of(params.sub(module), instance=True)
+            model, pretrained = model_of(params.sub(module), instance=True)
     return LearnerInfo(model, pretrained, (), None, default_lr=False, call_less=optimizer_rate(factory, args))
 
 
@@ -131,8 +131,32 @@ def rate_changes(texts: Sequence[str]) -> str | None:
 
 
 _PEEL = frozenset({"to", "cuda", "cpu", "float", "half", "double", "train", "eval"})
-#: Containers of layers: no architecture name (their first layer's class is not the model's).
-_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
+def is_epoch_loop(node: ast.For | ast.AsyncFor) -> bool:
+    """A loop over ``range(...)`` whose variable or bounds say epochs: ``for epoch in range(N_EPOCHS)``,
+    ``for ep in range(1, num_epochs + 1)``, ``for i in range(EPOCHS)`` (not ``for i in range(10)``).
+
+    >>> [is_epoch_loop(ast.parse(text).body[0]) for text in (
+    ...     "for epoch in range(3): pass", "for i in range(cfg.n_epochs): pass", "for i in range(10): pass",
+    ...     "for epoch in epochs: pass")]
+    [True, True, False, False]
+    """
+    call = node.iter
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"):
+        return False
+    target = node.target
+    if isinstance(target, ast.Name) and (target.id.lower() in _EPOCH_VARIABLES or "epoch" in target.id.lower()):
+        return True
+    return any(
+        isinstance(part, (ast.Name, ast.Attribute)) and "epoch" in (callee(part) or "").lower()
+        for arg in call.args
+        for part in ast.walk(arg)
+    )
+
+
+#: Loop variables that count epochs whatever the bounds are called.
+_EPOCH_VARIABLES = frozenset({"ep", "epoch_idx", "epoch_num"})
 
 
 
@@ -155,5 +179,6 @@ FRAMEWORK = Framework(
     learner_info=learner_info,
     training_phases=_no_phases,
     rate_changes=rate_changes,
+    epoch_loop=is_epoch_loop,
 )
 """Plain PyTorch loops, registered in :mod:`audiometrics.frameworks`."""

@@ -36,6 +36,7 @@ from audiometrics.model import (
     CellAnalysis,
     CodeCell,
     Diagnostic,
+    EpochLoop,
     LearnerCreated,
     Loop,
     Phase,
@@ -177,6 +178,7 @@ class _Run:
     calls: int = 0  # training phases counted so far, run or not (the phase numbering)
     framework: str = ""  # the framework of the first table format it recorded
     call_model: str | None = None  # the model its training calls name (Lightning's module), when the learner has none
+    loop_epochs: dict[int, int] = field(default_factory=dict)  # cell index -> length of the epoch loop it ran there
 
 
 @dataclass(eq=False)
@@ -202,6 +204,7 @@ class _Aligner:
         self.bound: dict[str, _Run] = {}
         self.by_name: dict[str, _Run] = {}  # runs of names trained before any binding
         self.current: _Run | None = None
+        self.loose = _Run(None, None, None)  # what a cell says of tables no known learner trains (its epoch loop)
         self.bound_here: set[str] = set()  # names bound so far in the cell being aligned
         self.orphan: _Run | None = None
         self.calls = 0  # training calls (a fine_tune is one), run or not
@@ -262,6 +265,8 @@ class _Aligner:
                     table = pairs[consumed][1]
                     consumed += 1
                 self.add_phase(self.run_for(event, position, cell), event, table, cell)
+            elif isinstance(event, EpochLoop):  # for the learner it trains (none known: this cell's tables)
+                (self.current or self.loose).loop_epochs[cell.index] = event.count
         # Tables with no call (more tables than calls) go to the current learner's run; as many as the
         # cell made learners that train without a call (a loop over rates, an optimizer each), one each.
         rest = pairs[consumed:]
@@ -381,7 +386,7 @@ class _Aligner:
         phase = Phase(
             number=builder.calls,
             method=call.method if call else "",
-            planned_epochs=call.epochs if call else None,
+            planned_epochs=call.epochs if call else _loop_planned(builder, self.loose, cell, columns, rows),
             learning_rate=learning_rate,
             lr_is_default=lr_is_default,
             cell=cell.index,
@@ -429,6 +434,25 @@ class _Aligner:
         return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
 
 
+def _loop_planned(
+    builder: _Run, loose: _Run, cell: CodeCell, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]
+) -> int | None:
+    """The epochs planned for a table with no training call: the length of the epoch loop its cell ran for
+    its learner (or, with no learner known, in the cell), when the table shows every epoch in its span
+    (``epoch`` never skips a number: a loop printing every tenth epoch records no plan)."""
+    planned = builder.loop_epochs.get(cell.index)
+    if planned is None and builder.learner is None:
+        planned = loose.loop_epochs.get(cell.index)
+    if planned is None or "epoch" not in columns or not rows:
+        return None
+    at = columns.index("epoch")
+    try:
+        shown = [int(row[at]) for row in rows]
+    except (ValueError, IndexError):
+        return None
+    return planned if all(0 <= b - a <= 1 for a, b in zip(shown, shown[1:])) else None
+
+
 def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
     """The learner creations among ``events``, loop bodies included, once each."""
     found: list[LearnerCreated] = []
@@ -470,11 +494,12 @@ def _phase_finding(
         why = "no table saved" if table is None else "the saved table is empty"
         return f" ({label}): no epochs recorded ({why})", table is None
     if call is None and learner is not None and learner.rate is not None:
-        if learner.rate:
+        if not learner.rate:
+            why = f": {learner.rate_unknown}" if learner.rate_unknown else ""
+            return f": learning rate unknown{why}", False
+        if not phase.incomplete:  # (planned from the cell's epoch loop)
             return None
-        why = f": {learner.rate_unknown}" if learner.rate_unknown else ""
-        return f": learning rate unknown{why}", False
-    if call is None:
+    elif call is None:
         return f": {recorded} epochs with no training call: learning rate unknown", False
     if phase.incomplete:
         of = f" of {planned}" if planned is not None else ""
