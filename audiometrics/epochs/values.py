@@ -144,7 +144,6 @@ _LR_OPS = frozenset({ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow})
 def _arith(node: ast.AST) -> float | None:
     """A literal arithmetic expression's value (numbers, + - * / **), by the analysis' bounded evaluator."""
     return number(node, _LR_OPS, int_bits=1024, max_exponent=64)
-    return None
 
 
 def lr_upper(text: str) -> float | None:
