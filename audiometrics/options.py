@@ -62,20 +62,17 @@ class DirectionError(MetricError):
         self.known_lower = known_lower
 
 
-def _has_value(text: str) -> bool:
-    from audiometrics.epochs.values import parse_number
-
-    return parse_number(text) is not None
-
-
 def available_metrics(rows: Iterable[dict[str, str]]) -> list[str]:
     """Metric columns of epoch ``rows`` (CSV text values) holding at least one finite number, sorted."""
     from audiometrics.epochs.schema import DERIVED_COLUMNS, NON_METRIC_COLUMNS
 
+    from audiometrics.epochs.values import parse_number
+
     found: set[str] = set()
+    skip = NON_METRIC_COLUMNS.union(DERIVED_COLUMNS)  # (never metrics: not read)
     for row in rows:
-        found.update(k for k, v in row.items() if k not in found and _has_value(v))
-    return sorted(found - NON_METRIC_COLUMNS - set(DERIVED_COLUMNS))
+        found.update(k for k, v in row.items() if k not in found and k not in skip and parse_number(v) is not None)
+    return sorted(found)
 
 
 def resolve_metric(name: str, available: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ Prints, for the same files, measured in this run:
   (the same archive again: nothing re-read), as ratios of floor 1 and floor 2, and
   whether the warm rows equal the cold ones;
 - one file changed (new bytes): how many files were really read on the next run;
+- the ``extract`` command on the warm archive, as a process (start-up, writing the CSV and ``runs.csv``);
 - the public ``extract()`` on each real-code notebook, no cache: its cost over floor 2;
 - ``audiometrics --version`` / ``--help`` wall time next to a bare ``python -c pass``;
 - ``--jobs 2`` against ``--jobs 1`` (no cache) on the real-code corpus.
@@ -144,6 +145,17 @@ def archive(files: int, corpus: str, repeat: int) -> None:
         ):
             print(f"{label:28}{value:9.3f}{value / f1:11.2f}{value / f2:11.2f}")
         print(f"warm rows identical to cold: {same}; after changing one file, files re-read: {reread}")
+        command = best_of(repeat, lambda: cli_extract(folder, Path(tmp) / "out", warm_dir))
+        print(f"the command, warm (`audiometrics extract FOLDER --no-report`, a process: start-up, CSV and runs.csv "
+              f"written): {command:.3f} s, {command / f1:.2f}x floor 1")
+
+
+def cli_extract(folder: Path, out: Path, cache: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "audiometrics", "extract", str(folder), "--out", str(out), "-q", "--no-report",
+         "--cache-dir", str(cache)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
 
 
 def public_extract(repeat: int) -> None:

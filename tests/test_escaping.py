@@ -373,3 +373,28 @@ def test_library_warnings_stay_off_stderr(tmp_path: Path) -> None:
     )
     assert report.returncode == 0, report.stderr
     _own_lines_only(report.stderr)
+
+
+def test_the_csv_writer_keeps_dictwriters_rules_and_neutralises_only_formulas():
+    import csv
+    import io
+
+    from audiometrics.epochs.csv_file import _write_rows
+
+    rows = [{"a": "=1+1", "b": "-0.5"}, {"a": None, "b": "@x"}, {"b": "plain"}]
+    buffer = io.StringIO()
+    _write_rows(buffer, ["a", "b"], rows, raw_text=False)
+    assert list(csv.reader(io.StringIO(buffer.getvalue()))) == [["a", "b"], ["'=1+1", "-0.5"], ["", "'@x"], ["", "plain"]]
+    with pytest.raises(ValueError, match="not in fieldnames"):
+        _write_rows(io.StringIO(), ["a"], [{"a": "1", "extra": "2"}], raw_text=False)
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["loss", "acc", "model", "cell", "run", "f1"]),
+                                st.sampled_from(["0.5", "nan", "", "#na#", "74%", "x", "-inf", "1e-3"]), max_size=5), max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_available_metrics_are_the_columns_with_a_finite_number_outside_the_schemas_own(rows):
+    from audiometrics.epochs.values import parse_number
+    from audiometrics.options import available_metrics
+
+    expected = sorted({k for row in rows for k, v in row.items() if parse_number(v) is not None} - NON_METRIC_COLUMNS)
+    assert available_metrics(rows) == expected

@@ -65,12 +65,28 @@ def restore_formula(text: str) -> str:
     return text[1:] if _RESTORE.match(text) else text
 
 
+_MAY_BE_FORMULA = re.compile("[" + re.escape("".join(sorted(_FORMULA_FIRST))) + "]").match
+
+
 def _neutralised(rows: Iterable[dict[str, str]]) -> Iterator[dict[str, str]]:
-    first = _FORMULA_FIRST
     for row in rows:
-        if any(value and value[0] in first for value in row.values()):
-            row = {key: neutralise_formula(value) for key, value in row.items()}
+        try:
+            suspect = any(map(_MAY_BE_FORMULA, row.values()))  # a first character that may start one
+        except TypeError:  # a value that is not text (None): looked at one by one
+            suspect = any(isinstance(value, str) and _MAY_BE_FORMULA(value) for value in row.values())
+        if suspect:
+            row = {key: neutralise_formula(value) if isinstance(value, str) else value for key, value in row.items()}
         yield row
+
+
+def _as_lists(rows: Iterable[dict[str, str]], columns: list[str]) -> Iterator[list[str | None]]:
+    """Each row's values in ``columns`` order (None, written empty, for a column it lacks), as
+    :class:`csv.DictWriter` gives them; a key outside ``columns`` is an error, as there."""
+    known = set(columns)
+    for row in rows:
+        if not known.issuperset(row):
+            raise ValueError(f"dict contains fields not in fieldnames: {', '.join(repr(k) for k in row.keys() - known)}")
+        yield list(map(row.get, columns))
 
 
 def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False, raw_text: bool = False) -> str:
@@ -81,9 +97,10 @@ def render_csv(rows: Sequence[dict[str, str]], *, with_source: bool = False, raw
 
 
 def _write_rows(handle: IO[str], columns: Sequence[str], rows: Iterable[dict[str, str]], raw_text: bool) -> None:
-    writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", restval="")
-    writer.writerow({c: c if raw_text else neutralise_formula(c) for c in columns})
-    writer.writerows(rows if raw_text else _neutralised(rows))
+    columns = list(columns)
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow([c if raw_text else neutralise_formula(c) for c in columns])
+    writer.writerows(_as_lists(rows if raw_text else _neutralised(rows), columns))
 
 
 def write_csv_rows(

@@ -64,6 +64,12 @@ def parse_number(text: Any) -> float | None:
     >>> parse_number("74.41%"), parse_number("%")
     (0.7441, None)
     """
+    if type(text) is str and text.isascii() and "_" not in text:  # the common case, read by float() in C
+        try:
+            value = float(text)  # every spelling of missing is refused here or is not finite below
+        except ValueError:
+            return _percentage(text)
+        return value if math.isfinite(value) else None
     if isinstance(text, numbers.Real):
         value = float(text)
     elif not isinstance(text, str):
@@ -81,6 +87,18 @@ def parse_number(text: Any) -> float | None:
             return None
         if percent:
             value = round(value / 100, 12)  # (74.41 / 100 is 0.7440999999999999)
+    return value if math.isfinite(value) else None
+
+
+def _percentage(text: str) -> float | None:
+    """``"74.41%"`` → ``0.7441``; None for any other text float() refused."""
+    text = text.strip()
+    if not text.endswith("%"):
+        return None
+    try:
+        value = round(float(text[:-1]) / 100, 12)  # (74.41 / 100 is 0.7440999999999999)
+    except ValueError:
+        return None
     return value if math.isfinite(value) else None
 
 

@@ -2,7 +2,7 @@
 
 The CSV's columns are the schema, then every other column some table had
 (sorted), so they are only known after the last notebook. :class:`CsvSink`
-therefore writes each notebook's rows to a temporary spool (JSON lines) as it
+therefore writes each notebook's rows to a temporary spool (a pickle per notebook) as it
 arrives, holding no more than one notebook's rows in memory, and streams them
 into the CSV at the end: the same bytes as
 :func:`~audiometrics.epochs.csv_file.write_csv` of all the rows at once.
@@ -10,8 +10,8 @@ into the CSV at the end: the same bytes as
 
 from __future__ import annotations
 
-import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +75,7 @@ class CsvSink:
         self.keys: set[str] = set()
         self.row_count = 0
         self._metrics: set[str] = set()
-        self._spool: IO[str] | None = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spool: IO[bytes] | None = tempfile.TemporaryFile("w+b")
         self._written: list[Path] = []
 
     # ------------------------------------------------------------------ the Sink protocol
@@ -86,9 +86,11 @@ class CsvSink:
 
         spool = self._open_spool()
         rows = rows_from_runs(result.runs, with_source=self.with_source, root=self.root)
+        if not rows:
+            return
         for row in rows:
             self.keys.update(row)
-            spool.write(json.dumps(row, ensure_ascii=False) + "\n")
+        pickle.dump(rows, spool, protocol=pickle.HIGHEST_PROTOCOL)  # (our own file: read back below)
         self.row_count += len(rows)
         self._metrics.update(available_metrics(rows))
 
@@ -118,7 +120,7 @@ class CsvSink:
         """The rows so far, read back from the spool (one at a time)."""
         spool = self._open_spool()
         spool.seek(0)
-        return (json.loads(line) for line in spool)
+        return _read_back(spool)
 
     def write(self, target: str | os.PathLike[str]) -> Path:
         """Write the CSV of the rows so far to ``target`` atomically; returns ``target`` as a :class:`~pathlib.Path`."""
@@ -139,7 +141,7 @@ class CsvSink:
         else:
             self._discard()  # a failed extraction writes nothing
 
-    def _open_spool(self) -> IO[str]:
+    def _open_spool(self) -> IO[bytes]:
         if self._spool is None:
             raise ValueError("the CSV sink is closed")
         return self._spool
@@ -148,3 +150,13 @@ class CsvSink:
         if self._spool is not None:
             self._spool.close()
             self._spool = None
+
+
+def _read_back(spool: IO[bytes]) -> Iterator[dict[str, str]]:
+    """The rows :meth:`CsvSink.add` spooled, one notebook's list at a time."""
+    while True:
+        try:
+            rows = pickle.load(spool)
+        except EOFError:
+            return
+        yield from rows
