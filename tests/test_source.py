@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from audiometrics.model import CellAnalysis, LearnerCreated, Loop, ProgressCall, TrainingCall
 from audiometrics.analysis.analyser import MAX_UNROLL, analyse_cells
 from audiometrics.analysis import text as source_text
-from audiometrics.frameworks.fastai import _V0_NAMES, _V1_NAMES, _V2_NAMES, _import_version, detect_version, may_tell_version
+from audiometrics.frameworks.fastai_version import _V0_NAMES, _V1_NAMES, _V2_NAMES, _import_version, detect_version, may_tell_version
 from audiometrics.frameworks.fastai_metrics import camel2snake, class2attr
 from audiometrics.analysis.magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
 from audiometrics.analysis.convert import format_number, iter_items, lr_text

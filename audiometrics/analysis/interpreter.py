@@ -32,6 +32,7 @@ from audiometrics.analysis.scope import (
     LearnerMark,
     Scope,
     Target,
+    bind_import,
     receiver_chain,
     settled,
     target_text,
@@ -39,7 +40,6 @@ from audiometrics.analysis.scope import (
 from audiometrics.analysis.state import State
 from audiometrics.analysis.values import (
     UNKNOWN,
-    Alias,
     ClassEntry,
     FunctionEntry,
     Value,
@@ -132,21 +132,8 @@ class Interpreter:
         if node.value is not None:
             self._assign([node.target], node.value, ctx)
 
-    def _import(self, node: ast.Import, ctx: Ctx) -> None:
-        for alias in node.names:
-            if alias.asname:
-                ctx.scope.bind(alias.asname, Alias(alias.name))
-            else:  # a module: its name means itself again
-                ctx.scope.bind(alias.name.split(".")[0], None)
-
-    def _import_from(self, node: ast.ImportFrom, ctx: Ctx) -> None:
-        for alias in node.names:
-            if alias.name == "*":
-                continue
-            if alias.asname and alias.asname != alias.name:
-                ctx.scope.bind(alias.asname, Alias(alias.name))
-            else:
-                ctx.scope.bind(alias.name, None)
+    def _import(self, node: ast.Import | ast.ImportFrom, ctx: Ctx) -> None:
+        bind_import(ctx.scope, node)
 
     def _global(self, node: ast.Global, ctx: Ctx) -> None:
         ctx.scope.globals.update(node.names)
@@ -592,7 +579,7 @@ _HANDLERS: dict[type, str] = {
     ast.AsyncFunctionDef: "_def",
     ast.ClassDef: "_class",
     ast.Import: "_import",
-    ast.ImportFrom: "_import_from",
+    ast.ImportFrom: "_import",
     ast.Global: "_global",
     ast.Delete: "_delete",
     ast.Return: "_return",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.values import normalise, segment
+from audiometrics.analysis.values import Alias, normalise, segment
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
@@ -293,3 +293,20 @@ def renamed(event: SourceEvent, old: str, new: str | None) -> SourceEvent:
 def dotted_ok(text: str) -> bool:
     """Whether ``text`` is a dotted name (``self.learn``)."""
     return all(part.isidentifier() for part in text.split("."))
+
+
+def bind_import(scope: "Scope", node: ast.Import | ast.ImportFrom) -> None:
+    """What an import binds in ``scope``: a renamed name its original (``import vision_learner as vl``,
+    followed where the original is), a module or imported name itself again (a library name, read by
+    its own spelling); a star import nothing."""
+    for alias in node.names:
+        if isinstance(node, ast.Import):
+            if alias.asname:
+                scope.bind(alias.asname, Alias(alias.name))
+            else:  # a module: its name means itself again
+                scope.bind(alias.name.split(".")[0], None)
+        elif alias.name != "*":
+            if alias.asname and alias.asname != alias.name:
+                scope.bind(alias.asname, Alias(alias.name))
+            else:
+                scope.bind(alias.name, None)

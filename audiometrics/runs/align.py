@@ -22,15 +22,13 @@ still count in the phase numbering of the run they would belong to (they are not
 listed in :attr:`Run.phases`). A cell that ran but kept no output (its output
 cleared) gives empty phases, which keep their numbers.
 
-Diagnostics are grouped per notebook: the same finding for many phases or runs
-of a cell is one line (``phases 11–1000 (learn.fit(1)): no epochs recorded``), and
-the same message in :data:`SAME_MESSAGE_CELLS` cells or more is one line naming them.
+Diagnostics are grouped per notebook (:mod:`audiometrics.runs.findings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from audiometrics.model import (
     CellAnalysis,
@@ -46,6 +44,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
+from audiometrics.runs.findings import Finding, group
 from audiometrics.runs.matching import match_cell
 from audiometrics.runs.order import cells_never_run
 from audiometrics.tables.registry import framework_of
@@ -181,17 +180,6 @@ class _Run:
     loop_epochs: dict[int, int] = field(default_factory=dict)  # cell index -> length of the epoch loop it ran there
 
 
-@dataclass(eq=False)
-class _Finding:
-    """A diagnostic before grouping: ``run``/``phase`` say what its message is about."""
-
-    cell: CodeCell | None
-    message: str  # for a phase finding, what follows "phase N"
-    run: _Run | None = None
-    phase: int | None = None
-    no_table: bool = False  # "no table saved": said once for the notebook when it has no table at all
-
-
 class _Aligner:
     """Walks a notebook's cells in execution order, building runs and findings."""
 
@@ -199,7 +187,7 @@ class _Aligner:
         self, path: str, cells: Sequence[CodeCell], analyses: Sequence[CellAnalysis], never_run: Collection[int]
     ) -> None:
         self.path = path
-        self.findings: list[_Finding] = []
+        self.findings: list[Finding] = []
         self.runs: list[_Run] = []  # runs with a phase, in the order of their first phase
         self.bound: dict[str, _Run] = {}
         self.by_name: dict[str, _Run] = {}  # runs of names trained before any binding
@@ -230,7 +218,7 @@ class _Aligner:
             found.sort(key=lambda entry: entry[2].index)
 
     def note(self, cell: CodeCell | None, message: str, run: _Run | None = None) -> None:
-        self.findings.append(_Finding(cell, message, run))
+        self.findings.append(Finding(cell, message, run))
 
     # ------------------------------------------------------------------ cells
 
@@ -401,7 +389,7 @@ class _Aligner:
         finding = _phase_finding(phase, call, table, learner)
         if finding is not None:
             message, no_table = finding
-            self.findings.append(_Finding(cell, message, builder, phase.number, no_table))
+            self.findings.append(Finding(cell, message, builder, phase.number, no_table))
 
     # ------------------------------------------------------------------ the end
 
@@ -411,11 +399,11 @@ class _Aligner:
             numbers = [str(index + 1) for index in self.unrun]  # cells that never ran have no count
             cells = f"cell{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
             s = "s" if self.unrun_calls != 1 else ""
-            findings.append(_Finding(None, f"{self.unrun_calls} training call{s} in cells that were never run: {cells}"))
+            findings.append(Finding(None, f"{self.unrun_calls} training call{s} in cells that were never run: {cells}"))
         if self.calls and not self.tables:
             s = "s" if self.calls != 1 else ""
             findings = [f for f in findings if not f.no_table]
-            findings.append(_Finding(None, f"{self.calls} training call{s} but no progress table in any output: no epochs recorded"))
+            findings.append(Finding(None, f"{self.calls} training call{s} but no progress table in any output: no epochs recorded"))
         ordinals = {id(run): k for k, run in enumerate(self.runs, 1)}
         runs = [
             Run(
@@ -431,7 +419,7 @@ class _Aligner:
             for b in self.runs
         ]
         many = len(runs) > 1
-        return runs, _group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
+        return runs, group(self.path, findings, {k: (v if many else None) for k, v in ordinals.items()})
 
 
 def _loop_planned(
@@ -511,84 +499,6 @@ def _phase_finding(
             "(an output kept from an earlier version of the cell?): all rows kept"
         ), False
     return None
-
-
-def _numbers(values: Sequence[int]) -> str:
-    """``1–3, 5, 7–1000``: sorted, with runs of consecutive numbers as ranges."""
-    ordered = sorted(set(values))
-    parts: list[str] = []
-    start = previous = ordered[0]
-    for value in ordered[1:] + [None]:
-        if value is not None and value == previous + 1:
-            previous = value
-            continue
-        parts.append(str(start) if start == previous else f"{start}–{previous}")
-        if value is not None:
-            start = previous = value
-    return ", ".join(parts)
-
-
-def _group(path: str, findings: Sequence[_Finding], ordinals: dict[int, int | None]) -> list[Diagnostic]:
-    """Diagnostics from findings, the same finding for many phases, runs or times said once.
-
-    Findings are grouped per cell: first the phases of one run with the same
-    message, then the runs with the same phases and message; identical other
-    findings become one, with the number of times. The order is that of each
-    group's first finding.
-    """
-    if not findings:
-        return []
-    by_phase: dict[tuple, list] = {}
-    for f in findings:
-        cell = f.cell.index if f.cell is not None else None
-        count = f.cell.execution_count if f.cell is not None else None
-        run = ordinals.get(id(f.run)) if f.run is not None else None
-        by_phase.setdefault((cell, count, run, f.phase is not None, f.message), []).append(f.phase)
-    by_run: dict[tuple, list] = {}
-    for (cell, count, run, phased, message), phases in by_phase.items():
-        shown = (_numbers(phases), len(set(phases)) > 1) if phased else None
-        times = 1 if phased else len(phases)
-        by_run.setdefault((cell, count, shown, message, times), []).append(run)
-    diagnostics = []
-    for (cell, count, shown, message, times), runs in by_run.items():
-        head = []
-        numbered = sorted({r for r in runs if r is not None})
-        if numbered:
-            head.append(f"run{'s' if len(numbered) > 1 else ''} {_numbers(numbered)}")
-        if shown is not None:
-            head.append(f"phase{'s' if shown[1] else ''} {shown[0]}")
-            text = ", ".join(head) + message
-        else:
-            text = f"{', '.join(head)}: {message}" if head else message
-        if times > 1:
-            text += f" ({times} times)"
-        diagnostics.append(Diagnostic(path, text, cell, count))
-    return _across_cells(diagnostics)
-
-
-#: The same message in at least this many cells is said once for all of them.
-SAME_MESSAGE_CELLS = 3
-
-
-def _across_cells(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """One diagnostic for a message repeated in :data:`SAME_MESSAGE_CELLS` cells or more, at its first cell."""
-    if len(diagnostics) < SAME_MESSAGE_CELLS:
-        return diagnostics
-    by_message: dict[str, list[Diagnostic]] = {}
-    for d in diagnostics:
-        by_message.setdefault(d.message, []).append(d)
-    if all(len(same) < SAME_MESSAGE_CELLS for same in by_message.values()):
-        return diagnostics
-    out: list[Diagnostic] = []
-    for d in diagnostics:
-        same = by_message[d.message]
-        if len(same) < SAME_MESSAGE_CELLS:
-            out.append(d)
-        elif d is same[0]:
-            others = [o.where for o in same[1:]]
-            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
-            out.append(replace(d, message=f"{d.message} (also in {len(others)} more cells: {shown})"))
-    return out
 
 
 def _fit(row: tuple[str, ...], width: int) -> tuple[str, ...]:
