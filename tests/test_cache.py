@@ -245,3 +245,18 @@ def test_a_stored_result_reads_back_equal_and_a_foreign_payload_as_absent():
     assert isinstance(error, NotebookError) and (error.path, error.reason) == ("b.ipynb", "not JSON")
     for foreign in (pickle.dumps(("result", "a.ipynb")), pickle.dumps(("result", "a", (("x",),), (), ())), pickle.dumps([1]), b"", pickle.dumps(("error", os.system, "x"))):
         assert load(foreign) is None
+
+
+def test_serving_from_the_store_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    import gc
+
+    paths = [str(_notebook(tmp_path / f"n{k}.ipynb", seed=k)) for k in range(2)]
+    _rows(paths, tmp_path / "c")
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            assert len(_rows(paths, tmp_path / "c")) == 6
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()
