@@ -203,12 +203,14 @@ def test_models_and_pretrained_flags():
         "base = keras.applications.EfficientNetB0(include_top=False)\nx = base(inputs)\nm = keras.Model(inputs, keras.layers.Dense(2)(x))",
         "s = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])",
         "class Net(keras.Model):\n    pass\nnet = Net()",
+        "f = keras.Model(inputs, keras.layers.Dense(2)(inputs))\ng = keras.Model(inputs=i, outputs=o, name='toy_mlp')",
     )
     made = {e.target: (e.model, e.pretrained) for e in events if isinstance(e, LearnerCreated)}
     assert made["a"] == ("ResNet50", True) and made["b"] == ("ResNet50", False) and made["c"] == ("ResNet50", True)
     assert made["m"] == ("EfficientNetB0", True)
     assert made["s"] == ("Sequential", False)
     assert made["net"] == ("Net", None)
+    assert made["f"] == ("Functional", False) and made["g"] == ("toy_mlp", False)  # Keras's class, or the name given
     assert all(e.framework == "keras" for e in events if isinstance(e, LearnerCreated))
 
 

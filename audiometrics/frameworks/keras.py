@@ -182,7 +182,7 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
         if found is not None:
             model, pretrained = found
         else:
-            model, pretrained = factory, (True if hub else None if unknown else False)
+            model, pretrained = _functional_name(factory, args), (True if hub else None if unknown else False)
     elif _APPLICATION.fullmatch(factory):
         weights = args.get(1, ("weights",))
         model = factory
@@ -195,6 +195,18 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     else:  # a subclass of keras.Model defined in the notebook
         model, pretrained = factory, None
     return LearnerInfo(model, pretrained, (), None, default_lr=False)
+
+
+def _functional_name(factory: str, args: Args) -> str:
+    """A ``keras.Model(inputs, outputs)`` is a ``Functional`` model (Keras's class for it), named by its
+    ``name="..."`` when it has one; a ``Sequential`` is ``Sequential``."""
+    if factory != "Model":
+        return factory
+    name = args.keywords.get("name")
+    node = name.node if isinstance(name, Value) and name.known else None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+        return node.value.strip()
+    return "Functional"
 
 
 def metrics_of(args: Args, version: int, classes: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
