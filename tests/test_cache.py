@@ -260,3 +260,18 @@ def test_serving_from_the_store_leaves_the_garbage_collector_as_it_found_it(tmp_
             assert gc.isenabled() is state
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_path_recorded_with_another_digest_algorithm_is_hashed_again_and_served(tmp_path, counted):
+    path = str(_notebook(tmp_path / "a.ipynb"))
+    _rows([path], tmp_path / "c")
+    db = sqlite3.connect(tmp_path / "c" / "results.sqlite3")
+    (digest,) = db.execute("SELECT digest FROM files").fetchone()
+    assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 40
+    db.execute("UPDATE files SET digest = 'a0b1c2'")  # as an older version recorded it
+    db.commit()
+    db.close()
+    assert len(_rows([path], tmp_path / "c")) == 3 and counted == [path]  # hashed again, found, not read
+    db = sqlite3.connect(tmp_path / "c" / "results.sqlite3")
+    assert db.execute("SELECT digest FROM files").fetchone() == (digest,)
+    db.close()
