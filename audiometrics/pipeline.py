@@ -168,7 +168,8 @@ def _extract_items(
     )
     for start in range(0, len(items), _SERVED_AT_ONCE):
         chunk, hits = items[start : start + _SERVED_AT_ONCE], stored[start : start + _SERVED_AT_ONCE]
-        served = iter(store.fetch_many([(loc, name) for (name, loc), hit in zip(chunk, hits) if hit]) if any(hits) else ())  # type: ignore[union-attr]
+        wanted = [(location, name) for (name, location), hit in zip(chunk, hits) if hit]
+        served = iter(store.fetch_many(wanted) if wanted else ())  # type: ignore[union-attr]
         for (name, location), hit in zip(chunk, hits):
             outcome = next(served) if hit else None
             if outcome is None:  # not stored, or unreadable since it was probed (then the file is read here)
