@@ -70,6 +70,8 @@ def parse_number(text: Any) -> float | None:
         except ValueError:
             return _percentage(text)
         return value if math.isfinite(value) else None
+    if type(text) is float:  # a typed frame's cell
+        return text if math.isfinite(text) else None
     if isinstance(text, numbers.Real):
         value = float(text)
     elif not isinstance(text, str):
