@@ -304,10 +304,18 @@ def test_each_optimizer_of_a_loop_over_rates_plans_its_epoch_loop_and_no_learner
     assert run.model == "" and run.phases[0].planned_epochs == 2
 
 
-def test_an_epoch_loop_of_a_library_with_training_calls_plans_nothing_of_its_own(tmp_path):
-    doc = nbf.notebook([
-        nbf.code_cell("import torch\nfrom fastai.vision.all import *\nlearn = vision_learner(dls, resnet18)"),
-        nbf.code_cell("for epoch in range(3):\n    loss.backward()", [nbf.stream_output(_epoch_lines([1, 2], 3))]),
-    ])
-    (run,) = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc)).runs
-    assert run.phases[0].planned_epochs is None
+def test_a_hand_written_epoch_loop_plans_its_table_in_any_librarys_notebook(tmp_path):
+    keras_loop = (
+        "for epoch in range(num_epochs):\n    with tf.GradientTape() as tape:\n        loss = loss_object(y, model(x))\n"
+        "    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))"
+    )
+    cases = [
+        ("import torch\nfrom fastai.vision.all import *\nlearn = vision_learner(dls, resnet18)",
+         "for epoch in range(3):\n    loss.backward()", "resnet18"),
+        ("import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3)])\n"
+         "optimizer = tf.keras.optimizers.SGD(learning_rate=0.01)\nnum_epochs = 3", keras_loop, "Sequential"),
+    ]
+    for k, (setup, loop, model) in enumerate(cases):
+        doc = nbf.notebook([nbf.code_cell(setup), nbf.code_cell(loop, [nbf.stream_output(_epoch_lines([1, 2], 3))])])
+        (run,) = extract_notebook(nbf.write(tmp_path / f"nb{k}.ipynb", doc)).runs
+        assert (run.model, run.phases[0].planned_epochs, run.phases[0].incomplete) == (model, 3, True)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from audiometrics.analysis.values import Value
-from audiometrics.frameworks.base import Args, LearnerInfo, PhaseSpec
+from audiometrics.frameworks.base import Args, LearnerInfo, PhaseSpec, is_epoch_loop
 
 __all__ = ["Framework", "register", "unregister", "registered", "detect", "call_names", "progress_prefixes", "DEFAULT"]
 
@@ -109,10 +109,11 @@ class Framework:
     rate_changes: "Callable[[Sequence[str]], str | None] | None" = None
     """Why the rate of tables recorded without a training call (``LearnerInfo.call_less``) may not be
     the one they trained with, from the notebook's cell texts (a plain loop's scheduler); None: nothing says so."""
-    epoch_loop: "Callable[[ast.For | ast.AsyncFor], bool] | None" = None
-    """Whether a ``for`` loop runs over epochs, for a framework whose tables hand-written loops print: such a
-    loop of known length is reported (:class:`~audiometrics.model.EpochLoop`) as the epochs planned for
-    the tables its cell prints without a training call."""
+    epoch_loop: "Callable[[ast.For | ast.AsyncFor], bool] | None" = is_epoch_loop
+    """Whether a ``for`` loop runs over epochs: such a loop of known length is reported
+    (:class:`~audiometrics.model.EpochLoop`) as the epochs planned for the tables its cell prints without
+    a training call (a hand-written loop: plain PyTorch, a Keras ``GradientTape`` loop, an
+    ``accelerate`` loop); ``None``: never."""
     reads_classes: bool = False
     """``training_phases`` takes a fifth argument, the notebook's own classes
     (:data:`~audiometrics.frameworks.base.Classes`): Lightning reads the module's ``configure_optimizers``."""

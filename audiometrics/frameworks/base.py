@@ -13,9 +13,10 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
+from audiometrics.analysis.fold import callee
 from audiometrics.analysis.values import Value
 
-__all__ = ["MISSING", "Args", "LearnerInfo", "LearnerLr", "PhaseSpec", "ClassSource", "Classes", "NO_CLASSES"]
+__all__ = ["MISSING", "Args", "LearnerInfo", "LearnerLr", "PhaseSpec", "ClassSource", "Classes", "NO_CLASSES", "is_epoch_loop"]
 
 
 class _Missing:
@@ -105,3 +106,29 @@ class ClassSource:
 Classes = Mapping[str, ClassSource]
 """The classes a notebook defines, by name (see :class:`ClassSource`)."""
 NO_CLASSES: Classes = {}
+
+
+def is_epoch_loop(node: ast.For | ast.AsyncFor) -> bool:
+    """A loop over ``range(...)`` whose variable or bounds say epochs: ``for epoch in range(N_EPOCHS)``,
+    ``for ep in range(1, num_epochs + 1)``, ``for i in range(EPOCHS)`` (not ``for i in range(10)``).
+
+    >>> [is_epoch_loop(ast.parse(text).body[0]) for text in (
+    ...     "for epoch in range(3): pass", "for i in range(cfg.n_epochs): pass", "for i in range(10): pass",
+    ...     "for epoch in epochs: pass")]
+    [True, True, False, False]
+    """
+    call = node.iter
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"):
+        return False
+    target = node.target
+    if isinstance(target, ast.Name) and (target.id.lower() in _EPOCH_VARIABLES or "epoch" in target.id.lower()):
+        return True
+    return any(
+        isinstance(part, (ast.Name, ast.Attribute)) and "epoch" in (callee(part) or "").lower()
+        for arg in call.args
+        for part in ast.walk(arg)
+    )
+
+
+#: Loop variables that count epochs whatever the bounds are called.
+_EPOCH_VARIABLES = frozenset({"ep", "epoch_idx", "epoch_num"})

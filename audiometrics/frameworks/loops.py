@@ -33,7 +33,6 @@ import ast
 import re
 from typing import Iterable, Sequence
 
-from audiometrics.analysis.fold import callee
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
@@ -41,7 +40,7 @@ from audiometrics.frameworks.fastai import model_of
 from audiometrics.analysis.convert import lr_text
 from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_scheduler
 
-__all__ = ["FRAMEWORK", "detect", "is_epoch_loop", "learner_info", "optimizer_rate", "rate_changes"]
+__all__ = ["FRAMEWORK", "detect", "learner_info", "optimizer_rate", "rate_changes"]
 
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
 _OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
@@ -133,34 +132,6 @@ def rate_changes(texts: Sequence[str]) -> str | None:
 _PEEL = frozenset({"to", "cuda", "cpu", "float", "half", "double", "train", "eval"})
 
 
-def is_epoch_loop(node: ast.For | ast.AsyncFor) -> bool:
-    """A loop over ``range(...)`` whose variable or bounds say epochs: ``for epoch in range(N_EPOCHS)``,
-    ``for ep in range(1, num_epochs + 1)``, ``for i in range(EPOCHS)`` (not ``for i in range(10)``).
-
-    >>> [is_epoch_loop(ast.parse(text).body[0]) for text in (
-    ...     "for epoch in range(3): pass", "for i in range(cfg.n_epochs): pass", "for i in range(10): pass",
-    ...     "for epoch in epochs: pass")]
-    [True, True, False, False]
-    """
-    call = node.iter
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"):
-        return False
-    target = node.target
-    if isinstance(target, ast.Name) and (target.id.lower() in _EPOCH_VARIABLES or "epoch" in target.id.lower()):
-        return True
-    return any(
-        isinstance(part, (ast.Name, ast.Attribute)) and "epoch" in (callee(part) or "").lower()
-        for arg in call.args
-        for part in ast.walk(arg)
-    )
-
-
-#: Loop variables that count epochs whatever the bounds are called.
-_EPOCH_VARIABLES = frozenset({"ep", "epoch_idx", "epoch_num"})
-
-
-
-
 def _no_phases(method: str, args: Args, version: int, default_lr: LearnerLr | None) -> tuple[list[PhaseSpec], list[str]]:
     return [], []  # pragma: no cover - no training method is registered
 
@@ -179,6 +150,5 @@ FRAMEWORK = Framework(
     learner_info=learner_info,
     training_phases=_no_phases,
     rate_changes=rate_changes,
-    epoch_loop=is_epoch_loop,
 )
 """Plain PyTorch loops, registered in :mod:`audiometrics.frameworks`."""
