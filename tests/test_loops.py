@@ -319,3 +319,24 @@ def test_a_hand_written_epoch_loop_plans_its_table_in_any_librarys_notebook(tmp_
         doc = nbf.notebook([nbf.code_cell(setup), nbf.code_cell(loop, [nbf.stream_output(_epoch_lines([1, 2], 3))])])
         (run,) = extract_notebook(nbf.write(tmp_path / f"nb{k}.ipynb", doc)).runs
         assert (run.model, run.phases[0].planned_epochs, run.phases[0].incomplete) == (model, 3, True)
+
+
+def test_a_transformers_notebook_with_its_own_loop_is_a_loop_and_its_model_the_checkpoint(tmp_path):
+    lines = "".join(f"epoch {e}: train_loss = 0.{9 - e}, val_loss = 0.{8 - e}\n" for e in range(3))
+    doc = nbf.notebook([
+        nbf.code_cell(
+            "import torch\nfrom torch.optim import AdamW\nfrom transformers import AutoModelForSequenceClassification\n"
+            "checkpoint = 'bert-base-uncased'\nmodel = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)\n"
+            "optimizer = AdamW(model.parameters(), lr=5e-5)"
+        ),
+        nbf.code_cell(
+            "num_epochs = 3\nfor epoch in range(num_epochs):\n    for batch in train_dataloader:\n"
+            "        loss = model(**batch).loss\n        loss.backward()\n        optimizer.step()",
+            [nbf.stream_output(lines)],
+        ),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (run,) = result.runs
+    (phase,) = run.phases
+    assert (run.framework, run.model, run.pretrained) == ("loop", "bert-base-uncased", True)
+    assert (phase.learning_rate, phase.planned_epochs, len(phase.rows)) == ("5e-5", 3, 3) and not result.diagnostics

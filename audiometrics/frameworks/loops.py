@@ -13,7 +13,9 @@ printed after it go to that run (alignment gives tables without a training call
 to the learner created last).
 
 The framework claims a notebook only when it imports torch and calls ``.backward(``
-(a loop), and uses none of the libraries with their own formats.
+(a loop), and uses none of the libraries with their own formats (a transformers
+model trained in the notebook's own loop counts: a ``Trainer`` is claimed by the
+HuggingFace framework, registered before this one).
 
 The rows' learning rate is the optimizer's: its ``lr=`` (or second argument), or
 the class's default (``Adam(params)`` → ``1e-3 (default)``; SGD has none before
@@ -43,13 +45,13 @@ from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_sc
 __all__ = ["FRAMEWORK", "detect", "learner_info", "optimizer_rate", "rate_changes"]
 
 _TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
-_OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "transformers", "keras", "tensorflow")
+_OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "keras", "tensorflow")
 
 
 def detect(texts: Sequence[str]) -> bool:
     """Whether the cells hold a hand-written torch loop (torch imported, ``.backward(`` called) and no
     library whose own formats and framework come first (fastai, fastbook, a ``*Learner(`` of any
-    library, Lightning, transformers, Keras/TensorFlow).
+    library, Lightning, Keras/TensorFlow; a HuggingFace ``Trainer`` is claimed before this is asked).
 
     >>> detect(["import torch", "loss.backward()"]), detect(["import torch", "from fastai.vision.all import *"])
     (True, False)
