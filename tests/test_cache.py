@@ -275,3 +275,43 @@ def test_a_path_recorded_with_another_digest_algorithm_is_hashed_again_and_serve
     db = sqlite3.connect(tmp_path / "c" / "results.sqlite3")
     assert db.execute("SELECT digest FROM files").fetchone() == (digest,)
     db.close()
+
+
+def _results():
+    from hypothesis import strategies as st
+
+    from audiometrics.analysis.parameters import Parameter
+    from audiometrics.model import Diagnostic, Phase, Run
+
+    text = st.text(max_size=8)
+    maybe_int = st.none() | st.integers(-5, 10**6)
+    columns = st.lists(text, max_size=4).map(tuple)
+    phase = st.builds(
+        Phase, st.integers(0, 9), text, maybe_int, text, st.booleans(), st.integers(0, 50), columns,
+        st.lists(st.lists(text, max_size=4).map(tuple), max_size=5).map(tuple), text, st.booleans(), st.booleans(), maybe_int,
+    )
+    run = st.builds(Run, text, text, st.none() | st.booleans(), st.lists(phase, max_size=3).map(tuple), maybe_int, maybe_int,
+                    st.integers(0, 9), text)
+    literal = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text | st.complex_numbers(allow_nan=False),
+                           lambda inner: st.lists(inner, max_size=3) | st.lists(inner, max_size=3).map(tuple)
+                           | st.frozensets(st.integers(), max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+    parameter = st.builds(Parameter, text, literal, text, st.integers(0, 9), st.booleans())
+    diagnostic = st.builds(Diagnostic, text, text, maybe_int, maybe_int)
+    return st.builds(NotebookResult, text, st.lists(run, max_size=3).map(tuple), st.lists(diagnostic, max_size=3).map(tuple),
+                     st.lists(parameter, max_size=3).map(tuple))
+
+
+def test_any_result_reads_back_equal_field_for_field():
+    from hypothesis import given, settings
+
+    from audiometrics.result_codec import dump, load
+
+    @settings(max_examples=300, deadline=None)
+    @given(_results())
+    def check(result):
+        back = load(dump(result))
+        assert back == result and back.parameters == result.parameters
+        assert [type(r) for r in back.runs] == [type(r) for r in result.runs]
+        assert all(p.rows == q.rows and p.columns == q.columns for r, s in zip(back.runs, result.runs) for p, q in zip(r.phases, s.phases))
+
+    check()
