@@ -340,3 +340,33 @@ def test_a_transformers_notebook_with_its_own_loop_is_a_loop_and_its_model_the_c
     (phase,) = run.phases
     assert (run.framework, run.model, run.pretrained) == ("loop", "bert-base-uncased", True)
     assert (phase.learning_rate, phase.planned_epochs, len(phase.rows)) == ("5e-5", 3, 3) and not result.diagnostics
+
+
+_LOOP_FRAGMENTS = st.sampled_from([
+    "import torch", "from torch import nn, optim", "model = nn.Sequential(nn.Linear(2, 1))", "model = nn.Sequential(*layers)",
+    "model = nn.Sequential(OrderedDict([('a', nn.ReLU())]))", "model = nn.Sequential(OrderedDict(x), Net())", "model = Net()",
+    "model = nn.ModuleList([nn.Linear(1, 1)])", "model = nn.Sequential(torch.nn)", "model = nn.Sequential(**kw)",
+    "opt = optim.Adam(model.parameters(), lr=LR)", "opt = optim.SGD(model.parameters())", "opt = optim.AdamW(params)",
+    "for epoch in range(EPOCHS):\n    loss.backward()", "for epoch in range(1, n_epochs + 1):\n    loss.backward()",
+    "for ep in range(10 ** 100):\n    pass", "for epoch in range(*r):\n    pass", "for epoch, b in range(3):\n    pass",
+    "for i in range(cfg.epochs):\n    for epoch in range(i):\n        loss.backward()", "async def f():\n    async for epoch in range(3):\n        pass",
+    "for lr in [0.1, 0.01]:\n    opt = optim.SGD(model.parameters(), lr=lr)\n    for epoch in range(EPOCHS):\n        loss.backward()",
+    "while True:\n    for epoch in range(2):\n        break", "def train(n):\n    for epoch in range(n):\n        loss.backward()", "train(3)",
+    "EPOCHS = 3", "LR = 1e-3", "n_epochs = None", "r = (1, 2)",
+])
+
+
+@FUZZ
+@given(st.lists(st.lists(_LOOP_FRAGMENTS, min_size=1, max_size=4).map("\n".join), min_size=1, max_size=5),
+       st.lists(st.sampled_from([[1, 2, 3], [1], [2, 1], [1, 1, 2], []]), min_size=1, max_size=5))
+def test_loop_notebooks_never_raise(tmp_path_factory, cells, shown):
+    lines = [_epoch_lines(epochs, 3) for epochs in shown]
+    doc = nbf.notebook([
+        nbf.code_cell(source, [nbf.stream_output(lines[k % len(lines)])] if lines[k % len(lines)] else [])
+        for k, source in enumerate(cells)
+    ])
+    result = extract_notebook(nbf.write(tmp_path_factory.mktemp("fuzz") / "nb.ipynb", doc))
+    assert not any("internal error" in d.message for d in result.diagnostics)
+    for run in result.runs:
+        for phase in run.phases:
+            assert phase.planned_epochs is None or phase.planned_epochs >= 0
