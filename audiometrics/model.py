@@ -148,7 +148,20 @@ class EpochLoop:
     count: int
 
 
-SourceEvent = Union[LearnerCreated, TrainingCall, ProgressCall, Loop, EpochLoop]
+@dataclass(frozen=True)
+class RateApplied:
+    """An optimizer applied to a learner's weights by hand (Keras's
+    ``optimizer.apply_gradients(zip(grads, model.trainable_variables))``): its rate is the rate of the
+    tables that learner's loop prints without a training call (as :attr:`LearnerCreated.rate` is)."""
+
+    line: int
+    learner: str | None
+    rate: str
+    rate_is_default: bool = False
+    rate_unknown: str | None = None
+
+
+SourceEvent = Union[LearnerCreated, TrainingCall, ProgressCall, Loop, EpochLoop, RateApplied]
 
 
 @dataclass(frozen=True)

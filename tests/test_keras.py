@@ -600,3 +600,39 @@ def test_an_empty_sequential_filled_later_has_an_unknown_pretrained_flag():
     assert (created.model, created.pretrained) == ("Sequential", None)
     (listed,) = analyse_cells(["import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])"])
     assert [(e.model, e.pretrained) for e in listed.events] == [("Sequential", False)]
+
+
+_TAPE_LINES = "".join(f"Epoch {e + 1}, Loss: 0.{9 - e}, Accuracy: {50 + e}.5\n" for e in range(3))
+_TAPE_STEP = (
+    "@tf.function\ndef train_step(x, y):\n    with tf.GradientTape() as tape:\n        loss = loss_object(y, model(x))\n"
+    "    grads = tape.gradient(loss, model.trainable_variables)\n    optimizer.apply_gradients(APPLIED)"
+)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "applied", "rate", "default", "said"),
+    [
+        ("tf.keras.optimizers.SGD(learning_rate=0.01)", "zip(grads, model.trainable_variables)", "0.01", False, None),
+        ("tf.keras.optimizers.Adam()", "zip(grads, model.trainable_variables)", "1e-3", True, None),  # Keras's default
+        ("keras.optimizers.Adam(1e-4)", "grads_and_vars=zip(grads, model.trainable_weights)", "1e-4", False, None),
+        ("tf.keras.optimizers.Adam(learning_rate=tf.keras.optimizers.schedules.ExponentialDecay(1e-2, 100, 0.9))",
+         "zip(grads, model.trainable_variables)", "", False, "a schedule (ExponentialDecay) sets it"),
+        ("make_optimizer()", "zip(grads, model.trainable_variables)", "", False, "make_optimizer is not known"),
+        ("tf.keras.optimizers.SGD(0.1)", "zip(grads, model.trainable_variables + head.trainable_variables)", "", False,
+         "learning rate unknown"),  # two models' weights: not one learner's rate
+    ],
+)
+def test_a_gradient_tape_loop_trains_at_the_rate_of_the_optimizer_it_applies(tmp_path, optimizer, applied, rate, default, said):
+    doc = nbf.notebook([
+        nbf.code_cell("import tensorflow as tf\nfrom tensorflow import keras\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3)])\n"
+                      f"optimizer = {optimizer}\nloss_object = tf.keras.losses.MeanSquaredError()"),
+        nbf.code_cell(_TAPE_STEP.replace("APPLIED", applied)),
+        nbf.code_cell("EPOCHS = 3\nfor epoch in range(EPOCHS):\n    for x, y in train_ds:\n        train_step(x, y)\n"
+                      "    print(f'Epoch {epoch + 1}, Loss: {l:.1f}')", [nbf.stream_output(_TAPE_LINES)]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    (run,) = result.runs
+    (phase,) = run.phases
+    assert (run.model, phase.learning_rate, phase.lr_is_default, phase.planned_epochs) == ("Sequential", rate, default, 3)
+    messages = [d.message for d in result.diagnostics]
+    assert (any(said in m for m in messages) if said else not messages), messages

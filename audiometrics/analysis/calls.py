@@ -7,7 +7,7 @@ import dataclasses
 import functools
 from typing import Callable, Sequence
 
-from audiometrics.model import LearnerCreated, ProgressCall, TrainingCall
+from audiometrics.model import LearnerCreated, ProgressCall, RateApplied, TrainingCall
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
@@ -164,6 +164,8 @@ class Calls:
             self._learner(node, attr, ctx, target, pending)
         elif attr in self.framework.rate_methods:
             self._rate_method(node, attr, recv, ctx)
+        elif attr in self.framework.apply_methods:
+            self._applied_rate(node, recv, ctx)
         elif attr in MAGIC_RUNNERS:
             self._ipython_magic(node, ctx)
         elif attr in MUTATORS:
@@ -291,6 +293,22 @@ class Calls:
         for path in self.framework.rate_paths:  # a new rate replaces any set through the learner's attributes
             ctx.scope.bind(f"{learner}.{path}", ABSENT)
         ctx.scope.bind(f"{learner}.lr", found[1])
+
+    def _applied_rate(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
+        """``optimizer.apply_gradients(zip(grads, model.trainable_variables))``: the learner's hand-written
+        loop trains at the optimizer's rate."""
+        if self.framework.applied_rate is None:
+            return
+        found = self.framework.applied_rate(node, self.state.value(recv, ctx))
+        if found is None:
+            return
+        root, _, rest = found[0].partition(".")
+        name = self._receiver_name(ast.Name(id=root, ctx=ast.Load()), ctx)
+        spec = found[1]
+        self.state.emit(RateApplied(
+            self.state.line(node, ctx), f"{name}.{rest}" if name and rest else name, spec.learning_rate,
+            spec.lr_is_default, spec.lr_unknown,
+        ))
 
     def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
         """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""

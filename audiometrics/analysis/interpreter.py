@@ -14,7 +14,7 @@ import dataclasses
 import functools
 from typing import Callable, Sequence
 
-from audiometrics.model import CellAnalysis, EpochLoop, LearnerCreated, Loop, SourceEvent
+from audiometrics.model import CellAnalysis, EpochLoop, LearnerCreated, Loop, RateApplied, SourceEvent
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
@@ -56,6 +56,8 @@ MAX_UNROLL = 1000
 """Loops over more iterations than this are reported as a Loop, not unrolled."""
 
 _MAIN = finish("'__main__'")  # the value of __name__ in a notebook
+#: Events that describe a hand-written loop rather than train: not repeated with the loops around them.
+_ABOUT_A_LOOP = (EpochLoop, RateApplied)
 
 
 def _bindable(value: object) -> object:
@@ -376,8 +378,8 @@ class Interpreter:
             self._template(run_body, ctx)
         self._forget_but_learners(assigned, ctx)
         self.state.out.warnings.extend(out.warnings)
-        if out.events and all(isinstance(event, EpochLoop) for event in out.events):
-            for event in out.events:  # an epoch loop's length is its own, however often the loop around runs
+        if out.events and all(isinstance(event, _ABOUT_A_LOOP) for event in out.events):
+            for event in out.events:  # what a loop says of itself holds however often the loop around runs
                 self.state.emit(event)
         elif out.events:
             if count is None and not breaks:

@@ -109,6 +109,13 @@ class Framework:
     rate_changes: "Callable[[Sequence[str]], str | None] | None" = None
     """Why the rate of tables recorded without a training call (``LearnerInfo.call_less``) may not be
     the one they trained with, from the notebook's cell texts (a plain loop's scheduler); None: nothing says so."""
+    apply_methods: frozenset[str] = frozenset()
+    """Methods of an optimizer that apply it to a learner's weights by hand (Keras' ``apply_gradients``),
+    read by :attr:`applied_rate`."""
+    applied_rate: "Callable[[ast.Call, Value | None], tuple[str, PhaseSpec] | None] | None" = None
+    """``(the call as written, the optimizer's value)`` → the learner (a dotted name, as written) the
+    optimizer trains and its rate, reported as a :class:`~audiometrics.model.RateApplied` event for the
+    learner's call-less tables."""
     epoch_loop: "Callable[[ast.For | ast.AsyncFor], bool] | None" = is_epoch_loop
     """Whether a ``for`` loop runs over epochs: such a loop of known length is reported
     (:class:`~audiometrics.model.EpochLoop`) as the epochs planned for the tables its cell prints without
@@ -127,7 +134,7 @@ class Framework:
     @property
     def call_names(self) -> frozenset[str]:
         """Every callee name that can make an event of this framework."""
-        return self.learner_factories | self.training_methods | self.inference_methods | self.rate_methods
+        return self.learner_factories | self.training_methods | self.inference_methods | self.rate_methods | self.apply_methods
 
 
 _REGISTRY: dict[str, Framework] = {}

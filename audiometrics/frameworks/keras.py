@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 from audiometrics.analysis.convert import as_int, lr_text
 from audiometrics.analysis.fold import callee as _callee
-from audiometrics.analysis.values import OPAQUE, OPAQUE_VALUE, Value, finish
+from audiometrics.analysis.values import OPAQUE, OPAQUE_VALUE, Value, dotted, finish
 from audiometrics.analysis.walk import walk
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
@@ -80,6 +80,8 @@ MODEL_BASES = frozenset({"Model"})
 TRAINING_METHODS = frozenset({"fit", "fit_generator"})
 INFERENCE_METHODS = frozenset({"evaluate", "predict", "evaluate_generator", "predict_generator"})
 RATE_METHODS = frozenset({"compile", "set_value", "assign"})
+APPLY_METHODS = frozenset({"apply_gradients"})
+_WEIGHTS = frozenset({"trainable_variables", "trainable_weights"})
 
 
 _RANDOM_LAYER = re.compile(
@@ -241,6 +243,31 @@ def learner_rate(
     return None
 
 
+def applied_rate(call: ast.Call, optimizer: Value | None) -> tuple[str, PhaseSpec] | None:
+    """``optimizer.apply_gradients(zip(grads, model.trainable_variables))`` (a ``GradientTape`` loop): the
+    model whose weights it names, and the optimizer's rate (as ``compile`` would give it).
+
+    >>> from audiometrics.analysis.values import finish
+    >>> call = ast.parse("opt.apply_gradients(zip(g, model.trainable_variables))").body[0].value
+    >>> name, spec = applied_rate(call, finish("keras.optimizers.SGD(learning_rate=0.01)"))
+    >>> name, spec.learning_rate, spec.lr_is_default
+    ('model', '0.01', False)
+    """
+    weights = [
+        node.value for arg in (*call.args, *(k.value for k in call.keywords))
+        for node in ast.walk(arg) if isinstance(node, ast.Attribute) and node.attr in _WEIGHTS
+    ]
+    names = {dotted(node) for node in weights}
+    if len(names) != 1 or None in names:
+        return None  # no model's weights, or several models': not one learner's rate
+    if optimizer is None or not optimizer.known:
+        return names.pop(), PhaseSpec(None, "", lr_unknown="the optimizer it applies cannot be resolved statically")
+    spec, problems = _optimizer_rate(optimizer)
+    if problems and not spec.lr_unknown:
+        spec = PhaseSpec(None, "", lr_unknown="the rate of the optimizer it applies cannot be resolved statically")
+    return names.pop(), spec
+
+
 # --------------------------------------------------------------------------- training
 
 #: The default ``learning_rate`` of each optimizer (Keras >= 2.3 and Keras 3), by lower-cased name.
@@ -386,6 +413,8 @@ FRAMEWORK = Framework(
     model_bases=MODEL_BASES,
     rate_methods=RATE_METHODS,
     learner_rate=learner_rate,
+    apply_methods=APPLY_METHODS,
+    applied_rate=applied_rate,
     rate_paths=RATE_PATHS,
 )
 """Keras, registered in :mod:`audiometrics.frameworks`."""

@@ -28,7 +28,7 @@ Diagnostics are grouped per notebook (:mod:`audiometrics.runs.findings`).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from audiometrics.model import (
     CellAnalysis,
@@ -39,6 +39,7 @@ from audiometrics.model import (
     Loop,
     Phase,
     ProgressTable,
+    RateApplied,
     Run,
     SourceEvent,
     TrainingCall,
@@ -255,6 +256,8 @@ class _Aligner:
                 self.add_phase(self.run_for(event, position, cell), event, table, cell)
             elif isinstance(event, EpochLoop):  # for the learner it trains (none known: this cell's tables)
                 (self.current or self.loose).loop_epochs[cell.index] = event.count
+            elif isinstance(event, RateApplied):
+                self._rate_applied(event)
         # Tables with no call (more tables than calls) go to the current learner's run; as many as the
         # cell made learners that train without a call (a loop over rates, an optimizer each), one each.
         rest = pairs[consumed:]
@@ -267,6 +270,15 @@ class _Aligner:
                       f"{len(made)} optimizers made in this cell: given to the last one made")
         for call, table in rest:
             self.add_phase(self.run_for(call, position, cell), call, table, cell)
+
+    def _rate_applied(self, event: RateApplied) -> None:
+        """An optimizer applied by hand to a learner: the rate of that learner's tables with no call."""
+        run = self.bound.get(event.learner) if event.learner else None
+        if run is None or run.learner is None:
+            return
+        run.learner = replace(
+            run.learner, rate=event.rate, rate_is_default=event.rate_is_default, rate_unknown=event.rate_unknown
+        )
 
     def skip(self, cell: CodeCell, analysis: CellAnalysis) -> None:
         """A cell that never ran: its training calls count in the numbering, nothing else."""
