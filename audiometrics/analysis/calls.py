@@ -285,9 +285,7 @@ class Calls:
         found = self.framework.learner_rate(method, dotted(recv), paths, self._args(node, ctx))
         if found is None:
             return
-        root, _, rest = found[0].partition(".")
-        name = self._receiver_name(ast.Name(id=root, ctx=ast.Load()), ctx)
-        learner = f"{name}.{rest}" if rest else name
+        learner = self._learner_named(found[0], ctx)
         if learner is None or not dotted_ok(learner):
             return
         for path in self.framework.rate_paths:  # a new rate replaces any set through the learner's attributes
@@ -302,13 +300,18 @@ class Calls:
         found = self.framework.applied_rate(node, self.state.value(recv, ctx))
         if found is None:
             return
-        root, _, rest = found[0].partition(".")
-        name = self._receiver_name(ast.Name(id=root, ctx=ast.Load()), ctx)
         spec = found[1]
         self.state.emit(RateApplied(
-            self.state.line(node, ctx), f"{name}.{rest}" if name and rest else name, spec.learning_rate,
-            spec.lr_is_default, spec.lr_unknown,
+            self.state.line(node, ctx), self._learner_named(found[0], ctx), spec.learning_rate, spec.lr_is_default,
+            spec.lr_unknown,
         ))
+
+    def _learner_named(self, written: str, ctx: Ctx) -> str | None:
+        """A learner's dotted name as a framework read it from the code (``model``, ``self.model``), its
+        root resolved as a receiver's is (a function's parameter stands for the argument's name)."""
+        root, _, rest = written.partition(".")
+        name = self._receiver_name(ast.Name(id=root, ctx=ast.Load()), ctx)
+        return f"{name}.{rest}" if name and rest else name
 
     def _added_callbacks(self, node: ast.Call, recv: ast.AST, ctx: Ctx) -> None:
         """``learn.add_cb(ParamScheduler(...))``: the learner's later fits follow the scheduler."""

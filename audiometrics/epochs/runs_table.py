@@ -136,60 +136,30 @@ def _metric_stats(run: Run) -> tuple[dict[str, MetricStat], float | None, dict[s
     """Best/final of every metric column, the total epoch time, and the values shown as nan/inf per column."""
     series: dict[str, list[tuple[int, float]]] = {}
     nonfinite: dict[str, int] = {}
-    # where each name is first met, row by row then column by column: the order of the dicts returned
-    met: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
     total, timed = 0.0, False
     position = 0
     for phase in run.phases:
         at_time = phase.columns.index("time") if "time" in phase.columns else None
-        for at, name in enumerate(phase.columns):
-            if at == at_time:
-                for seconds in map(time_to_seconds, _column(phase.rows, at, "")):
-                    if not math.isnan(seconds):  # (added one by one: the same total, to the last bit)
-                        total, timed = total + seconds, True
-            elif name not in _NOT_METRICS:
-                _read_column(name, at, phase.rows, position, (series, nonfinite), met)
-        position += len(phase.rows)
+        for row in phase.rows:
+            for at, name in enumerate(phase.columns):
+                if name in _NOT_METRICS or at >= len(row):
+                    continue
+                value = parse_number(row[at])
+                if value is not None:
+                    series.setdefault(name, []).append((position, value))
+                elif _NONFINITE.fullmatch(row[at].strip().lower()):
+                    nonfinite[name] = nonfinite.get(name, 0) + 1
+            if at_time is not None and at_time < len(row):
+                seconds = time_to_seconds(row[at_time])
+                if not math.isnan(seconds):
+                    total, timed = total + seconds, True
+            position += 1
     stats = {}
-    for name in sorted(series, key=met[0].__getitem__):
-        values = sorted(series[name], key=_at)  # (a name twice in a table: its columns' values row by row)
+    for name, values in series.items():
         lower = bool(metric_direction(name))
         best = min(values, key=lambda pv: (pv[1], pv[0])) if lower else min(values, key=lambda pv: (-pv[1], pv[0]))
         stats[name] = MetricStat(best[1], best[0], values[-1][1])
-    return stats, (total if timed else None), {name: nonfinite[name] for name in sorted(nonfinite, key=met[1].__getitem__)}
-
-
-def _at(entry: tuple[int, float]) -> int:
-    return entry[0]
-
-
-def _column(rows: Sequence[tuple[str, ...]], at: int, missing: str | None = None) -> list:
-    return [row[at] if at < len(row) else missing for row in rows]
-
-
-def _read_column(
-    name: str,
-    at: int,
-    rows: Sequence[tuple[str, ...]],
-    position: int,
-    into: tuple[dict[str, list[tuple[int, float]]], dict[str, int]],
-    met: tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]],
-) -> None:
-    """One phase's column ``at``: its finite values by row position, and its nan/inf count."""
-    series, nonfinite = into
-    texts = _column(rows, at)
-    for offset, (text, value) in enumerate(zip(texts, map(parse_number, texts))):
-        if value is not None:
-            series.setdefault(name, []).append((position + offset, value))
-            seen = met[0]
-        elif text is not None and _NONFINITE.fullmatch(text.strip().lower()):
-            nonfinite[name] = nonfinite.get(name, 0) + 1
-            seen = met[1]
-        else:
-            continue
-        spot = (position + offset, at)
-        if spot < seen.get(name, spot) or name not in seen:
-            seen[name] = spot
+    return stats, (total if timed else None), nonfinite
 
 
 def _warnings_of(run: Run, result: NotebookResult | None) -> int:
