@@ -10,7 +10,15 @@ re-parse of an expression's text. The last two columns are floors for any analys
 written in Python, as ratios of ``ast.parse``: ``ast.walk`` meeting every node once
 and doing nothing, and an ``ast.NodeVisitor`` dispatching once per node.
 
-    python benchmarks/analysis_ratio.py [--repeat 7] [--cpu] [NOTEBOOK ...]
+    python benchmarks/analysis_ratio.py [--repeat 7] [--cpu] [--breakdown] [NOTEBOOK ...]
+
+``--breakdown`` adds where the analysis's time goes, measured in one more run with each
+part's functions wrapped by an exclusive timer (so as shares of that run, applied to the
+best-of time): its own parse of the cells, re-parses of expression texts, the text work of
+values kept as source text (normalising, splicing, segments, folding), the per-statement
+syntax summaries, and the rest (interpreting: dispatch, scopes, calls, frameworks). The
+last column is the ratio the analysis would have with re-parses and text work free: a bound
+on what keeping values as trees instead of text can give.
 
 On a loaded machine wall times wander; ``--cpu`` reads the process's CPU time, and
 ``valgrind --tool=callgrind`` instruction counts (a run of N passes less a run of
@@ -89,8 +97,9 @@ def count_parses(func) -> int:
     return calls
 
 
-def measure(path: Path, repeat: int, clock=time.perf_counter) -> dict[str, float]:
-    """Cells, parse and analysis milliseconds, their ratio and the analysis's ``ast.parse`` calls."""
+def measure(path: Path, repeat: int, clock=time.perf_counter, parts: bool = False) -> dict[str, float]:
+    """Cells, parse and analysis milliseconds, their ratio and the analysis's ``ast.parse`` calls
+    (with ``parts``, the :func:`breakdown` too, in milliseconds of the best-of time)."""
     from audiometrics.analysis.analyser import analyse_cells
 
     sources = code_sources(path)
@@ -121,6 +130,7 @@ def measure(path: Path, repeat: int, clock=time.perf_counter) -> dict[str, float
             [parse_all, lambda: analyse_cells(sources), walk_all, visit_all], repeat, clock
         )
     parses = count_parses(lambda: analyse_cells(sources))
+    shares = breakdown(sources) if parts else {}
     return {
         "cells": len(sources),
         "nodes": sum(1 for tree in trees for _ in ast.walk(tree)),
@@ -130,7 +140,82 @@ def measure(path: Path, repeat: int, clock=time.perf_counter) -> dict[str, float
         "parses": parses,
         "walk_ratio": walk_ms / parse_ms if parse_ms else float("inf"),
         "visit_ratio": visit_ms / parse_ms if parse_ms else float("inf"),
+        **{f"{part} ms": analysis_ms * share for part, share in shares.items()},
+        **({"without text work": analysis_ms * (1 - shares["re-parses"] - shares["text work"]) / parse_ms}
+           if shares and parse_ms else {}),
     }
+
+
+_TEXT_WORK = {
+    "audiometrics.analysis.text": ("normalise", "splice", "segment"),
+    "audiometrics.analysis.fold": ("fold_text", "may_have_fold_site", "has_fold_site"),
+    "audiometrics.analysis.values": ("_in_place", "_fully_parenthesised"),
+}
+_SUMMARY_METHODS = ("statement", "summary", "_walk", "_nesting", "_other")
+PARTS = ("own parse", "re-parses", "text work", "summaries", "rest")
+
+
+def breakdown(sources: list[str], runs: int = 5) -> dict[str, float]:
+    """Shares of the analysis's time spent in each of :data:`PARTS` (exclusive times, from the
+    fastest of ``runs`` instrumented runs)."""
+    import importlib
+
+    from audiometrics.analysis import analyser, reach, text
+
+    spent: dict[str, float] = {}
+    stack: list[list] = []  # [part, exclusive seconds so far, resumed at]
+
+    def timed(part, func):
+        def wrapper(*args, **kwargs):
+            now = time.perf_counter()
+            if stack:
+                stack[-1][1] += now - stack[-1][2]
+            which = part(stack) if callable(part) else part
+            stack.append([which, 0.0, now])
+            try:
+                return func(*args, **kwargs)
+            finally:
+                end = time.perf_counter()
+                top = stack.pop()
+                spent[top[0]] += top[1] + end - top[2]
+                if stack:
+                    stack[-1][2] = end
+        return wrapper
+
+    patched: list[tuple[object, str, object]] = []
+
+    def patch(owner, name, part) -> None:
+        original = getattr(owner, name)
+        patched.append((owner, name, original))
+        setattr(owner, name, timed(part, original))
+
+    modules = [importlib.import_module(m) for m in sys.modules if m.startswith("audiometrics.")]
+    try:
+        patch(ast, "parse", lambda stack: "re-parses" if stack and stack[-1][0] == "re-parses" else "own parse")
+        targets = [(text, "parse_expr", "re-parses")]
+        for module_name, names in _TEXT_WORK.items():
+            targets += [(importlib.import_module(module_name), name, "text work") for name in names]
+        for home, name, part in targets:  # the function wherever it was imported to
+            original = getattr(home, name)
+            for module in modules:
+                if getattr(module, name, None) is original:
+                    patch(module, name, part)
+        for name in _SUMMARY_METHODS:
+            patch(reach.Syntax, name, "summaries")
+        best: tuple[float, dict[str, float]] | None = None
+        for _ in range(runs):
+            spent = dict.fromkeys(PARTS, 0.0)
+            start = time.perf_counter()
+            analyser.analyse_cells(sources)
+            total = time.perf_counter() - start
+            if best is None or total < best[0]:
+                best = (total, spent)
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+    total, spent = best
+    spent["rest"] = total - sum(spent.values())
+    return {part: seconds / total for part, seconds in spent.items()}
 
 
 def _parsed(text: str) -> ast.AST | None:
@@ -147,20 +232,25 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per notebook")
     parser.add_argument("--cpu", action="store_true",
                         help="time with the process's CPU clock (less noisy on a machine others are using)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="where the analysis's time goes (one more, instrumented run)")
     args = parser.parse_args()
     clock = time.process_time if args.cpu else time.perf_counter
     paths = args.notebooks or default_notebooks()
     if not args.json:
         print(f"{'notebook':<40}{'cells':>6}{'nodes':>7}{'parse ms':>10}{'analysis ms':>13}{'ratio':>7}{'parses':>8}"
-              f"{'walk':>7}{'visit':>7}")
+              f"{'walk':>7}{'visit':>7}" + "".join(f"{part:>11}" for part in PARTS) * args.breakdown
+              + f"{'w/o text':>9}" * args.breakdown)
     for path in paths:
-        row = measure(path, args.repeat, clock)
+        row = measure(path, args.repeat, clock, args.breakdown)
         if args.json:
             print(json.dumps({"notebook": path.name, **row}))
         else:
             print(f"{path.name[:39]:<40}{row['cells']:>6}{row['nodes']:>7}{row['parse_ms']:>10.2f}"
                   f"{row['analysis_ms']:>13.2f}{row['ratio']:>6.1f}x{row['parses']:>8}"
-                  f"{row['walk_ratio']:>6.2f}x{row['visit_ratio']:>6.2f}x")
+                  f"{row['walk_ratio']:>6.2f}x{row['visit_ratio']:>6.2f}x"
+                  + "".join(f"{row[part + ' ms']:>11.2f}" for part in PARTS) * args.breakdown
+                  + (f"{row['without text work']:>8.1f}x" if args.breakdown else ""))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from audiometrics.analysis.analyser import MAX_UNROLL, analyse_cells
 from audiometrics.analysis import text as source_text
 from audiometrics.frameworks.fastai_version import _V0_NAMES, _V1_NAMES, _V2_NAMES, _import_version, detect_version, may_tell_version
 from audiometrics.frameworks.fastai_metrics import camel2snake, class2attr
-from audiometrics.analysis.magics import _MAYBE_IPYTHON, _transform_line, parse_cell, prepare_cell
+from audiometrics.analysis.magics import _MAYBE_IPYTHON, _is_help, _transform_line, maybe_ipython, parse_cell, prepare_cell
 from audiometrics.analysis.convert import format_number, iter_items, lr_text
 from audiometrics.analysis.text import parse_expr, segment
 from audiometrics.analysis.values import _leaf_tree, finish, normalise, value_from_text
@@ -1058,10 +1058,10 @@ IPYTHON_LINES = [
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.sampled_from(IPYTHON_LINES), st.text(alphabet=st.sampled_from(list("pi cd%!?=x(1)#'\t")))))
 def test_prepare_cell_fast_path_only_skips_lines_left_alone(line):
-    # prepare_cell skips its line scan when _MAYBE_IPYTHON finds nothing: no line may then need a change
+    # prepare_cell skips its line scan when maybe_ipython says no: no line may then need a change
     warnings: list[str] = []
     if _transform_line(line, 1, warnings) != line or warnings:
-        assert _MAYBE_IPYTHON.search(line)
+        assert maybe_ipython(line)
 
 
 @pytest.mark.parametrize("source", ["x = 1\n  y = 2", "  a = 1\n   b = 2", "a = 1\r\nb = 2\rc = 3", "", "\n", "f(x) "])
@@ -1615,9 +1615,9 @@ def test_value_read_on_the_cell_tree_is_the_value_read_from_its_text(monkeypatch
 )
 def test_cell_prefilter_lets_through_every_line_a_transform_changes(line):
     changed = _transform_line(line, 1, []) != line
-    assert not changed or _MAYBE_IPYTHON.search(line)
-    if line in ('s = "%d" % n', "ok = a != b"):
-        assert not _MAYBE_IPYTHON.search(line)  # an operator is no IPython syntax: no line scan
+    assert not changed or maybe_ipython(line)
+    if line in ('s = "%d" % n', "ok = a != b", "print('?')"):
+        assert not maybe_ipython(line)  # an operator, a question mark in a string: no IPython syntax, no line scan
 
 
 @pytest.mark.parametrize(
@@ -1637,10 +1637,9 @@ def test_detect_version_markers_anywhere_v2_wins(code, version):
 @given(st.lists(st.sampled_from(["%", "!", "?", "=", " ", "\t", "\n", "\x0c", "\x1c", "\u2028", "pip", "cd", "conda",
                                  "matplotlib", "load_ext", "x", "(", "#", '"']), max_size=14))
 def test_maybe_ipython_is_the_prefilter_pattern(parts):
-    from audiometrics.analysis.magics import maybe_ipython
-
     text = "".join(parts)
-    assert maybe_ipython(text) == bool(_MAYBE_IPYTHON.search(text))
+    help_line = any(_is_help(line) for line in text.split("\n"))
+    assert maybe_ipython(text) == (bool(_MAYBE_IPYTHON.search(text)) or help_line)
 
 
 @pytest.mark.parametrize(

@@ -36,39 +36,35 @@ _ASSIGN_MAGIC = re.compile(r"([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*
 _HELP = re.compile(r"(\?{1,2}[\w.*\[\]()]+|[\w.*\[\]()]+\?{1,2})")
 _AUTOMAGIC = re.compile(r"(pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s+[\w\-./=]")
 _BLOCK_CONTINUATIONS = ("else", "elif", "except", "finally")
-_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|=\s*[!%]|\?|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
-"""What any IPython syntax that :func:`_transform_line` rewrites needs somewhere in a cell: a line
-starting with ``%`` or ``!``, ``= %``/``= !`` (an assigned magic), a ``?`` (help) or an automagic word
-starting a line (not a ``%`` or ``!`` inside an expression: ``"%d" % n``, ``a != b``)."""
+_MAYBE_IPYTHON = re.compile(r"^\s*[%!]|=\s*[!%]|^\s*(?:pip|conda|matplotlib|load_ext|reload_ext|autoreload|cd)\s", re.M)
+"""What any IPython syntax that :func:`_transform_line` rewrites but help needs somewhere in a cell: a
+line starting with ``%`` or ``!``, ``= %``/``= !`` (an assigned magic) or an automagic word starting a
+line (not a ``%`` or ``!`` inside an expression: ``"%d" % n``, ``a != b``). Help is a line that is
+:data:`_HELP` (``obj?``, ``??f``) less its comment (:func:`_is_help`)."""
 
 
 _AUTOMAGIC_WORDS = ("pip", "conda", "matplotlib", "load_ext", "reload_ext", "autoreload", "cd")
 _ASSIGNED_MAGIC = re.compile(r"=\s*[!%]")
-_AUTOMAGIC_START = re.compile(r"(?:%s)\s" % "|".join(_AUTOMAGIC_WORDS))
+_LINE_START_IPYTHON = re.compile(r"\n\s*(?:[%%!]|(?:%s)\s)" % "|".join(_AUTOMAGIC_WORDS))
+"""The parts of :data:`_MAYBE_IPYTHON` that start a line, searched in the text after a line break."""
 
 
 def maybe_ipython(text: str) -> bool:
-    """Whether :data:`_MAYBE_IPYTHON` matches ``text`` (lines split at ``\\n``), found with scans for the
-    characters each of its parts needs and a look at the start of each line (much faster than the
-    pattern, which tries every position).
+    """Whether :data:`_MAYBE_IPYTHON` matches ``text`` (lines split at ``\\n``) or a line of it is a help
+    request (:func:`_is_help`), found with patterns anchored on a line break (much faster than the
+    pattern itself, whose ``^`` is tried at every position). False: no line
+    of the cell is one :func:`_transform_line` changes.
 
     >>> maybe_ipython("x = 1 % 2"), maybe_ipython("  !ls"), maybe_ipython("a = 1\\ncd .."), maybe_ipython("y =%time f()")
     (False, True, True, True)
+    >>> maybe_ipython("url = 'https://x.org/?q=1'  # why?"), maybe_ipython("learn.fit?")
+    (False, True)
     """
-    if "?" in text or ("=" in text and _ASSIGNED_MAGIC.search(text)):
+    if "=" in text and _ASSIGNED_MAGIC.search(text):
         return True
-    signs = "%" in text or "!" in text
-    words = any(word in text for word in _AUTOMAGIC_WORDS)
-    if signs or words:
-        lines = text.split("\n")
-        last = len(lines) - 1
-        for number, line in enumerate(lines):
-            stripped = line.lstrip()  # (what ``^\\s*`` skips: str.isspace is the pattern's \\s)
-            if signs and stripped.startswith(("%", "!")):
-                return True
-            if words and (_AUTOMAGIC_START.match(stripped) or (number < last and stripped in _AUTOMAGIC_WORDS)):
-                return True  # (a word ending its line is followed by the line break, a \\s too)
-    return False
+    if "?" in text and any(_is_help(line) for line in text.split("\n") if "?" in line):
+        return True  # (a ``?`` in a string or comment is no help request: the line stays as written)
+    return _LINE_START_IPYTHON.search("\n" + text) is not None
 
 
 @dataclass
@@ -173,6 +169,12 @@ def _compiles(code: str) -> bool:
 def _code_part(stripped: str) -> str:
     """The line without a trailing comment (rough, for help/automagic detection)."""
     return stripped.split("#", 1)[0].rstrip() if "#" in stripped and "'" not in stripped and '"' not in stripped else stripped.rstrip()
+
+
+def _is_help(line: str) -> bool:
+    """Whether ``line``, less a comment, reads as IPython help (``obj?``, ``??f``): what
+    :func:`_transform_line` may turn into ``pass``."""
+    return _HELP.fullmatch(_code_part(line.strip())) is not None
 
 
 def _transform_line(line: str, lineno: int, warnings: list[str]) -> str:
