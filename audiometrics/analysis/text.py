@@ -182,10 +182,14 @@ def _simple_tokens(text: str) -> list[_Item] | None:
 
 
 def _tokenize(text: str) -> list[_Item] | None:
-    """Tokens of ``text`` by :mod:`tokenize` (f-strings as one string), or None on failure."""
+    """Tokens of ``text`` by :mod:`tokenize` (f-strings as one string), or None on failure (an error
+    token too: an unclosed quote, ``$``; no valid expression has one, and tokenizers of later Python
+    versions raise there)."""
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    if any(tok.type == tokenize.ERRORTOKEN for tok in toks):
         return None
     pos = Positions(text)
 
