@@ -175,7 +175,7 @@ def iter_items(value: Value, limit: int) -> tuple[list[Value] | None, int | None
     ``(items, count)``: items is None when the elements cannot be listed (or
     there are more than ``limit``); count is None when unknown.
     """
-    if not value.known and OPAQUE in value.text and _count_only(value) is None:
+    if not value.known and _count_only(value) is None:
         return None, None
     items = _items(value, value.node, limit)
     if items is not None:

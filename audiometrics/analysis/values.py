@@ -47,7 +47,32 @@ from audiometrics.analysis.text import (
 )
 
 OPAQUE = "__audiometrics_opaque__"
-"""The name that stands in for any statically unknown value."""
+"""The name that stands in for any statically unknown value inside a value's text (private to the
+analysis: consumers ask :attr:`Value.known`, :func:`is_unknown`, :func:`holds_unknown` and
+:func:`names_unknown`, and use :data:`OPAQUE_VALUE` for a wholly unknown value)."""
+
+
+def is_unknown(node: ast.AST | None) -> bool:
+    """Whether ``node`` is the unknown value itself (the whole of it, not a part).
+
+    >>> is_unknown(OPAQUE_VALUE.node), is_unknown(ast.parse("x", mode="eval").body)
+    (True, False)
+    """
+    return type(node) is ast.Name and node.id == OPAQUE  # type: ignore[attr-defined]
+
+
+def holds_unknown(node: ast.AST) -> bool:
+    """Whether any part of ``node`` is unknown.
+
+    >>> holds_unknown(finish("f(1)").node), holds_unknown(OPAQUE_VALUE.node)
+    (False, True)
+    """
+    return any(is_unknown(sub) for sub in walk(node))
+
+
+def names_unknown(name: str | None) -> bool:
+    """Whether a dotted name or callee read from a value (``fold.callee``) involves an unknown part."""
+    return name is not None and OPAQUE in name
 
 
 

@@ -20,7 +20,7 @@ from audiometrics.analysis.evaluate import evaluate, small_ints
 from audiometrics.frameworks.fastai_metrics import call_arg as _arg
 from audiometrics.frameworks.fastai_metrics import keyword_arg as _kw
 from audiometrics.frameworks.fastai_metrics import metric_names
-from audiometrics.analysis.values import OPAQUE, Value
+from audiometrics.analysis.values import Value, holds_unknown, is_unknown
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec, _Missing
 from audiometrics.frameworks import Framework
@@ -121,7 +121,7 @@ def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return (node.value or None), None
     if isinstance(node, ast.Name):
-        if node.id == OPAQUE or instance:
+        if is_unknown(node) or instance:
             return None, None
         return node.id, None
     if isinstance(node, ast.Attribute):
@@ -154,9 +154,7 @@ def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str
         return _string_or_name(arch), True
     if name in CONTAINERS:  # nn.Sequential(body, head): the body's model; of layers only, its own class
         return container_model(node, lambda part: _model(value, part, True, depth + 1))
-    if isinstance(func, ast.Name) and func.id == OPAQUE:
-        return None, None
-    if isinstance(func, ast.Attribute) and OPAQUE in ast.dump(func):
+    if holds_unknown(func):
         return None, None
     if not instance:
         return None, None  # an architecture is a callable or a name, not the result of some call
@@ -193,7 +191,7 @@ def _torch_flag(value: Value, call: ast.Call, name: str | None, fallback: bool |
         v = evaluate(value.sub(weights))
         if v is None:
             return False
-        if OPAQUE in ast.dump(weights):
+        if holds_unknown(weights):
             return None
         return True
     if fallback is not None:

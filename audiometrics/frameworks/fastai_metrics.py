@@ -7,7 +7,7 @@ import re
 
 from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.analysis.fold import callee as _callee
-from audiometrics.analysis.values import OPAQUE, Value
+from audiometrics.analysis.values import Value, holds_unknown, is_unknown
 
 
 def keyword_arg(call: ast.Call, name: str) -> ast.expr | None:
@@ -129,7 +129,7 @@ def _metric_name(value: Value, node: ast.AST, version: int, classes: frozenset[s
         return "<lambda>"
     if isinstance(node, (ast.Name, ast.Attribute)):
         name = node.id if isinstance(node, ast.Name) else node.attr
-        if name == OPAQUE or (isinstance(node, ast.Attribute) and OPAQUE in ast.dump(node)):
+        if holds_unknown(node):
             return None
         if version == 2 and name in _V2_METRIC_OBJECTS:
             return _V2_METRIC_OBJECTS[name]
@@ -140,7 +140,7 @@ def _metric_name(value: Value, node: ast.AST, version: int, classes: frozenset[s
     if not isinstance(node, ast.Call):
         return None
     callee = _callee(node.func)
-    if callee is None or callee == OPAQUE:
+    if callee is None or is_unknown(node.func):
         return None
     if callee == "partial" and node.args:
         # AvgMetric(partial(f, ...)).name == f.__name__
@@ -191,7 +191,7 @@ def _given_name(value: Value, node: ast.AST | None) -> object:
 
 def _function_name(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Name):
-        return None if node.id == OPAQUE else node.id
+        return None if is_unknown(node) else node.id
     if isinstance(node, ast.Attribute):
         return node.attr
     if isinstance(node, ast.Call) and _callee(node.func) == "partial" and node.args:

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.convert import as_int, as_number, lr_text
-from audiometrics.analysis.values import OPAQUE, Value
+from audiometrics.analysis.values import OPAQUE_VALUE, Value, names_unknown
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 
@@ -125,7 +125,7 @@ def _first_arg(call: ast.Call, keyword: str) -> ast.AST | None:
 def _class_name(func: ast.AST) -> str | None:
     """``BertForSequenceClassification`` of ``transformers.BertForSequenceClassification``; None for ``Auto*``."""
     name = _callee(func)
-    if name is None or name.startswith("Auto") or OPAQUE in name:
+    if name is None or name.startswith("Auto") or names_unknown(name):
         return None
     return name
 
@@ -164,7 +164,7 @@ def model_of(value: Value | None) -> tuple[str | None, bool | None]:
         return _config_name(config) or _class_name(node.func.value) or _config_model(config, node.func.value), False
     if name is not None and _MODEL_CLASS.fullmatch(name) and name[:1].isupper():
         return name, False
-    if name is not None and name[:1].isupper() and OPAQUE not in name:
+    if name is not None and name[:1].isupper() and not names_unknown(name):
         return name, None  # a model class of the notebook's own: its weights cannot be told
     return None, None
 
@@ -191,7 +191,7 @@ def _config_model(config: ast.AST | None, auto: ast.AST) -> str | None:
     'GPT2'
     """
     name = _callee(config.func) if isinstance(config, ast.Call) else None
-    if name is None or not name.endswith("Config") or name in _GENERIC_CONFIGS or OPAQUE in name:
+    if name is None or not name.endswith("Config") or name in _GENERIC_CONFIGS or names_unknown(name):
         return None
     family = name[: -len("Config")]
     if not family[:1].isupper():
@@ -227,7 +227,7 @@ def learner_info(factory: str, args: Args, version: int = 0, classes: frozenset[
     if training_args is MISSING or (isinstance(training_args, Value) and training_args.text == "None"):
         training_args = Value("TrainingArguments()", None)
     elif training_args is None:
-        training_args = Value(OPAQUE, None)
+        training_args = OPAQUE_VALUE
     return LearnerInfo(name, pretrained, None, training_args, True, _own_optimizer(args))
 
 

@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 from audiometrics.analysis.convert import as_int, lr_text
 from audiometrics.analysis.fold import callee as _callee
-from audiometrics.analysis.values import OPAQUE, OPAQUE_VALUE, Value, dotted, finish
+from audiometrics.analysis.values import OPAQUE_VALUE, Value, dotted, finish, holds_unknown
 from audiometrics.analysis.walk import walk
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
@@ -175,7 +175,7 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     elif factory in ("Sequential", "Model"):
         found, hub, unknown = None, False, args.opaque
         for value in (*args.positional, *args.keywords.values()):
-            if not value.known or OPAQUE in value.text:
+            if not value.known:
                 unknown = True
                 continue
             found = found or _application(value.node, value)
@@ -303,7 +303,7 @@ def _optimizer_rate(optimizer: Value | None) -> tuple[PhaseSpec, list[str]]:
             return PhaseSpec(None, rate, True), []
         text = lr_text(optimizer.sub(arg))
         if text is None:
-            if isinstance(arg, ast.Call) and OPAQUE not in ast.dump(arg):
+            if isinstance(arg, ast.Call) and not holds_unknown(arg):
                 return PhaseSpec(None, "", lr_unknown=f"a schedule ({_callee(arg.func)}) sets it"), []
             return PhaseSpec(None, ""), ["learning rate"]
         return PhaseSpec(None, text), []
