@@ -41,6 +41,9 @@ _V1_NAMES = {"DataBunch", "ImageDataBunch", "TextDataBunch", "TabularDataBunch",
 _VERSION_HINT = re.compile("|".join(map(re.escape, ["fastai", *sorted(_V0_NAMES | _V1_NAMES | _V2_NAMES)])))
 
 
+_IMPORTS = (ast.Import, ast.ImportFrom)
+
+
 def may_tell_version(text: str) -> bool:
     """Whether a cell of Python ``text`` can hold anything :func:`detect_version` looks at.
 
@@ -63,6 +66,11 @@ def detect_version(trees: Iterable[ast.AST]) -> int:
     >>> detect_version([ast.parse("from fastai.conv_learner import *")]), detect_version([ast.parse("from fastai.vision import *")])
     (0, 1)
     """
+    trees = list(trees)
+    for tree in trees:  # a version 2 import at a cell's top level, the usual marker, decides without a walk
+        for node in tree.body if isinstance(tree, ast.Module) else ():
+            if type(node) in _IMPORTS and _import_version(node) == 2:  # type: ignore[arg-type]
+                return 2
     v1 = v0 = False
     for tree in trees:
         stack = list(reversed(tree.body)) if isinstance(tree, ast.Module) else [tree]

@@ -44,7 +44,7 @@ from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_sc
 
 __all__ = ["FRAMEWORK", "detect", "learner_info", "optimizer_rate", "rate_changes"]
 
-_TORCH = re.compile(r"^\s*(?:import\s+torch\b|from\s+torch\b)", re.M)
+_TORCH = re.compile(r"\n\s*(?:import\s+torch\b|from\s+torch\b)")  # after a line break: as ^ of re.M, but far faster
 _OTHERS = ("fastai", "fastbook", "earner(", "fit_one_cycle", "lightning", "keras", "tensorflow")
 
 
@@ -59,9 +59,9 @@ def detect(texts: Sequence[str]) -> bool:
     False
     """
     joined = "\n".join(texts)
-    if ".backward(" not in joined or _TORCH.search(joined) is None:
+    if ".backward(" not in joined or any(other in joined for other in _OTHERS):
         return False
-    return not any(other in joined for other in _OTHERS)
+    return _TORCH.search("\n" + joined) is not None
 
 
 def learner_info(factory: str, args: Args, version: int, classes: frozenset[str] = frozenset()) -> LearnerInfo:
