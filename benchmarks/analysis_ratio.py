@@ -249,8 +249,8 @@ def main() -> None:
             print(f"{path.name[:39]:<40}{row['cells']:>6}{row['nodes']:>7}{row['parse_ms']:>10.2f}"
                   f"{row['analysis_ms']:>13.2f}{row['ratio']:>6.1f}x{row['parses']:>8}"
                   f"{row['walk_ratio']:>6.2f}x{row['visit_ratio']:>6.2f}x"
-                  + "".join(f"{row[part + ' ms']:>11.2f}" for part in PARTS) * args.breakdown
-                  + (f"{row['without text work']:>8.1f}x" if args.breakdown else ""))
+                  + ("".join(f"{row[part + ' ms']:>11.2f}" for part in PARTS)
+                     + f"{row['without text work']:>8.1f}x" if args.breakdown else ""))
 
 
 if __name__ == "__main__":
