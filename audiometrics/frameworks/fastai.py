@@ -254,8 +254,8 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     if factory == "load_learner":
         return LearnerInfo(None, None, None, None, False, scheduler)
     if factory in ("tabular_learner", "collab_learner"):
-        # no architecture argument; these models always start from random weights
-        return LearnerInfo(None, False, metrics, lr, True, scheduler)
+        # no architecture argument: the model is the class the factory builds, from random weights
+        return LearnerInfo(_built_model(factory, args), False, metrics, lr, True, scheduler)
     if factory in ("Learner", "synth_learner", "from_model_data"):
         model_arg = args.get({"Learner": 1, "synth_learner": 5, "from_model_data": 0}[factory], ("model", "m"))
         if isinstance(model_arg, Value) and model_arg.text != "None":
@@ -278,6 +278,19 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     else:
         pretrained = as_bool(flag_arg)  # type: ignore[arg-type]
     return LearnerInfo(model, pretrained, metrics, lr, factory not in _OWN_DEFAULT_LR, scheduler)
+
+
+def _built_model(factory: str, args: Args) -> str | None:
+    """The model class ``tabular_learner``/``collab_learner`` build (fastai v1 and v2 alike):
+    ``TabularModel``; ``EmbeddingDotBias``, or ``EmbeddingNN`` with ``use_nn=True`` (None when
+    ``use_nn`` cannot be read)."""
+    if factory == "tabular_learner":
+        return "TabularModel"
+    use_nn = args.get(2, ("use_nn",))
+    if use_nn is MISSING:
+        return "EmbeddingDotBias"
+    flag = as_bool(use_nn) if isinstance(use_nn, Value) else None
+    return None if flag is None else "EmbeddingNN" if flag else "EmbeddingDotBias"
 
 
 # --------------------------------------------------------------------------- training
