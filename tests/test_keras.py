@@ -306,6 +306,37 @@ def test_fixture_notebooks_end_to_end():
         assert not any("training table" in m or "no training call" in m for m in messages)
 
 
+def _without_stderr(cells: list[dict]) -> list[dict]:
+    return [{**c, "outputs": [o for o in c.get("outputs", []) if o.get("name") != "stderr"]} for c in cells]
+
+
+def test_an_optimizer_lr_keyword_dropped_by_tf_keras_trains_at_its_default(tmp_path):
+    # tf-keras 2.21 drops Adam(lr=0.005) and says so on stderr; its legacy Adam honours lr=
+    result = extract_notebook(FIXTURES / "tf_keras_lr_keyword.ipynb")
+    assert [(r.phases[0].learning_rate, r.phases[0].lr_is_default) for r in result.runs] == [("1e-3", True), ("0.005", False)]
+    (said,) = [d.message for d in result.diagnostics if "dropped" in d.message]
+    assert "run 1, phase 1" in said and "lr=0.005 was dropped" in said and "default 1e-3" in said
+    # without the message (older Keras honours lr=; or the output was not kept) the rate is the one given, unsaid
+    doc = json.loads((FIXTURES / "tf_keras_lr_keyword.ipynb").read_text(encoding="utf-8"))
+    doc["cells"] = _without_stderr(doc["cells"])
+    quiet = extract_notebook(nbf.write(tmp_path / "quiet.ipynb", doc))
+    assert [r.phases[0].learning_rate for r in quiet.runs] == ["0.005", "0.005"]
+    assert not any("dropped" in d.message for d in quiet.diagnostics)
+
+
+@pytest.mark.parametrize(
+    "optimizer, dropped",
+    [("keras.optimizers.Adam(lr=0.005)", "1e-3"), ("tf.keras.optimizers.SGD(lr=0.1)", "1e-2"),
+     ("keras.optimizers.Adam(learning_rate=0.005)", None), ("keras.optimizers.Adam(0.005)", None),
+     ("tf.keras.optimizers.legacy.Adam(lr=0.005)", None)],
+)
+def test_only_an_lr_keyword_of_a_current_optimizer_may_be_dropped(optimizer, dropped):
+    cells = ["from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])",
+             f"model.compile(optimizer={optimizer}, loss='mse')\nmodel.fit(x, y, epochs=2)"]
+    (call,) = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
+    assert call.lr_if_ignored == dropped
+
+
 def test_keras_2_0_outputs_end_to_end(tmp_path):
     cells = _cells("keras20")
     doc = nbf.notebook(

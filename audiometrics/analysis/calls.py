@@ -353,7 +353,9 @@ class Calls:
             scheduler = mark.scheduler
         if scheduler is not None:
             phases = [
-                dataclasses.replace(p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None)
+                dataclasses.replace(
+                    p, learning_rate="", lr_is_default=False, lr_from_learner=False, lr_unknown=None, lr_if_ignored=None
+                )
                 for p in phases
             ]
             why = f"the scheduler callback {scheduler} sets it"
@@ -378,6 +380,7 @@ class Calls:
                     call_text=call_text,
                     lr_from_learner=phase.lr_from_learner,
                     model=phase.model,
+                    lr_if_ignored=phase.lr_if_ignored,
                 )
             )
         if ctx.no_logging:

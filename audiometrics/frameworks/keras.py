@@ -306,8 +306,28 @@ def _optimizer_rate(optimizer: Value | None) -> tuple[PhaseSpec, list[str]]:
             if isinstance(arg, ast.Call) and not holds_unknown(arg):
                 return PhaseSpec(None, "", lr_unknown=f"a schedule ({_callee(arg.func)}) sets it"), []
             return PhaseSpec(None, ""), ["learning rate"]
-        return PhaseSpec(None, text), []
+        return PhaseSpec(None, text, lr_if_ignored=_dropped_rate(node, arg, name)), []
     return PhaseSpec(None, ""), ["learning rate"]
+
+
+def _dropped_rate(call: ast.Call, arg: ast.expr, name: str) -> str | None:
+    """The rate an optimizer given its rate as ``lr=`` trains at where Keras drops that keyword: its default.
+
+    tf.keras 2.11+ and tf-keras (the optimizers of ``keras.optimizers``) log "`lr` is deprecated" and
+    keep their default; older Keras and the ``optimizers.legacy`` classes honour ``lr=`` (Keras 3 refuses
+    it). Which one ran, only the notebook's output tells (:mod:`audiometrics.runs.align` reads it).
+
+    >>> call = ast.parse("keras.optimizers.Adam(lr=0.005)", mode="eval").body
+    >>> _dropped_rate(call, call.keywords[0].value, "Adam")
+    '1e-3'
+    >>> legacy = ast.parse("keras.optimizers.legacy.Adam(lr=0.005)", mode="eval").body
+    >>> _dropped_rate(legacy, legacy.keywords[0].value, "Adam") is None
+    True
+    """
+    given_as_lr = any(k.arg == "lr" and k.value is arg for k in call.keywords)
+    if not given_as_lr or "legacy" in (dotted(call.func) or "").split("."):
+        return None
+    return _DEFAULT_RATES.get(name.lower())
 
 
 def training_phases(
@@ -329,7 +349,9 @@ def training_phases(
     else:
         spec, more = _optimizer_rate(learner_lr.value)
         problems.extend(more)
-    return [PhaseSpec(planned, spec.learning_rate, spec.lr_is_default, lr_unknown=spec.lr_unknown)], problems
+    return [
+        PhaseSpec(planned, spec.learning_rate, spec.lr_is_default, lr_unknown=spec.lr_unknown, lr_if_ignored=spec.lr_if_ignored)
+    ], problems
 
 
 def _count(got: object, default: int, what: str, problems: list[str]) -> int | None:

@@ -45,6 +45,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
+from audiometrics.runs.evidence import rate_keyword_dropped
 from audiometrics.runs.findings import Finding, group
 from audiometrics.runs.matching import match_cell
 from audiometrics.runs.order import cells_never_run
@@ -200,6 +201,7 @@ class _Aligner:
         self.tables = 0  # epoch tables found
         self.unrun: dict[int, CodeCell] = {}  # cells that never ran and hold training calls
         self.unrun_calls = 0
+        self.rate_keyword_dropped = rate_keyword_dropped(cells)  # Keras said it dropped an optimizer's lr=
         # the last binding of each name per cell that ran, in document order: (position, creation, cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
         self.any_creation = False
@@ -383,6 +385,12 @@ class _Aligner:
             builder.framework = builder.framework or framework_of(table.format)
         learner = builder.learner
         learning_rate, lr_is_default = _phase_rate(call, learner)
+        if call is not None and call.lr_if_ignored and self.rate_keyword_dropped and learning_rate:
+            self.findings.append(Finding(cell, (
+                f" ({call.call_text or call.method}): its optimizer's lr={learning_rate} was dropped (the output says"
+                f" `lr` is deprecated: this Keras ignores it), so it trained at the optimizer's default {call.lr_if_ignored}"
+            ), builder, builder.calls))
+            learning_rate, lr_is_default = call.lr_if_ignored, True
         phase = Phase(
             number=builder.calls,
             method=call.method if call else "",
