@@ -161,7 +161,7 @@ def test_ordinary_code_is_analysed_as_before():
     (cell,) = analyse_cells([f"{IMPORTS}\n{source}"])
     assert [e.model for e in cell.events if isinstance(e, LearnerCreated)] == ["resnet18", "resnet34"]
     calls = [e for e in cell.events if isinstance(e, TrainingCall)]
-    assert [(c.epochs, c.learning_rate) for c in calls] == [(6, "1e-3*10")] * 4
+    assert [(c.epochs, c.learning_rate) for c in calls] == [(6, "1e-2")] * 4
     assert not any(COSTLY in w for w in cell.warnings)
 
 

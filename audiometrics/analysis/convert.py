@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from audiometrics.analysis.walk import child_nodes
-from audiometrics.analysis.evaluate import NOPE, evaluate, is_number_expression
+from audiometrics.analysis.evaluate import NOPE, evaluate, is_number_expression, number
 from audiometrics.analysis.fold import mapping_items
 from audiometrics.analysis.values import (
     OPAQUE,
@@ -108,14 +108,34 @@ def lr_text(value: Value) -> str | None:
     """The learning-rate text of ``value`` (``1e-1``, ``slice(1e-3, 3e-3)``) or None.
 
     Only numbers, arithmetic, ``slice(...)`` and lists of those qualify; a
-    string holding a number counts as that number.
+    string holding a number counts as that number. A number keeps its spelling;
+    arithmetic is computed (:func:`_computed`).
+
+    >>> lr_text(finish("slice(1e-2/100, 1e-2)")), lr_text(finish("[1e-3*10, 1E-1]")), lr_text(finish("lr"))
+    ('slice(1e-4, 1e-2)', '[1e-2, 1E-1]', None)
     """
     if not value.known:
         return None
     text, node = _lr_unwrap(value.text, value.node)
     if node is None or not _lr_safe(node):
         return None
-    return normalise(text)
+    return normalise(_computed(text, node))
+
+
+def _computed(text: str, node: ast.expr) -> str:
+    """``text`` (``node`` its parse, a learning rate) with each rate in it that is arithmetic
+    (``3e-3/10``: the rate, a bound of a ``slice``, an item of a list) replaced by its value in
+    compact form (:func:`format_number`: ``3e-4``), as a reader compares rates; a literal keeps
+    the author's spelling (``1e-1``, ``0.001``, ``-1e-3``). A value no float holds keeps the text."""
+    parts = node.args if isinstance(node, ast.Call) else node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+    positions = Positions(text)
+    found = []
+    for part in parts:
+        if any(isinstance(sub, ast.BinOp) for sub in ast.walk(part)):
+            rate = number(part)
+            if rate is not None and math.isfinite(rate):
+                found.append((*positions.span(part), format_number(rate)))
+    return splice(text, found) if found else text
 
 
 def as_int(value: Value | None) -> int | None:
