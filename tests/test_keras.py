@@ -258,6 +258,16 @@ def test_unknown_rates_are_warned():
     assert _calls(events)[0].learning_rate == "" and any("LearningRateScheduler" in w for w in warnings)
 
 
+def test_reduce_lr_on_plateau_keeps_the_starting_rate_and_says_so():
+    events, warnings = _events(
+        "import keras\nm = keras.Sequential([])\nm.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05))",
+        "reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=1)\n"
+        "m.fit(x, y, epochs=6, validation_split=0.2, callbacks=[reduce_lr])",
+    )
+    assert _calls(events)[0].learning_rate == "0.05"
+    assert any("is the starting rate: ReduceLROnPlateau lowers it" in w for w in warnings), warnings
+
+
 def test_fit_arguments():
     events, warnings = _events(
         "import keras\nm = keras.Sequential([])\nm.compile(optimizer='adam')",
@@ -302,7 +312,8 @@ def test_fixture_notebooks_end_to_end():
         assert [(p.learning_rate, p.lr_is_default, p.recorded_epochs) for p in second.phases] == [("1e-3", True, 3), ("1e-3", True, 1)]
         assert runs[3].phases[0].learning_rate == "0.05"
         messages = [d.message for d in result.diagnostics]
-        assert len(messages) == 3, messages  # the early stop, the phase it cut short, the crash
+        assert len(messages) == 4, messages  # the early stop, the phase it cut short, the crash, and:
+        assert sum("is the starting rate: ReduceLROnPlateau" in m for m in messages) == 1
         assert not any("training table" in m or "no training call" in m for m in messages)
 
 

@@ -1395,6 +1395,10 @@ def test_scheduler_callbacks_make_the_rate_unknown():
     assert result.warnings[0] == "line 2: learning rate of learn.fit(3, cbs=[ParamScheduler({'lr': sched})]) unknown: the scheduler callback ParamScheduler sets it"
     built = last(V2, "learn = Learner(dls, Net(), cbs=[ParamScheduler(s)])\nlearn.fit(1)")
     assert lrs(built) == [""]
+    reduced = last(V2, "learn = vision_learner(dls, resnet18, cbs=ReduceLROnPlateau(patience=2))\nlearn.fit_one_cycle(2)\n"
+                       "learn.fit(3, 1e-2, cbs=[ReduceLROnPlateau(monitor='valid_loss')])")
+    assert lrs(reduced) == ["1e-3", "1e-2"]  # a reducer starts from the rate given (or the default)
+    assert all("is the starting rate: ReduceLROnPlateau lowers it" in w for w in reduced.warnings), reduced.warnings
     added = last(V2, "learn = vision_learner(dls, resnet18)\nlearn.add_cb(ParamScheduler(s))\nlearn.fit(1)")
     assert lrs(added) == [""] and "ParamScheduler" in added.warnings[0]
     v1 = last(V1, "learn = cnn_learner(data, models.resnet18)\nlearn.fit(1, callbacks=[OneCycleScheduler(learn, 1e-2)])")

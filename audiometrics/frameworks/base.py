@@ -51,6 +51,11 @@ class Args:
 
 
 
+RATE_REDUCERS = frozenset({"ReduceLROnPlateau"})
+"""Callbacks that start from the rate a fit is given and lower it when a monitored value stops improving
+(Keras's and fastai's): a ``scheduler_in`` that finds one keeps the rate, said to be the starting one."""
+
+
 @dataclass(frozen=True)
 class LearnerInfo:
     model: str | None

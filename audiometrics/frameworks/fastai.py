@@ -69,7 +69,7 @@ _ARCH_FIRST = frozenset({"pretrained"})
 _OWN_DEFAULT_LR = frozenset({"load_learner", "audio_learner"})
 """Factories whose learner's default learning rate is not known to be the library's
 (an exported learner keeps the rate it was built with)."""
-_SCHEDULER_RE = re.compile(r"\w*Scheduler")
+_SCHEDULER_RE = re.compile(r"\w*Scheduler|ReduceLROnPlateau")
 _CALLBACK_KWS = ("cbs", "callbacks", "callback_fns")
 
 TRAINING_METHODS = frozenset({"fit_one_cycle", "fit", "fit_flat_cos", "fit_sgdr", "fine_tune"})
@@ -218,8 +218,8 @@ def scheduler_in(args: Args) -> str | None:
     """The name of an lr scheduler callback among a call's callbacks (``cbs=[ParamScheduler(...)]``), if any.
 
     Fastai's ``ParamScheduler``/``OneCycleScheduler``/``GeneralScheduler``/... set the
-    learning rate of every batch, whatever rate the fit is given; other callbacks
-    (``SaveModelCallback``) leave it alone.
+    learning rate of every batch, whatever rate the fit is given, ``ReduceLROnPlateau``
+    lowers it; other callbacks (``SaveModelCallback``) leave it alone.
     """
     for name in _CALLBACK_KWS:
         value = args.keywords.get(name)

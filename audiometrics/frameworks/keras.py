@@ -275,7 +275,7 @@ _DEFAULT_RATES = {
     "sgd": "1e-2",
     **{name: "1e-3" for name in ("adam", "adamw", "adamax", "nadam", "rmsprop", "adagrad", "adadelta", "ftrl", "lion")},
 }
-_SCHEDULER = re.compile(r"LearningRateScheduler|\w*(?:Cyclic|OneCycle)\w*|\w*Scheduler")
+_SCHEDULER = re.compile(r"LearningRateScheduler|ReduceLROnPlateau|\w*(?:Cyclic|OneCycle)\w*|\w*Scheduler")
 
 
 def _optimizer_rate(optimizer: Value | None) -> tuple[PhaseSpec, list[str]]:
@@ -364,7 +364,8 @@ def _count(got: object, default: int, what: str, problems: list[str]) -> int | N
 
 
 def scheduler_in(args: Args) -> str | None:
-    """A callback among ``callbacks=`` that sets the rate itself (``LearningRateScheduler``), if any."""
+    """A callback among ``callbacks=`` that sets the rate itself (``LearningRateScheduler``) or lowers it
+    (``ReduceLROnPlateau``, one of :data:`~audiometrics.frameworks.base.RATE_REDUCERS`), if any."""
     value = args.keywords.get("callbacks")
     if not isinstance(value, Value) or not value.known:
         return None
