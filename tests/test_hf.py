@@ -489,3 +489,34 @@ def test_trainer_built_and_trained_in_one_expression():
     created, call = events(source)
     assert created.model == "bert-base-uncased"
     assert (call.learner, call.learning_rate, call.epochs) == (None, "2e-5", 5)
+
+
+def test_a_model_built_by_model_init_is_the_trainers_model():
+    """``Trainer(model_init=model_init)``: the notebook function the Trainer calls builds the model (real run)."""
+    run, phase = only_run(fixture("hf_model_init"))
+    assert (run.model, run.pretrained, phase.learning_rate, phase.planned_epochs) == (
+        "BertForSequenceClassification", False, "1e-3", 2)
+    source = (
+        "from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments\n"
+        "checkpoint = 'distilbert-base-uncased'\n"
+        "def model_init(trial=None):\n"
+        "    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)\n"
+        "    return model\n"
+        "trainer = Trainer(model_init=model_init, args=TrainingArguments('o', num_train_epochs=1))\ntrainer.train()"
+    )
+    created = events(source)[0]
+    assert (created.model, created.pretrained) == ("distilbert-base-uncased", True)  # (a checkpoint names the model)
+    given = events(source.replace("model_init=model_init", "model=m, model_init=model_init"))[0]
+    assert given.model is None  # a model given is the model (here an unknown one)
+
+
+def test_a_resumed_training_plans_no_epoch_count():
+    """``trainer.train(resume_from_checkpoint=True)`` records the epochs after the checkpoint only (real run:
+    epochs 3-4 of 4): not an incomplete phase."""
+    result = fixture("hf_resume_checkpoint")
+    assert [(p.planned_epochs, p.recorded_epochs, p.incomplete) for r in result.runs for p in r.phases] == [
+        (2, 2, False), (None, 2, False)]
+    assert not any("incomplete" in d.message for d in result.diagnostics)
+    for resume, planned in (("True", None), ("'out/checkpoint-8'", None), ("None", 4), ("False", 4)):
+        source = TRAINING.replace("trainer.train()", f"trainer.train(resume_from_checkpoint={resume})")
+        assert events(source)[1].epochs == planned, resume

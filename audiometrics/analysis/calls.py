@@ -204,6 +204,7 @@ class Calls:
     ) -> None:
         if args is None:
             args = self._args(node, ctx)
+        args = self._built_model(node, args, ctx)
         info = self.framework.learner_info(factory, args, self.state.version, frozenset(self.state.classes))
         text = target.text if target is not None and id(node) in target.calls else None
         self.state.emit(
@@ -220,6 +221,25 @@ class Calls:
                 pending.append((text + LEARNER_KEY, LearnerMark(factory, True, info.default_lr, info.scheduler)))
                 if info.lr is not None:
                     pending.append((f"{text}.lr", info.lr))
+
+    def _built_model(self, node: ast.Call, args: Args, ctx: Ctx) -> Args:
+        """``args`` with, as the ``model`` keyword, what a notebook function the factory is given to build
+        its model returns (``Trainer(model_init=model_init)``: the function inlined with no argument), when
+        no model is given (see :attr:`~audiometrics.frameworks.Framework.model_builders`)."""
+        if not self.framework.model_builders or args.positional or "model" in args.keywords:
+            return args
+        for keyword in node.keywords:
+            if keyword.arg not in self.framework.model_builders or not isinstance(keyword.value, ast.Name):
+                continue
+            entry = ctx.scope.lookup(keyword.value.id)
+            if not isinstance(entry, FunctionEntry):
+                continue
+            call = ast.copy_location(ast.Call(func=keyword.value, args=[], keywords=[]), keyword.value)
+            self._inline(entry, call, ctx, None)
+            built = self.state.results.pop(id(call), None)
+            if isinstance(built, Value):
+                return Args(args.positional, LazyKeywords({**args.keywords, "model": built}), args.opaque)
+        return args
 
     def _unknown_learner(
         self, node: ast.Call, factory: str | None, ctx: Ctx, target: Target | None, pending: list | None

@@ -121,6 +121,10 @@ class Framework:
     (:class:`~audiometrics.model.EpochLoop`) as the epochs planned for the tables its cell prints without
     a training call (a hand-written loop: plain PyTorch, a Keras ``GradientTape`` loop, an
     ``accelerate`` loop); ``None``: never."""
+    model_builders: tuple[str, ...] = ()
+    """Keyword arguments of a factory that hold a function the library calls to build the model (HF's
+    ``Trainer(model_init=f)``): when the model itself is not given, the analysis calls a notebook function
+    passed there and hands what it returns to :attr:`learner_info` as the ``model`` keyword."""
     reads_classes: bool = False
     """``training_phases`` takes a fifth argument, the notebook's own classes
     (:data:`~audiometrics.frameworks.base.Classes`): Lightning reads the module's ``configure_optimizers``."""

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.convert import as_int, as_number, lr_text
-from audiometrics.analysis.values import OPAQUE_VALUE, Value, names_unknown
+from audiometrics.analysis.values import OPAQUE_VALUE, Value, finish, names_unknown
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 
@@ -316,7 +316,8 @@ def training_phases(
     :func:`learner_info`); a receiver without (``model.train()``, a mode switch of
     plain PyTorch) trains nothing. Planned epochs are ``num_train_epochs``
     (default 3) when the table has one row per epoch (``eval_strategy="epoch"``)
-    and ``max_steps`` is not set; a table of steps plans no epoch count.
+    and ``max_steps`` is not set; a table of steps plans no epoch count, nor does a resumed
+    run (``train(resume_from_checkpoint=...)``: the checkpoint's epoch is not in the code).
 
     Examples
     --------
@@ -344,7 +345,21 @@ def training_phases(
         learning_rate, is_default = text or "", False
         if text is None:
             problems.append("learning rate")
-    return [PhaseSpec(_planned_epochs(value, node, problems), learning_rate, is_default)], problems
+    planned = None if _resumes(args) else _planned_epochs(value, node, problems)
+    return [PhaseSpec(planned, learning_rate, is_default)], problems
+
+
+def _resumes(args: Args) -> bool:
+    """Whether ``train(...)`` resumes from a checkpoint (``resume_from_checkpoint`` given, not None or False).
+
+    >>> _resumes(Args((), {"resume_from_checkpoint": finish("True")})), _resumes(Args((finish("None"),), {}))
+    (True, False)
+    """
+    given = args.get(0, ("resume_from_checkpoint",))
+    if given is MISSING:
+        return False
+    node = given.node if isinstance(given, Value) and given.known else None
+    return not (isinstance(node, ast.Constant) and node.value in (None, False))
 
 
 def _planned_epochs(value: Value, node: ast.Call, problems: list[str]) -> int | None:
@@ -441,6 +456,7 @@ def cell_notes(text: str) -> tuple[str, ...]:
 
 FRAMEWORK = _TrainerFramework(
     name="huggingface",
+    model_builders=("model_init",),
     learner_factories=LEARNER_FACTORIES,
     training_methods=TRAINING_METHODS,
     inference_methods=INFERENCE_METHODS,
