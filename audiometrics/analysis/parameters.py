@@ -11,7 +11,7 @@ literal, never ``eval``), in execution order, the last binding winning:
   line (not inside a function, a loop or an ``if``);
 * literal keyword arguments of the same kind in any call (``bs=64``,
   ``Trainer(fast_dev_run=True)``, ``TrainingArguments(max_steps=10)``), for
-  names no assignment bound.
+  names no assignment bound (a default in a ``def`` signature is no call's).
 
 A value must be a literal (numbers, strings, booleans, ``None``, and lists,
 tuples, sets and dicts of them) written in at most :data:`MAX_VALUE_CHARS`
@@ -78,6 +78,7 @@ TINY_MAX_STEPS = 100
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(.*)$", re.MULTILINE)
 _KEYWORD = re.compile(r"[(,][ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)[ \t]*([^,()\n]*(?:\([^()\n]*\))?[^,()\n]*)")
 _MAGIC = re.compile(r"^[ \t]*[%!?].*$", re.MULTILINE)
+_SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,31 @@ def _line_assignments(source: str) -> list[tuple[str, str, object]]:
     return found
 
 
+def _without_signatures(source: str) -> str:
+    """``source`` with the parameter lists of its ``def`` statements blanked (their defaults are no arguments).
+
+    >>> _without_signatures("def f(a, seed=0,\\n      size=(1, 2)):\\n    g(seed=1)").split("\\n")[-1]
+    '    g(seed=1)'
+    >>> "seed" in _without_signatures("def f(a, seed=0,\\n      size=(1, 2)):").replace("def f(", "")
+    False
+    """
+    if "def" not in source:
+        return source
+    out = list(source)
+    for match in _SIGNATURE.finditer(source):
+        depth, end = 1, match.end()
+        while end < len(source) and depth:
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        for i in range(match.end(), end - 1):
+            if out[i] != "\n":
+                out[i] = " "
+    return "".join(out)
+
+
 def _keywords(source: str) -> list[tuple[str, str, object]]:
     found = []
-    for match in _KEYWORD.finditer(source):
+    for match in _KEYWORD.finditer(_without_signatures(source)):
         name = match.group(1)
         if name.lower() not in KEYWORDS:
             continue
@@ -176,7 +199,7 @@ def notebook_parameters(cells: Iterable[object], sources: Iterable[str] | None =
         for name, text, value in _tagged_assignments(source) if tagged else _line_assignments(source):
             bound[name] = Parameter(name, value, text, index, tagged)
         for name, text, value in _keywords(source):
-            keywords.setdefault(name, Parameter(name, value, text, index))
+            keywords[name] = Parameter(name, value, text, index)  # (the last binding, where the name first appeared)
     return tuple([*bound.values(), *(p for name, p in keywords.items() if name not in bound)])
 
 
