@@ -119,6 +119,7 @@ class TrainingCall:
     call_text: str = ""  # the call as written, whitespace-normalised, for messages
     lr_from_learner: bool = False  # the rate is the learner's own (Learner(..., lr=1e-2)), not the call's
     model: str | None = field(default=None, compare=False)  # what it trains, when the learner names no model
+    model_pretrained: bool | None = field(default=None, compare=False)  # whether that model is pretrained
     lr_if_ignored: str | None = None  # the rate if the library dropped ``learning_rate`` as given (see PhaseSpec)
 
 

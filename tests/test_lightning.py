@@ -268,7 +268,7 @@ def test_the_run_is_named_by_the_module_fit_trains():
     from audiometrics.pipeline import extract_notebook
 
     (run,) = extract_notebook(str(FIXTURES / "lightning_epoch_loss.ipynb")).runs
-    assert (run.model, run.pretrained, run.framework) == ("LitClassifier", None, "lightning")
+    assert (run.model, run.pretrained, run.framework) == ("LitClassifier", False, "lightning")  # (read from its __init__)
 
 
 _MODULE = '''import pytorch_lightning as pl

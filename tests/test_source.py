@@ -277,7 +277,9 @@ def test_torchvision_style_models():
     got = only_learner("learn = Learner(dls, net)")
     assert (got.model, got.pretrained) == (None, None)
     got = only_learner("class Net(nn.Module): pass\nlearn = Learner(dls, Net())")
-    assert (got.model, got.pretrained) == ("Net", None)
+    assert (got.model, got.pretrained) == ("Net", False)  # a class of the notebook building no weights
+    got = only_learner("class Net(timm.models.ResNet): pass\nlearn = Learner(dls, Net())")
+    assert (got.model, got.pretrained) == ("Net", None)  # a library's model as its base: unknown
 
 
 def test_fastai_model_builders_default_to_pretrained():

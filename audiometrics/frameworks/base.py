@@ -77,6 +77,7 @@ class PhaseSpec:
     lr_from_learner: bool = False  # the receiver's own rate (``Learner(lr=1e-2)``, ``learn.lr = ...``)
     lr_unknown: str | None = None  # why an omitted rate is unknown (the learner's factory is not known)
     model: str | None = None  # the model the call trains when its learner names none (Lightning's module)
+    model_pretrained: bool | None = None  # whether that model is pretrained (None: unknown)
     lr_if_ignored: str | None = None  # the rate if the library dropped the rate as given (tf-keras 2.11+ and ``Adam(lr=...)``)
 
 

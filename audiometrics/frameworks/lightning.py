@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 from audiometrics.analysis.fold import callee
 from audiometrics.analysis.convert import as_int, lr_text
 from audiometrics.analysis.values import Value, finish
 from audiometrics.frameworks import Framework
-from audiometrics.frameworks.base import NO_CLASSES, Args, Classes, LearnerInfo, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import NO_CLASSES, Args, Classes, ClassSource, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks.lightning_rate import module_rate
+from audiometrics.frameworks.scratch import instance_pretrained
 
 __all__ = ["FRAMEWORK", "detect", "learner_info", "training_phases", "module_lr"]
 
@@ -119,17 +121,26 @@ def training_phases(
     model = module_class(module)
     epochs = planned_epochs(default_lr)
     source = classes.get(model) if model is not None else None
+    spec = PhaseSpec(epochs, "", model=model, model_pretrained=_pretrained(module, source, classes))
     if source is not None:
         rate = module_rate(source, module, classes)
         if rate.text is not None:
-            return [PhaseSpec(epochs, rate.text, lr_is_default=rate.default, model=model)], []
+            return [replace(spec, learning_rate=rate.text, lr_is_default=rate.default)], []
         if rate.why is not None:
-            return [PhaseSpec(epochs, "", lr_unknown=rate.why, model=model)], []
+            return [replace(spec, lr_unknown=rate.why)], []
     rate_text = module_lr(module)
     if rate_text is not None:
-        return [PhaseSpec(epochs, rate_text, model=model)], []
+        return [replace(spec, learning_rate=rate_text)], []
     why = "Lightning takes it from the module's configure_optimizers (no lr= given to the module)"
-    return [PhaseSpec(epochs, "", lr_unknown=why, model=model)], []
+    return [replace(spec, lr_unknown=why)], []
+
+
+def _pretrained(module: Value | None, source: ClassSource | None, classes: Classes) -> bool | None:
+    """Whether the module, a notebook class built in the call (``trainer.fit(LitModel(), ...)`` or a name
+    bound to it), is pretrained, read from the class's code (:mod:`audiometrics.frameworks.scratch`)."""
+    if source is None or module is None or not module.known or not isinstance(module.node, ast.Call):
+        return None
+    return instance_pretrained(module.node, {name: classes[name].node for name in classes})
 
 
 def module_class(module: Value | None) -> str | None:

@@ -179,6 +179,7 @@ class _Run:
     calls: int = 0  # training phases counted so far, run or not (the phase numbering)
     framework: str = ""  # the framework of the first table format it recorded
     call_model: str | None = None  # the model its training calls name (Lightning's module), when the learner has none
+    call_pretrained: bool | None = None  # whether that model is pretrained
     loop_epochs: dict[int, int] = field(default_factory=dict)  # cell index -> length of the epoch loop it ran there
 
 
@@ -371,7 +372,7 @@ class _Aligner:
         if not builder.phases:
             self.start(builder, call)
         if call is not None and call.model and builder.call_model is None:
-            builder.call_model = call.model
+            builder.call_model, builder.call_pretrained = call.model, call.model_pretrained
         builder.calls += 1
         columns: tuple[str, ...] = ()
         rows: tuple[tuple[str, ...], ...] = ()
@@ -429,7 +430,7 @@ class _Aligner:
             Run(
                 notebook=self.path,
                 model="" if b.learner is None or not b.learner.known else b.learner.model or b.call_model or "",
-                pretrained=b.learner.pretrained if b.learner is not None and b.learner.known else None,
+                pretrained=_run_pretrained(b),
                 phases=tuple(b.phases),
                 cell=b.cell.index if b.cell is not None else None,
                 count=b.count,
@@ -475,6 +476,17 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _run_pretrained(run: _Run) -> bool | None:
+    """The run's pretrained flag: its learner's, or, for a learner that names no model (a Lightning
+    ``Trainer``), that of the model its training calls name."""
+    learner = run.learner
+    if learner is None or not learner.known:
+        return None
+    if not learner.model and run.call_model:
+        return run.call_pretrained
+    return learner.pretrained
 
 
 def _phase_rate(call: TrainingCall | None, learner: LearnerCreated | None) -> tuple[str, bool]:
