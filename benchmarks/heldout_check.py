@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="only notebooks whose name starts with one of these")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with notebooks/ and oracle/")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
-    parser.add_argument("--details", action="store_true", help="list missing and extra rows per notebook")
+    parser.add_argument("--details", action="store_true",
+                        help="list missing and extra rows, model/rate/planned-epochs disagreements and warnings per notebook")
     parser.add_argument("--epochs", choices=("displayed", "zero"), default="displayed",
                         help="the CSV's epochs as the framework displays them (the README's rule, default) or from 0")
     parser.add_argument("--self-check", action="store_true",
@@ -210,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(scores))
         if args.details:
             for s in scores:
-                for kind, items in (("missing", s.missing), ("extra", s.extra), ("warning", s.diagnostics)):
+                for kind, items in (("missing", s.missing), ("extra", s.extra), ("disagrees", s.disagree),
+                                    ("warning", s.diagnostics)):
                     for item in items:
                         print(f"  {s.notebook}: {kind}: {item}")
     met = ((total["recall"] or 0) >= 0.95 and (total["precision"] or 0) >= 0.95

@@ -14,6 +14,19 @@ record what the framework itself kept (``log_history``, ``History``,
 ``callback_metrics``) into ``oracle/<name>.json``. Plain loops hand their lists to
 the recorder from a hidden last cell that is executed and then removed, so every
 saved notebook looks like a user's. No notebook downloads anything.
+
+Spec keys (``specs_*.py``): ``name``, ``kernel``, ``hooks``, ``style``, ``cells`` (``%%md`` starts a
+markdown cell), ``order`` (cells run out of order), ``oracle`` (the hidden last cell), and three
+applied after execution, for what a saved notebook no longer shows:
+
+- ``clear``: indexes of cells whose outputs are cleared (JupyterLab's "Clear Outputs": the
+  execution count stays);
+- ``drop_runs``: 1-based oracle runs removed (a cell executed again replaced their output);
+  the oracle lists them under ``dropped_runs``;
+- ``drop_rows``: ``{run: [0-based epochs]}`` rows removed from a run; the run lists them under
+  ``dropped_rows``. A ``Trainer.train(resume_from_checkpoint=...)`` restores the checkpoint's
+  ``log_history``, so the hook would claim the earlier epochs for the resumed call although its
+  table does not show them: every resumed-Trainer notebook needs this.
 """
 
 from __future__ import annotations
@@ -91,6 +104,28 @@ def lab_saved(nb) -> None:
             if output.output_type == "stream":
                 output.text = apply_redraws(output.text)
         cell.outputs = merged
+
+
+def drop_unshown(data: dict, spec: dict) -> dict:
+    """The oracle without the runs (``drop_runs``) and rows (``drop_rows``) the saved notebook does not show.
+
+    Run numbers are those of the recorded oracle (1-based, before any run is dropped).
+
+    >>> data = {"runs": [{"rows": [{"epoch": 0}, {"epoch": 1}]}, {"rows": [{"epoch": 0}, {"epoch": 2}]}]}
+    >>> out = drop_unshown(data, {"drop_rows": {2: [0]}, "drop_runs": [1]})
+    >>> out["runs"], out["dropped_runs"]
+    ([{'rows': [{'epoch': 2}], 'dropped_rows': [0]}], [1])
+    """
+    runs = [dict(run) for run in data.get("runs", [])]
+    for number, epochs in (spec.get("drop_rows") or {}).items():
+        run = runs[int(number) - 1]
+        run["rows"] = [row for row in run["rows"] if row["epoch"] not in epochs]
+        run["dropped_rows"] = list(epochs)
+    data = {**data, "runs": runs}
+    if spec.get("drop_runs"):
+        data["runs"] = [run for i, run in enumerate(runs, 1) if i not in spec["drop_runs"]]
+        data["dropped_runs"] = list(spec["drop_runs"])
+    return data
 
 
 def all_specs() -> list[dict]:
@@ -175,6 +210,8 @@ def execute_one(name: str) -> None:
     if spec.get("oracle"):
         nb.cells.pop()  # the hidden oracle cell: executed, never saved
     hide_hooks(nb)
+    for index in spec.get("clear", ()):
+        nb.cells[index].outputs = []
     if name in LAB_SAVED:
         lab_saved(nb)
     for cell in nb.cells:
@@ -184,6 +221,7 @@ def execute_one(name: str) -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
     nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
     data = json.loads(oracle_path.read_text()) if oracle_path.exists() else {"versions": {}, "runs": []}
+    data = drop_unshown(data, spec)
     data = {"notebook": f"{name}.ipynb", "style": spec["style"], "kernel": spec["kernel"], **data}
     oracle_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 

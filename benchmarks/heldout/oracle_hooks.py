@@ -9,7 +9,8 @@ entry points and keeps, per training call, what the *framework itself* recorded:
   ``train()`` returns (so a later ``trainer.evaluate()`` is not part of it);
 - Keras ``Model.fit`` (Keras 3 and tf-keras 2): ``History.history`` and
   ``History.epoch``, also when ``fit`` raises (a crashed fit keeps the epochs it
-  finished);
+  finished), and the optimizer's rate read *before* ``fit`` (the rate the call
+  starts from; a rate callback changes it during the call);
 - Lightning ``Trainer.fit``: a callback copying ``trainer.callback_metrics`` at the
   end of every training epoch (after that epoch's validation);
 - plain loops: the notebook's own lists, handed over by a hidden last cell that
@@ -145,6 +146,9 @@ def _heldout_wrap_fit(model_class, framework, pretrained_names):
     def fit(self, *args, **kwargs):
         failure = None
         history = None
+        # The rate the call starts from, read before fit: a rate callback (ReduceLROnPlateau,
+        # LearningRateScheduler) changes the optimizer's rate during the call.
+        learning_rate = _heldout_keras_lr(self)
         try:
             history = original(self, *args, **kwargs)
             return history
@@ -163,7 +167,7 @@ def _heldout_wrap_fit(model_class, framework, pretrained_names):
                 "model": [type(self).__name__, getattr(self, "name", None)],
                 "pretrained": self.name in pretrained_names,
                 "planned_epochs": kwargs.get("epochs", args[3] if len(args) > 3 else 1),
-                "learning_rate": _heldout_keras_lr(self),
+                "learning_rate": learning_rate,
                 "key": "epoch",
                 "verbose": kwargs.get("verbose", "auto"),
                 "display": "keras progress",

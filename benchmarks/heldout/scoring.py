@@ -6,7 +6,9 @@ Pure functions, no I/O: ``benchmarks/heldout_check.py`` runs the extraction and 
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -240,6 +242,7 @@ class NotebookScore:
     epochs_checked: int = 0
     missing: list[str] = field(default_factory=list)  # oracle rows not found, described
     extra: list[str] = field(default_factory=list)  # extracted rows matching no oracle row
+    disagree: list[str] = field(default_factory=list)  # secondary disagreements (model, rate, planned epochs)
 
     @property
     def silent(self) -> bool:
@@ -292,13 +295,93 @@ def _number(text: str | None) -> float | None:
     return float(match.group()) if match else None
 
 
+_RATE_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+             ast.Pow: operator.pow}
+_RATE_NOTE = re.compile(r"\s+\([A-Za-z][A-Za-z ]*\)\s*$")  # "1e-3 (default)", "1e-3 (learner)"
+
+
+def _arithmetic(node: ast.AST) -> float | None:
+    """A literal arithmetic expression's value (numbers, unary +/-, + - * / **), never evaluated as code."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        value = _arithmetic(node.operand)
+        return None if value is None else (value if isinstance(node.op, ast.UAdd) else -value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _RATE_OPS:
+        left, right = _arithmetic(node.left), _arithmetic(node.right)
+        if left is None or right is None or (isinstance(node.op, ast.Pow) and abs(right) > 64):
+            return None
+        try:
+            value = _RATE_OPS[type(node.op)](left, right)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            return None
+        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+    return None
+
+
+def rate_value(text: str | None) -> float | None:
+    """The learning rate a CSV ``learning_rate`` text stands for, compared with the oracle's rate.
+
+    The whole text counts, as the loader's ``lr_max`` reads it: a number, a computed
+    expression, a ``slice(...)`` or a list by its largest (upper) value; a trailing note
+    such as ``(default)`` is dropped. Parsed with ``ast``, never evaluated; the scorer
+    keeps its own reader rather than the package's, so that it measures it.
+
+    >>> rate_value("1e-3"), rate_value("2e-3 (default)"), rate_value("1e-3 / 10")
+    (0.001, 0.002, 0.0001)
+    >>> rate_value("slice(1e-5, 1e-3)"), rate_value("slice(2e-3)"), rate_value("[1e-3, 1e-2]")
+    (0.001, 0.002, 0.01)
+    >>> rate_value(""), rate_value("lr"), rate_value(None), rate_value("1e-3 1e-2")
+    (None, None, None, None)
+    """
+    text = _RATE_NOTE.sub("", (text or "").strip())
+    if not text:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice" and not node.keywords:
+        parts = node.args
+    elif isinstance(node, (ast.List, ast.Tuple)):
+        parts = node.elts
+    else:
+        parts = [node]
+    values = [_arithmetic(part) for part in parts]
+    return max(values) if values and None not in values else None  # type: ignore[type-var]
+
+
+def planned_for_call(run: dict) -> float | None:
+    """The epochs an oracle training call was to run (compared with the CSV's ``planned_epochs``).
+
+    The recorded ``epochs=`` / ``num_train_epochs`` / ``max_epochs``, except a Keras
+    ``fit(initial_epoch=I, epochs=N)``, which runs N − I epochs (as the project README
+    plans it): Keras's ``History.epoch`` starts at ``initial_epoch``, so the call's
+    first recorded epoch is I.
+
+    >>> planned_for_call({"framework": "keras", "planned_epochs": 6, "rows": [{"epoch": 3}, {"epoch": 4}]})
+    3.0
+    >>> planned_for_call({"framework": "transformers", "planned_epochs": 4.0, "rows": [{"epoch": 2}]})
+    4.0
+    """
+    planned = run.get("planned_epochs")
+    if planned is None:
+        return None
+    start = run["rows"][0].get("epoch") if run.get("framework") in KERAS and run.get("rows") else None
+    return float(planned) - (start or 0)
+
+
 def _normal(text: object) -> str:
     return re.sub(r"[^a-z0-9]", "", str(text or "").lower())
 
 
 def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], rows: list[dict[str, str]],
                assigned: list[tuple[int | None, bool]]) -> None:
-    """Training calls missed entirely; model, learning-rate and planned-epochs agreement per call found."""
+    """Training calls missed entirely; model, learning-rate and planned-epochs agreement per call found.
+
+    Each disagreement is described in ``score.disagree``; the rate is the whole text's
+    (:func:`rate_value`), the planned epochs the call's own (:func:`planned_for_call`).
+    """
     for number, run in enumerate(oracle.get("runs", []), start=1):
         matches = [rows[index] for item, (index, _) in zip(expected, assigned) if item.run == number and index is not None]
         if any(item.run == number for item in expected):
@@ -310,14 +393,27 @@ def _secondary(score: NotebookScore, oracle: dict, expected: list[OracleRow], ro
         names = [_normal(name) for name in run.get("model", []) if _normal(name)]
         model = _normal(row.get("model"))
         score.model_checked += 1
-        score.model_agree += bool(model) and any(model in name or name in model for name in names)
+        agree = bool(model) and any(model in name or name in model for name in names)
+        score.model_agree += agree
+        if not agree:
+            recorded = " / ".join(str(name) for name in run.get("model", []) if name)
+            score.disagree.append(f"run {number}: model {row.get('model') or '(empty)'} ≠ {recorded}")
         if run.get("learning_rate") is not None:
-            shown = _number(row.get("learning_rate"))
+            shown = rate_value(row.get("learning_rate"))
             score.lr_checked += 1
-            score.lr_agree += shown is not None and math.isclose(shown, run["learning_rate"], rel_tol=1e-5)
-        if run.get("planned_epochs") is not None:
+            agree = shown is not None and math.isclose(shown, run["learning_rate"], rel_tol=1e-5)
+            score.lr_agree += agree
+            if not agree:
+                score.disagree.append(f"run {number}: learning_rate {row.get('learning_rate') or '(empty)'} "
+                                      f"≠ {run['learning_rate']:.6g}")
+        planned = planned_for_call(run)
+        if planned is not None:
             score.epochs_checked += 1
-            score.epochs_agree += _number(row.get("planned_epochs")) == float(run["planned_epochs"])
+            agree = _number(row.get("planned_epochs")) == planned
+            score.epochs_agree += agree
+            if not agree:
+                score.disagree.append(f"run {number}: planned_epochs {row.get('planned_epochs') or '(empty)'} "
+                                      f"≠ {planned:g}")
 
 
 def score_notebook(oracle: dict, rows: list[dict[str, str]], diagnostics: list[str] = (),

@@ -1,7 +1,8 @@
 """HuggingFace Trainer notebooks of the held-out corpus (styles of the HF course and transformers examples).
 
 Each spec: ``name``, ``kernel`` (``ml``/``tf``), ``hooks`` (see ``oracle_hooks.py``), ``style`` (the
-source imitated), ``cells`` (code; a cell starting with ``%%md`` is markdown).
+source imitated), ``cells`` (code; a cell starting with ``%%md`` is markdown); optional keys
+(``order``, ``oracle``, ``clear``, ``drop_runs``, ``drop_rows``) are described in ``make_corpus.py``.
 """
 
 SETUP = '''import numpy as np
@@ -239,6 +240,96 @@ HF.append({
         "trainer.train()",
     ],
 })
+
+# Second batch (benchmarks/heldout/README.md, "The corpus"): styles the first batch did not cover, written
+# and executed by a second person with the same machinery; see the README for the post-processing keys.
+HF += [
+    {
+        "name": "hf_args_dict_unpack",
+        "style": "Kaggle/blog notebooks: hyper-parameters in constants of an earlier cell, TrainingArguments(**dict)",
+        "cells": [
+            SETUP, ACCURACY,
+            "LR = 2e-4\nEPOCHS = 3\nBATCH = 16",
+            'training_args = dict(\n    output_dir="bert-cls",\n    eval_strategy="epoch",\n'
+            '    logging_strategy="epoch",\n    learning_rate=LR,\n    num_train_epochs=EPOCHS,\n'
+            '    per_device_train_batch_size=BATCH,\n    save_strategy="no",\n    report_to="none",\n)\n'
+            'args = TrainingArguments(**training_args)\n'
+            'model = AutoModelForSequenceClassification.from_config(config)\n'
+            'trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n'
+            '                  compute_metrics=compute_metrics)\n'
+            'trainer.train()',
+        ],
+    },
+    {
+        "name": "hf_cfg_class",
+        "style": "Kaggle competition notebooks: a `class CFG:` of class attributes read by TrainingArguments",
+        "cells": [
+            SETUP, ACCURACY,
+            "class CFG:\n    output_dir = 'bert-scratch'\n    lr = 3e-4\n    epochs = 2\n    batch_size = 16\n"
+            "    seed = 42",
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments(output_dir=CFG.output_dir, eval_strategy='epoch', learning_rate=CFG.lr,\n"
+            "                         num_train_epochs=CFG.epochs, per_device_train_batch_size=CFG.batch_size,\n"
+            "                         seed=CFG.seed, save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_resume_checkpoint",
+        "style": "Colab notebooks: a run saved per epoch, then trainer.train(resume_from_checkpoint=True) to more epochs",
+        "cells": [
+            SETUP, ACCURACY,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('ckpt', eval_strategy='epoch', save_strategy='epoch', logging_strategy='epoch',\n"
+            "                         learning_rate=5e-4, num_train_epochs=2, per_device_train_batch_size=16,\n"
+            "                         report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+            "%%md\nThe runtime disconnected. Continue to 4 epochs from the last checkpoint.",
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('ckpt', eval_strategy='epoch', save_strategy='epoch', logging_strategy='epoch',\n"
+            "                         learning_rate=5e-4, num_train_epochs=4, per_device_train_batch_size=16,\n"
+            "                         report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train(resume_from_checkpoint=True)",
+        ],
+        # the resumed Trainer restores log_history from the checkpoint: epochs 1-2 are not in its table
+        "drop_rows": {2: [0, 1]},
+    },
+    {
+        "name": "hf_model_init",
+        "style": "HF hyper-parameter-search notebooks: Trainer(model_init=model_init, ...) instead of a model",
+        "cells": [
+            SETUP, ACCURACY,
+            "def model_init():\n    return AutoModelForSequenceClassification.from_config(config)",
+            "args = TrainingArguments('model-init', eval_strategy='epoch', learning_rate=1e-3, num_train_epochs=2,\n"
+            "                         per_device_train_batch_size=16, save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model_init=model_init, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_train_twice",
+        "style": "Colab notebooks: trainer.train() called again in a later cell to train more (restarts its schedule)",
+        "cells": [
+            SETUP, ACCURACY,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('twice', eval_strategy='epoch', logging_strategy='epoch', learning_rate=5e-4,\n"
+            "                         num_train_epochs=2, per_device_train_batch_size=16, save_strategy='no',\n"
+            "                         report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+            "%%md\nNot converged yet: two more epochs.",
+            "trainer.train()",
+        ],
+    },
+]
 
 for _spec in HF:
     _spec.update(kernel="ml", hooks="hf")

@@ -281,6 +281,134 @@ KERAS2 = [
     },
 ]
 
+# Second batch (benchmarks/heldout/README.md, "The corpus"): styles the first batch did not cover, written
+# and executed by a second person with the same machinery; see the README for the post-processing keys.
+KERAS3 += [
+    {
+        "name": "keras_plateau_lr_var",
+        "style": "Kaggle: LR/EPOCHS constants in their own cell, ReduceLROnPlateau(verbose=1), validation_split",
+        "cells": [
+            DATA3, MLP3,
+            "LR = 0.05\nEPOCHS = 6",
+            'model = make_model(32)\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR),\n'
+            '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1,\n'
+            '                                              min_lr=1e-4, verbose=1)\n'
+            'history = model.fit(x_train, y_train, epochs=EPOCHS, batch_size=32, validation_split=0.2,\n'
+            '                    callbacks=[reduce_lr])',
+        ],
+    },
+    {
+        "name": "keras_build_model_configs",
+        "style": "Kaggle sweeps: def build_model(units, lr) compiling inside, called in a loop over configs",
+        "cells": [
+            DATA3,
+            'def build_model(units, lr):\n'
+            '    model = keras.Sequential([\n'
+            '        keras.Input(shape=(20,)),\n'
+            '        layers.Dense(units, activation="relu"),\n'
+            '        layers.Dense(2, activation="softmax"),\n'
+            '    ])\n'
+            '    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),\n'
+            '                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            '    return model',
+            'results = {}\n'
+            'for units, lr in [(8, 1e-2), (32, 1e-3)]:\n'
+            '    print(f"units={units} lr={lr}")\n'
+            '    model = build_model(units, lr)\n'
+            '    h = model.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=2, batch_size=32,\n'
+            '                  verbose=2)\n'
+            '    results[(units, lr)] = h.history["val_accuracy"][-1]\n'
+            'results',
+        ],
+    },
+    {
+        "name": "keras_default_optimizers",
+        "style": "keras.io / tutorials: optimizers by string or built without a rate, a LearningRateScheduler",
+        "cells": [
+            DATA3, MLP3,
+            'model_a = make_model()\n'
+            'model_a.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'model_a.fit(x_train, y_train, epochs=2, validation_split=0.2, verbose=2)',
+            'model_b = make_model()\n'
+            'model_b.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="sparse_categorical_crossentropy",\n'
+            '                metrics=["accuracy"])\n'
+            'model_b.fit(x_train, y_train, epochs=2, validation_split=0.2, verbose=2)',
+            'model_c = make_model()\n'
+            'model_c.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'model_c.fit(x_train, y_train, epochs=2, validation_split=0.2, verbose=2)',
+            'def scheduler(epoch, lr):\n'
+            '    return lr if epoch < 1 else lr * 0.5\n\n'
+            'model_d = make_model()\n'
+            'model_d.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",\n'
+            '                metrics=["accuracy"])\n'
+            'model_d.fit(x_train, y_train, epochs=3, validation_split=0.2, verbose=2,\n'
+            '            callbacks=[keras.callbacks.LearningRateScheduler(scheduler, verbose=1)])',
+        ],
+    },
+    {
+        "name": "keras_rerun_cell_lr",
+        "style": "a user's notebook: LR lowered in a later cell, then the training cell above executed again",
+        "cells": [
+            DATA3, MLP3,
+            "LR = 1e-2",
+            'model = make_model()\n'
+            'model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR),\n'
+            '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+            'history = model.fit(x_train, y_train, epochs=3, validation_data=(x_test, y_test), verbose=2)',
+            "%%md\nToo noisy: lower the rate and run the training cell above again.",
+            "LR = 1e-4",
+        ],
+        # the training cell (3) runs twice: once with LR = 1e-2, again after cell 5 set LR = 1e-4
+        "order": [0, 1, 2, 3, 5, 3],
+        "drop_runs": [1],  # the first execution's output was replaced by the second's
+    },
+    {
+        "name": "keras_two_phase_finetune",
+        "style": "keras.io transfer-learning guide shape: frozen backbone at LR, then unfrozen, recompiled at LR / 10, "
+                 "fit(initial_epoch=...)",
+        "cells": [
+            DATA3,
+            "LR = 1e-3",
+            'backbone = keras.Sequential([keras.Input((20,)), layers.Dense(32, activation="relu"),\n'
+            '                             layers.Dense(16, activation="relu")], name="backbone")\n'
+            'model = keras.Sequential([backbone, layers.Dense(2, activation="softmax")], name="classifier")\n'
+            'backbone.trainable = False\n'
+            'model.compile(optimizer=keras.optimizers.Adam(LR), loss="sparse_categorical_crossentropy",\n'
+            '              metrics=["accuracy"])\n'
+            'model.fit(x_train, y_train, epochs=2, validation_data=(x_test, y_test), verbose=2)',
+            "%%md\nFine-tune everything with a ten times smaller rate.",
+            'LR = LR / 10\n'
+            'backbone.trainable = True\n'
+            'model.compile(optimizer=keras.optimizers.Adam(LR), loss="sparse_categorical_crossentropy",\n'
+            '              metrics=["accuracy"])\n'
+            'model.fit(x_train, y_train, epochs=4, initial_epoch=2, validation_data=(x_test, y_test), verbose=2)',
+        ],
+    },
+]
+
+KERAS2 += [
+    {
+        "name": "tfkeras2_adam_lr_kwarg",
+        "style": "Keras 2 era code: Adam(lr=...) (the old keyword), and the legacy optimizer with lr=",
+        "cells": [
+            DATA2,
+            'model = keras.Sequential([layers.Dense(16, activation="relu", input_shape=(12,)),\n'
+            '                          layers.Dense(1, activation="sigmoid")])\n'
+            'model.compile(optimizer=keras.optimizers.Adam(lr=0.005), loss="binary_crossentropy",\n'
+            '              metrics=["accuracy"])\n'
+            'history = model.fit(X_train, y_train, epochs=3, batch_size=32, validation_split=0.2)',
+            '%%md\nSame model with the legacy optimizer.',
+            'model2 = keras.Sequential([layers.Dense(16, activation="relu", input_shape=(12,)),\n'
+            '                           layers.Dense(1, activation="sigmoid")])\n'
+            'model2.compile(optimizer=keras.optimizers.legacy.Adam(lr=0.005), loss="binary_crossentropy",\n'
+            '               metrics=["accuracy"])\n'
+            'history2 = model2.fit(X_train, y_train, epochs=3, batch_size=32, validation_split=0.2)',
+        ],
+    },
+]
+
 for _spec in KERAS3:
     _spec.update(kernel="ml", hooks="keras")
 for _spec in KERAS2:

@@ -411,6 +411,231 @@ PLAIN.append({
               "                       {'train_loss': _log['train_loss'], 'val_loss': _log['val_loss']}, style='out of order')",
 })
 
+# Second batch (benchmarks/heldout/README.md, "The corpus"): styles the first batch did not cover, written
+# and executed by a second person with the same machinery; see the README for the post-processing keys.
+LIGHTNING += [
+    {
+        "name": "pl_scheduler_dict",
+        "style": "Lightning docs: configure_optimizers returning a dict with a monitored ReduceLROnPlateau, "
+                 "self.learning_rate, self.log_dict",
+        "cells": [
+            PL_SETUP,
+            "class LitModel(pl.LightningModule):\n"
+            "    def __init__(self, learning_rate=1e-3):\n"
+            "        super().__init__()\n"
+            "        self.learning_rate = learning_rate\n"
+            "        self.net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))\n\n"
+            "    def forward(self, x):\n        return self.net(x)\n\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        x, y = batch\n"
+            "        loss = F.cross_entropy(self(x), y)\n"
+            "        self.log('train_loss', loss, prog_bar=True)\n"
+            "        return loss\n\n"
+            "    def validation_step(self, batch, batch_idx):\n"
+            "        x, y = batch\n"
+            "        logits = self(x)\n"
+            "        self.log_dict({'val_loss': F.cross_entropy(logits, y),\n"
+            "                       'val_acc': (logits.argmax(1) == y).float().mean()}, prog_bar=True)\n\n"
+            "    def configure_optimizers(self):\n"
+            "        optimizer = torch.optim.SGD(self.parameters(), lr=self.learning_rate, momentum=0.9)\n"
+            "        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode='min', factor=0.5,\n"
+            "                                                               patience=1)\n"
+            "        return {'optimizer': optimizer,\n"
+            "                'lr_scheduler': {'scheduler': scheduler, 'monitor': 'val_loss'}}",
+            "LR = 0.05\nEPOCHS = 4",
+            "model = LitModel(learning_rate=LR)\n"
+            "trainer = pl.Trainer(max_epochs=EPOCHS, accelerator='cpu', callbacks=[TQDMProgressBar()],\n"
+            "                     enable_checkpointing=False, logger=False)\n"
+            "trainer.fit(model, train_loader, val_loader)",
+        ],
+    },
+    {
+        "name": "pl_datamodule_hparams",
+        "style": "Lightning tutorials: a LightningDataModule, save_hyperparameters() and self.hparams.learning_rate "
+                 "(the default), trainer.test afterwards",
+        "cells": [
+            PL_SETUP,
+            "class ToyDataModule(pl.LightningDataModule):\n"
+            "    def __init__(self, batch_size=32):\n"
+            "        super().__init__()\n"
+            "        self.batch_size = batch_size\n\n"
+            "    def setup(self, stage=None):\n"
+            "        self.train_ds = TensorDataset(X[:160], y[:160])\n"
+            "        self.val_ds = TensorDataset(X[160:208], y[160:208])\n"
+            "        self.test_ds = TensorDataset(X[208:], y[208:])\n\n"
+            "    def train_dataloader(self):\n"
+            "        return DataLoader(self.train_ds, batch_size=self.batch_size, shuffle=True)\n\n"
+            "    def val_dataloader(self):\n"
+            "        return DataLoader(self.val_ds, batch_size=self.batch_size)\n\n"
+            "    def test_dataloader(self):\n"
+            "        return DataLoader(self.test_ds, batch_size=self.batch_size)",
+            "class LitMLP(pl.LightningModule):\n"
+            "    def __init__(self, hidden_dim=32, learning_rate=2e-3, weight_decay=1e-4):\n"
+            "        super().__init__()\n"
+            "        self.save_hyperparameters()\n"
+            "        self.net = nn.Sequential(nn.Linear(10, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 2))\n\n"
+            "    def forward(self, x):\n        return self.net(x)\n\n"
+            "    def _shared(self, batch):\n"
+            "        x, y = batch\n"
+            "        logits = self(x)\n"
+            "        return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()\n\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        loss, acc = self._shared(batch)\n"
+            "        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True)\n"
+            "        return loss\n\n"
+            "    def validation_step(self, batch, batch_idx):\n"
+            "        loss, acc = self._shared(batch)\n"
+            "        self.log('val_loss', loss, prog_bar=True)\n"
+            "        self.log('val_acc', acc, prog_bar=True)\n\n"
+            "    def test_step(self, batch, batch_idx):\n"
+            "        loss, acc = self._shared(batch)\n"
+            "        self.log('test_loss', loss)\n"
+            "        self.log('test_acc', acc)\n\n"
+            "    def configure_optimizers(self):\n"
+            "        return torch.optim.AdamW(self.parameters(), lr=self.hparams.learning_rate,\n"
+            "                                 weight_decay=self.hparams.weight_decay)",
+            "dm = ToyDataModule()\nmodel = LitMLP(hidden_dim=16)\n"
+            "trainer = pl.Trainer(max_epochs=3, accelerator='cpu', callbacks=[TQDMProgressBar()], logger=False,\n"
+            "                     enable_checkpointing=False)\n"
+            "trainer.fit(model, datamodule=dm)",
+            "trainer.test(model, datamodule=dm)",
+        ],
+    },
+]
+
+NET = '''class Net(nn.Module):
+    def __init__(self, hidden=16):
+        super().__init__()
+        self.fc1 = nn.Linear(12, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+
+PLAIN += [
+    {
+        "name": "plain_train_fn_twice",
+        "style": "course notebooks: a train(model, lr, epochs) function printing 'Epoch [1/3], Loss: …', "
+                 "called in two cells with different rates",
+        "cells": [
+            TORCH_DATA, NET,
+            "def train(model, lr, epochs):\n"
+            "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n"
+            "    criterion = nn.BCEWithLogitsLoss()\n"
+            "    history = []\n"
+            "    for epoch in range(epochs):\n"
+            "        model.train()\n"
+            "        for xb, yb in batches(train_X, train_y):\n"
+            "            optimizer.zero_grad()\n"
+            "            loss = criterion(model(xb).squeeze(1), yb)\n"
+            "            loss.backward()\n"
+            "            optimizer.step()\n"
+            "        history.append(loss.item())\n"
+            "        print(f'Epoch [{epoch + 1}/{epochs}], Loss: {loss.item():.4f}')\n"
+            "    return history",
+            "%%md\n## Small learning rate",
+            "hist_small = train(Net(), lr=1e-3, epochs=3)",
+            "%%md\n## Larger learning rate",
+            "hist_big = train(Net(), lr=1e-2, epochs=4)",
+        ],
+        "oracle": "_heldout_plain_run('Net', 1e-3, 3, {'train_loss': hist_small}, style='bracket fn')\n"
+                  "_heldout_plain_run('Net', 1e-2, 4, {'train_loss': hist_big}, style='bracket fn')",
+    },
+    {
+        "name": "plain_tqdm_fstring",
+        "style": "Kaggle loops: a tqdm bar per epoch (stderr), then print(f'epoch {e} train_loss {l:.4f} val_loss "
+                 "{v:.4f}') 0-based; LR and N_EPOCHS in an earlier cell",
+        "cells": [
+            TORCH_DATA, NET,
+            "LR = 0.05\nN_EPOCHS = 4",
+            "from tqdm import tqdm\n\n"
+            "model = Net(32)\n"
+            "optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)\n"
+            "criterion = nn.BCEWithLogitsLoss()\n"
+            "train_losses, val_losses = [], []\n"
+            "for e in range(N_EPOCHS):\n"
+            "    model.train()\n"
+            "    total, n = 0.0, 0\n"
+            "    for xb, yb in tqdm(list(batches(train_X, train_y)), desc=f'epoch {e}'):\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb).squeeze(1), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        total += loss.item() * len(yb); n += len(yb)\n"
+            "    model.eval()\n"
+            "    with torch.no_grad():\n"
+            "        v = criterion(model(valid_X).squeeze(1), valid_y).item()\n"
+            "    l = total / n\n"
+            "    train_losses.append(l); val_losses.append(v)\n"
+            "    print(f'epoch {e} train_loss {l:.4f} val_loss {v:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('Net', LR, N_EPOCHS, {'train_loss': train_losses, 'val_loss': val_losses},\n"
+                  "                   style='tqdm + fstring', display_base=0)",
+    },
+    {
+        "name": "plain_cleared_output",
+        "style": "a user's notebook: the first training cell's output cleared (too long), a second model trained "
+                 "after it",
+        "cells": [
+            TORCH_DATA, NET,
+            "model = Net()\n"
+            "optimizer = optim.Adam(model.parameters(), lr=1e-3)\n"
+            "criterion = nn.BCEWithLogitsLoss()\n"
+            "for epoch in range(3):\n"
+            "    for xb, yb in batches(train_X, train_y):\n"
+            "        optimizer.zero_grad(); loss = criterion(model(xb).squeeze(1), yb); loss.backward(); optimizer.step()\n"
+            "    with torch.no_grad():\n"
+            "        val_loss = criterion(model(valid_X).squeeze(1), valid_y).item()\n"
+            "    print(f'Epoch {epoch + 1}/3 - train_loss: {loss.item():.4f} - val_loss: {val_loss:.4f}')",
+            "%%md\n(output cleared) Retrain a wider net with SGD:",
+            "model2 = Net(64)\n"
+            "optimizer2 = optim.SGD(model2.parameters(), lr=0.1)\n"
+            "log2 = {'train_loss': [], 'val_loss': []}\n"
+            "for epoch in range(4):\n"
+            "    for xb, yb in batches(train_X, train_y):\n"
+            "        optimizer2.zero_grad(); loss = criterion(model2(xb).squeeze(1), yb); loss.backward(); optimizer2.step()\n"
+            "    with torch.no_grad():\n"
+            "        val_loss = criterion(model2(valid_X).squeeze(1), valid_y).item()\n"
+            "    log2['train_loss'].append(loss.item()); log2['val_loss'].append(val_loss)\n"
+            "    print(f'Epoch {epoch + 1}/4 - train_loss: {loss.item():.4f} - val_loss: {val_loss:.4f}')",
+        ],
+        "clear": [2],
+        "oracle": "_heldout_plain_run('Net', optimizer2.param_groups[0]['lr'], 4, log2, style='dash pairs')",
+    },
+    {
+        "name": "plain_models_loop",
+        "style": "model comparison loop: for name, model, lr in [(..., MLP(), 1e-2), (..., Wide(), 1e-3)] in one cell",
+        "cells": [
+            TORCH_DATA,
+            "class MLP(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.net = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 1))\n\n"
+            "    def forward(self, x):\n        return self.net(x)\n\n\n"
+            "class Wide(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.net = nn.Sequential(nn.Linear(12, 128), nn.ReLU(), nn.Linear(128, 1))\n\n"
+            "    def forward(self, x):\n        return self.net(x)",
+            "criterion = nn.BCEWithLogitsLoss()\n"
+            "logs = {}\n"
+            "for name, model, lr in [('mlp', MLP(), 1e-2), ('wide', Wide(), 1e-3)]:\n"
+            "    optimizer = optim.Adam(model.parameters(), lr=lr)\n"
+            "    logs[name] = {'lr': lr, 'train_loss': [], 'val_loss': []}\n"
+            "    print(f'== {name} ==')\n"
+            "    for epoch in range(3):\n"
+            "        for xb, yb in batches(train_X, train_y):\n"
+            "            optimizer.zero_grad(); loss = criterion(model(xb).squeeze(1), yb); loss.backward(); optimizer.step()\n"
+            "        with torch.no_grad():\n"
+            "            l = criterion(model(train_X).squeeze(1), train_y).item()\n"
+            "            v = criterion(model(valid_X).squeeze(1), valid_y).item()\n"
+            "        logs[name]['train_loss'].append(l); logs[name]['val_loss'].append(v)\n"
+            "        print(f'Epoch {epoch + 1}/3 | train_loss: {l:.4f} | val_loss: {v:.4f}')",
+        ],
+        "oracle": "for _name, _cls in (('mlp', 'MLP'), ('wide', 'Wide')):\n"
+                  "    _log = logs[_name]\n"
+                  "    _heldout_plain_run(_cls, _log['lr'], 3, {'train_loss': _log['train_loss'], 'val_loss': _log['val_loss']},\n"
+                  "                       style='models loop')",
+    },
+]
+
 NEGATIVE = [{
     "name": "negative_evaluate_only",
     "style": "no training (a negative): a model card check, Keras evaluate()/predict(), HF Trainer.evaluate() "
