@@ -29,9 +29,9 @@ from audiometrics.analysis.scope import (
     Jump,
     LearnerMark,
     Out,
-    Scope,
     Target,
     dotted_ok,
+    frame_scope,
     renamed,
     settled,
 )
@@ -519,40 +519,6 @@ class Calls:
             return self.relevance.syntax.statement(node).loaded
         return self.relevance.summary(node, [node]).loaded
 
-    @staticmethod
-    def _frame_scope(entry: FunctionEntry, args: Args) -> Scope:
-        """The local scope of a call of ``entry`` with ``args``: each parameter bound to its argument,
-        its default, or UNKNOWN."""
-        local = Scope(parent=entry.scope)
-        params = entry.node.args
-        positional = list(params.posonlyargs) + list(params.args)
-        keywords = dict(args.keywords)
-        for i, param in enumerate(positional):
-            if i < len(args.positional):
-                val: object = args.positional[i]
-            elif param.arg in keywords and param not in params.posonlyargs:
-                val = keywords.pop(param.arg)
-            elif args.opaque:
-                val = UNKNOWN
-            else:
-                val = entry.defaults.get(param.arg, UNKNOWN)
-            local.vars[param.arg] = val
-        for param in params.kwonlyargs:
-            if param.arg in keywords:
-                local.vars[param.arg] = keywords.pop(param.arg)
-            elif args.opaque:
-                local.vars[param.arg] = UNKNOWN
-            else:
-                local.vars[param.arg] = entry.defaults.get(param.arg, UNKNOWN)
-        if params.vararg is not None:
-            extra = args.positional[len(positional) :]
-            local.vars[params.vararg.arg] = (
-                UNKNOWN if args.opaque else finish("(" + "".join(v.text + ", " for v in extra) + ")")
-            )
-        if params.kwarg is not None:
-            local.vars[params.kwarg.arg] = UNKNOWN
-        return local
-
     def _inline(
         self, entry: FunctionEntry, call: ast.Call, ctx: Ctx, target: Target | None, pending: list | None = None
     ) -> None:
@@ -565,7 +531,7 @@ class Calls:
             if name not in ctx.stack:  # too deep to follow: what it returns is not known
                 self._unknown_learner(call, name, ctx, target, pending)
             return
-        local = self._frame_scope(entry, self._args(call, ctx))
+        local = frame_scope(entry, self._args(call, ctx))
         local.globals.update(self._globals_declared(entry.node))
 
         outer_text = target.text if target is not None and id(call) in target.calls else None

@@ -9,9 +9,10 @@ from typing import Any
 
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.evaluate import NOPE, evaluate, is_number_expression, number
-from audiometrics.analysis.fold import mapping_items
+from audiometrics.analysis.fold import ATOMIC, mapping_items
 from audiometrics.analysis.values import (
     OPAQUE,
+    OPAQUE_VALUE,
     Positions,
     Value,
     finish,
@@ -338,3 +339,35 @@ def _call_items(value: Value, node: ast.Call, name: str, limit: int) -> list[Val
             for row in zip(*cols)  # type: ignore[misc]
         ]
     return None
+
+
+# --------------------------------------------------------------------------- augmented assignment
+
+
+def combine(left: Value, op: ast.operator, right: Value) -> Value:
+    """``left <op> right`` (for ``x += y``)."""
+    if not (left.known and right.known):
+        return OPAQUE_VALUE
+    sym = _BINOP_SYMBOLS.get(type(op))
+    if sym is None:
+        return OPAQUE_VALUE
+    ltext = left.text if isinstance(left.head, ATOMIC) else f"({left.text})"
+    rtext = right.text if isinstance(right.head, ATOMIC) else f"({right.text})"
+    return finish(f"{ltext} {sym} {rtext}", fold=False)  # both sides are folded, and an operator adds no site
+
+
+_BINOP_SYMBOLS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+}

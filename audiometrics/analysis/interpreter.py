@@ -18,7 +18,7 @@ from audiometrics.model import CellAnalysis, EpochLoop, LearnerCreated, Loop, Ra
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
-from audiometrics.analysis.convert import iter_items
+from audiometrics.analysis.convert import combine, iter_items
 from audiometrics.analysis.evaluate import NOPE, begin_cell, end_cell, evaluate
 from audiometrics.analysis.reach import is_event_callee
 from audiometrics.analysis.lazy import lazy_value, never_unpacked
@@ -43,7 +43,6 @@ from audiometrics.analysis.values import (
     ClassEntry,
     FunctionEntry,
     Value,
-    combine,
     dotted,
     finish,
     normalise,

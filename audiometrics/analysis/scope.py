@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.values import Alias, normalise, segment
-from audiometrics.frameworks.base import RATE_REDUCERS
+from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, finish, normalise, segment
+from audiometrics.frameworks.base import RATE_REDUCERS, Args
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
@@ -311,3 +311,37 @@ def bind_import(scope: "Scope", node: ast.Import | ast.ImportFrom) -> None:
                 scope.bind(alias.asname, Alias(alias.name))
             else:
                 scope.bind(alias.name, None)
+
+
+def frame_scope(entry: FunctionEntry, args: Args) -> Scope:
+    """The local scope of a call of ``entry`` with ``args``: each parameter bound to its argument,
+    its default, or UNKNOWN."""
+    local = Scope(parent=entry.scope)
+    params = entry.node.args
+    positional = list(params.posonlyargs) + list(params.args)
+    keywords = dict(args.keywords)
+    for i, param in enumerate(positional):
+        if i < len(args.positional):
+            val: object = args.positional[i]
+        elif param.arg in keywords and param not in params.posonlyargs:
+            val = keywords.pop(param.arg)
+        elif args.opaque:
+            val = UNKNOWN
+        else:
+            val = entry.defaults.get(param.arg, UNKNOWN)
+        local.vars[param.arg] = val
+    for param in params.kwonlyargs:
+        if param.arg in keywords:
+            local.vars[param.arg] = keywords.pop(param.arg)
+        elif args.opaque:
+            local.vars[param.arg] = UNKNOWN
+        else:
+            local.vars[param.arg] = entry.defaults.get(param.arg, UNKNOWN)
+    if params.vararg is not None:
+        extra = args.positional[len(positional) :]
+        local.vars[params.vararg.arg] = (
+            UNKNOWN if args.opaque else finish("(" + "".join(v.text + ", " for v in extra) + ")")
+        )
+    if params.kwarg is not None:
+        local.vars[params.kwarg.arg] = UNKNOWN
+    return local

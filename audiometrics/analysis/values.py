@@ -578,32 +578,3 @@ def value_from_text(
     # tree of the same kind: unless it is a tuple (to wrap) it need not be parsed now
     lazy = not doubtful and not isinstance(tree, ast.Tuple)
     return finish(new, origin, fold=fold, lazy=tree if lazy else None)
-
-
-def combine(left: Value, op: ast.operator, right: Value) -> Value:
-    """``left <op> right`` (for ``x += y``)."""
-    if not (left.known and right.known):
-        return OPAQUE_VALUE
-    sym = _BINOP_SYMBOLS.get(type(op))
-    if sym is None:
-        return OPAQUE_VALUE
-    ltext = left.text if isinstance(left.head, ATOMIC) else f"({left.text})"
-    rtext = right.text if isinstance(right.head, ATOMIC) else f"({right.text})"
-    return finish(f"{ltext} {sym} {rtext}", fold=False)  # both sides are folded, and an operator adds no site
-
-
-_BINOP_SYMBOLS = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.BitXor: "^",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-}
