@@ -335,3 +335,16 @@ def test_planned_epochs_are_the_trainers_max_epochs(trainer, planned):
     cells = [_MODULE.format(body="return torch.optim.Adam(self.parameters())"), f"{trainer}\ntrainer.fit(Lit())"]
     (call,) = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
     assert call.epochs == planned
+
+
+def test_a_module_printing_its_epochs_loses_the_sanity_checks_line():
+    """``print`` in ``on_validation_epoch_end`` runs for the sanity check too (real run): the first of the two
+    epoch-0 lines is left out, said."""
+    result = extract_notebook(FIXTURES / "lightning_print_epoch_end.ipynb")
+    (run,) = result.runs
+    (phase,) = run.phases
+    epoch = phase.columns.index("epoch")
+    assert [row[epoch] for row in phase.rows] == ["0", "1", "2"] and phase.planned_epochs == 3
+    assert (run.model, run.pretrained) == ("LitNet", False)
+    assert any("Lightning's sanity check" in d.message for d in result.diagnostics)
+    assert not any("earlier version of the cell" in d.message for d in result.diagnostics)

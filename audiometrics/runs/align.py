@@ -383,6 +383,9 @@ class _Aligner:
             for note in table.notes:  # how the table's rows were read (short rows, spans)
                 self.note(cell, note)
             rows = tuple(_fit(row, len(columns)) for row in table.rows)
+            if _sanity_check_first(builder, table, columns, rows):
+                rows = rows[1:]
+                self.note(cell, "the first line of epoch 0 is Lightning's sanity check (validation before training): left out")
             builder.framework = builder.framework or framework_of(table.format)
         learner = builder.learner
         learning_rate, lr_is_default = _phase_rate(call, learner)
@@ -476,6 +479,18 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _sanity_check_first(
+    run: _Run, table: ProgressTable, columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...]
+) -> bool:
+    """Whether the first row of lines a Lightning module prints itself (``print`` in
+    ``on_validation_epoch_end``) is the sanity check's: Lightning validates a few batches before
+    training (``num_sanity_val_steps``), so the hook prints epoch 0 twice, that line first."""
+    if run.learner is None or run.learner.framework != "lightning" or table.format != "loop" or "epoch" not in columns:
+        return False
+    at = columns.index("epoch")
+    return len(rows) >= 2 and rows[0][at] == rows[1][at]
 
 
 def _run_pretrained(run: _Run) -> bool | None:
