@@ -8,7 +8,9 @@ so the most specific comes first); stream formats are offered each line in order
 
 from __future__ import annotations
 
-from audiometrics.tables import console, fastai07, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops
+from audiometrics.tables import (
+    columns, console, fastai07, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops,
+)
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
 __all__ = ["HTML_FORMATS", "STREAM_FORMATS", "framework_of"]
@@ -27,6 +29,7 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
     hf_logs.FORMAT,  # HuggingFace Trainer log dicts ({'loss': ..., 'epoch': ...})
     keras.FORMAT,  # Keras Progbar epochs (Epoch k/N + final progress lines)
     lightning.FORMAT,  # PyTorch Lightning's tqdm bar (reads every \r redraw)
+    columns.FORMAT,  # a loop's own table: a header naming epoch and metrics, then aligned rows
     loops.FORMAT,  # plain training loops' epoch lines (last: framework formats first)
 )
 
