@@ -370,3 +370,16 @@ def test_loop_notebooks_never_raise(tmp_path_factory, cells, shown):
     for run in result.runs:
         for phase in run.phases:
             assert phase.planned_epochs is None or phase.planned_epochs >= 0
+
+
+def test_a_loop_whose_output_no_format_reads_says_so_at_its_optimizer(tmp_path):
+    doc = nbf.notebook([
+        nbf.code_cell("import torch\nfrom torch import nn"),
+        nbf.code_cell("model = nn.Linear(2, 1)\nopt = torch.optim.Adam(model.parameters(), lr=1e-3)"),
+        nbf.code_cell("for epoch in range(2):\n    loss = model(x).sum()\n    loss.backward()\n    opt.step()\nshow(history)",
+                      [nbf.stream_output("something the tool does not read\n")]),
+    ])
+    result = extract_notebook(nbf.write(tmp_path / "nb.ipynb", doc))
+    assert result.runs == ()
+    (said,) = [d.message for d in result.diagnostics]
+    assert "Adam(...) makes a learner here, but no progress table was read in any output" in said and "In [2]" in str(result.diagnostics[0])

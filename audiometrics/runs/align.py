@@ -417,6 +417,16 @@ class _Aligner:
 
     # ------------------------------------------------------------------ the end
 
+    def _learners_without_tables(self) -> list[Finding]:
+        """A notebook that makes a plain loop's optimizer but shows no table says so, not that it holds no
+        training at all."""
+        first = _first_creation(self.creations)
+        if first is None:
+            return []
+        event, cell = first
+        return [Finding(cell, f"{event.factory}(...) makes a learner here, but no progress table was read in any output:"
+                              " nothing to extract (a format the tool does not read, or outputs not saved?)")]
+
     def finish(self) -> tuple[list[Run], list[Diagnostic]]:
         findings = self.findings
         if self.unrun_calls:
@@ -428,6 +438,8 @@ class _Aligner:
             s = "s" if self.calls != 1 else ""
             findings = [f for f in findings if not f.no_table]
             findings.append(Finding(None, f"{self.calls} training call{s} but no progress table in any output: no epochs recorded"))
+        elif not self.tables and not self.runs:
+            findings.extend(self._learners_without_tables())
         ordinals = {id(run): k for k, run in enumerate(self.runs, 1)}
         runs = [
             Run(
@@ -479,6 +491,14 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _first_creation(creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]]) -> tuple[LearnerCreated, CodeCell] | None:
+    """The optimizer of a plain loop created first in the notebook (document order), with its cell: a loop
+    trains (a learner of a library may be there for inference only)."""
+    found = [(cell.index, event, cell) for entries in creations.values() for _, event, cell in entries
+             if event.known and event.framework == "loop"]  # (a fastai or Keras learner untrained: inference)
+    return min(found, key=lambda entry: entry[0])[1:] if found else None
 
 
 def _sanity_check_first(
