@@ -10,8 +10,10 @@ literal, never ``eval``), in execution order, the last binding winning:
   learning rate, architecture, folds, smoke/debug flags, …), at the start of a
   line (not inside a function, a loop or an ``if``);
 * literal keyword arguments of the same kind in any call (``bs=64``,
-  ``Trainer(fast_dev_run=True)``, ``TrainingArguments(max_steps=10)``), for
-  names no assignment bound (a default in a ``def`` signature is no call's).
+  ``Trainer(fast_dev_run=True)``, ``TrainingArguments(max_steps=10)``, one per line
+  too), for names no assignment bound (a default in a ``def`` signature is no call's;
+  a keyword given different values in different calls is not stated: which is the
+  notebook's cannot be told).
 
 A value must be a literal (numbers, strings, booleans, ``None``, and lists,
 tuples, sets and dicts of them) written in at most :data:`MAX_VALUE_CHARS`
@@ -76,7 +78,7 @@ MAX_VALUE_CHARS = 400
 TINY_MAX_STEPS = 100
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(.*)$", re.MULTILINE)
-_KEYWORD = re.compile(r"[(,][ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)[ \t]*([^,()\n]*(?:\([^()\n]*\))?[^,()\n]*)")
+_KEYWORD = re.compile(r"[(,]\s*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(?!=)[ \t]*([^,()\n]*(?:\([^()\n]*\))?[^,()\n]*)")
 _MAGIC = re.compile(r"^[ \t]*[%!?].*$", re.MULTILINE)
 _SIGNATURE = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(", re.MULTILINE)
 
@@ -191,6 +193,7 @@ def notebook_parameters(cells: Iterable[object], sources: Iterable[str] | None =
     """
     bound: dict[str, Parameter] = {}
     keywords: dict[str, Parameter] = {}
+    conflicting: set[str] = set()
     cells = list(cells)
     texts = list(sources) if sources is not None else [getattr(cell, "source", "") or "" for cell in cells]
     for cell, source in zip(cells, texts):
@@ -199,8 +202,10 @@ def notebook_parameters(cells: Iterable[object], sources: Iterable[str] | None =
         for name, text, value in _tagged_assignments(source) if tagged else _line_assignments(source):
             bound[name] = Parameter(name, value, text, index, tagged)
         for name, text, value in _keywords(source):
-            keywords[name] = Parameter(name, value, text, index)  # (the last binding, where the name first appeared)
-    return tuple([*bound.values(), *(p for name, p in keywords.items() if name not in bound)])
+            if name in keywords and keywords[name].value != value:
+                conflicting.add(name)
+            keywords.setdefault(name, Parameter(name, value, text, index))
+    return tuple([*bound.values(), *(p for name, p in keywords.items() if name not in bound and name not in conflicting)])
 
 
 def stated_parameters(cells: Iterable[object], sources: Iterable[str], clean: Any = None) -> tuple[Parameter, ...]:
