@@ -520,3 +520,14 @@ def test_a_resumed_training_plans_no_epoch_count():
     for resume, planned in (("True", None), ("'out/checkpoint-8'", None), ("None", 4), ("False", 4)):
         source = TRAINING.replace("trainer.train()", f"trainer.train(resume_from_checkpoint={resume})")
         assert events(source)[1].epochs == planned, resume
+
+
+def test_what_follows_the_line_an_error_stopped_a_cell_at_never_ran():
+    """A cell stopped by an error at ``TrainingArguments(evaluation_strategy=...)`` (transformers 5 refuses the
+    old keyword; real run): its Trainer and train() never ran, so they make no run; the cell run again
+    after the fix is the notebook's only run."""
+    result = fixture("hf_old_kwarg_crash_then_fixed")
+    assert [(r.model, r.pretrained, len(r.phases)) for r in result.runs] == [("BertForSequenceClassification", False, 1)]
+    (said,) = [d.message for d in result.diagnostics if "stopped the cell" in d.message]
+    assert said == "TypeError stopped the cell at line 2; what follows never ran: Trainer(...) (line 4), trainer.train() (line 6)"
+    assert not any("no epochs recorded" in d.message for d in result.diagnostics)

@@ -45,7 +45,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
-from audiometrics.runs.evidence import rate_keyword_dropped
+from audiometrics.runs.evidence import rate_keyword_dropped, stopped_at
 from audiometrics.runs.findings import Finding, group
 from audiometrics.runs.matching import match_cell
 from audiometrics.runs.order import cells_never_run
@@ -231,6 +231,7 @@ class _Aligner:
             self.note(cell, warning)
         if not analysis.events and not tables:
             return  # most cells: nothing to align
+        analysis = self._until_error(cell, analysis)
         epoch_tables = sum(1 for t in tables if not t.blank)
         self.tables += epoch_tables
         flat, loop_message = _unroll(analysis.events, epoch_tables)
@@ -273,6 +274,22 @@ class _Aligner:
                       f"{len(made)} optimizers made in this cell: given to the last one made")
         for call, table in rest:
             self.add_phase(self.run_for(call, position, cell), call, table, cell)
+
+    def _until_error(self, cell: CodeCell, analysis: CellAnalysis) -> CellAnalysis:
+        """The events of a cell that an error stopped, up to the line it stopped at (what comes after never
+        ran: a learner made there is no run, a training call there no phase), said."""
+        stop = stopped_at(cell) if any(o.get("output_type") == "error" for o in cell.outputs) else None
+        if stop is None:
+            return analysis
+        line, error = stop
+        kept = tuple(event for event in analysis.events if getattr(event, "line", 0) <= line)
+        if len(kept) == len(analysis.events):
+            return analysis
+        never = [_what(event) for event in analysis.events if getattr(event, "line", 0) > line and _what(event)]
+        where = f"at line {line}" if line else "before it ran (it does not compile)"
+        if never:
+            self.note(cell, f"{error} stopped the cell {where}; what follows never ran: {', '.join(never)}")
+        return replace(analysis, events=kept)
 
     def _rate_applied(self, event: RateApplied) -> None:
         """An optimizer applied by hand to a learner: the rate of that learner's tables with no call."""
@@ -491,6 +508,17 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
+
+
+def _what(event: SourceEvent) -> str:
+    """An event as a user reads it in a note (``Trainer(...) (line 4)``); "" for one not worth naming."""
+    if isinstance(event, LearnerCreated):
+        return f"{event.factory}(...) (line {event.line})"
+    if isinstance(event, TrainingCall):
+        return f"{event.call_text or event.method} (line {event.line})"
+    if isinstance(event, Loop):
+        return f"a loop (line {event.line})"
+    return ""
 
 
 def _first_creation(creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]]) -> tuple[LearnerCreated, CodeCell] | None:
