@@ -383,3 +383,17 @@ def test_a_loop_whose_output_no_format_reads_says_so_at_its_optimizer(tmp_path):
     assert result.runs == ()
     (said,) = [d.message for d in result.diagnostics]
     assert "Adam(...) makes a learner here, but no progress table was read in any output" in said and "In [2]" in str(result.diagnostics[0])
+
+
+def test_an_optimizer_named_by_a_config_through_getattr_starts_the_run():
+    from audiometrics.analysis.analyser import analyse_cells
+    from audiometrics.model import LearnerCreated
+
+    cells = ["import torch\nfrom torch import nn\nCFG = {'optimizer': 'AdamW', 'lr': 3e-4, 'epochs': 3}",
+             "model = nn.Linear(2, 1)\noptimizer = getattr(torch.optim, CFG['optimizer'])(model.parameters(), lr=CFG['lr'])\n"
+             "loss.backward()",
+             "other = getattr(torch.optim, name)(model.parameters())\nthing = getattr(np, 'mean')(x)"]
+    results = analyse_cells(cells)
+    (made,) = [e for e in results[1].events if isinstance(e, LearnerCreated)]
+    assert (made.factory, made.model, made.pretrained, made.rate) == ("AdamW", "Linear", False, "3e-4")
+    assert not [e for e in results[2].events if isinstance(e, LearnerCreated)]  # an unknown name, or no optimizer

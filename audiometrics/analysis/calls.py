@@ -151,6 +151,9 @@ class Calls:
                     self._unknown_learner(node, func.id, ctx, target, pending)
             return
         if not isinstance(func, ast.Attribute):
+            factory = self._factory_by_name(func, ctx)
+            if factory is not None:  # getattr(torch.optim, CFG["optimizer"])(model.parameters(), lr=...)
+                self._learner(node, factory, ctx, target, pending)
             return
         attr = func.attr
         recv = func.value
@@ -178,6 +181,14 @@ class Calls:
             self._added_callbacks(node, recv, ctx)
         else:
             self._unknown_learner(node, None, ctx, target, pending)
+
+    def _factory_by_name(self, func: ast.AST, ctx: Ctx) -> str | None:
+        """The factory ``getattr(module, name)`` names, when ``name`` is a string the analysis knows and a
+        factory of the framework (``getattr(torch.optim, "AdamW")``), else None."""
+        if not (isinstance(func, ast.Call) and callee_name(func.func) == "getattr" and len(func.args) == 2):
+            return None
+        name = evaluate(self.state.value(func.args[1], ctx))
+        return name if isinstance(name, str) and self.framework.is_factory(name) else None
 
     def _progress(self, node: ast.Call, learner: str | None, method: str, ctx: Ctx) -> None:
         if ctx.no_bar:

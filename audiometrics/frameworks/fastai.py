@@ -24,7 +24,7 @@ from audiometrics.analysis.values import Value, holds_unknown, is_unknown
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec, _Missing
 from audiometrics.frameworks import Framework
-from audiometrics.frameworks.torch_layers import CONTAINERS, container_model
+from audiometrics.frameworks.torch_layers import CONTAINERS, container_model, is_layer
 from audiometrics.frameworks.fastai_version import detect_version, may_tell_version
 
 # --------------------------------------------------------------------------- names
@@ -154,6 +154,8 @@ def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str
         return _string_or_name(arch), True
     if name in CONTAINERS:  # nn.Sequential(body, head): the body's model; of layers only, its own class
         return container_model(node, lambda part: _model(value, part, True, depth + 1))
+    if instance and is_layer(node):  # one torch.nn layer (nn.Linear(2, 1)): its class, from scratch
+        return name, False
     if holds_unknown(func):
         return None, None
     if not instance:
