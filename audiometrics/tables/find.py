@@ -68,8 +68,23 @@ def find_tables(outputs: Sequence[dict]) -> list[ProgressTable]:
         except Exception:
             continue
     found.sort(key=lambda item: (item[0], item[1]))
-    tables = [t for _, _, t in found]
+    tables = _without_echoes([t for _, _, t in found])
     return _mark_errors(tables, errors)
+
+
+def _without_echoes(tables: list[ProgressTable]) -> list[ProgressTable]:
+    """The tables less a loop's epoch bars (format ``tqdm``) whose epochs another table of the cell
+    prints too (the loop's own epoch lines on stdout, the bars on stderr): one table per epoch span."""
+    bars = [t for t in tables if t.format == "tqdm"]
+    if not bars or len(bars) == len(tables):
+        return tables
+    others = [_epochs(t) for t in tables if t.format != "tqdm"]
+    return [t for t in tables if t.format != "tqdm" or _epochs(t) not in others]
+
+
+def _epochs(table: ProgressTable) -> tuple[str, ...]:
+    at = table.columns.index("epoch") if table.columns and "epoch" in table.columns else None
+    return tuple(row[at] for row in table.rows) if at is not None else ()
 
 
 def _mark_errors(tables: list[ProgressTable], errors: list[int]) -> list[ProgressTable]:

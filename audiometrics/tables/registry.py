@@ -9,7 +9,7 @@ so the most specific comes first); stream formats are offered each line in order
 from __future__ import annotations
 
 from audiometrics.tables import (
-    columns, console, fastai07, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops,
+    columns, console, fastai07, fasthtml, hf_html, hf_logs, html, html_th, keras, lightning, listing, loops, tqdm_epochs,
 )
 from audiometrics.tables.base import HtmlFormat, StreamFormat
 
@@ -29,6 +29,7 @@ STREAM_FORMATS: tuple[StreamFormat, ...] = (
     hf_logs.FORMAT,  # HuggingFace Trainer log dicts ({'loss': ..., 'epoch': ...})
     keras.FORMAT,  # Keras Progbar epochs (Epoch k/N + final progress lines)
     lightning.FORMAT,  # PyTorch Lightning's tqdm bar (reads every \r redraw)
+    tqdm_epochs.FORMAT,  # a loop's finished tqdm bar per epoch, validation values in its postfix
     columns.FORMAT,  # a loop's own table: a header naming epoch and metrics, then aligned rows
     loops.FORMAT,  # plain training loops' epoch lines (last: framework formats first)
 )
