@@ -202,7 +202,8 @@ class _Aligner:
         self.tables = 0  # epoch tables found
         self.unrun: dict[int, CodeCell] = {}  # cells that never ran and hold training calls
         self.unrun_calls = 0
-        self.rate_keyword_dropped = rate_keyword_dropped(cells)  # Keras said it dropped an optimizer's lr=
+        self.cells = cells
+        self._rate_keyword_dropped: bool | None = None  # Keras said it dropped an optimizer's lr= (read when asked)
         # the last binding of each name per cell that ran, in document order: (position, creation, cell)
         self.creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]] = {}
         self.any_creation = False
@@ -274,6 +275,12 @@ class _Aligner:
                       f"{len(made)} optimizers made in this cell: given to the last one made")
         for call, table in rest:
             self.add_phase(self.run_for(call, position, cell), call, table, cell)
+
+    def rate_keyword_dropped(self) -> bool:
+        """Whether an output shows Keras dropping an optimizer's ``lr=`` (read once, when a call may need it)."""
+        if self._rate_keyword_dropped is None:
+            self._rate_keyword_dropped = rate_keyword_dropped(self.cells)
+        return self._rate_keyword_dropped
 
     def _until_error(self, cell: CodeCell, analysis: CellAnalysis) -> CellAnalysis:
         """The events of a cell that an error stopped, up to the line it stopped at (what comes after never
@@ -406,7 +413,7 @@ class _Aligner:
             builder.framework = builder.framework or framework_of(table.format)
         learner = builder.learner
         learning_rate, lr_is_default = _phase_rate(call, learner)
-        if call is not None and call.lr_if_ignored and self.rate_keyword_dropped and learning_rate:
+        if call is not None and call.lr_if_ignored and learning_rate and self.rate_keyword_dropped():
             self.findings.append(Finding(cell, (
                 f" ({call.call_text or call.method}): its optimizer's lr={learning_rate} was dropped (the output says"
                 f" `lr` is deprecated: this Keras ignores it), so it trained at the optimizer's default {call.lr_if_ignored}"
