@@ -531,3 +531,17 @@ def test_what_follows_the_line_an_error_stopped_a_cell_at_never_ran():
     (said,) = [d.message for d in result.diagnostics if "stopped the cell" in d.message]
     assert said == "TypeError stopped the cell at line 2; what follows never ran: Trainer(...) (line 4), trainer.train() (line 6)"
     assert not any("no epochs recorded" in d.message for d in result.diagnostics)
+
+
+def test_settings_changed_on_the_trainers_arguments_are_followed():
+    """``trainer.args.learning_rate = lr`` in a loop over rates (real run: 1e-3 then 5e-4), and
+    ``num_train_epochs`` likewise; set on the arguments object before the Trainer, still only warned."""
+    result = fixture("hf_steps_eval_args_loop")
+    assert [p.learning_rate for r in result.runs for p in r.phases] == ["1e-3", "5e-4"]
+    assert not any("set after the training arguments" in d.message for d in result.diagnostics)
+    source = TRAINING.replace("trainer.train()", "trainer.args.learning_rate = 3e-5\ntrainer.args.num_train_epochs = 6\ntrainer.train()")
+    call = events(source)[1]
+    assert (call.learning_rate, call.lr_is_default, call.epochs) == ("3e-5", False, 6)
+    again = [e for e in events(source + "\ntrainer = Trainer(model=model, args=args, train_dataset=ds)\ntrainer.train()")
+             if hasattr(e, "learning_rate")][-1]
+    assert (again.learning_rate, again.epochs) == ("2e-5", 4)  # a new trainer: its own arguments again

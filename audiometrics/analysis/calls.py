@@ -440,7 +440,19 @@ class Calls:
             self.state.warn(line, f"{call_text} runs under no_logging() and prints no table{self.state.via(ctx)}")
 
     def _learner_lr(self, learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
-        """The rate a fit on ``learner`` without one falls back to (None: the library default)."""
+        """The rate a fit on ``learner`` without one falls back to (None: the library default), with the
+        settings changed on it since it was made (:attr:`~audiometrics.frameworks.Framework.setting_paths`)."""
+        found = self._learner_rate(learner, mark, ctx)
+        if learner is None or not self.framework.setting_paths:
+            return found
+        changed = {}
+        for path in self.framework.setting_paths:
+            entry = ctx.scope.lookup(f"{learner}.{path}")
+            if entry is UNKNOWN or isinstance(entry, Value):
+                changed[path] = OPAQUE_VALUE if entry is UNKNOWN else entry
+        return dataclasses.replace(found, changed=changed) if changed and found is not None else found
+
+    def _learner_rate(self, learner: str | None, mark: object, ctx: Ctx) -> LearnerLr | None:
         if learner is None:
             return None
         for path in self.framework.rate_paths:  # ``model.optimizer.lr = 1e-5`` (set after the rate below)

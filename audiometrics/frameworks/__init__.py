@@ -103,6 +103,9 @@ class Framework:
     """``(method, receiver, positional arguments as dotted names, args)`` → the learner (a dotted name) whose
     rate the call sets and the value it leaves (bound as ``<learner>.lr``, as ``learn.lr = ...`` is), or None."""
     rate_paths: tuple[str, ...] = ()
+    setting_paths: tuple[str, ...] = ()
+    """Attributes of a learner whose assignment changes what its later training calls do (HF's
+    ``trainer.args.learning_rate``): handed to ``training_phases`` in ``LearnerLr.changed``."""
     """Attributes of a learner that hold its rate (Keras' ``optimizer.lr``): an assignment to one sets it."""
     cell_notes: "Callable[[str], tuple[str, ...]] | None" = None
     """Warnings about a cell's text that the analysis cannot follow (HF's ``args.learning_rate = ...``)."""

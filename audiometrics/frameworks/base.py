@@ -92,6 +92,9 @@ class LearnerLr:
 
     value: Value | None = None
     unknown: str | None = None
+    changed: "Mapping[str, Value] | None" = None
+    """Settings changed on the learner after it was made, by the attributes of the framework's
+    ``setting_paths`` (``trainer.args.learning_rate = 1e-4`` → ``{"args.learning_rate": 1e-4}``)."""
 
 
 

@@ -336,16 +336,22 @@ def training_phases(
     if not isinstance(node, ast.Call):
         return [PhaseSpec(None, "")], ["learning rate", "number of epochs"]
     problems: list[str] = []
+    changed = default_lr.changed or {}
     known_defaults = _callee(node.func) in _ARGUMENT_CLASSES
     lr_node = _keyword(node, "learning_rate")
-    if lr_node is MISSING and known_defaults:
+    if "args.learning_rate" in changed:  # trainer.args.learning_rate = 1e-4 before this call
+        text = lr_text(changed["args.learning_rate"])
+        learning_rate, is_default = text or "", False
+        if text is None:
+            problems.append("learning rate")
+    elif lr_node is MISSING and known_defaults:
         learning_rate, is_default = DEFAULT_LR, True
     else:
         text = lr_text(value.sub(lr_node)) if isinstance(lr_node, ast.AST) else None
         learning_rate, is_default = text or "", False
         if text is None:
             problems.append("learning rate")
-    planned = None if _resumes(args) else _planned_epochs(value, node, problems)
+    planned = None if _resumes(args) else _planned_epochs(value, node, problems, changed.get("args.num_train_epochs"))
     return [PhaseSpec(planned, learning_rate, is_default)], problems
 
 
@@ -362,8 +368,9 @@ def _resumes(args: Args) -> bool:
     return not (isinstance(node, ast.Constant) and node.value in (None, False))
 
 
-def _planned_epochs(value: Value, node: ast.Call, problems: list[str]) -> int | None:
-    """Epochs of a run whose table has a row per epoch; None for step tables or ``max_steps`` runs."""
+def _planned_epochs(value: Value, node: ast.Call, problems: list[str], changed: Value | None = None) -> int | None:
+    """Epochs of a run whose table has a row per epoch; None for step tables or ``max_steps`` runs.
+    ``changed``: ``num_train_epochs`` as set on the trainer's arguments since (``trainer.args.num_train_epochs = 5``)."""
     if _strategy(value, node) != "epoch":
         return None
     steps = _keyword(node, "max_steps")
@@ -374,9 +381,12 @@ def _planned_epochs(value: Value, node: ast.Call, problems: list[str]) -> int | 
     elif steps is None:
         return None
     epochs = _keyword(node, "num_train_epochs")
-    if epochs is MISSING:
+    if epochs is MISSING and changed is None:
         return DEFAULT_EPOCHS
-    number = as_number(value.sub(epochs)) if isinstance(epochs, ast.AST) else None
+    if changed is not None:
+        number = as_number(changed)
+    else:
+        number = as_number(value.sub(epochs)) if isinstance(epochs, ast.AST) else None
     if number is None:
         problems.append("number of epochs")
         return None
@@ -434,17 +444,22 @@ _LATE_SETTING = re.compile(r"([A-Za-z_][\w.]*)\.(learning_rate|num_train_epochs|
 
 
 def cell_notes(text: str) -> tuple[str, ...]:
-    """A warning for each training argument changed after ``TrainingArguments(...)`` made it (not followed).
+    """A warning for each training argument changed after ``TrainingArguments(...)`` made it and not
+    followed: the learning rate and epochs set on a trainer's own arguments are followed
+    (``trainer.args.learning_rate = 1e-4``: :data:`FRAMEWORK`'s ``setting_paths``), not those set on
+    the arguments object itself or ``max_steps``.
 
-    >>> cell_notes("trainer.args.num_train_epochs = 5")
-    ('trainer.args.num_train_epochs is set after the training arguments were made; the epochs read from TrainingArguments(...) may not be the ones this training used',)
-    >>> cell_notes("TrainingArguments(learning_rate=1e-4)")
-    ()
+    >>> cell_notes("args.num_train_epochs = 5")
+    ('args.num_train_epochs is set after the training arguments were made; the epochs read from TrainingArguments(...) may not be the ones this training used',)
+    >>> cell_notes("trainer.args.learning_rate = lr"), cell_notes("TrainingArguments(learning_rate=1e-4)")
+    ((), ())
     """
     if ".learning_rate" not in text and ".num_train_epochs" not in text and ".max_steps" not in text:
         return ()
     notes = []
     for match in _LATE_SETTING.finditer(text):
+        if match.group(1).endswith(".args") and match.group(2) != "max_steps":
+            continue  # trainer.args.learning_rate / num_train_epochs: followed
         what = "the learning rate" if match.group(2) == "learning_rate" else "the epochs"
         which = "the one" if match.group(2) == "learning_rate" else "the ones"
         notes.append(
@@ -457,6 +472,7 @@ def cell_notes(text: str) -> tuple[str, ...]:
 FRAMEWORK = _TrainerFramework(
     name="huggingface",
     model_builders=("model_init",),
+    setting_paths=("args.learning_rate", "args.num_train_epochs"),
     learner_factories=LEARNER_FACTORIES,
     training_methods=TRAINING_METHODS,
     inference_methods=INFERENCE_METHODS,
