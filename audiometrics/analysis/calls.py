@@ -12,8 +12,7 @@ from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.frameworks.base import RATE_REDUCERS, Args, LearnerLr, PhaseSpec
-from audiometrics.frameworks.scratch import instance_pretrained
-from audiometrics.analysis.walk import walk
+from audiometrics.frameworks.scratch import built_pretrained
 from audiometrics.analysis.reach import CALLBACK_ADDERS
 from audiometrics.analysis.relevance import Relevance
 from audiometrics.analysis.state import State
@@ -220,7 +219,8 @@ class Calls:
         args = self._built_model(node, args, ctx)
         info = self.framework.learner_info(factory, args, self.state.version, frozenset(self.state.classes))
         if info.pretrained is None and info.model in self.state.class_defs:
-            info = dataclasses.replace(info, pretrained=self._class_pretrained(node, args, info.model))
+            classes = {name: cls for name, (cls, _src) in self.state.class_defs.items()}
+            info = dataclasses.replace(info, pretrained=built_pretrained(node, args, info.model, classes))
         text = target.text if target is not None and id(node) in target.calls else None
         self.state.emit(
             LearnerCreated(
@@ -255,20 +255,6 @@ class Calls:
             if isinstance(built, Value):
                 return Args(args.positional, LazyKeywords({**args.keywords, "model": built}), args.opaque)
         return args
-
-    def _class_pretrained(self, node: ast.Call, args: Args, model: str) -> bool | None:
-        """Whether a model of the notebook's class ``model``, built by ``node`` or in one of its arguments
-        (``SGD(Net().parameters(), ...)``), is pretrained, read from the class's code
-        (:func:`~audiometrics.frameworks.scratch.instance_pretrained`)."""
-        built = node if callee_name(node.func) == model else None
-        for value in () if built is not None else (*args.positional, *args.keywords.values()):
-            if value.known:
-                built = next((sub for sub in walk(value.node) if isinstance(sub, ast.Call) and callee_name(sub.func) == model), None)
-                if built is not None:
-                    break
-        if built is None:
-            return None
-        return instance_pretrained(built, {name: cls for name, (cls, _src) in self.state.class_defs.items()})
 
     def _unknown_learner(
         self, node: ast.Call, factory: str | None, ctx: Ctx, target: Target | None, pending: list | None

@@ -40,9 +40,10 @@ import re
 from collections.abc import Mapping
 
 from audiometrics.analysis.fold import callee
+from audiometrics.frameworks.base import Args
 from audiometrics.frameworks.torch_layers import CONTAINERS, is_layer
 
-__all__ = ["instance_pretrained"]
+__all__ = ["built_pretrained", "instance_pretrained"]
 
 _BUILTINS = frozenset({
     "super", "range", "len", "list", "tuple", "dict", "set", "zip", "enumerate", "int", "float", "bool", "str",
@@ -87,6 +88,18 @@ def instance_pretrained(call: ast.Call, classes: Classes) -> bool | None:
     if node is None:
         return None
     return _Judge(classes).instance(node, call)
+
+
+def built_pretrained(call: ast.Call, args: Args, model: str, classes: Classes) -> bool | None:
+    """Whether a model of the notebook's class ``model``, built by ``call`` itself or in one of its
+    arguments ``args`` (``SGD(Net().parameters(), ...)``), is pretrained (:func:`instance_pretrained`)."""
+    built = call if callee(call.func) == model else None
+    for value in () if built is not None else (*args.positional, *args.keywords.values()):
+        if value.known:
+            built = next((sub for sub in ast.walk(value.node) if isinstance(sub, ast.Call) and callee(sub.func) == model), None)
+            if built is not None:
+                break
+    return None if built is None else instance_pretrained(built, classes)
 
 
 class _Judge:

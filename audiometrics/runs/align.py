@@ -45,7 +45,7 @@ from audiometrics.model import (
     TrainingCall,
     cell_label,
 )
-from audiometrics.runs.evidence import rate_keyword_dropped, stopped_at
+from audiometrics.runs.evidence import rate_keyword_dropped, until_error
 from audiometrics.runs.findings import Finding, group
 from audiometrics.runs.matching import match_cell
 from audiometrics.runs.order import cells_never_run
@@ -283,20 +283,12 @@ class _Aligner:
         return self._rate_keyword_dropped
 
     def _until_error(self, cell: CodeCell, analysis: CellAnalysis) -> CellAnalysis:
-        """The events of a cell that an error stopped, up to the line it stopped at (what comes after never
-        ran: a learner made there is no run, a training call there no phase), said."""
-        stop = stopped_at(cell) if any(o.get("output_type") == "error" for o in cell.outputs) else None
-        if stop is None:
-            return analysis
-        line, error = stop
-        kept = tuple(event for event in analysis.events if getattr(event, "line", 0) <= line)
-        if len(kept) == len(analysis.events):
-            return analysis
-        never = [_what(event) for event in analysis.events if getattr(event, "line", 0) > line and _what(event)]
-        where = f"at line {line}" if line else "before it ran (it does not compile)"
-        if never:
-            self.note(cell, f"{error} stopped the cell {where}; what follows never ran: {', '.join(never)}")
-        return replace(analysis, events=kept)
+        """The events of a cell up to the line an error stopped it at, what never ran said
+        (:func:`~audiometrics.runs.evidence.until_error`)."""
+        analysis, said = until_error(cell, analysis)
+        if said:
+            self.note(cell, said)
+        return analysis
 
     def _rate_applied(self, event: RateApplied) -> None:
         """An optimizer applied by hand to a learner: the rate of that learner's tables with no call."""
@@ -515,17 +507,6 @@ def _created(events: Sequence[SourceEvent]) -> list[LearnerCreated]:
 def _call_count(events: Sequence[SourceEvent]) -> int:
     """Training calls among ``events`` (the two phases of a ``fine_tune`` are one call)."""
     return sum(1 for e in events if isinstance(e, TrainingCall) and e.part != "unfrozen")
-
-
-def _what(event: SourceEvent) -> str:
-    """An event as a user reads it in a note (``Trainer(...) (line 4)``); "" for one not worth naming."""
-    if isinstance(event, LearnerCreated):
-        return f"{event.factory}(...) (line {event.line})"
-    if isinstance(event, TrainingCall):
-        return f"{event.call_text or event.method} (line {event.line})"
-    if isinstance(event, Loop):
-        return f"a loop (line {event.line})"
-    return ""
 
 
 def _first_creation(creations: dict[str, list[tuple[int, LearnerCreated, CodeCell]]]) -> tuple[LearnerCreated, CodeCell] | None:

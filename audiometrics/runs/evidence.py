@@ -2,17 +2,19 @@
 
 The analysis reads code only (:mod:`audiometrics.analysis`) and the table readers
 outputs only (:mod:`audiometrics.tables`); a library's version can decide what the same
-code did, and only the messages it printed tell the version. Alignment asks here.
+code did, and only the messages it printed tell the version; an error output tells where a
+cell stopped, so what follows that line never ran. Alignment asks here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
-from audiometrics.model import CodeCell
+from audiometrics.model import CellAnalysis, CodeCell, LearnerCreated, Loop, SourceEvent, TrainingCall
 
-__all__ = ["rate_keyword_dropped", "stopped_at"]
+__all__ = ["rate_keyword_dropped", "stopped_at", "until_error"]
 
 _LR_DROPPED = re.compile(r"`lr` is deprecated in (?:TF-)?Keras optimizer")
 """What tf.keras 2.11+ and tf-keras log (to stderr, through absl) when an optimizer is given ``lr=``,
@@ -71,4 +73,31 @@ def _text(value: object) -> str:
         return value
     if isinstance(value, list):
         return "".join(part for part in value if isinstance(part, str))
+    return ""
+
+
+def until_error(cell: CodeCell, analysis: CellAnalysis) -> tuple[CellAnalysis, str]:
+    """The events of a cell that an error stopped, up to the line it stopped at (what comes after never
+    ran: a learner made there is no run, a training call there no phase), and what to say of the rest."""
+    stop = stopped_at(cell) if any(o.get("output_type") == "error" for o in cell.outputs) else None
+    if stop is None:
+        return analysis, ""
+    line, error = stop
+    kept = tuple(event for event in analysis.events if getattr(event, "line", 0) <= line)
+    if len(kept) == len(analysis.events):
+        return analysis, ""
+    never = [_what(event) for event in analysis.events if getattr(event, "line", 0) > line and _what(event)]
+    where = f"at line {line}" if line else "before it ran (it does not compile)"
+    said = f"{error} stopped the cell {where}; what follows never ran: {', '.join(never)}" if never else ""
+    return replace(analysis, events=kept), said
+
+
+def _what(event: SourceEvent) -> str:
+    """An event as a user reads it in a note (``Trainer(...) (line 4)``); "" for one not worth naming."""
+    if isinstance(event, LearnerCreated):
+        return f"{event.factory}(...) (line {event.line})"
+    if isinstance(event, TrainingCall):
+        return f"{event.call_text or event.method} (line {event.line})"
+    if isinstance(event, Loop):
+        return f"a loop (line {event.line})"
     return ""
