@@ -163,14 +163,28 @@ def _without_signatures(source: str) -> str:
 
 
 def _keywords(source: str) -> list[tuple[str, str, object]]:
+    """The literal keyword arguments of calls in ``source`` named in :data:`KEYWORDS`: a ``name=`` after a
+    comma outside any bracket is an assignment's target list (``a, b = f(seed=1), f(seed=2)``), skipped.
+
+    >>> _keywords("train, valid = ToyGlue(96, seed=1), ToyGlue(32, seed=2)")
+    [('seed', '1', 1), ('seed', '2', 2)]
+    """
     found = []
-    for match in _KEYWORD.finditer(_without_signatures(source)):
-        name = match.group(1)
-        if name.lower() not in KEYWORDS:
+    text = _without_signatures(source)
+    pos = depth = 0
+    match = _KEYWORD.search(text)
+    while match is not None:
+        depth += text.count("(", pos, match.start()) - text.count(")", pos, match.start())
+        pos = match.start()
+        if depth <= 0 and text[pos] == ",":
+            match = _KEYWORD.search(text, pos + 1)  # (a target list: look again just after its comma)
             continue
-        ok, value, text = _literal(match.group(2))
-        if ok:
-            found.append((name, text, value))
+        name = match.group(1)
+        if name.lower() in KEYWORDS:
+            ok, value, literal = _literal(match.group(2))
+            if ok:
+                found.append((name, literal, value))
+        match = _KEYWORD.search(text, match.end())
     return found
 
 
