@@ -27,6 +27,17 @@ applied after execution, for what a saved notebook no longer shows:
   ``dropped_rows``. A ``Trainer.train(resume_from_checkpoint=...)`` restores the checkpoint's
   ``log_history``, so the hook would claim the earlier epochs for the resumed call although its
   table does not show them: every resumed-Trainer notebook needs this.
+- ``not_printed``: metric names the framework recorded but the notebook's per-epoch output does
+  not show (a Lightning ``callback_metrics`` entry the user's own print leaves out); every run
+  lists those it has under ``not_printed``, the values stay, and the scorer does not look for them.
+
+These are applied once, here, to the oracle as the hooks recorded it (``drop_unshown`` refuses an
+oracle that already has ``dropped_runs``/``dropped_rows``): a driver importing this module must not
+apply them again.
+
+One more key concerns the kernel: ``pythonpath``, folders (relative to this one) put first on the
+kernel's ``PYTHONPATH``, for a package its venv lacks without changing the venv (``pylib_tf``:
+pandas for the tf kernel; README.md, "Kernel overlay").
 """
 
 from __future__ import annotations
@@ -109,16 +120,37 @@ def lab_saved(nb) -> None:
 def drop_unshown(data: dict, spec: dict) -> dict:
     """The oracle without the runs (``drop_runs``) and rows (``drop_rows``) the saved notebook does not show.
 
-    Run numbers are those of the recorded oracle (1-based, before any run is dropped).
+    Run numbers are those of the recorded oracle (1-based, before any run is dropped). Applied
+    once, to the oracle as recorded: an oracle that already lists ``dropped_runs`` or
+    ``dropped_rows``, a run number past the recorded runs or an epoch the run does not have
+    is refused, so that nothing is dropped twice (explore2's driver did so once).
 
     >>> data = {"runs": [{"rows": [{"epoch": 0}, {"epoch": 1}]}, {"rows": [{"epoch": 0}, {"epoch": 2}]}]}
     >>> out = drop_unshown(data, {"drop_rows": {2: [0]}, "drop_runs": [1]})
     >>> out["runs"], out["dropped_runs"]
     ([{'rows': [{'epoch': 2}], 'dropped_rows': [0]}], [1])
+    >>> drop_unshown(data, {}) == data
+    True
+    >>> drop_unshown(out, {"drop_runs": [1]})
+    Traceback (most recent call last):
+    ValueError: the oracle already lists dropped runs or rows: drop_runs/drop_rows are applied once
+    >>> drop_unshown(data, {"drop_rows": {1: [5]}})
+    Traceback (most recent call last):
+    ValueError: drop_rows: run 1 has no epoch 5
     """
+    if not spec.get("drop_rows") and not spec.get("drop_runs"):
+        return data
     runs = [dict(run) for run in data.get("runs", [])]
+    if "dropped_runs" in data or any("dropped_rows" in run for run in runs):
+        raise ValueError("the oracle already lists dropped runs or rows: drop_runs/drop_rows are applied once")
+    for number in [*(spec.get("drop_rows") or {}), *(spec.get("drop_runs") or [])]:
+        if not 1 <= int(number) <= len(runs):
+            raise ValueError(f"run {number} is not among the {len(runs)} recorded runs")
     for number, epochs in (spec.get("drop_rows") or {}).items():
         run = runs[int(number) - 1]
+        missing = sorted(set(epochs) - {row["epoch"] for row in run["rows"]})
+        if missing:
+            raise ValueError(f"drop_rows: run {number} has no epoch {', '.join(map(str, missing))}")
         run["rows"] = [row for row in run["rows"] if row["epoch"] not in epochs]
         run["dropped_rows"] = list(epochs)
     data = {**data, "runs": runs}
@@ -126,6 +158,23 @@ def drop_unshown(data: dict, spec: dict) -> dict:
         data["runs"] = [run for i, run in enumerate(runs, 1) if i not in spec["drop_runs"]]
         data["dropped_runs"] = list(spec["drop_runs"])
     return data
+
+
+def mark_not_printed(data: dict, spec: dict) -> dict:
+    """The oracle with each run's ``not_printed`` names (``not_printed``: recorded, not shown per epoch).
+
+    >>> data = {"runs": [{"rows": [{"values": {"train_loss": 0.6, "val_loss": 0.7}}]}]}
+    >>> mark_not_printed(data, {"not_printed": ["train_loss", "lr-Adam"]})["runs"][0]["not_printed"]
+    ['train_loss']
+    """
+    names = spec.get("not_printed")
+    if not names:
+        return data
+    runs = []
+    for run in data.get("runs", []):
+        recorded = {name for row in run["rows"] for name in row["values"]}
+        runs.append({**run, "not_printed": [name for name in names if name in recorded]})
+    return {**data, "runs": runs}
 
 
 def all_specs() -> list[dict]:
@@ -159,16 +208,47 @@ def build_notebook(spec: dict):
     return nb
 
 
-def run_cells(client, nb, order: list[int] | None, cwd: str) -> None:
-    """Execute the cells in ``order`` (indexes into the spec's cells; default: document order).
+def execution_order(cells: int, order: list[int] | None, oracle: bool) -> list[int]:
+    """The indexes of a notebook's cells in the order they are executed.
+
+    ``cells`` is the number of the spec's cells; the hidden oracle cell, when there is one, is
+    index ``cells`` and **always runs last**. ``order`` (indexes into the spec's cells) imitates
+    cells run out of order or again (an index may repeat); the spec's cells after the highest
+    index it names then run in document order. (The order's length is not the cells': before,
+    a cell run twice made ``order`` longer and cut the oracle cell off without a word.)
+
+    >>> execution_order(4, None, oracle=True)
+    [0, 1, 2, 3, 4]
+    >>> execution_order(4, [0, 1, 2, 3, 3], oracle=True)
+    [0, 1, 2, 3, 3, 4]
+    >>> execution_order(6, [0, 1, 2, 5, 4, 3], oracle=True)
+    [0, 1, 2, 5, 4, 3, 6]
+    >>> execution_order(5, [0, 2, 1], oracle=False)
+    [0, 2, 1, 3, 4]
+    >>> execution_order(4, [0, 1, 4], oracle=True)
+    Traceback (most recent call last):
+    ValueError: order names cell 4, past the spec's 4 cells (the oracle cell runs last by itself)
+    """
+    indexes = list(range(cells))
+    if order is not None:
+        for index in order:
+            if not 0 <= index < cells:
+                raise ValueError(f"order names cell {index}, past the spec's {cells} cells "
+                                 "(the oracle cell runs last by itself)")
+        indexes = [*order, *range(max(order, default=-1) + 1, cells)]
+    return [*indexes, cells] if oracle else indexes
+
+
+def run_cells(client, nb, order: list[int] | None, cwd: str, oracle: bool = False) -> None:
+    """Execute the notebook's cells as :func:`execution_order` orders them (the oracle cell last).
 
     A spec's ``order`` imitates cells run out of order: the saved notebook keeps
-    document order, and the execution counts tell the order they ran in. A hidden
-    oracle cell (the last cell beyond the spec's) always runs last.
+    document order, and the execution counts tell the order they ran in. With
+    ``oracle``, the notebook's last cell is the hidden oracle cell.
     """
-    indexes = list(range(len(nb.cells)))
-    if order is not None:
-        indexes = [*order, *indexes[len(order):]]
+    indexes = execution_order(len(nb.cells) - oracle, order, oracle)
+    if oracle:
+        assert indexes[-1] == len(nb.cells) - 1 and indexes.count(indexes[-1]) == 1
     with client.setup_kernel(cwd=cwd):
         reply = client.wait_for_reply(client.kc.kernel_info())
         nb.metadata["language_info"] = reply["content"]["language_info"]
@@ -197,13 +277,16 @@ def execute_one(name: str) -> None:
                "HELDOUT_ORACLE": str(oracle_path), "HELDOUT_HOOKS": spec["hooks"],
                "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONHASHSEED": "0"}
+        overlay = [str(HERE / folder) for folder in spec.get("pythonpath", ())]
+        if overlay:
+            env["PYTHONPATH"] = os.pathsep.join([*overlay, *filter(None, [os.environ.get("PYTHONPATH")])])
         client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", allow_errors=True,
                                 record_timing=False, resources={"metadata": {"path": str(work)}})
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)  # the kernel inherits the client's environment
         try:
-            run_cells(client, nb, spec.get("order"), cwd=str(work))
+            run_cells(client, nb, spec.get("order"), cwd=str(work), oracle=bool(spec.get("oracle")))
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -221,7 +304,7 @@ def execute_one(name: str) -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
     nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
     data = json.loads(oracle_path.read_text()) if oracle_path.exists() else {"versions": {}, "runs": []}
-    data = drop_unshown(data, spec)
+    data = mark_not_printed(drop_unshown(data, spec), spec)
     data = {"notebook": f"{name}.ipynb", "style": spec["style"], "kernel": spec["kernel"], **data}
     oracle_path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
@@ -240,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.prefixes and not spec["name"].startswith(tuple(args.prefixes)):
             continue
         python = VENVS[spec["kernel"]] / "bin" / "python"
+        absent = [folder for folder in spec.get("pythonpath", ()) if not (HERE / folder).is_dir()]
+        if absent:
+            print(f"{spec['name']:<34} FAILED (no kernel overlay {', '.join(absent)}: README.md, \"Kernel overlay\")",
+                  flush=True)
+            failed.append(spec["name"])
+            continue
         start = time.perf_counter()
         done = subprocess.run([str(python), str(Path(__file__).resolve()), "--execute-one", spec["name"]],
                               capture_output=True, text=True)

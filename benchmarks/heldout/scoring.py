@@ -52,8 +52,10 @@ def expected_column(framework: str, name: str) -> str | None:
     ('train_loss', None)
     >>> expected_column("keras", "learning_rate") is None
     True
+    >>> expected_column("pytorch_lightning", "lr-Adam") is None  # Lightning's LearningRateMonitor
+    True
     """
-    if name in IGNORED:
+    if name in IGNORED or name.startswith("lr-"):
         return None
     if framework == "pytorch_lightning":
         if name.endswith("_step"):
@@ -137,7 +139,10 @@ CONVENTIONS = ("displayed", "zero")
 
 
 def oracle_rows(oracle: dict, convention: str = "zero") -> list[OracleRow]:
-    """The scored rows of a notebook's oracle, in order (``No log`` values are not scored).
+    """The scored rows of a notebook's oracle, in order.
+
+    Not scored: ``No log`` values (``null``) and the names a run lists under ``not_printed``
+    (recorded by the framework, not shown by the notebook's per-epoch output).
 
     ``convention``: the CSV's epochs counted from 0 (``zero``) or as the framework
     displays them (``displayed``: Keras ``Epoch 1/3`` is 1, Lightning ``Epoch 0:`` is 0).
@@ -148,17 +153,21 @@ def oracle_rows(oracle: dict, convention: str = "zero") -> list[OracleRow]:
     {'loss': ('train_loss', 0.5), 'val_accuracy': ('accuracy', 0.8)}
     >>> oracle_rows(oracle)[0].epoch, oracle_rows(oracle, "displayed")[0].epoch
     (0, 1)
+    >>> oracle["runs"][0]["not_printed"] = ["loss"]
+    >>> oracle_rows(oracle)[0].values
+    {'val_accuracy': ('accuracy', 0.8)}
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
     rows = []
     for number, run in enumerate(oracle.get("runs", []), start=1):
         base = run.get("epoch_display_base", DISPLAY_BASE.get(run["framework"], 0)) if convention == "displayed" else 0
+        not_printed = set(run.get("not_printed", ()))
         for row in run["rows"]:
             values = {}
             for name, value in row["values"].items():
                 column = expected_column(run["framework"], name)
-                if column is not None and value is not None:
+                if column is not None and value is not None and name not in not_printed:
                     values[name] = (column, value)
             epoch = None if row.get("epoch") is None else row["epoch"] + base
             rows.append(OracleRow(number, run["framework"], epoch, row.get("step"), run.get("key", "epoch"), values))

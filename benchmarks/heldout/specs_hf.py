@@ -331,5 +331,126 @@ HF += [
     },
 ]
 
+# Third batch (README.md, "The corpus"): 15 notebooks written and executed by a third person with the same
+# machinery (HuggingFace Trainer).
+T5_SETUP = '''import torch
+from torch.utils.data import Dataset
+from transformers import (T5Config, T5ForConditionalGeneration, Seq2SeqTrainer, Seq2SeqTrainingArguments)
+
+torch.manual_seed(0)
+
+
+class ReverseTask(Dataset):
+    """Toy seq2seq data: the target is the source reversed (no tokenizer download)."""
+
+    def __init__(self, n, seed):
+        g = torch.Generator().manual_seed(seed)
+        self.src = torch.randint(2, 40, (n, 8), generator=g)
+
+    def __len__(self):
+        return len(self.src)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.src[i], "attention_mask": torch.ones(8, dtype=torch.long),
+                "labels": self.src[i].flip(0)}
+
+
+train_ds, eval_ds = ReverseTask(96, 1), ReverseTask(32, 2)
+config = T5Config(vocab_size=40, d_model=32, d_ff=64, d_kv=16, num_layers=2, num_decoder_layers=2, num_heads=2,
+                  decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+'''
+
+
+HF += [
+    {
+        "name": "hf_seq2seq_t5",
+        "style": "HF summarization/translation notebooks: Seq2SeqTrainingArguments + Seq2SeqTrainer, T5 from config",
+        "cells": [
+            T5_SETUP,
+            "model = T5ForConditionalGeneration(config)\n"
+            "args = Seq2SeqTrainingArguments(\n"
+            "    output_dir='t5-reverse',\n"
+            "    eval_strategy='epoch',\n"
+            "    logging_strategy='epoch',\n"
+            "    learning_rate=1e-3,\n"
+            "    per_device_train_batch_size=16,\n"
+            "    per_device_eval_batch_size=16,\n"
+            "    weight_decay=0.01,\n"
+            "    num_train_epochs=3,\n"
+            "    predict_with_generate=False,\n"
+            "    save_strategy='no',\n"
+            "    report_to='none',\n"
+            ")\n"
+            "trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_old_kwarg_crash_then_fixed",
+        "style": "an old Colab notebook re-run on transformers 5: evaluation_strategy= raises TypeError, "
+                 "the next cell fixes it (eval_strategy=) and trains",
+        "cells": [
+            SETUP, ACCURACY,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('old-style', evaluation_strategy='epoch', learning_rate=2e-5,\n"
+            "                         num_train_epochs=3, per_device_train_batch_size=16, save_strategy='no')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+            "%%md\n`evaluation_strategy` was renamed `eval_strategy`.",
+            "args = TrainingArguments('new-style', eval_strategy='epoch', learning_rate=5e-4,\n"
+            "                         num_train_epochs=2, per_device_train_batch_size=16, save_strategy='no')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_weighted_trainer_lr_loop",
+        "style": "Kaggle: class WeightedTrainer(Trainer) with compute_loss, a loop over rates making model + trainer, "
+                 "print(trainer.evaluate()) after each",
+        "cells": [
+            SETUP, ACCURACY,
+            "class_weights = torch.tensor([1.0, 2.0])\n\n\n"
+            "class WeightedTrainer(Trainer):\n"
+            "    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):\n"
+            "        labels = inputs.pop('labels')\n"
+            "        outputs = model(**inputs)\n"
+            "        loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=class_weights)\n"
+            "        return (loss, outputs) if return_outputs else loss",
+            "results = {}\n"
+            "for lr in [1e-3, 3e-4]:\n"
+            "    model = AutoModelForSequenceClassification.from_config(config)\n"
+            "    args = TrainingArguments(f'weighted-{lr}', eval_strategy='epoch', logging_strategy='epoch',\n"
+            "                             learning_rate=lr, num_train_epochs=2, per_device_train_batch_size=16,\n"
+            "                             save_strategy='no', report_to='none')\n"
+            "    trainer = WeightedTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                              compute_metrics=compute_metrics)\n"
+            "    trainer.train()\n"
+            "    metrics = trainer.evaluate()\n"
+            "    print(metrics)\n"
+            "    results[lr] = metrics['eval_accuracy']",
+            "results",
+        ],
+    },
+    {
+        "name": "hf_steps_eval_args_loop",
+        "style": "eval_strategy='steps' with logging_steps / eval_steps, default report_to, then "
+                 "for lr in [...]: trainer.args.learning_rate = lr; trainer.train() on the same trainer",
+        "cells": [
+            SETUP, ACCURACY,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('steps-eval', eval_strategy='steps', eval_steps=4, logging_steps=4,\n"
+            "                         learning_rate=2e-4, num_train_epochs=2, per_device_train_batch_size=16,\n"
+            "                         save_strategy='no')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)",
+            "for lr in [1e-3, 5e-4]:\n"
+            "    trainer.args.learning_rate = lr\n"
+            "    trainer.train()",
+        ],
+    },
+]
+
 for _spec in HF:
     _spec.update(kernel="ml", hooks="hf")

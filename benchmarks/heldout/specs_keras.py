@@ -409,6 +409,79 @@ KERAS2 += [
     },
 ]
 
+# Third batch (README.md, "The corpus"): 15 notebooks written and executed by a third person with the same
+# machinery (Keras 3 and tf-keras).
+KERAS3 += [
+    {
+        "name": "keras_lr_loop_recompile",
+        "style": "Kaggle: one model, model.summary(), then for lr in [...]: reset weights, recompile, fit",
+        "cells": [
+            DATA3, MLP3,
+            "model = make_model(32)\nmodel.summary()\ninitial_weights = model.get_weights()",
+            "for lr in [1e-2, 1e-3, 1e-4]:\n"
+            "    model.set_weights(initial_weights)\n"
+            "    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),\n"
+            "                  loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "    print(f'--- lr = {lr} ---')\n"
+            "    model.fit(x_train, y_train, epochs=2, batch_size=32, validation_data=(x_test, y_test), verbose=2)",
+        ],
+    },
+    {
+        "name": "keras_kfold_earlystop",
+        "style": "Kaggle CV: for fold in range(N_FOLDS) a new model, RMSprop, EarlyStopping(restore_best_weights=True, "
+                 "verbose=1), epochs=30",
+        "cells": [
+            DATA3, MLP3,
+            "N_FOLDS = 3\nEPOCHS = 30\nLR = 5e-2\nkeras.utils.set_random_seed(42)",
+            "idx = np.random.default_rng(0).permutation(len(x_train))\n"
+            "folds = np.array_split(idx, N_FOLDS)\n"
+            "scores = []\n"
+            "for fold in range(N_FOLDS):\n"
+            "    val_idx = folds[fold]\n"
+            "    trn_idx = np.concatenate([folds[j] for j in range(N_FOLDS) if j != fold])\n"
+            "    model = make_model(16)\n"
+            "    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=LR),\n"
+            "                  loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "    es = keras.callbacks.EarlyStopping(monitor='val_loss', patience=1, restore_best_weights=True,\n"
+            "                                       verbose=1)\n"
+            "    print(f'Fold {fold + 1}/{N_FOLDS}')\n"
+            "    model.fit(x_train[trn_idx], y_train[trn_idx], validation_data=(x_train[val_idx], y_train[val_idx]),\n"
+            "              epochs=EPOCHS, batch_size=32, callbacks=[es], verbose=2)\n"
+            "    scores.append(model.evaluate(x_train[val_idx], y_train[val_idx], verbose=0)[1])\n"
+            "print('CV accuracy:', np.mean(scores))",
+        ],
+    },
+]
+
+KERAS2 += [
+    {
+        "name": "tfkeras2_tfdata_classweight_df",
+        "style": "TF 2 tutorials (imbalanced data): tf.data pipeline with .repeat(), steps_per_epoch, class_weight, "
+                 "model.summary() before fit, pd.DataFrame(history.history) displayed after",
+        "cells": [
+            DATA2,
+            "import pandas as pd\n\n"
+            "BATCH_SIZE = 32\n"
+            "train_ds = tf.data.Dataset.from_tensor_slices((X_train, y_train)).shuffle(240).batch(BATCH_SIZE).repeat()\n"
+            "val_ds = tf.data.Dataset.from_tensor_slices((X_val, y_val)).batch(BATCH_SIZE)",
+            "model = keras.Sequential([\n"
+            "    layers.Dense(16, activation='relu', input_shape=(12,)),\n"
+            "    layers.Dropout(0.3),\n"
+            "    layers.Dense(1, activation='sigmoid'),\n"
+            "], name='tab_mlp')\n"
+            "model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3), loss='binary_crossentropy',\n"
+            "              metrics=['accuracy', keras.metrics.AUC(name='auc')])\n"
+            "model.summary()",
+            "class_weight = {0: 1.0, 1: 2.0}\n"
+            "history = model.fit(train_ds, epochs=4, steps_per_epoch=8, validation_data=val_ds,\n"
+            "                    class_weight=class_weight)",
+            "hist_df = pd.DataFrame(history.history)\nhist_df['epoch'] = history.epoch\nhist_df",
+        ],
+        # the tf venv has no pandas: a --no-deps overlay for this kernel only (README.md, "Kernel overlay")
+        "pythonpath": ["pylib_tf"],
+    },
+]
+
 for _spec in KERAS3:
     _spec.update(kernel="ml", hooks="keras")
 for _spec in KERAS2:

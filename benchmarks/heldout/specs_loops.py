@@ -677,6 +677,346 @@ _two["oracle"] = (
     + BENTREVETT_ORACLE.format(model="CNN")
 )
 
+# Third batch (README.md, "The corpus"): 15 notebooks written and executed by a third person with the same
+# machinery (plain loops and Lightning).
+LOADERS_EVAL = '''import numpy as np
+import pandas as pd
+import torch
+from torch import nn, optim
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm import tqdm
+
+torch.manual_seed(0)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+X = torch.randn(384, 12)
+y = (X[:, :4].sum(1) > 0).long()
+train_ds = TensorDataset(X[:288], y[:288])
+val_ds = TensorDataset(X[288:], y[288:])
+train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
+val_loader = DataLoader(val_ds, batch_size=64)
+print(f"train: {len(train_ds)}  val: {len(val_ds)}")
+'''
+
+
+NET_EVAL = '''class Net(nn.Module):
+    def __init__(self, hidden=32, n_classes=2):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(12, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def evaluate(model, loader, criterion):
+    model.eval()
+    total, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
+            out = model(xb)
+            total += criterion(out, yb).item() * len(yb)
+            correct += (out.argmax(1) == yb).sum().item()
+            n += len(yb)
+    return total / n, correct / n
+'''
+
+
+PLAIN += [
+    {
+        "name": "plain_tqdm_postfix_onecycle",
+        "style": "Kaggle: tqdm(train_loader, desc=f'Epoch {epoch+1}/{EPOCHS}') with set_postfix(loss=...), "
+                 "OneCycleLR stepped per batch, a summary print per epoch",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "EPOCHS = 4\n"
+            "model = Net().to(device)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)\n"
+            "scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, steps_per_epoch=len(train_loader),\n"
+            "                                          epochs=EPOCHS)",
+            "history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(EPOCHS):\n"
+            "    model.train()\n"
+            "    running = 0.0\n"
+            "    pbar = tqdm(train_loader, desc=f\"Epoch {epoch+1}/{EPOCHS}\")\n"
+            "    for xb, yb in pbar:\n"
+            "        xb, yb = xb.to(device), yb.to(device)\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        scheduler.step()\n"
+            "        running += loss.item() * xb.size(0)\n"
+            "        pbar.set_postfix(loss=loss.item())\n"
+            "    train_loss = running / len(train_loader.dataset)\n"
+            "    val_loss, val_acc = evaluate(model, val_loader, criterion)\n"
+            "    history['train_loss'].append(train_loss); history['val_loss'].append(val_loss)\n"
+            "    history['val_acc'].append(val_acc)\n"
+            "    print(f\"Epoch {epoch+1}/{EPOCHS} - train_loss: {train_loss:.4f} - val_loss: {val_loss:.4f} \"\n"
+            "          f\"- val_acc: {val_acc:.4f}\")",
+        ],
+        # the rate the run starts from: OneCycleLR replaces AdamW's lr=3e-3 by max_lr / div_factor (4e-4)
+        "oracle": "_heldout_plain_run('Net', optimizer.param_groups[0]['initial_lr'], EPOCHS, history,\n"
+                  "                   style='tqdm postfix + summary')",
+    },
+    {
+        "name": "plain_pipe_table_steplr",
+        "style": "blog/Kaggle loops printing a header line then '  1 | 0.6931 | 0.6899 | 53.12%' rows; StepLR per epoch",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "NUM_EPOCHS = 5\n"
+            "model = Net(hidden=64).to(device)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+            "scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)",
+            "log = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "print(f\"{'Epoch':>5} | {'Train Loss':>10} | {'Val Loss':>8} | {'Val Acc':>7} | {'LR':>8}\")\n"
+            "print('-' * 52)\n"
+            "for epoch in range(1, NUM_EPOCHS + 1):\n"
+            "    model.train()\n"
+            "    total, n = 0.0, 0\n"
+            "    for xb, yb in train_loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        total += loss.item() * len(yb); n += len(yb)\n"
+            "    lr = scheduler.get_last_lr()[0]\n"
+            "    scheduler.step()\n"
+            "    train_loss = total / n\n"
+            "    val_loss, val_acc = evaluate(model, val_loader, criterion)\n"
+            "    log['train_loss'].append(train_loss); log['val_loss'].append(val_loss); log['val_acc'].append(val_acc)\n"
+            "    print(f\"{epoch:5d} | {train_loss:10.4f} | {val_loss:8.4f} | {val_acc:7.2%} | {lr:.2e}\")",
+        ],
+        "oracle": "_heldout_plain_run('Net', 0.1, NUM_EPOCHS, log, style='pipe table')",
+    },
+    {
+        "name": "plain_cfg_getattr_optim",
+        "style": "Kaggle: CFG dict of hyper-parameters, optimizer from getattr(torch.optim, CFG['optimizer']), "
+                 "'Epoch 1: train_loss=…, val_loss=…' lines",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "CFG = {\n"
+            "    'hidden': 64,\n"
+            "    'optimizer': 'AdamW',\n"
+            "    'lr': 3e-4,\n"
+            "    'weight_decay': 1e-2,\n"
+            "    'epochs': 3,\n"
+            "}",
+            "model = Net(hidden=CFG['hidden']).to(device)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = getattr(torch.optim, CFG['optimizer'])(model.parameters(), lr=CFG['lr'],\n"
+            "                                                   weight_decay=CFG['weight_decay'])\n"
+            "train_losses, val_losses, val_accs = [], [], []\n"
+            "for epoch in range(CFG['epochs']):\n"
+            "    model.train()\n"
+            "    for xb, yb in train_loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "    train_loss, _ = evaluate(model, train_loader, criterion)\n"
+            "    val_loss, val_acc = evaluate(model, val_loader, criterion)\n"
+            "    train_losses.append(train_loss); val_losses.append(val_loss); val_accs.append(val_acc)\n"
+            "    print(f'Epoch {epoch+1}: train_loss={train_loss:.4f}, val_loss={val_loss:.4f}, val_acc={val_acc:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('Net', optimizer.param_groups[0]['lr'], CFG['epochs'],\n"
+                  "    {'train_loss': train_losses, 'val_loss': val_losses, 'val_acc': val_accs}, style='cfg getattr')",
+    },
+    {
+        "name": "plain_optimizer_helper_recreate",
+        "style": "course notebooks: optimizer built by a helper make_optimizer(model, lr=1e-3); the same `model` "
+                 "variable re-created with Net() and retrained in a later cell (helper default rate)",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "def make_optimizer(model, lr=1e-3):\n"
+            "    return optim.SGD(model.parameters(), lr=lr, momentum=0.9)\n\n\n"
+            "def train_epoch(model, optimizer, loader, criterion):\n"
+            "    model.train()\n"
+            "    total, n = 0.0, 0\n"
+            "    for xb, yb in loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        total += loss.item() * len(yb); n += len(yb)\n"
+            "    return total / n",
+            "criterion = nn.CrossEntropyLoss()\n"
+            "model = Net()\n"
+            "optimizer = make_optimizer(model, lr=0.05)\n"
+            "hist1 = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(3):\n"
+            "    tl = train_epoch(model, optimizer, train_loader, criterion)\n"
+            "    vl, va = evaluate(model, val_loader, criterion)\n"
+            "    hist1['train_loss'].append(tl); hist1['val_loss'].append(vl); hist1['val_acc'].append(va)\n"
+            "    print(f'Epoch [{epoch+1}/3] train_loss: {tl:.4f} val_loss: {vl:.4f} val_acc: {va:.4f}')",
+            "%%md\nToo fast? Start again from scratch with the helper's default rate.",
+            "model = Net()\n"
+            "optimizer = make_optimizer(model)\n"
+            "hist2 = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(4):\n"
+            "    tl = train_epoch(model, optimizer, train_loader, criterion)\n"
+            "    vl, va = evaluate(model, val_loader, criterion)\n"
+            "    hist2['train_loss'].append(tl); hist2['val_loss'].append(vl); hist2['val_acc'].append(va)\n"
+            "    print(f'Epoch [{epoch+1}/4] train_loss: {tl:.4f} val_loss: {vl:.4f} val_acc: {va:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('Net', 0.05, 3, hist1, style='helper optimizer')\n"
+                  "_heldout_plain_run('Net', optimizer.param_groups[0]['lr'], 4, hist2, style='helper optimizer')",
+    },
+    {
+        "name": "plain_rerun_train_cell",
+        "style": "a user's notebook: the training cell executed twice on the same model (count 4 missing: "
+                 "the first execution's output was replaced), 'epoch 1, loss 0.5432, val_loss …, acc 80.00%'",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "LR = 1e-2\n"
+            "model = Net()\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.Adam(model.parameters(), lr=LR)\n"
+            "runs = []",
+            "losses, vlosses, accs = [], [], []\n"
+            "for epoch in range(3):\n"
+            "    model.train()\n"
+            "    for xb, yb in train_loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "    vl, va = evaluate(model, val_loader, criterion)\n"
+            "    losses.append(loss.item()); vlosses.append(vl); accs.append(va)\n"
+            "    print(f'epoch {epoch + 1}, loss {loss.item():.4f}, val_loss {vl:.4f}, acc {va:.2%}')\n"
+            "runs.append((losses, vlosses, accs))",
+            "%%md\nSecond pass over the data: the loss keeps going down.",
+        ],
+        # the training cell (3) runs twice on the same model. The trailing markdown cell was explore3's
+        # workaround for run_cells cutting the oracle cell off when `order` was longer than the cells
+        # (fixed: execution_order runs the oracle cell last); kept so that the notebook is as executed.
+        "order": [0, 1, 2, 3, 3],
+        "oracle": "for _l, _v, _a in runs:\n"
+                  "    _heldout_plain_run('Net', LR, 3, {'train_loss': _l, 'val_loss': _v, 'val_acc': _a}, style='rerun')",
+        "drop_runs": [1],
+    },
+    {
+        "name": "plain_dataframe_history",
+        "style": "Kaggle: a trange bar over epochs and nothing printed per epoch; the history shown afterwards as "
+                 "pd.DataFrame(history) (an HTML table with epoch / train_loss / val_loss / val_acc)",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "from tqdm import trange\n\n"
+            "EPOCHS = 4\n"
+            "model = Net(hidden=16)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.RMSprop(model.parameters(), lr=5e-3)\n"
+            "history = []\n"
+            "for epoch in trange(EPOCHS, desc='training'):\n"
+            "    model.train()\n"
+            "    total, n = 0.0, 0\n"
+            "    for xb, yb in train_loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        total += loss.item() * len(yb); n += len(yb)\n"
+            "    val_loss, val_acc = evaluate(model, val_loader, criterion)\n"
+            "    history.append({'epoch': epoch + 1, 'train_loss': total / n, 'val_loss': val_loss, 'val_acc': val_acc})",
+            "pd.DataFrame(history)",
+        ],
+        "oracle": "_heldout_plain_run('Net', 5e-3, EPOCHS, {k: [h[k] for h in history] for k in ('train_loss', 'val_loss', 'val_acc')},\n"
+                  "                   style='dataframe')",
+    },
+    {
+        "name": "plain_tqdm_postfix_only",
+        "style": "Kaggle: only a tqdm bar per epoch (with tqdm(total=...) as pbar), the epoch's validation metrics put "
+                 "in its postfix at the end; nothing else printed",
+        "cells": [
+            LOADERS_EVAL, NET_EVAL,
+            "EPOCHS = 4\n"
+            "model = Net().to(device)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.Adam(model.parameters(), lr=1e-3)",
+            "history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(EPOCHS):\n"
+            "    model.train()\n"
+            "    running, n = 0.0, 0\n"
+            "    with tqdm(total=len(train_loader), desc=f\"Epoch {epoch+1}/{EPOCHS}\") as pbar:\n"
+            "        for xb, yb in train_loader:\n"
+            "            optimizer.zero_grad()\n"
+            "            loss = criterion(model(xb), yb)\n"
+            "            loss.backward()\n"
+            "            optimizer.step()\n"
+            "            running += loss.item() * len(yb); n += len(yb)\n"
+            "            pbar.set_postfix(loss=f\"{running / n:.4f}\")\n"
+            "            pbar.update(1)\n"
+            "        val_loss, val_acc = evaluate(model, val_loader, criterion)\n"
+            "        pbar.set_postfix(loss=f\"{running / n:.4f}\", val_loss=f\"{val_loss:.4f}\", val_acc=f\"{val_acc:.4f}\")\n"
+            "    history['train_loss'].append(running / n); history['val_loss'].append(val_loss)\n"
+            "    history['val_acc'].append(val_acc)",
+        ],
+        "oracle": "_heldout_plain_run('Net', 1e-3, EPOCHS, history, style='tqdm postfix only')",
+    },
+]
+
+PL_DATA = '''import pandas as pd
+import torch
+from torch import nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.callbacks import LearningRateMonitor
+
+pl.seed_everything(7)
+X = torch.randn(256, 10)
+y = (X[:, 0] + X[:, 1] > 0).long()
+train_loader = DataLoader(TensorDataset(X[:192], y[:192]), batch_size=32, shuffle=True)
+val_loader = DataLoader(TensorDataset(X[192:], y[192:]), batch_size=32)
+'''
+
+
+LIGHTNING += [
+    {
+        "name": "pl_no_bar_print_epoch_end",
+        "style": "Lightning without a bar: enable_progress_bar=False, CSVLogger, LearningRateMonitor, a print in "
+                 "on_validation_epoch_end, trainer.validate afterwards, metrics.csv shown as a DataFrame",
+        "cells": [
+            PL_DATA,
+            "class LitNet(pl.LightningModule):\n"
+            "    def __init__(self, lr=1e-3):\n"
+            "        super().__init__()\n"
+            "        self.save_hyperparameters()\n"
+            "        self.net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))\n\n"
+            "    def forward(self, x):\n"
+            "        return self.net(x)\n\n"
+            "    def training_step(self, batch, batch_idx):\n"
+            "        x, y = batch\n"
+            "        loss = F.cross_entropy(self(x), y)\n"
+            "        self.log('train_loss', loss, on_step=False, on_epoch=True)\n"
+            "        return loss\n\n"
+            "    def validation_step(self, batch, batch_idx):\n"
+            "        x, y = batch\n"
+            "        logits = self(x)\n"
+            "        self.log('val_loss', F.cross_entropy(logits, y))\n"
+            "        self.log('val_acc', (logits.argmax(1) == y).float().mean())\n\n"
+            "    def on_validation_epoch_end(self):\n"
+            "        m = self.trainer.callback_metrics\n"
+            "        print(f\"Epoch {self.current_epoch}: val_loss={m['val_loss']:.4f}, val_acc={m['val_acc']:.4f}\")\n\n"
+            "    def configure_optimizers(self):\n"
+            "        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)",
+            "model = LitNet(lr=2e-3)\n"
+            "trainer = pl.Trainer(max_epochs=3, accelerator='cpu', enable_progress_bar=False, enable_model_summary=False,\n"
+            "                     logger=CSVLogger('logs', name='litnet'),\n"
+            "                     callbacks=[LearningRateMonitor(logging_interval='epoch')], enable_checkpointing=False)\n"
+            "trainer.fit(model, train_loader, val_loader)",
+            "trainer.validate(model, val_loader)",
+            "metrics = pd.read_csv(f'{trainer.logger.log_dir}/metrics.csv')\n"
+            "metrics.groupby('epoch').mean(numeric_only=True)",
+        ],
+        # train_loss is in callback_metrics (so in the oracle) but not in the per-epoch print; only the
+        # metrics.csv DataFrame shows it, which the project does not read by design
+        "not_printed": ["train_loss"],
+    },
+]
+
 for _spec in LIGHTNING:
     _spec.update(kernel="ml", hooks="lightning")
 for _spec in PLAIN:
