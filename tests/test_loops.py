@@ -397,3 +397,25 @@ def test_an_optimizer_named_by_a_config_through_getattr_starts_the_run():
     (made,) = [e for e in results[1].events if isinstance(e, LearnerCreated)]
     assert (made.factory, made.model, made.pretrained, made.rate) == ("AdamW", "Linear", False, "3e-4")
     assert not [e for e in results[2].events if isinstance(e, LearnerCreated)]  # an unknown name, or no optimizer
+
+
+@pytest.mark.parametrize(
+    "setup, params, model, pretrained",
+    [
+        ("model = Net()", "filter(lambda p: p.requires_grad, model.parameters())", "Net", False),
+        ("model = Net().to(device)", "[{'params': [p for n, p in model.named_parameters() if 'bias' in n], 'weight_decay': 0.0},"
+         " {'params': [p for n, p in model.named_parameters() if 'bias' not in n]}]", "Net", False),
+        ("model = BertForSequenceClassification(config).to(device)", "model.parameters()", "BertForSequenceClassification", False),
+        ("model = Net()\nmodel.load_state_dict(torch.load('pretrained.pt'))", "model.parameters()", "Net", True),
+        ("model = Net()\nmodel.load_state_dict(torch.load('w.pt'))\nmodel = Net()", "model.parameters()", "Net", False),  # rebound
+        ("a, b = Net(), nn.Linear(2, 2)", "list(a.parameters()) + list(b.parameters())", None, None),  # two models: which is it?
+    ],
+)
+def test_the_model_an_optimizer_trains_and_weights_loaded_before(setup, params, model, pretrained):
+    from audiometrics.analysis.analyser import analyse_cells
+    from audiometrics.model import LearnerCreated
+
+    classes = "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)"
+    (made,) = [e for e in analyse_cells([classes, f"{setup}\nopt = torch.optim.AdamW({params}, lr=1e-3)\nloss.backward()"])[1].events
+               if isinstance(e, LearnerCreated)]
+    assert (made.model, made.pretrained) == (model, pretrained)

@@ -21,12 +21,14 @@ from audiometrics.frameworks import call_names, progress_prefixes
 from audiometrics.analysis.scope import MAGIC_RUNNERS, MUTATORS
 from audiometrics.analysis.values import dotted
 
-__all__ = ["Reach", "Summary", "Syntax", "reach", "is_event_callee", "CALLBACK_ADDERS"]
+__all__ = ["Reach", "Summary", "Syntax", "reach", "is_event_callee", "CALLBACK_ADDERS", "WEIGHT_LOADERS"]
 
 CALLBACK_ADDERS = frozenset({"add_cb", "add_cbs"})
 """Learner methods that add callbacks for all later fits (a scheduler among them sets their rate)."""
+WEIGHT_LOADERS = frozenset({"load_state_dict", "load_weights"})
+"""Methods that load trained weights into a model (``model.load_state_dict(torch.load(path))``)."""
 
-_OWN_CALLS = MAGIC_RUNNERS | CALLBACK_ADDERS
+_OWN_CALLS = MAGIC_RUNNERS | CALLBACK_ADDERS | WEIGHT_LOADERS
 
 
 def is_event_callee(name: str) -> bool:

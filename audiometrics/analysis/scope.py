@@ -203,6 +203,9 @@ class Frame:
     pending: list = field(default_factory=list)  # bindings under ``target`` once the call's result is bound
 
 
+WEIGHTS_KEY = ".<weights>"
+"""Suffix of the scope key (``model.<weights>``) that says which call loaded trained weights into the
+model a name is bound to (``model.load_state_dict(...)``); rebinding ``model`` drops it."""
 LEARNER_KEY = ".<learner>"
 """Suffix of the scope key (``learn.<learner>``) that holds a bound learner's :class:`LearnerMark`;
 no Python name reads it, and rebinding ``learn`` drops it."""

@@ -35,10 +35,12 @@ import ast
 import re
 from typing import Iterable, Sequence
 
+from audiometrics.analysis.walk import walk
 from audiometrics.analysis.values import Value
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 from audiometrics.frameworks.fastai import model_of
+from audiometrics.frameworks.huggingface import model_of as transformers_model_of
 from audiometrics.analysis.convert import lr_text
 from audiometrics.frameworks.torch_optim import DEFAULT_RATES, OPTIMIZERS, is_scheduler
 
@@ -70,17 +72,29 @@ def learner_info(factory: str, args: Args, version: int, classes: frozenset[str]
     params = args.get(0, ("params",))
     model, pretrained = None, None
     if isinstance(params, Value) and params.known:
-        node = params.node
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("parameters", "named_parameters")
-        ):
+        modules = _modules(params.node)
+        if len({ast.dump(module) for module in modules}) == 1:
+            module = params.sub(modules[0])
+            model, pretrained = model_of(module, instance=True)
+            if pretrained is None:  # a transformers model built from its config (BertForSequenceClassification(config))
+                name, flag = transformers_model_of(module)
+                model, pretrained = (name, flag) if name and flag is not None else (model, pretrained)
+    return LearnerInfo(model, pretrained, (), None, default_lr=False, call_less=optimizer_rate(factory, args))
+
+
+def _modules(params: ast.AST) -> list[ast.AST]:
+    """The modules whose parameters an optimizer is given: ``X`` of every ``X.parameters()`` or
+    ``X.named_parameters()`` in its argument (the argument itself, ``filter(lambda p: p.requires_grad,
+    X.parameters())``, or parameter groups ``[{"params": [p for n, p in X.named_parameters() if ...]}, ...]``),
+    ``.to(device)``-like calls peeled (``Net().to(device).parameters()`` → ``Net()``)."""
+    found = []
+    for node in walk(params):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("parameters", "named_parameters"):
             module = node.func.value
             while isinstance(module, ast.Call) and isinstance(module.func, ast.Attribute) and module.func.attr in _PEEL:
-                module = module.func.value  # Net().to(device).parameters()
-            model, pretrained = model_of(params.sub(module), instance=True)
-    return LearnerInfo(model, pretrained, (), None, default_lr=False, call_less=optimizer_rate(factory, args))
+                module = module.func.value
+            found.append(module)
+    return found
 
 
 def optimizer_rate(factory: str, args: Args) -> PhaseSpec:
