@@ -545,3 +545,13 @@ def test_settings_changed_on_the_trainers_arguments_are_followed():
     again = [e for e in events(source + "\ntrainer = Trainer(model=model, args=args, train_dataset=ds)\ntrainer.train()")
              if hasattr(e, "learning_rate")][-1]
     assert (again.learning_rate, again.epochs) == ("2e-5", 4)  # a new trainer: its own arguments again
+
+
+def test_a_part_way_last_epoch_reads_as_the_notebook_table_shows_it():
+    """``num_train_epochs=2.5`` (real runs): log dicts at epochs 1, 2, 2.5 read as the table shows them, epochs 1
+    and 2, the last row the 2.5 evaluation's (it was: three rows with no epoch, silently)."""
+    logs, table = (only_run(fixture(name))[1] for name in ("hf_fractional_epochs_logs", "hf_fractional_epochs_table"))
+    for phase in (logs, table):
+        assert [row[phase.columns.index("epoch")] for row in phase.rows] == ["1", "2"]
+    valid = logs.columns.index("valid_loss"), table.columns.index("valid_loss")
+    assert [row[valid[0]] for row in logs.rows] == ["0.6939", "0.6939"]

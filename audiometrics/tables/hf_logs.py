@@ -20,7 +20,8 @@ Columns: :func:`audiometrics.frameworks.huggingface.csv_column` names
 (``eval_accuracy`` → ``accuracy``); other keys of a training log are prefixed
 ``train_``; ``learning_rate``, ``grad_norm``, runtimes and throughputs are
 logging diagnostics and left out. The epoch goes to ``epoch`` as displayed when
-every row's epoch is a whole number, else (evaluations every N steps) to
+every row's epoch is a whole number (a last one part way, ``num_train_epochs=2.5``, goes
+under its whole epoch, as the notebook table shows it), else (evaluations every N steps) to
 ``epoch_float``, ``epoch`` staying empty.
 
 Dict text is read by a small scanner (bounded, never ``eval``), so values keep
@@ -218,6 +219,26 @@ def _whole(text: str) -> bool:
     return re.fullmatch(r"\d+(?:\.0*)?", text) is not None
 
 
+_DECIMAL = re.compile(r"\d{1,9}\.\d{1,20}")
+
+
+def _partial_last_epoch(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows of whole epochs then a last one part way (``num_train_epochs=2.5``: 1, 2, 2.5) as the notebook
+    table shows them: the last under its whole epoch (``int``), replacing a row of that epoch before it.
+
+    >>> [row["epoch"] for row in _partial_last_epoch([{"epoch": "1"}, {"epoch": "2"}, {"epoch": "2.5"}])]
+    ['1', '2']
+    >>> [row["epoch"] for row in _partial_last_epoch([{"epoch": "1"}, {"epoch": "1.5"}])]
+    ['1']
+    """
+    last = dict(rows[-1])
+    last["epoch"] = str(int(float(last["epoch"])))
+    earlier = rows[:-1]
+    if earlier and earlier[-1]["epoch"].split(".")[0] == last["epoch"]:
+        earlier = earlier[:-1]
+    return [*earlier, last]
+
+
 class HfLogs:
     """Trainer log dicts, one per line, a training's dicts one table."""
 
@@ -256,7 +277,10 @@ class HfLogs:
             return ProgressTable(None, (), self.name, index, blank=True)
         rows = _rows(state.events)
         if rows and not all(_whole(row["epoch"]) for row in rows):
-            rows = [{"epoch_float": row.pop("epoch"), **row} for row in rows]
+            if all(_whole(row["epoch"]) for row in rows[:-1]) and _DECIMAL.fullmatch(rows[-1]["epoch"]):
+                rows = _partial_last_epoch(rows)
+            else:
+                rows = [{"epoch_float": row.pop("epoch"), **row} for row in rows]
         columns: list[str] = []
         for row in rows:
             columns.extend(key for key in row if key not in columns)
