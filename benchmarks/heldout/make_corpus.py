@@ -26,7 +26,10 @@ applied after execution, for what a saved notebook no longer shows:
 - ``drop_rows``: ``{run: [0-based epochs]}`` rows removed from a run; the run lists them under
   ``dropped_rows``. A ``Trainer.train(resume_from_checkpoint=...)`` restores the checkpoint's
   ``log_history``, so the hook would claim the earlier epochs for the resumed call although its
-  table does not show them: every resumed-Trainer notebook needs this.
+  table does not show them: every resumed-Trainer notebook needs this. An entry ``{"step": s}``
+  removes the row recorded at global step ``s`` instead, where two rows share an epoch (an HF
+  table with a fractional ``num_train_epochs`` labels its partial last epoch's evaluation with
+  the previous whole epoch and overwrites that row: ``hf_fractional_epochs_table``).
 - ``not_printed``: metric names the framework recorded but the notebook's per-epoch output does
   not show (a Lightning ``callback_metrics`` entry the user's own print leaves out); every run
   lists those it has under ``not_printed``, the values stay, and the scorer does not look for them.
@@ -38,6 +41,13 @@ apply them again.
 One more key concerns the kernel: ``pythonpath``, folders (relative to this one) put first on the
 kernel's ``PYTHONPATH``, for a package its venv lacks without changing the venv (``pylib_tf``:
 pandas for the tf kernel; README.md, "Kernel overlay").
+
+Two keys came with the fourth batch (explore4's driver had them): ``lab: True`` saves the notebook
+as JupyterLab does (as ``LAB_SAVED`` names do), and ``interrupt``: ``{position: seconds}`` sends
+SIGINT to the kernel (what Jupyter's stop button does) that long after the cell at that 0-based
+position of the execution order starts; ``{"of_previous": f}`` instead of seconds waits ``f`` times
+the time the same cell took when it last ran (``plain_rerun_interrupted``: a training cell run
+again and stopped by hand 2.5 of its 6 epochs in).
 """
 
 from __future__ import annotations
@@ -137,6 +147,12 @@ def drop_unshown(data: dict, spec: dict) -> dict:
     >>> drop_unshown(data, {"drop_rows": {1: [5]}})
     Traceback (most recent call last):
     ValueError: drop_rows: run 1 has no epoch 5
+    >>> two = {"runs": [{"rows": [{"epoch": 1, "step": 12}, {"epoch": 1, "step": 15}]}]}
+    >>> drop_unshown(two, {"drop_rows": {1: [{"step": 12}]}})["runs"]
+    [{'rows': [{'epoch': 1, 'step': 15}], 'dropped_rows': [{'step': 12}]}]
+    >>> drop_unshown(two, {"drop_rows": {1: [{"step": 6}]}})
+    Traceback (most recent call last):
+    ValueError: drop_rows: run 1 has no step 6
     """
     if not spec.get("drop_rows") and not spec.get("drop_runs"):
         return data
@@ -148,10 +164,15 @@ def drop_unshown(data: dict, spec: dict) -> dict:
             raise ValueError(f"run {number} is not among the {len(runs)} recorded runs")
     for number, epochs in (spec.get("drop_rows") or {}).items():
         run = runs[int(number) - 1]
-        missing = sorted(set(epochs) - {row["epoch"] for row in run["rows"]})
+        steps = {entry["step"] for entry in epochs if isinstance(entry, dict)}
+        whole = {entry for entry in epochs if not isinstance(entry, dict)}
+        missing = sorted(whole - {row["epoch"] for row in run["rows"]})
         if missing:
             raise ValueError(f"drop_rows: run {number} has no epoch {', '.join(map(str, missing))}")
-        run["rows"] = [row for row in run["rows"] if row["epoch"] not in epochs]
+        missing = sorted(steps - {row.get("step") for row in run["rows"]})
+        if missing:
+            raise ValueError(f"drop_rows: run {number} has no step {', '.join(map(str, missing))}")
+        run["rows"] = [row for row in run["rows"] if row["epoch"] not in whole and row.get("step") not in steps]
         run["dropped_rows"] = list(epochs)
     data = {**data, "runs": runs}
     if spec.get("drop_runs"):
@@ -239,21 +260,40 @@ def execution_order(cells: int, order: list[int] | None, oracle: bool) -> list[i
     return [*indexes, cells] if oracle else indexes
 
 
-def run_cells(client, nb, order: list[int] | None, cwd: str, oracle: bool = False) -> None:
+def run_cells(client, nb, order: list[int] | None, cwd: str, oracle: bool = False,
+              interrupt: dict | None = None) -> None:
     """Execute the notebook's cells as :func:`execution_order` orders them (the oracle cell last).
 
     A spec's ``order`` imitates cells run out of order: the saved notebook keeps
     document order, and the execution counts tell the order they ran in. With
-    ``oracle``, the notebook's last cell is the hidden oracle cell.
+    ``oracle``, the notebook's last cell is the hidden oracle cell. ``interrupt``
+    (``{position: seconds or {"of_previous": f}}``) sends SIGINT to the kernel, as
+    Jupyter's stop button does, while the cell at that position of the order runs.
     """
+    import signal
+    import threading
+
     indexes = execution_order(len(nb.cells) - oracle, order, oracle)
     if oracle:
         assert indexes[-1] == len(nb.cells) - 1 and indexes.count(indexes[-1]) == 1
+    interrupt = interrupt or {}
+    took: dict[int, float] = {}
     with client.setup_kernel(cwd=cwd):
         reply = client.wait_for_reply(client.kc.kernel_info())
         nb.metadata["language_info"] = reply["content"]["language_info"]
-        for index in indexes:
+        for position, index in enumerate(indexes):
+            timer = None
+            if position in interrupt:
+                delay = interrupt[position]
+                if isinstance(delay, dict):
+                    delay = took[index] * delay["of_previous"]
+                timer = threading.Timer(delay, os.kill, (client.km.provisioner.process.pid, signal.SIGINT))
+                timer.start()
+            start = time.perf_counter()
             client.execute_cell(nb.cells[index], index)
+            took[index] = time.perf_counter() - start
+            if timer:
+                timer.cancel()
 
 
 def execute_one(name: str) -> None:
@@ -286,7 +326,8 @@ def execute_one(name: str) -> None:
         os.environ.clear()
         os.environ.update(env)  # the kernel inherits the client's environment
         try:
-            run_cells(client, nb, spec.get("order"), cwd=str(work), oracle=bool(spec.get("oracle")))
+            run_cells(client, nb, spec.get("order"), cwd=str(work), oracle=bool(spec.get("oracle")),
+                      interrupt=spec.get("interrupt"))
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -295,7 +336,7 @@ def execute_one(name: str) -> None:
     hide_hooks(nb)
     for index in spec.get("clear", ()):
         nb.cells[index].outputs = []
-    if name in LAB_SAVED:
+    if name in LAB_SAVED or spec.get("lab"):
         lab_saved(nb)
     for cell in nb.cells:
         cell.metadata = {}

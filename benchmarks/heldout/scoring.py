@@ -366,17 +366,22 @@ def planned_for_call(run: dict) -> float | None:
     The recorded ``epochs=`` / ``num_train_epochs`` / ``max_epochs``, except a Keras
     ``fit(initial_epoch=I, epochs=N)``, which runs N − I epochs (as the project README
     plans it): Keras's ``History.epoch`` starts at ``initial_epoch``, so the call's
-    first recorded epoch is I.
+    first recorded epoch is I. Lightning's ``max_epochs`` is a total in the same way: a
+    ``fit`` on a Trainer already at epoch E (``trainer.fit_loop.max_epochs = 5`` after 3)
+    runs ``max_epochs`` − E, and its first recorded epoch is E.
 
     >>> planned_for_call({"framework": "keras", "planned_epochs": 6, "rows": [{"epoch": 3}, {"epoch": 4}]})
     3.0
+    >>> planned_for_call({"framework": "pytorch_lightning", "planned_epochs": 5, "rows": [{"epoch": 3}]})
+    2.0
     >>> planned_for_call({"framework": "transformers", "planned_epochs": 4.0, "rows": [{"epoch": 2}]})
     4.0
     """
     planned = run.get("planned_epochs")
     if planned is None:
         return None
-    start = run["rows"][0].get("epoch") if run.get("framework") in KERAS and run.get("rows") else None
+    totals = (*KERAS, "pytorch_lightning")
+    start = run["rows"][0].get("epoch") if run.get("framework") in totals and run.get("rows") else None
     return float(planned) - (start or 0)
 
 

@@ -452,5 +452,113 @@ HF += [
     },
 ]
 
+# Fourth batch (README.md, "The corpus"): 17 notebooks written and executed by a fourth person with the same
+# machinery (HuggingFace Trainer); moved here from explore4's specs_new.py unchanged but for the names noted.
+HF += [
+    {
+        "name": "hf_argparse_namespace",
+        "style": "scripts pasted into Colab: argparse.ArgumentParser with defaults + parse_args(args=[]), "
+                 "learning_rate=args.lr; then an argparse.Namespace unpacked with TrainingArguments(**vars(hp))",
+        "cells": [
+            SETUP, ACCURACY,
+            "import argparse\n\n"
+            "parser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--lr', type=float, default=3e-4)\n"
+            "parser.add_argument('--epochs', type=int, default=2)\n"
+            "parser.add_argument('--batch_size', type=int, default=16)\n"
+            "args = parser.parse_args(args=[])\n"
+            "args",
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "training_args = TrainingArguments(output_dir='argparse-run', eval_strategy='epoch', learning_rate=args.lr,\n"
+            "                                  num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,\n"
+            "                                  save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=model, args=training_args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+            "hp = argparse.Namespace(output_dir='namespace-run', eval_strategy='epoch', learning_rate=1e-3,\n"
+            "                        num_train_epochs=4, per_device_train_batch_size=16, save_strategy='no',\n"
+            "                        report_to='none')\n"
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "trainer = Trainer(model=model, args=TrainingArguments(**vars(hp)), train_dataset=train_ds,\n"
+            "                  eval_dataset=eval_ds, compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_save_then_continue",
+        "style": "Colab: trainer.train(), trainer.save_model(OUT_DIR), then a second Trainer on "
+                 "from_pretrained(OUT_DIR) continuing at a lower rate",
+        "cells": [
+            SETUP, ACCURACY,
+            "OUT_DIR = './out'\n"
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('stage1', eval_strategy='epoch', learning_rate=5e-4, num_train_epochs=2,\n"
+            "                         per_device_train_batch_size=16, save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()\n"
+            "trainer.save_model(OUT_DIR)",
+            "%%md\nContinue from the saved model at a lower rate.",
+            "model2 = AutoModelForSequenceClassification.from_pretrained(OUT_DIR)\n"
+            "args2 = TrainingArguments('stage2', eval_strategy='epoch', learning_rate=1e-4, num_train_epochs=2,\n"
+            "                          per_device_train_batch_size=16, save_strategy='no', report_to='none')\n"
+            "trainer2 = Trainer(model=model2, args=args2, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                   compute_metrics=compute_metrics)\n"
+            "trainer2.train()",
+        ],
+    },
+    {
+        "name": "hf_early_stopping_cb",
+        "style": "HF: Trainer(..., callbacks=[EarlyStoppingCallback(...)]), load_best_model_at_end, "
+                 "num_train_epochs=20 stopped after a few epochs",
+        "cells": [
+            SETUP, ACCURACY,
+            "from transformers import EarlyStoppingCallback\n\n"
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('es-run', eval_strategy='epoch', save_strategy='epoch', logging_strategy='epoch',\n"
+            "                         load_best_model_at_end=True, metric_for_best_model='eval_loss',\n"
+            "                         greater_is_better=False, save_total_limit=1, learning_rate=1e-3,\n"
+            "                         num_train_epochs=20, per_device_train_batch_size=16, report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics,\n"
+            "                  callbacks=[EarlyStoppingCallback(early_stopping_patience=2, early_stopping_threshold=0.02)])\n"
+            "trainer.train()",
+        ],
+    },
+    {
+        "name": "hf_fractional_epochs_logs",
+        "style": "HF with disable_tqdm=True, logging_strategy='epoch', eval_strategy='epoch' and a fractional "
+                 "num_train_epochs=2.5 (log dicts on stdout)",
+        "cells": [
+            SETUP, ACCURACY,
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "args = TrainingArguments('frac', eval_strategy='epoch', logging_strategy='epoch', disable_tqdm=True,\n"
+            "                         learning_rate=5e-4, num_train_epochs=2.5, per_device_train_batch_size=16,\n"
+            "                         save_strategy='no', report_to='none')\n"
+            "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+            "                  compute_metrics=compute_metrics)\n"
+            "trainer.train()",
+        ],
+    },
+]
+HF.append({
+    "name": "hf_fractional_epochs_table",
+    "style": "HF notebook table (NotebookProgressCallback) with a fractional num_train_epochs=2.5, "
+             "eval_strategy='epoch' (the last, partial epoch's evaluation is labelled Epoch 2 again)",
+    "cells": [
+        SETUP, ACCURACY,
+        "model = AutoModelForSequenceClassification.from_config(config)\n"
+        "args = TrainingArguments('frac-table', eval_strategy='epoch', logging_strategy='epoch',\n"
+        "                         learning_rate=5e-4, num_train_epochs=2.5, per_device_train_batch_size=16,\n"
+        "                         save_strategy='no', report_to='none')\n"
+        "trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,\n"
+        "                  compute_metrics=compute_metrics)\n"
+        "trainer.train()",
+    ],
+    # log_history holds three evaluations (epochs 1.0, 2.0, 2.5); the table labels the 2.5 one "2" (int(epoch)) and
+    # writes it over the 2.0 row, so the epoch-2.0 evaluation (global step 12) is not in the saved notebook
+    "drop_rows": {1: [{"step": 12}]},
+})
+
 for _spec in HF:
     _spec.update(kernel="ml", hooks="hf")

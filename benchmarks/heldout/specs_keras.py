@@ -482,6 +482,65 @@ KERAS2 += [
     },
 ]
 
+# Fourth batch (README.md, "The corpus"): 17 notebooks written and executed by a fourth person with the same
+# machinery (Keras 3 and tf-keras); moved here from explore4's specs_new.py unchanged but for the names noted.
+KERAS3 += [
+    {
+        "name": "keras_two_models_one_cell",
+        "style": "model comparison: two models compiled then fitted in the same cell (Adam 1e-2, AdamW 3e-3), then "
+                 "`for name, m in [('a', model_a), ('b', model_b)]: m.fit(epochs=1)` continuing both",
+        "cells": [
+            DATA3, MLP3,
+            "keras.utils.set_random_seed(1)\n"
+            "model_a = make_model(16)\n"
+            "model_b = keras.Sequential([keras.Input(shape=(20,)), layers.Dense(64, activation='relu'),\n"
+            "                            layers.Dense(2, activation='softmax')], name='wide')\n"
+            "model_a.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss='sparse_categorical_crossentropy',\n"
+            "                metrics=['accuracy'])\n"
+            "model_b.compile(optimizer=keras.optimizers.AdamW(learning_rate=3e-3, weight_decay=1e-4),\n"
+            "                loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "print('== model_a ==')\n"
+            "hist_a = model_a.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=3, batch_size=32, verbose=2)\n"
+            "print('== model_b ==')\n"
+            "hist_b = model_b.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=2, batch_size=32, verbose=2)",
+            "for name, m in [('a', model_a), ('b', model_b)]:\n"
+            "    print(f'-- one more epoch for {name}')\n"
+            "    m.fit(x_train, y_train, validation_data=(x_test, y_test), epochs=1, batch_size=32, verbose=2)",
+        ],
+    },
+]
+KERAS2 += [
+    {
+        "name": "tfkeras2_build_hp_cosine",
+        "style": "TF 2 / Kaggle: functional model from def build(hp) called with default_hp, CosineDecay schedule "
+                 "as the learning rate, tf.data validation_data, ModelCheckpoint + CSVLogger, then "
+                 "fit(initial_epoch=history.epoch[-1] + 1); saved by JupyterLab",
+        "lab": True,
+        "cells": [
+            DATA2,
+            "train_ds = tf.data.Dataset.from_tensor_slices((X_train, y_train)).shuffle(240, seed=0).batch(32)\n"
+            "val_ds = tf.data.Dataset.from_tensor_slices((X_val, y_val)).batch(32)\n"
+            "default_hp = {'units': 32, 'dropout': 0.2, 'lr': 1e-2}\n\n\n"
+            "def build(hp):\n"
+            "    inputs = keras.Input(shape=(12,))\n"
+            "    x = layers.Dense(hp['units'], activation='relu')(inputs)\n"
+            "    x = layers.Dropout(hp['dropout'])(x)\n"
+            "    outputs = layers.Dense(1, activation='sigmoid')(x)\n"
+            "    return keras.Model(inputs, outputs, name='mlp_hp')",
+            "model = build(default_hp)\n"
+            "lr_schedule = tf.keras.optimizers.schedules.CosineDecay(initial_learning_rate=default_hp['lr'],\n"
+            "                                                        decay_steps=8 * 6)\n"
+            "model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=lr_schedule),\n"
+            "              loss='binary_crossentropy', metrics=['accuracy'])",
+            "callbacks = [keras.callbacks.ModelCheckpoint('best_model.keras', monitor='val_loss', save_best_only=True),\n"
+            "             keras.callbacks.CSVLogger('training_log.csv', append=True)]\n"
+            "history = model.fit(train_ds, validation_data=val_ds, epochs=3, callbacks=callbacks)",
+            "history2 = model.fit(train_ds, validation_data=val_ds, epochs=6, initial_epoch=history.epoch[-1] + 1,\n"
+            "                     callbacks=callbacks)",
+        ],
+    },
+]
+
 for _spec in KERAS3:
     _spec.update(kernel="ml", hooks="keras")
 for _spec in KERAS2:

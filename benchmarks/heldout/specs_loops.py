@@ -1017,6 +1017,479 @@ LIGHTNING += [
     },
 ]
 
+# Fourth batch (README.md, "The corpus"): 17 notebooks written and executed by a fourth person with the same
+# machinery (plain loops, two of them HF models in a loop of their own, and Lightning); moved here from explore4's specs_new.py unchanged but for the names noted.
+LOADERS = '''import numpy as np
+import torch
+from torch import nn, optim
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.manual_seed(0)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+X = torch.randn(384, 12)
+y = (X[:, :4].sum(1) > 0).long()
+train_ds = TensorDataset(X[:288], y[:288])
+val_ds = TensorDataset(X[288:], y[288:])
+train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
+val_loader = DataLoader(val_ds, batch_size=64)
+print(f"train: {len(train_ds)}  val: {len(val_ds)}")
+'''
+
+NET4 = '''class Net(nn.Module):
+    def __init__(self, hidden=32, n_classes=2):
+        super().__init__()
+        self.fc1 = nn.Linear(12, hidden)
+        self.fc2 = nn.Linear(hidden, n_classes)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+'''
+
+FNS = '''def train_one_epoch(model, loader, optimizer, criterion):
+    model.train()
+    total, n = 0.0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        optimizer.zero_grad()
+        loss = criterion(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(yb)
+        n += len(yb)
+    return total / n
+
+
+@torch.no_grad()
+def validate(model, loader, criterion):
+    model.eval()
+    total, correct, n = 0.0, 0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        out = model(xb)
+        total += criterion(out, yb).item() * len(yb)
+        correct += (out.argmax(1) == yb).sum().item()
+        n += len(yb)
+    return total / n, correct / n
+'''
+
+PLAIN += [
+    {
+        "name": "plain_trainer_class",
+        "style": "course/blog notebooks: a `class Trainer:` written in the notebook (train_epoch / validate / "
+                 "fit(epochs)), 'Epoch 1/5 - loss: … - val_loss: … - val_acc: …' printed inside fit",
+        "cells": [
+            LOADERS, NET4,
+            "class Trainer:\n"
+            "    def __init__(self, model, optimizer, criterion, train_loader, val_loader, device='cpu'):\n"
+            "        self.model = model\n"
+            "        self.optimizer = optimizer\n"
+            "        self.criterion = criterion\n"
+            "        self.train_loader = train_loader\n"
+            "        self.val_loader = val_loader\n"
+            "        self.device = device\n"
+            "        self.history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n\n"
+            "    def train_epoch(self):\n"
+            "        self.model.train()\n"
+            "        total, n = 0.0, 0\n"
+            "        for xb, yb in self.train_loader:\n"
+            "            xb, yb = xb.to(self.device), yb.to(self.device)\n"
+            "            self.optimizer.zero_grad()\n"
+            "            loss = self.criterion(self.model(xb), yb)\n"
+            "            loss.backward()\n"
+            "            self.optimizer.step()\n"
+            "            total += loss.item() * len(yb); n += len(yb)\n"
+            "        return total / n\n\n"
+            "    @torch.no_grad()\n"
+            "    def validate(self):\n"
+            "        self.model.eval()\n"
+            "        total, correct, n = 0.0, 0, 0\n"
+            "        for xb, yb in self.val_loader:\n"
+            "            out = self.model(xb.to(self.device))\n"
+            "            total += self.criterion(out, yb).item() * len(yb)\n"
+            "            correct += (out.argmax(1) == yb).sum().item(); n += len(yb)\n"
+            "        return total / n, correct / n\n\n"
+            "    def fit(self, epochs):\n"
+            "        for epoch in range(epochs):\n"
+            "            tl = self.train_epoch()\n"
+            "            vl, va = self.validate()\n"
+            "            self.history['train_loss'].append(tl)\n"
+            "            self.history['val_loss'].append(vl)\n"
+            "            self.history['val_acc'].append(va)\n"
+            "            print(f'Epoch {epoch+1}/{epochs} - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')\n"
+            "        return self.history",
+            "model = Net().to(device)\n"
+            "optimizer = optim.Adam(model.parameters(), lr=2e-3)\n"
+            "trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), train_loader, val_loader, device)\n"
+            "history = trainer.fit(epochs=5)",
+        ],
+        "oracle": "_heldout_plain_run('Net', 2e-3, 5, history, style='notebook Trainer class')",
+    },
+    {
+        "name": "plain_fns_earlystop",
+        "style": "Kaggle: def train_one_epoch / def validate, top-level epoch loop, hand-written early stopping "
+                 "(patience counter, 'Validation loss decreased (… --> …).  Saving model ...', break), "
+                 "load_state_dict(torch.load('best.pt')) afterwards; saved by JupyterLab",
+        "lab": True,
+        "cells": [
+            LOADERS, NET4, FNS,
+            "EPOCHS = 30\n"
+            "PATIENCE = 2\n"
+            "model = Net(hidden=64).to(device)\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)",
+            "best_val = float('inf')\n"
+            "patience = PATIENCE\n"
+            "history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(EPOCHS):\n"
+            "    tl = train_one_epoch(model, train_loader, optimizer, criterion)\n"
+            "    vl, va = validate(model, val_loader, criterion)\n"
+            "    history['train_loss'].append(tl); history['val_loss'].append(vl); history['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/{EPOCHS} - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')\n"
+            "    if vl < best_val - 1e-3:\n"
+            "        print(f'Validation loss decreased ({best_val:.6f} --> {vl:.6f}).  Saving model ...')\n"
+            "        best_val = vl\n"
+            "        torch.save(model.state_dict(), 'best.pt')\n"
+            "        patience = PATIENCE\n"
+            "    else:\n"
+            "        patience -= 1\n"
+            "        print(f'EarlyStopping counter: {PATIENCE - patience} out of {PATIENCE}')\n"
+            "        if patience == 0:\n"
+            "            print('Early stopping')\n"
+            "            break\n"
+            "model.load_state_dict(torch.load('best.pt'))",
+        ],
+        "oracle": "_heldout_plain_run('Net', 0.05, EPOCHS, history, style='fns + manual early stopping')",
+    },
+    {
+        "name": "plain_kfold_amp_accum",
+        "style": "Kaggle CV: for fold in range(N_FOLDS) with print(f'Fold {fold}') headers, model + AdamW(weight_decay) "
+                 "per fold, torch.cuda.amp GradScaler/autocast guarded by use_amp (off on CPU), gradient accumulation",
+        "cells": [
+            LOADERS, NET4,
+            "N_FOLDS = 3\n"
+            "EPOCHS = 3\n"
+            "LR = 2e-3\n"
+            "ACCUM_STEPS = 2\n"
+            "use_amp = torch.cuda.is_available()\n"
+            "criterion = nn.CrossEntropyLoss()",
+            "folds = torch.randperm(len(X), generator=torch.Generator().manual_seed(0)).chunk(N_FOLDS)\n"
+            "fold_histories = []\n"
+            "for fold in range(N_FOLDS):\n"
+            "    print(f'Fold {fold}')\n"
+            "    print('-' * 20)\n"
+            "    val_idx = folds[fold]\n"
+            "    trn_idx = torch.cat([folds[j] for j in range(N_FOLDS) if j != fold])\n"
+            "    trn_dl = DataLoader(TensorDataset(X[trn_idx], y[trn_idx]), batch_size=32, shuffle=True)\n"
+            "    val_dl = DataLoader(TensorDataset(X[val_idx], y[val_idx]), batch_size=64)\n"
+            "    model = Net().to(device)\n"
+            "    optimizer = optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-2)\n"
+            "    scaler = torch.cuda.amp.GradScaler(enabled=use_amp)\n"
+            "    hist = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "    fold_histories.append(hist)\n"
+            "    for epoch in range(EPOCHS):\n"
+            "        model.train()\n"
+            "        optimizer.zero_grad()\n"
+            "        total, n = 0.0, 0\n"
+            "        for i, (xb, yb) in enumerate(trn_dl):\n"
+            "            with torch.cuda.amp.autocast(enabled=use_amp):\n"
+            "                loss = criterion(model(xb.to(device)), yb.to(device))\n"
+            "            scaler.scale(loss / ACCUM_STEPS).backward()\n"
+            "            if (i + 1) % ACCUM_STEPS == 0 or (i + 1) == len(trn_dl):\n"
+            "                scaler.step(optimizer)\n"
+            "                scaler.update()\n"
+            "                optimizer.zero_grad()\n"
+            "            total += loss.item() * len(yb); n += len(yb)\n"
+            "        model.eval()\n"
+            "        with torch.no_grad():\n"
+            "            out = torch.cat([model(xb) for xb, _ in val_dl]); tgt = torch.cat([yb for _, yb in val_dl])\n"
+            "            vl = criterion(out, tgt).item(); va = (out.argmax(1) == tgt).float().mean().item()\n"
+            "        hist['train_loss'].append(total / n); hist['val_loss'].append(vl); hist['val_acc'].append(va)\n"
+            "        print(f'Epoch {epoch+1}/{EPOCHS} - loss: {total / n:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')\n"
+            "    print(f'Fold {fold} best val_acc: {max(hist[\"val_acc\"]):.4f}')",
+        ],
+        "oracle": "for _h in fold_histories:\n"
+                  "    _heldout_plain_run('Net', LR, EPOCHS, _h, style='kfold amp accum')",
+    },
+    {
+        "name": "plain_load_state_dict_finetune",
+        "style": "transfer within a notebook: a model trained and saved (torch.save(state_dict)), then a new Net() "
+                 "with load_state_dict(torch.load(...)), fc1 frozen, optimizer over filter(requires_grad) at a lower rate",
+        "cells": [
+            LOADERS, NET4, FNS,
+            "%%md\n## Pre-training on the source task",
+            "criterion = nn.CrossEntropyLoss()\n"
+            "base = Net().to(device)\n"
+            "base_opt = optim.Adam(base.parameters(), lr=1e-2)\n"
+            "hist_pre = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(3):\n"
+            "    tl = train_one_epoch(base, train_loader, base_opt, criterion)\n"
+            "    vl, va = validate(base, val_loader, criterion)\n"
+            "    hist_pre['train_loss'].append(tl); hist_pre['val_loss'].append(vl); hist_pre['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/3 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')\n"
+            "torch.save(base.state_dict(), 'pretrained.pt')",
+            "%%md\n## Fine-tuning from the saved weights",
+            "model = Net().to(device)\n"
+            "model.load_state_dict(torch.load('pretrained.pt', map_location=device))\n"
+            "for p in model.fc1.parameters():\n"
+            "    p.requires_grad = False\n"
+            "optimizer = optim.Adam(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)\n"
+            "hist_ft = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(4):\n"
+            "    tl = train_one_epoch(model, train_loader, optimizer, criterion)\n"
+            "    vl, va = validate(model, val_loader, criterion)\n"
+            "    hist_ft['train_loss'].append(tl); hist_ft['val_loss'].append(vl); hist_ft['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/4 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('Net', 1e-2, 3, hist_pre, style='pretrain')\n"
+                  "_heldout_plain_run('Net', 1e-3, 4, hist_ft, style='finetune from state_dict')",
+    },
+    {
+        "name": "plain_load_state_dict_resume",
+        "style": "Kaggle 'resume from checkpoint': a model trained and saved, then `model = Net()` + "
+                 "model.load_state_dict(torch.load(PATH)) and training all of it again at a lower rate "
+                 "(optimizer over model.parameters())",
+        "cells": [
+            LOADERS, NET4, FNS,
+            "criterion = nn.CrossEntropyLoss()\n"
+            "model = Net().to(device)\n"
+            "optimizer = optim.Adam(model.parameters(), lr=1e-2)\n"
+            "hist_a = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(3):\n"
+            "    tl = train_one_epoch(model, train_loader, optimizer, criterion)\n"
+            "    vl, va = validate(model, val_loader, criterion)\n"
+            "    hist_a['train_loss'].append(tl); hist_a['val_loss'].append(vl); hist_a['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/3 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')\n"
+            "PATH = 'checkpoint.pt'\n"
+            "torch.save(model.state_dict(), PATH)",
+            "%%md\nThe next day: restart from the checkpoint.",
+            "model = Net().to(device)\n"
+            "model.load_state_dict(torch.load(PATH))\n"
+            "optimizer = optim.Adam(model.parameters(), lr=1e-3)\n"
+            "hist_b = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(3):\n"
+            "    tl = train_one_epoch(model, train_loader, optimizer, criterion)\n"
+            "    vl, va = validate(model, val_loader, criterion)\n"
+            "    hist_b['train_loss'].append(tl); hist_b['val_loss'].append(vl); hist_b['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/3 - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('Net', 1e-2, 3, hist_a, style='train + save')\n"
+                  "_heldout_plain_run('Net', 1e-3, 3, hist_b, style='resume from state_dict')",
+    },
+    {
+        "name": "plain_rerun_interrupted",
+        "style": "a user's notebook: the training cell ran to the end, then was run again and stopped with the "
+                 "stop button (KeyboardInterrupt traceback after 2-3 epochs); only the second execution's output "
+                 "is saved; 'Epoch 1/6: train_loss=… val_loss=… val_acc=…'",
+        "cells": [
+            "import torch\nfrom torch import nn, optim\nfrom torch.utils.data import DataLoader, TensorDataset\n\n"
+            "torch.manual_seed(0)\n"
+            "X = torch.randn(24000, 12)\n"
+            "y = (X[:, :4].sum(1) > 0).long()\n"
+            "train_loader = DataLoader(TensorDataset(X[:20000], y[:20000]), batch_size=64, shuffle=True)\n"
+            "val_loader = DataLoader(TensorDataset(X[20000:], y[20000:]), batch_size=512)",
+            "model = nn.Sequential(nn.Linear(12, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 2))\n"
+            "criterion = nn.CrossEntropyLoss()\n"
+            "optimizer = optim.Adam(model.parameters(), lr=5e-4)\n"
+            "EPOCHS = 6\n"
+            "runs = []",
+            "hist = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "runs.append(hist)\n"
+            "for epoch in range(EPOCHS):\n"
+            "    model.train()\n"
+            "    total, n = 0.0, 0\n"
+            "    for xb, yb in train_loader:\n"
+            "        optimizer.zero_grad()\n"
+            "        loss = criterion(model(xb), yb)\n"
+            "        loss.backward()\n"
+            "        optimizer.step()\n"
+            "        total += loss.item() * len(yb); n += len(yb)\n"
+            "    model.eval()\n"
+            "    with torch.no_grad():\n"
+            "        out = torch.cat([model(xb) for xb, _ in val_loader]); tgt = torch.cat([yb for _, yb in val_loader])\n"
+            "    vl = nn.functional.cross_entropy(out, tgt).item(); va = (out.argmax(1) == tgt).float().mean().item()\n"
+            "    hist['train_loss'].append(total / n); hist['val_loss'].append(vl); hist['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/{EPOCHS}: train_loss={total / n:.4f} val_loss={vl:.4f} val_acc={va:.4f}')",
+            "%%md\nNotes: the second pass was stopped by hand.",
+        ],
+        "order": [0, 1, 2, 2, 3],
+        "interrupt": {3: {"of_previous": 2.5 / 6}},  # the stop button, 2.5 of the 6 epochs in
+        "oracle": "_heldout_plain_run('Sequential', 5e-4, EPOCHS, runs[-1], style='rerun interrupted')",
+        "drop_runs": [],
+    },
+]
+
+from specs_hf import SETUP as HF_SETUP  # noqa: E402
+
+HF_LOOP_SETUP = HF_SETUP + '''
+from torch.utils.data import DataLoader
+from transformers import get_linear_schedule_with_warmup, get_scheduler
+
+train_loader = DataLoader(train_ds, batch_size=16, shuffle=True)
+eval_loader = DataLoader(eval_ds, batch_size=32)
+'''
+
+PLAIN += [
+    {
+        "name": "plain_hf_warmup_accum",
+        "style": "Kaggle transformer loop: BertForSequenceClassification(config) in its own loop, AdamW(weight_decay), "
+                 "get_linear_schedule_with_warmup stepped per optimizer step, gradient accumulation, "
+                 "torch.cuda.amp guarded by device",
+        "cells": [
+            HF_LOOP_SETUP,
+            "from transformers import BertForSequenceClassification\n\n"
+            "EPOCHS = 3\n"
+            "ACCUM = 2\n"
+            "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+            "model = BertForSequenceClassification(config).to(device)\n"
+            "no_decay = ['bias', 'LayerNorm.weight']\n"
+            "params = [\n"
+            "    {'params': [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], 'weight_decay': 0.01},\n"
+            "    {'params': [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], 'weight_decay': 0.0},\n"
+            "]\n"
+            "optimizer = torch.optim.AdamW(params, lr=5e-4)\n"
+            "total_steps = len(train_loader) * EPOCHS // ACCUM\n"
+            "scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=int(0.1 * total_steps),\n"
+            "                                            num_training_steps=total_steps)\n"
+            "scaler = torch.cuda.amp.GradScaler(enabled=torch.cuda.is_available())",
+            "history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(EPOCHS):\n"
+            "    model.train()\n"
+            "    total = 0.0\n"
+            "    for step, batch in enumerate(train_loader):\n"
+            "        with torch.autocast(device_type=device.type, enabled=torch.cuda.is_available()):\n"
+            "            out = model(**batch)\n"
+            "            loss = out.loss / ACCUM\n"
+            "        scaler.scale(loss).backward()\n"
+            "        if (step + 1) % ACCUM == 0:\n"
+            "            scaler.unscale_(optimizer)\n"
+            "            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
+            "            scaler.step(optimizer); scaler.update()\n"
+            "            optimizer.zero_grad(); scheduler.step()\n"
+            "        total += out.loss.item()\n"
+            "    model.eval()\n"
+            "    vl, correct = 0.0, 0\n"
+            "    with torch.no_grad():\n"
+            "        for batch in eval_loader:\n"
+            "            out = model(**batch)\n"
+            "            vl += out.loss.item() * len(batch['labels'])\n"
+            "            correct += (out.logits.argmax(-1) == batch['labels']).sum().item()\n"
+            "    tl, vl, va = total / len(train_loader), vl / len(eval_ds), correct / len(eval_ds)\n"
+            "    history['train_loss'].append(tl); history['val_loss'].append(vl); history['val_acc'].append(va)\n"
+            "    print(f'Epoch {epoch+1}/{EPOCHS} - loss: {tl:.4f} - val_loss: {vl:.4f} - val_acc: {va:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('BertForSequenceClassification', 5e-4, EPOCHS, history, style='hf warmup accum')",
+    },
+    {
+        "name": "plain_accelerate_course",
+        "style": "HF course ch3 'full training' with Accelerate: model/optimizer/loaders through accelerator.prepare, "
+                 "get_scheduler('linear'), a tqdm bar over all steps, accelerator.print(f'epoch {epoch}: …') per epoch",
+        "cells": [
+            HF_LOOP_SETUP,
+            "from accelerate import Accelerator\n"
+            "from tqdm.auto import tqdm\n\n"
+            "accelerator = Accelerator(cpu=True)\n"
+            "model = AutoModelForSequenceClassification.from_config(config)\n"
+            "optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)\n"
+            "train_dl, eval_dl, model, optimizer = accelerator.prepare(train_loader, eval_loader, model, optimizer)\n"
+            "num_epochs = 3\n"
+            "num_training_steps = num_epochs * len(train_dl)\n"
+            "lr_scheduler = get_scheduler('linear', optimizer=optimizer, num_warmup_steps=0,\n"
+            "                             num_training_steps=num_training_steps)",
+            "progress_bar = tqdm(range(num_training_steps))\n"
+            "history = {'train_loss': [], 'val_loss': [], 'val_acc': []}\n"
+            "for epoch in range(num_epochs):\n"
+            "    model.train()\n"
+            "    total = 0.0\n"
+            "    for batch in train_dl:\n"
+            "        outputs = model(**batch)\n"
+            "        loss = outputs.loss\n"
+            "        accelerator.backward(loss)\n"
+            "        optimizer.step()\n"
+            "        lr_scheduler.step()\n"
+            "        optimizer.zero_grad()\n"
+            "        progress_bar.update(1)\n"
+            "        total += loss.item()\n"
+            "    model.eval()\n"
+            "    vl, correct = 0.0, 0\n"
+            "    for batch in eval_dl:\n"
+            "        with torch.no_grad():\n"
+            "            outputs = model(**batch)\n"
+            "        vl += outputs.loss.item() * len(batch['labels'])\n"
+            "        correct += (outputs.logits.argmax(-1) == batch['labels']).sum().item()\n"
+            "    tl, vl, acc = total / len(train_dl), vl / len(eval_ds), correct / len(eval_ds)\n"
+            "    history['train_loss'].append(tl); history['val_loss'].append(vl); history['val_acc'].append(acc)\n"
+            "    accelerator.print(f'epoch {epoch}: train_loss {tl:.4f}, eval_loss {vl:.4f}, accuracy {acc:.4f}')",
+        ],
+        "oracle": "_heldout_plain_run('BertForSequenceClassification', 3e-4, num_epochs, history, style='accelerate course',\n"
+                  "                   display_base=0)",
+    },
+]
+
+PL_BACKBONE = '''from pytorch_lightning.callbacks import EarlyStopping
+
+
+class LitModel(pl.LightningModule):
+    def __init__(self, backbone, lr=1e-3):
+        super().__init__()
+        self.save_hyperparameters(ignore=["backbone"])
+        self.backbone = backbone
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self(x), y)
+        self.log("train_loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.log("val_loss", F.cross_entropy(logits, y), prog_bar=True)
+        self.log("val_acc", (logits.argmax(1) == y).float().mean(), prog_bar=True)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+'''
+
+LIGHTNING += [
+    {
+        "name": "pl_backbone_earlystop",
+        "style": "Lightning: LitModel(backbone=nn.Sequential(...)) (a backbone passed in), seed_everything, "
+                 "Trainer(max_epochs=30, callbacks=[EarlyStopping(monitor='val_loss', verbose=True)]) stopping early",
+        "cells": [
+            PL_SETUP, PL_BACKBONE,
+            "pl.seed_everything(0)\n"
+            "model = LitModel(backbone=nn.Sequential(nn.Linear(10, 16), nn.ReLU()), lr=5e-2)\n"
+            "early = EarlyStopping(monitor='val_loss', patience=2, min_delta=0.01, mode='min', verbose=True)\n"
+            "trainer = pl.Trainer(max_epochs=30, callbacks=[early, TQDMProgressBar(refresh_rate=2)], accelerator='cpu',\n"
+            "                     enable_model_summary=False,\n"
+            "                     logger=False, enable_checkpointing=False)\n"
+            "trainer.fit(model, train_loader, val_loader)",
+        ],
+    },
+    {
+        "name": "pl_fit_twice_same_trainer",
+        "style": "Lightning: trainer.fit called again on the same Trainer (does nothing: max_epochs reached), "
+                 "then trainer.fit_loop.max_epochs = 5 and fit again (continues with epochs 3-4)",
+        "cells": [
+            PL_SETUP, PL_MODEL,
+            "model = LitClassifier(lr=1e-2)\n"
+            "trainer = pl.Trainer(max_epochs=3, accelerator='cpu', enable_model_summary=False, logger=False,\n"
+            "                     callbacks=[TQDMProgressBar(refresh_rate=2)],\n"
+            "                     enable_checkpointing=False)\n"
+            "trainer.fit(model, train_loader, val_loader)",
+            "%%md\nTrain a bit more.",
+            "trainer.fit(model, train_loader, val_loader)",
+            "trainer.fit_loop.max_epochs = 5\n"
+            "trainer.fit(model, train_loader, val_loader)",
+        ],
+    },
+]
+
+
 for _spec in LIGHTNING:
     _spec.update(kernel="ml", hooks="lightning")
 for _spec in PLAIN:
