@@ -678,3 +678,16 @@ def test_a_gradient_tape_loop_trains_at_the_rate_of_the_optimizer_it_applies(tmp
     assert (run.model, phase.learning_rate, phase.lr_is_default, phase.planned_epochs) == ("Sequential", rate, default, 3)
     messages = [d.message for d in result.diagnostics]
     assert (any(said in m for m in messages) if said else not messages), messages
+
+
+def test_a_loop_over_models_trains_each_of_them():
+    """``for name, m in [('a', model_a), ('b', model_b)]: m.fit(...)`` (real run): the second fit of each model is
+    its phase 2 (it was a phantom run of unknown model); the same for fastai learners in a plain list."""
+    result = extract_notebook(FIXTURES / "keras_loop_over_models.ipynb")
+    assert [[(p.learning_rate, p.recorded_epochs) for p in r.phases] for r in result.runs] == [
+        [("1e-2", 3), ("1e-2", 1)], [("3e-3", 2), ("3e-3", 1)]]
+    assert not any("never bound to a learner" in d.message for d in result.diagnostics)
+    cells = ["from fastai.vision.all import *",
+             "a = vision_learner(dls, resnet18)\nb = vision_learner(dls, resnet34)\nfor learn in [a, b]:\n    learn.fit_one_cycle(1, 1e-3)"]
+    calls = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
+    assert [c.learner for c in calls] == ["a", "b"]

@@ -64,6 +64,24 @@ def _bindable(value: object) -> object:
     return value if isinstance(value, Value) and value.known else UNKNOWN
 
 
+def _element_names(node: ast.AST, target: ast.AST, count: int) -> list[list[tuple[str, ast.Name]]] | None:
+    """For a ``for`` over a literal list or tuple written in the statement, per iteration the pairs (loop
+    variable, element name) where an element is a plain name (``for name, m in [("a", model_a), ...]``:
+    ``m`` and ``model_a``); None for any other loop."""
+    elements = getattr(node, "iter", None)
+    if not isinstance(elements, (ast.List, ast.Tuple)) or len(elements.elts) != count:
+        return None
+    out = []
+    for element in elements.elts:
+        pairs: list[tuple[str, ast.Name]] = []
+        if isinstance(target, ast.Name) and isinstance(element, ast.Name):
+            pairs.append((target.id, element))
+        elif isinstance(target, ast.Tuple) and isinstance(element, ast.Tuple) and len(target.elts) == len(element.elts):
+            pairs.extend((t.id, e) for t, e in zip(target.elts, element.elts) if isinstance(t, ast.Name) and isinstance(e, ast.Name))
+        out.append(pairs)
+    return out
+
+
 class Interpreter:
     """Walks the code cells of one notebook in execution order, statement by statement.
 
@@ -360,8 +378,11 @@ class Interpreter:
             return
         if unrolled:
             self.state.budget -= len(items)
-            for item in items:
+            names = _element_names(node, target, len(items))
+            for k, item in enumerate(items):
                 self._bind(target, item, ctx)
+                for name, element in names[k] if names else ():
+                    self._alias(name, element)  # for m in [model_a, model_b]: m.fit(...) trains model_a, then model_b
                 try:
                     run_body(ctx)
                 except Jump as jump:
