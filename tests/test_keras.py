@@ -691,3 +691,18 @@ def test_a_loop_over_models_trains_each_of_them():
              "a = vision_learner(dls, resnet18)\nb = vision_learner(dls, resnet34)\nfor learn in [a, b]:\n    learn.fit_one_cycle(1, 1e-3)"]
     calls = [e for e in analyse_cells(cells)[1].events if isinstance(e, TrainingCall)]
     assert [c.learner for c in calls] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "loop",
+    ["models = [model_a, model_b]\nfor m in models:\n    m.fit(x, y, epochs=1)",
+     "models = {'a': model_a, 'b': model_b}\nfor name, m in models.items():\n    m.fit(x, y, epochs=1)",
+     "models = {'a': model_a, 'b': model_b}\nfor m in models.values():\n    m.fit(x, y, epochs=1)"],
+)
+def test_a_loop_over_models_bound_to_a_name_trains_each_of_them(loop):
+    head = ("import keras\nmodel_a = keras.Sequential([keras.layers.Dense(1)])\nmodel_b = keras.Sequential([keras.layers.Dense(2)])\n"
+            "model_a.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2))\nmodel_b.compile(optimizer='adam')")
+    calls = [e for e in analyse_cells([head, loop])[1].events if isinstance(e, TrainingCall)]
+    assert [(c.learner, c.learning_rate, c.lr_is_default) for c in calls] == [("model_a", "1e-2", False), ("model_b", "1e-3", True)]
+    rebound = analyse_cells([head, "models = [model_a, model_b]\nmodels = pick(models)\nfor m in models:\n    m.fit(x, y, epochs=1)"])[1]
+    assert not [e for e in rebound.events if isinstance(e, TrainingCall)]  # (a Loop of unknown learners)

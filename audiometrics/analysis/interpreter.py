@@ -64,12 +64,15 @@ def _bindable(value: object) -> object:
     return value if isinstance(value, Value) and value.known else UNKNOWN
 
 
-def _element_names(node: ast.AST, target: ast.AST, count: int) -> list[list[tuple[str, ast.Name]]] | None:
-    """For a ``for`` over a literal list or tuple written in the statement, per iteration the pairs (loop
-    variable, element name) where an element is a plain name (``for name, m in [("a", model_a), ...]``:
-    ``m`` and ``model_a``); None for any other loop."""
-    elements = getattr(node, "iter", None)
-    if not isinstance(elements, (ast.List, ast.Tuple)) or len(elements.elts) != count:
+def _element_names(
+    node: ast.AST, target: ast.AST, count: int, listed: dict[str, ast.expr]
+) -> list[list[tuple[str, ast.Name]]] | None:
+    """For a ``for`` over a literal list or tuple, written in the statement or bound to a name at the
+    notebook's top level (``listed``; a dict's ``.values()``/``.items()`` too), per iteration the pairs
+    (loop variable, element name) where an element is a plain name (``for name, m in [("a", model_a),
+    ...]``: ``m`` and ``model_a``); None for any other loop."""
+    elements = _literal_elements(getattr(node, "iter", None), listed)
+    if elements is None or len(elements.elts) != count:
         return None
     out = []
     for element in elements.elts:
@@ -80,6 +83,20 @@ def _element_names(node: ast.AST, target: ast.AST, count: int) -> list[list[tupl
             pairs.extend((t.id, e) for t, e in zip(target.elts, element.elts) if isinstance(t, ast.Name) and isinstance(e, ast.Name))
         out.append(pairs)
     return out
+
+
+def _literal_elements(iterable: ast.AST | None, listed: dict[str, ast.expr]) -> ast.List | ast.Tuple | None:
+    """The literal list or tuple a loop iterates: written there, bound to a name, or a bound dict's
+    ``.values()`` (its values) or ``.items()`` (its (key, value) pairs)."""
+    method = None
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and not iterable.args:
+        method, iterable = iterable.func.attr, iterable.func.value
+    if isinstance(iterable, ast.Name):
+        iterable = listed.get(iterable.id)
+    if isinstance(iterable, ast.Dict) and method in ("values", "items") and None not in iterable.keys:
+        pairs = zip(iterable.keys, iterable.values)
+        return ast.List(elts=list(iterable.values) if method == "values" else [ast.Tuple(elts=[k, v]) for k, v in pairs])
+    return iterable if method is None and isinstance(iterable, (ast.List, ast.Tuple)) else None
 
 
 class Interpreter:
@@ -203,8 +220,17 @@ class Interpreter:
             self._bind(t, val, ctx)
             if isinstance(t, ast.Name) and ctx.scope is self.state.globals:
                 self._alias(t.id, value)
+                self._listed(t.id, value)
         for key, v in pending:
             ctx.scope.bind(key, v)
+
+    def _listed(self, name: str, value: ast.expr) -> None:
+        """``models = [model_a, model_b]`` (or a dict of them): kept, so a loop over ``models`` can tell which
+        learner each iteration trains (:func:`_element_names`); any other binding ends that."""
+        if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+            self.state.listed[name] = value
+        else:
+            self.state.listed.pop(name, None)
 
     def _alias(self, name: str, value: ast.expr) -> None:
         """``learn2 = learn``: ``learn2`` names the same learner (and run); any other binding ends that."""
@@ -378,7 +404,7 @@ class Interpreter:
             return
         if unrolled:
             self.state.budget -= len(items)
-            names = _element_names(node, target, len(items))
+            names = _element_names(node, target, len(items), self.state.listed)
             for k, item in enumerate(items):
                 self._bind(target, item, ctx)
                 for name, element in names[k] if names else ():

@@ -52,6 +52,7 @@ class State:
     globals: Scope = field(default_factory=Scope)
     learners: set[str] = field(default_factory=set)
     aliases: dict[str, str] = field(default_factory=dict)  # learn2 = learn: learn2 -> learn
+    listed: dict[str, ast.expr] = field(default_factory=dict)  # models = [m1, m2] (or a dict): models -> its literal
     classes: set[str] = field(default_factory=set)
     model_classes: set[str] = field(default_factory=set)  # notebook classes whose instances are learners
     class_defs: dict[str, tuple[ast.ClassDef, str]] = field(default_factory=dict)  # top-level classes: node, cell text
