@@ -341,6 +341,41 @@ def _call_items(value: Value, node: ast.Call, name: str, limit: int) -> list[Val
     return None
 
 
+def element_names(
+    node: ast.AST, target: ast.AST, count: int, listed: dict[str, ast.expr]
+) -> list[list[tuple[str, ast.Name]]] | None:
+    """For a ``for`` over a literal list or tuple, written in the statement or bound to a name at the
+    notebook's top level (``listed``; a dict's ``.values()``/``.items()`` too), per iteration the pairs
+    (loop variable, element name) where an element is a plain name (``for name, m in [("a", model_a),
+    ...]``: ``m`` and ``model_a``); None for any other loop."""
+    elements = _literal_elements(getattr(node, "iter", None), listed)
+    if elements is None or len(elements.elts) != count:
+        return None
+    out = []
+    for element in elements.elts:
+        pairs: list[tuple[str, ast.Name]] = []
+        if isinstance(target, ast.Name) and isinstance(element, ast.Name):
+            pairs.append((target.id, element))
+        elif isinstance(target, ast.Tuple) and isinstance(element, ast.Tuple) and len(target.elts) == len(element.elts):
+            pairs.extend((t.id, e) for t, e in zip(target.elts, element.elts) if isinstance(t, ast.Name) and isinstance(e, ast.Name))
+        out.append(pairs)
+    return out
+
+
+def _literal_elements(iterable: ast.AST | None, listed: dict[str, ast.expr]) -> ast.List | ast.Tuple | None:
+    """The literal list or tuple a loop iterates: written there, bound to a name, or a bound dict's
+    ``.values()`` (its values) or ``.items()`` (its (key, value) pairs)."""
+    method = None
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and not iterable.args:
+        method, iterable = iterable.func.attr, iterable.func.value
+    if isinstance(iterable, ast.Name):
+        iterable = listed.get(iterable.id)
+    if isinstance(iterable, ast.Dict) and method in ("values", "items") and None not in iterable.keys:
+        pairs = zip(iterable.keys, iterable.values)
+        return ast.List(elts=list(iterable.values) if method == "values" else [ast.Tuple(elts=[k, v]) for k, v in pairs])
+    return iterable if method is None and isinstance(iterable, (ast.List, ast.Tuple)) else None
+
+
 # --------------------------------------------------------------------------- augmented assignment
 
 

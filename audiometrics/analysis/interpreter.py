@@ -18,7 +18,7 @@ from audiometrics.model import CellAnalysis, EpochLoop, LearnerCreated, Loop, Ra
 from audiometrics.analysis.walk import child_nodes
 from audiometrics.analysis.fold import callee as callee_name
 from audiometrics.analysis.calls import Calls
-from audiometrics.analysis.convert import combine, iter_items
+from audiometrics.analysis.convert import combine, element_names, iter_items
 from audiometrics.analysis.evaluate import NOPE, begin_cell, end_cell, evaluate
 from audiometrics.analysis.reach import is_event_callee
 from audiometrics.analysis.lazy import lazy_value, never_unpacked
@@ -62,41 +62,6 @@ _ABOUT_A_LOOP = (EpochLoop, RateApplied)
 def _bindable(value: object) -> object:
     """What a name is bound to for an assigned value: the value when known, else UNKNOWN."""
     return value if isinstance(value, Value) and value.known else UNKNOWN
-
-
-def _element_names(
-    node: ast.AST, target: ast.AST, count: int, listed: dict[str, ast.expr]
-) -> list[list[tuple[str, ast.Name]]] | None:
-    """For a ``for`` over a literal list or tuple, written in the statement or bound to a name at the
-    notebook's top level (``listed``; a dict's ``.values()``/``.items()`` too), per iteration the pairs
-    (loop variable, element name) where an element is a plain name (``for name, m in [("a", model_a),
-    ...]``: ``m`` and ``model_a``); None for any other loop."""
-    elements = _literal_elements(getattr(node, "iter", None), listed)
-    if elements is None or len(elements.elts) != count:
-        return None
-    out = []
-    for element in elements.elts:
-        pairs: list[tuple[str, ast.Name]] = []
-        if isinstance(target, ast.Name) and isinstance(element, ast.Name):
-            pairs.append((target.id, element))
-        elif isinstance(target, ast.Tuple) and isinstance(element, ast.Tuple) and len(target.elts) == len(element.elts):
-            pairs.extend((t.id, e) for t, e in zip(target.elts, element.elts) if isinstance(t, ast.Name) and isinstance(e, ast.Name))
-        out.append(pairs)
-    return out
-
-
-def _literal_elements(iterable: ast.AST | None, listed: dict[str, ast.expr]) -> ast.List | ast.Tuple | None:
-    """The literal list or tuple a loop iterates: written there, bound to a name, or a bound dict's
-    ``.values()`` (its values) or ``.items()`` (its (key, value) pairs)."""
-    method = None
-    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and not iterable.args:
-        method, iterable = iterable.func.attr, iterable.func.value
-    if isinstance(iterable, ast.Name):
-        iterable = listed.get(iterable.id)
-    if isinstance(iterable, ast.Dict) and method in ("values", "items") and None not in iterable.keys:
-        pairs = zip(iterable.keys, iterable.values)
-        return ast.List(elts=list(iterable.values) if method == "values" else [ast.Tuple(elts=[k, v]) for k, v in pairs])
-    return iterable if method is None and isinstance(iterable, (ast.List, ast.Tuple)) else None
 
 
 class Interpreter:
@@ -226,7 +191,8 @@ class Interpreter:
 
     def _listed(self, name: str, value: ast.expr) -> None:
         """``models = [model_a, model_b]`` (or a dict of them): kept, so a loop over ``models`` can tell which
-        learner each iteration trains (:func:`_element_names`); any other binding ends that."""
+        learner each iteration trains (:func:`~audiometrics.analysis.convert.element_names`); any other
+        binding ends that."""
         if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
             self.state.listed[name] = value
         else:
@@ -286,21 +252,7 @@ class Interpreter:
             self._bind(target.value, UNKNOWN, ctx)
 
     def _unbind(self, target: ast.AST, ctx: Ctx) -> None:
-        if isinstance(target, ast.Name):
-            ctx.scope.bind(target.id, UNKNOWN)
-        elif isinstance(target, ast.Attribute):
-            key = dotted(target)
-            if key is not None:
-                ctx.scope.bind(key, UNKNOWN)
-        elif isinstance(target, ast.Subscript):
-            key = dotted(target.value)
-            if key is not None:
-                ctx.scope.bind(key, UNKNOWN)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for t in target.elts:
-                self._unbind(t, ctx)
-        elif isinstance(target, ast.Starred):
-            self._unbind(target.value, ctx)
+        ctx.scope.unbind_target(target)
 
     def _forget(self, names: set[str], ctx: Ctx) -> None:
         for name in names:
@@ -404,7 +356,7 @@ class Interpreter:
             return
         if unrolled:
             self.state.budget -= len(items)
-            names = _element_names(node, target, len(items), self.state.listed)
+            names = element_names(node, target, len(items), self.state.listed)
             for k, item in enumerate(items):
                 self._bind(target, item, ctx)
                 for name, element in names[k] if names else ():

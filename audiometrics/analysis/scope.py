@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, finish, normalise, segment
+from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, dotted, finish, normalise, segment
 from audiometrics.frameworks.base import RATE_REDUCERS, Args
 
 MUTATORS = frozenset(
@@ -187,6 +187,21 @@ class Scope:
         for k in [k for k in scope.dotted.get(key.partition(".")[0], ()) if k.startswith(prefix)]:
             scope.set(k, ABSENT)
         scope.set(key, entry)
+
+    def unbind_target(self, target: ast.AST) -> None:
+        """What an assignment or ``del`` of ``target`` leaves unknown: a name, a dotted name, the container
+        a subscript changes, each part of a tuple or list target."""
+        if isinstance(target, ast.Name):
+            self.bind(target.id, UNKNOWN)
+        elif isinstance(target, (ast.Attribute, ast.Subscript)):
+            key = dotted(target if isinstance(target, ast.Attribute) else target.value)
+            if key is not None:
+                self.bind(key, UNKNOWN)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for part in target.elts:
+                self.unbind_target(part)
+        elif isinstance(target, ast.Starred):
+            self.unbind_target(target.value)
 
 
 # --------------------------------------------------------------------------- context
