@@ -13,7 +13,6 @@ from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
 from audiometrics.frameworks.base import RATE_REDUCERS, Args, LearnerLr, PhaseSpec
 from audiometrics.frameworks.scratch import built_pretrained
-from audiometrics.analysis.walk import walk
 from audiometrics.analysis.reach import CALLBACK_ADDERS, WEIGHT_LOADERS
 from audiometrics.analysis.relevance import Relevance
 from audiometrics.analysis.state import State
@@ -33,6 +32,7 @@ from audiometrics.analysis.scope import (
     Target,
     dotted_ok,
     frame_scope,
+    weights_loaded,
     renamed,
     settled,
 )
@@ -187,18 +187,6 @@ class Calls:
         else:
             self._unknown_learner(node, None, ctx, target, pending)
 
-    def _weights_loaded(self, node: ast.Call, ctx: Ctx) -> str | None:
-        """The call that loaded weights (``model.load_state_dict(...)``) into a model a factory call names
-        among its arguments (``Adam(model.parameters(), ...)``, ``Learner(dls, model)``), if any."""
-        for arg in (*node.args, *(k.value for k in node.keywords)):
-            for sub in walk(arg):
-                if isinstance(sub, (ast.Name, ast.Attribute)):
-                    key = dotted(sub)
-                    mark = ctx.scope.lookup(key + WEIGHTS_KEY) if key is not None else None
-                    if isinstance(mark, Value) and isinstance(mark.node, ast.Constant):
-                        return str(mark.node.value)
-        return None
-
     def _factory_by_name(self, func: ast.AST, ctx: Ctx) -> str | None:
         """The factory ``getattr(module, name)`` names, when ``name`` is a string the analysis knows and a
         factory of the framework (``getattr(torch.optim, "AdamW")``), else None."""
@@ -239,7 +227,7 @@ class Calls:
         if info.pretrained is None and info.model in self.state.class_defs:
             classes = {name: cls for name, (cls, _src) in self.state.class_defs.items()}
             info = dataclasses.replace(info, pretrained=built_pretrained(node, args, info.model, classes))
-        loaded = self._weights_loaded(node, ctx)
+        loaded = weights_loaded(ctx.scope, node)
         if loaded is not None and info.model is not None and info.pretrained is not True:
             info = dataclasses.replace(info, pretrained=True)
             self.state.warn(self.state.line(node, ctx), f"{loaded} loaded trained weights into the model before: "

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
-from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, dotted, finish, normalise, segment
+from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, Value, dotted, finish, normalise, segment
 from audiometrics.frameworks.base import RATE_REDUCERS, Args
 
 MUTATORS = frozenset(
@@ -363,3 +363,16 @@ def frame_scope(entry: FunctionEntry, args: Args) -> Scope:
     if params.kwarg is not None:
         local.vars[params.kwarg.arg] = UNKNOWN
     return local
+
+
+def weights_loaded(scope: Scope, call: ast.Call) -> str | None:
+    """The call that loaded trained weights (``model.load_state_dict(...)``, marked under
+    :data:`WEIGHTS_KEY`) into a model ``call`` names among its arguments (``Adam(model.parameters(), ...)``,
+    ``Learner(dls, model)``), if any."""
+    for arg in (*call.args, *(k.value for k in call.keywords)):
+        for sub in ast.walk(arg):
+            key = dotted(sub) if isinstance(sub, (ast.Name, ast.Attribute)) else None
+            mark = scope.lookup(key + WEIGHTS_KEY) if key is not None else None
+            if isinstance(mark, Value) and isinstance(mark.node, ast.Constant):
+                return str(mark.node.value)
+    return None
