@@ -679,14 +679,7 @@ _two["oracle"] = (
 
 # Third batch (README.md, "The corpus"): 15 notebooks written and executed by a third person with the same
 # machinery (plain loops and Lightning).
-LOADERS_EVAL = '''import numpy as np
-import pandas as pd
-import torch
-from torch import nn, optim
-from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
-
-torch.manual_seed(0)
+_TOY_LOADERS = '''torch.manual_seed(0)
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 X = torch.randn(384, 12)
 y = (X[:, :4].sum(1) > 0).long()
@@ -696,6 +689,9 @@ train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
 val_loader = DataLoader(val_ds, batch_size=64)
 print(f"train: {len(train_ds)}  val: {len(val_ds)}")
 '''
+"""The toy data and loaders of the third and fourth batches' plain loops (their imports differ)."""
+_TOY_IMPORTS = "import numpy as np\n{more}import torch\nfrom torch import nn, optim\nfrom torch.utils.data import DataLoader, TensorDataset\n{tqdm}\n"
+LOADERS_EVAL = _TOY_IMPORTS.format(more="import pandas as pd\n", tqdm="from tqdm import tqdm\n") + _TOY_LOADERS
 
 
 NET_EVAL = '''class Net(nn.Module):
@@ -1019,21 +1015,7 @@ LIGHTNING += [
 
 # Fourth batch (README.md, "The corpus"): 17 notebooks written and executed by a fourth person with the same
 # machinery (plain loops, two of them HF models in a loop of their own, and Lightning); moved here from explore4's specs_new.py unchanged but for the names noted.
-LOADERS = '''import numpy as np
-import torch
-from torch import nn, optim
-from torch.utils.data import DataLoader, TensorDataset
-
-torch.manual_seed(0)
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-X = torch.randn(384, 12)
-y = (X[:, :4].sum(1) > 0).long()
-train_ds = TensorDataset(X[:288], y[:288])
-val_ds = TensorDataset(X[288:], y[288:])
-train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
-val_loader = DataLoader(val_ds, batch_size=64)
-print(f"train: {len(train_ds)}  val: {len(val_ds)}")
-'''
+LOADERS = _TOY_IMPORTS.format(more="", tqdm="") + _TOY_LOADERS
 
 NET4 = '''class Net(nn.Module):
     def __init__(self, hidden=32, n_classes=2):
