@@ -24,7 +24,7 @@ from audiometrics.analysis.values import Value, holds_unknown, is_unknown
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec, _Missing
 from audiometrics.frameworks import Framework
-from audiometrics.frameworks.torch_layers import CONTAINERS, container_model, is_layer
+from audiometrics.frameworks.torch_layers import CONTAINERS, TORCHVISION_MODEL, container_model, is_layer
 from audiometrics.frameworks.fastai_version import detect_version, may_tell_version
 
 # --------------------------------------------------------------------------- names
@@ -82,12 +82,6 @@ _FASTAI_MODEL_BUILDERS = frozenset(
 )
 _PEEL_METHODS = frozenset(
     {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_", "to_fp16"}
-)
-_TORCHVISION_RE = re.compile(
-    r"(resnet\d+|resnext\d+_\w+|wide_resnet\d+_\d+|densenet\d+|vgg\d+(_bn)?|alexnet|squeezenet1_[01]"
-    r"|mobilenet_v2|mobilenet_v3_(small|large)|efficientnet_b\d|efficientnet_v2_[sml]"
-    r"|convnext_(tiny|small|base|large)|regnet_[xy]_\w+|shufflenet_v2_x\d_\d|googlenet|inception_v3"
-    r"|mnasnet\d_\d+|vit_[bhl]_\d+|swin_v?2?_?[tsb]|maxvit_t|xresnet\d+)"
 )
 
 # --------------------------------------------------------------------------- arguments
@@ -161,7 +155,7 @@ def _model(value: Value, node: ast.AST, instance: bool, depth: int) -> tuple[str
     if not instance:
         return None, None  # an architecture is a callable or a name, not the result of some call
     path = _path(func)
-    if name[:1].isupper() or _TORCHVISION_RE.fullmatch(name) or "models" in path[:-1]:
+    if name[:1].isupper() or TORCHVISION_MODEL.fullmatch(name) or "models" in path[:-1]:
         # a model class (``Net()``), a torchvision/timm constructor (``models.resnet18()``)
         return name, _torch_flag(value, node, name, None)
     return None, None
@@ -198,7 +192,7 @@ def _torch_flag(value: Value, call: ast.Call, name: str | None, fallback: bool |
         return True
     if fallback is not None:
         return fallback
-    if name is not None and _TORCHVISION_RE.fullmatch(name):
+    if name is not None and TORCHVISION_MODEL.fullmatch(name):
         return False
     return None
 

@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from audiometrics.analysis.fold import callee as _callee
 from audiometrics.analysis.convert import as_int, as_number, lr_text
-from audiometrics.analysis.values import OPAQUE_VALUE, Value, finish, names_unknown
+from audiometrics.analysis.values import OPAQUE_VALUE, Value, names_unknown
 from audiometrics.frameworks import Framework
 from audiometrics.frameworks.base import MISSING, Args, LearnerInfo, LearnerLr, PhaseSpec
 
@@ -358,6 +358,7 @@ def training_phases(
 def _resumes(args: Args) -> bool:
     """Whether ``train(...)`` resumes from a checkpoint (``resume_from_checkpoint`` given, not None or False).
 
+    >>> from audiometrics.analysis.values import finish
     >>> _resumes(Args((), {"resume_from_checkpoint": finish("True")})), _resumes(Args((finish("None"),), {}))
     (True, False)
     """

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 
 from audiometrics.analysis.fold import callee
 from audiometrics.frameworks.base import Args
-from audiometrics.frameworks.torch_layers import CONTAINERS, is_layer
+from audiometrics.frameworks.torch_layers import CONTAINERS, TORCHVISION_MODEL, is_layer
 
 __all__ = ["built_pretrained", "instance_pretrained"]
 
@@ -67,10 +67,6 @@ _KERAS_LAYER = re.compile(
     r"Dense|Conv\dD(?:Transpose)?|SeparableConv\dD|DepthwiseConv\dD|(?:Global)?(?:Max|Average)Pooling\dD|Flatten"
     r"|Dropout|(?:Batch|Layer)Normalization|Activation|ReLU|LeakyReLU|Softmax|Embedding|LSTM|GRU|SimpleRNN"
     r"|Bidirectional|Reshape|Concatenate|Add|Lambda|MultiHeadAttention|Attention|InputLayer|Input"
-)
-_TORCHVISION = re.compile(
-    r"resnet\d+|resnext\d+_\w+|wide_resnet\d+_\d+|densenet\d+|vgg\d+(?:_bn)?|alexnet|squeezenet1_[01]|mobilenet_v[23]\w*"
-    r"|efficientnet_\w+|convnext_\w+|regnet_\w+|shufflenet_\w+|googlenet|inception_v3|mnasnet\w+|vit_\w+|swin_\w+"
 )
 #: Base classes of a model that bring no weights of their own (torch.nn's, Lightning's, Keras's).
 _BASES = frozenset({"Module", "LightningModule", "Model", "Layer", "object"})
@@ -162,7 +158,7 @@ class _Judge:
             return True
         if name == "create_model":  # timm: pretrained=False by default
             return _flag(node, "pretrained", default=False)
-        if _TORCHVISION.fullmatch(name):
+        if TORCHVISION_MODEL.fullmatch(name):
             weights = _keyword(node, "weights")
             if weights is not None:
                 return None if not isinstance(weights, ast.Constant) else weights.value is not None

@@ -23,8 +23,15 @@ from typing import Callable
 
 from audiometrics.analysis.fold import callee
 
-__all__ = ["CONTAINERS", "container_model", "is_layer"]
+__all__ = ["CONTAINERS", "TORCHVISION_MODEL", "container_model", "is_layer"]
 
+#: torchvision model constructors (and fastai's xresnets), by name: a call of one builds a model.
+TORCHVISION_MODEL = re.compile(
+    r"(resnet\d+|resnext\d+_\w+|wide_resnet\d+_\d+|densenet\d+|vgg\d+(_bn)?|alexnet|squeezenet1_[01]"
+    r"|mobilenet_v2|mobilenet_v3_(small|large)|efficientnet_b\d|efficientnet_v2_[sml]"
+    r"|convnext_(tiny|small|base|large)|regnet_[xy]_\w+|shufflenet_v2_x\d_\d|googlenet|inception_v3"
+    r"|mnasnet\d_\d+|vit_[bhl]_\d+|swin_v?2?_?[tsb]|maxvit_t|xresnet\d+)"
+)
 #: Containers of modules, named by their class when no part names a model.
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 _LAYER = re.compile(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from audiometrics.model import CellAnalysis, CodeCell, LearnerCreated, Loop, SourceEvent, TrainingCall
+from audiometrics.tables.text import ANSI, as_text
 
 __all__ = ["rate_keyword_dropped", "stopped_at", "until_error"]
 
@@ -32,12 +33,11 @@ def rate_keyword_dropped(cells: Sequence[CodeCell]) -> bool:
     """
     for cell in cells:
         for output in cell.outputs:
-            if output.get("output_type") == "stream" and _LR_DROPPED.search(_text(output.get("text"))):
+            if output.get("output_type") == "stream" and _LR_DROPPED.search(as_text(output.get("text")) or ""):
                 return True
     return False
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_FRAME = re.compile(r"Cell In ?\[[^\]]*\], line (\d+)")  # IPython 8's header of the cell's own frame
 _ARROW = re.compile(r"^-+> ?(\d+)", re.MULTILINE)  # IPython 7's (and 8's) marker of the line that raised
 _NOT_RUN = frozenset({"SyntaxError", "IndentationError", "TabError"})
@@ -57,7 +57,7 @@ def stopped_at(cell: CodeCell) -> tuple[int, str] | None:
         if output.get("output_type") != "error":
             continue
         frames = output.get("traceback")
-        text = _ANSI.sub("", "\n".join(part for part in frames if isinstance(part, str))) if isinstance(frames, list) else ""
+        text = ANSI.sub("", "\n".join(part for part in frames if isinstance(part, str))) if isinstance(frames, list) else ""
         error = str(output.get("ename") or "an error")
         if error in _NOT_RUN:
             return 0, error  # the cell did not compile: none of it ran
@@ -65,15 +65,6 @@ def stopped_at(cell: CodeCell) -> tuple[int, str] | None:
         if found is not None:
             return int(found.group(1)), error
     return None
-
-
-def _text(value: object) -> str:
-    """A stream's text, stored as one string or as a list of lines."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "".join(part for part in value if isinstance(part, str))
-    return ""
 
 
 def until_error(cell: CodeCell, analysis: CellAnalysis) -> tuple[CellAnalysis, str]:

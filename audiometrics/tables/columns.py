@@ -35,17 +35,12 @@ import re
 from dataclasses import dataclass, field
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables.loops import metric_column
+from audiometrics.tables.loops import VALUE, metric_column
 
 __all__ = ["FORMAT", "ColumnLines"]
 
 _EPOCH_NAME = re.compile(r"(?:epoch|ep)s? ?#?", re.I)
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.%@/()-]*(?: [A-Za-z][A-Za-z0-9_.%@/()-]*)?")
-_VALUE = re.compile(
-    r"[-+]?(?:\d{1,30}\.?\d{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?%?|[-+]?(?:nan|inf)"
-    r"|\d{1,4}m ?\d{1,2}(?:\.\d{1,9})?s|\d{1,6}(?:\.\d{1,9})? ?(?:s|ms)|(?:\d{1,3}:)?\d{1,2}:\d\d(?:\.\d{1,9})?",
-    re.I,
-)
 _EPOCH_VALUE = re.compile(r"(\d{1,7})(?: ?/ ?\d{1,7})?")
 _RULE = re.compile(r"[-=+|: ]{3,}")
 _WIDE_BLANKS = re.compile(r" {2,}|\t")
@@ -103,7 +98,7 @@ class ColumnLines:
         if len(values) != len(state.columns):
             return False
         epoch = _EPOCH_VALUE.fullmatch(values[0])
-        if epoch is None or not all(_VALUE.fullmatch(v) for v in values[1:]):
+        if epoch is None or not all(VALUE.fullmatch(v) for v in values[1:]):
             return False
         state.rows.append((str(int(epoch.group(1))), *values[1:]))
         return True

@@ -46,6 +46,7 @@ import re
 
 from audiometrics.model import ProgressTable
 from audiometrics.tables.loops import metric_column
+from audiometrics.tables.text import ANSI
 
 __all__ = ["FORMAT", "LightningBar", "lightning_column"]
 
@@ -54,7 +55,6 @@ _EPOCH = re.compile(r"Epoch (\d{1,9})(?:/\d{1,9})?: ")
 _BAR = re.compile(r"[^|\[\]]{0,40}\|[^|\[\]]{0,200}\|? {0,8}\d{1,12}/(?:\d{1,12}|\?) \[([0-9:]{1,12})<[^,\]]{0,20}(?:,([^\]]*))?\]")
 _PAIR = re.compile(r"\s{0,8}([A-Za-z_][\w/.\-]{0,80})=([^,]{0,60})")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?(?:nan|inf)$")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NEW_FIT = ("Sanity Checking", "Training: ", "Training:|")
 _VALIDATION = ("Validation", "Validating")
 _CONFIRM = ("Validation DataLoader", "Sanity Checking")  # bars only Lightning draws
@@ -113,7 +113,7 @@ class _Table:
 
 def _segments(line: str) -> list[str]:
     if "\x1b" in line:
-        line = _ANSI.sub("", line)
+        line = ANSI.sub("", line)
     return [s.strip() for s in line.split("\r")] if "\r" in line else [line.strip()]
 
 

@@ -37,7 +37,7 @@ import re
 
 from audiometrics.model import ProgressTable
 
-__all__ = ["FORMAT", "LoopLines", "metric_column", "parse_pairs"]
+__all__ = ["FORMAT", "LoopLines", "VALUE", "metric_column", "parse_pairs"]
 
 _MARKER = re.compile(
     r"[\[(]? ?(?:epoch|ep)\b ?[:=#]? ?[\[(]? ?(\d{1,7}) ?(?:(/|of) ?(\d{1,7}))? ?[\])]? ?",
@@ -46,6 +46,8 @@ _MARKER = re.compile(
 _EPOCH_STEP = re.compile(r"\[ ?(\d{1,7}), ?(\d{1,12})\] ?")
 _NUM = r"[-+]?(?:\d{1,30}\.?\d{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?%?|[-+]?(?:nan|inf)\b"
 _TIME = r"\d{1,4}m ?\d{1,2}(?:\.\d{1,9})?s|\d{1,6}(?:\.\d{1,9})? ?(?:s|sec|secs|seconds|ms)\b|(?:\d{1,3}:)?\d{1,2}:\d\d(?:\.\d{1,9})?"
+VALUE = re.compile(rf"(?:{_TIME})|(?:{_NUM})", re.I)
+"""A value as a loop prints it: a number, a percentage, ``nan``, or a time (``7m 13s``, ``12.3s``, ``01:05``)."""
 _WORD = r"[A-Za-z][A-Za-z0-9_.@/]{0,40}"
 _PAIR = re.compile(
     rf" ?[\[(]? ?(?P<name>{_WORD}(?: {_WORD}){{0,3}}?) ?(?:[:=] ?| )[\[(]? ?"

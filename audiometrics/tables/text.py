@@ -25,7 +25,8 @@ def as_text(value: Any) -> str | None:
     return None
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+"""A terminal control sequence (colour, cursor): shown as nothing."""
 _BACKSPACES = re.compile(r"(\x08+)")
 
 
@@ -54,7 +55,7 @@ def apply_backspaces(line: str) -> str:
 def visible(line: str) -> str:
     """What a terminal/Jupyter shows for one line: ``\\b`` and ``\\r`` applied."""
     if "\x1b" in line:
-        line = _ANSI.sub("", line)
+        line = ANSI.sub("", line)
     if "\b" in line:
         line = apply_backspaces(line)
     if "\r" in line:

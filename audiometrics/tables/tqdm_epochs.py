@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from audiometrics.model import ProgressTable
-from audiometrics.tables.loops import metric_column
+from audiometrics.tables.loops import VALUE, metric_column
 
 __all__ = ["FORMAT", "EpochBars"]
 
@@ -39,7 +39,6 @@ _BAR = re.compile(
     r"100%\|[^|]{0,200}\| {0,8}(\d{1,12})/(\d{1,12}) \[([0-9:]{1,12})<[^,\]]{0,20}(?:,([^\]]{0,2000}))?\]\s{0,8}"
 )
 _PAIR = re.compile(r"\s{0,8}([A-Za-z_][\w/.\-]{0,80})=([^,]{0,60})")
-_VALUE = re.compile(r"[-+]?(?:\d{1,30}\.?\d{0,30}|\.\d{1,30})(?:[eE][-+]?\d{1,4})?%?|[-+]?(?:nan|inf)", re.I)
 _VALIDATION = ("val", "valid", "validation", "eval", "dev")
 
 
@@ -62,7 +61,7 @@ def _row(line: str) -> tuple[int, dict[str, str]] | None:
         name, value = pair.group(1), pair.group(2).strip()
         if name == "v_num":
             return None  # Lightning's bar
-        if _VALUE.fullmatch(value):
+        if VALUE.fullmatch(value):
             columns[metric_column(name)] = value
     named = [part.split("=", 1)[0].strip().lower() for part in m.group(5).split(",") if "=" in part]
     if not any(name.split("_", 1)[0] in _VALIDATION or name.startswith(_VALIDATION) for name in named):
