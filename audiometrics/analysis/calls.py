@@ -11,7 +11,7 @@ from audiometrics.model import LearnerCreated, ProgressCall, RateApplied, Traini
 from audiometrics.analysis.convert import iter_items
 from audiometrics.analysis.lazy import LazyKeywords, LazyValues
 from audiometrics.analysis.evaluate import NOPE, evaluate
-from audiometrics.frameworks.base import RATE_REDUCERS, Args, LearnerLr, PhaseSpec
+from audiometrics.frameworks.base import Args, LearnerLr, PhaseSpec, sets_rate
 from audiometrics.frameworks.scratch import built_pretrained
 from audiometrics.analysis.reach import CALLBACK_ADDERS, WEIGHT_LOADERS
 from audiometrics.analysis.relevance import Relevance
@@ -397,7 +397,7 @@ class Calls:
         scheduler = self.framework.scheduler_in(args)
         if scheduler is None and isinstance(mark, LearnerMark) and mark.scheduler is not None:
             scheduler = mark.scheduler
-        if scheduler in RATE_REDUCERS:  # the rate given is where it starts
+        if scheduler is not None and not sets_rate(scheduler):  # a reducer: the rate given is where it starts
             self.state.warn(line, f"learning rate of {call_text} is the starting rate: {scheduler} lowers it when "
                             f"the monitored value stops improving{self.state.via(ctx)}")
         elif scheduler is not None:
@@ -462,8 +462,7 @@ class Calls:
         if isinstance(entry, Value):
             return LearnerLr(entry)
         if isinstance(mark, LearnerMark):
-            scheduled = mark.scheduler is not None and mark.scheduler not in RATE_REDUCERS
-            why = None if scheduled else mark.why_unknown()  # (a scheduler is said by the caller)
+            why = None if sets_rate(mark.scheduler) else mark.why_unknown()  # (a scheduler is said by the caller)
             return LearnerLr(None, why) if why else None
         return None
 

@@ -9,7 +9,7 @@ from typing import Callable
 
 from audiometrics.model import LearnerCreated, Loop, ProgressCall, SourceEvent, TrainingCall
 from audiometrics.analysis.values import UNKNOWN, Alias, FunctionEntry, Value, dotted, finish, normalise, segment
-from audiometrics.frameworks.base import RATE_REDUCERS, Args
+from audiometrics.frameworks.base import Args, sets_rate
 
 MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "sort", "reverse",
@@ -243,7 +243,7 @@ class LearnerMark:
 
     def why_unknown(self) -> str | None:
         """Why a fit without a learning rate has an unknown one, or None when it has the default."""
-        if self.scheduler is not None and self.scheduler not in RATE_REDUCERS:  # (a reducer starts from the rate)
+        if sets_rate(self.scheduler):  # (a reducer starts from the rate)
             return f"the learner was built with the scheduler callback {self.scheduler}"
         if not self.known:
             return f"the learner comes from {self.factory}(...), not a known factory"

@@ -56,6 +56,12 @@ RATE_REDUCERS = frozenset({"ReduceLROnPlateau"})
 (Keras's and fastai's): a ``scheduler_in`` that finds one keeps the rate, said to be the starting one."""
 
 
+def sets_rate(scheduler: str | None) -> bool:
+    """Whether a scheduler callback ``scheduler_in`` found sets the rate itself, so the rate a fit is given
+    is not the one it trains at (not a :data:`RATE_REDUCERS` one, which starts from it)."""
+    return scheduler is not None and scheduler not in RATE_REDUCERS
+
+
 @dataclass(frozen=True)
 class LearnerInfo:
     model: str | None
